@@ -1,0 +1,64 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Forkline",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Forkline", targets: ["Forkline"]),
+        .library(name: "ForklineTrace", targets: ["ForklineTrace"]),
+        .library(name: "ForklineSpawn", targets: ["ForklineSpawn"]),
+        .library(name: "ForklineReplay", targets: ["ForklineReplay"]),
+        .executable(name: "replay", targets: ["replay"]),
+        .executable(name: "forkline-examples", targets: ["forkline-examples"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "CForkline",
+            cSettings: [.define("_GNU_SOURCE")]
+        ),
+        .target(name: "ForklineTrace", dependencies: ["CForkline"]),
+        .target(name: "ForklineSpawn", dependencies: ["CForkline", "ForklineTrace"]),
+        .target(name: "ForklineReplay", dependencies: ["ForklineTrace"]),
+        .target(name: "Forkline", dependencies: ["ForklineTrace", "ForklineSpawn", "ForklineReplay"]),
+        .executableTarget(
+            name: "replay",
+            dependencies: ["ForklineReplay", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/replay"
+        ),
+        .executableTarget(
+            name: "forkline-examples",
+            dependencies: ["Forkline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/examples"
+        ),
+        // Child programs the tests run: they crash, hang and fork on purpose.
+        .executableTarget(
+            name: "forkline-fixture",
+            dependencies: ["Forkline"],
+            path: "Fixtures/programs/forkline-fixture"
+        ),
+        .target(
+            name: "ForklineTestSupport",
+            dependencies: ["Forkline"],
+            path: "Tests/ForklineTestSupport"
+        ),
+        .testTarget(name: "ForklineTraceTests", dependencies: ["ForklineTrace", "ForklineTestSupport"]),
+        .testTarget(
+            name: "ForklineSpawnTests",
+            dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture"]
+        ),
+        .testTarget(
+            name: "ForklineReplayTests",
+            dependencies: ["ForklineReplay", "ForklineTestSupport", "replay"]
+        ),
+    ]
+)
+
+for target in package.targets where target.name != "CForkline" {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,118 @@
+// CForkline: the few things Swift cannot do itself.
+//
+// - variadic or GNU-only libc calls (prctl, syscall, posix_spawn file actions that need
+//   _GNU_SOURCE, pidfd_open, close_range);
+// - the trace recorder's hot path and its crash writer, which must run inside a signal
+//   handler and therefore must be async-signal-safe C (no allocation, no locks it cannot skip);
+// - libunwind, loaded with dlopen(RTLD_LOCAL) so it never interposes `_Unwind_*` for the
+//   user's whole process (see docs/backtraces.md).
+//
+// Every function is out of line and prefixed `fl_`.
+#ifndef CFORKLINE_H
+#define CFORKLINE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - system calls Swift cannot reach
+
+/// prctl(PR_SET_PDEATHSIG, sig). Returns 0 or -errno.
+int fl_set_pdeathsig(int sig);
+/// pidfd_open(pid, 0) with O_CLOEXEC semantics (pidfds are always close-on-exec). Returns fd or -errno.
+int fl_pidfd_open(pid_t pid);
+/// pidfd_send_signal(pidfd, sig, NULL, 0). Returns 0 or -errno.
+int fl_pidfd_send_signal(int pidfd, int sig);
+/// close_range(first, ~0U, 0) with a fallback loop over /proc/self/fd. Keeps the fds in `keep`.
+void fl_close_fds_from(int first, const int *keep, int nkeep);
+/// pipe2(fds, O_CLOEXEC). Returns 0 or -errno.
+int fl_pipe_cloexec(int fds[2]);
+/// gettid().
+pid_t fl_gettid(void);
+/// Resets every signal's disposition to default and unblocks all signals (used in new children).
+void fl_reset_signals(void);
+/// _exit without running atexit handlers.
+void fl_exit_now(int code) __attribute__((noreturn));
+
+/// One stdio slot for fl_spawn: -1 inherit, otherwise the fd to dup2 onto the slot.
+typedef struct fl_spawn_io {
+  int fds[3];
+} fl_spawn_io;
+
+/// posix_spawn(path) with: stdio slots, `payload_fd` dup2'd to `payload_target`, every other
+/// descriptor >= 3 closed (posix_spawn_file_actions_addclosefrom_np), optional chdir, default
+/// signal dispositions and an empty signal mask. Returns pid or -errno.
+pid_t fl_spawn(const char *path, char *const argv[], char *const envp[], const fl_spawn_io *io,
+               int payload_fd, int payload_target, const char *cwd);
+
+/// Sends `fd` and `bytes` over a unix socket with SCM_RIGHTS (fds may be NULL / nfds 0).
+/// Returns bytes sent or -errno.
+ssize_t fl_send_fds(int sock, const void *bytes, size_t len, const int *fds, int nfds);
+/// Receives bytes and up to `maxfds` descriptors (made close-on-exec). `*nfds` gets the count.
+/// Returns bytes received (0 on EOF) or -errno.
+ssize_t fl_recv_fds(int sock, void *bytes, size_t len, int *fds, int maxfds, int *nfds);
+
+// MARK: - backtraces (libunwind loaded at run time)
+
+/// Loads libunwind with dlopen(RTLD_LOCAL) once. Returns 1 when available, 0 otherwise.
+/// Setting FORKLINE_NO_LIBUNWIND=1 in the environment makes it unavailable (for tests).
+int fl_unwind_load(void);
+/// Captures up to `max` return addresses of the calling thread. Returns the count, or -1 when
+/// libunwind is unavailable. Async-signal-safe once fl_unwind_load has returned 1.
+int fl_backtrace(uint64_t *frames, int max);
+
+// MARK: - trace recorder
+
+/// Size of the fixed file header and of each record's header (see docs/trace-format.md).
+#define FL_TRACE_FILE_HEADER 64
+#define FL_TRACE_RECORD_HEADER 24
+#define FL_TRACE_MAGIC "FLTRACE\0"
+#define FL_TRACE_VERSION 1
+#define FL_KIND_PADDING 0xFFFF
+#define FL_KIND_CRASH 4
+#define FL_KIND_TRACE_CUT 12
+
+/// Opens `path` (O_CREAT|O_EXCL|O_CLOEXEC), writes the header and maps the first chunk.
+/// Returns 0 or -errno. Only one recorder exists per process.
+int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, uint64_t start_ns,
+                  uint64_t realtime_ns);
+/// 1 when a recorder is open and has not failed.
+int fl_trace_enabled(void);
+/// Reserves a record of `payload_len` bytes for `kind`; returns a pointer to the payload, or NULL
+/// when tracing is off or failed. `*seq` gets the record's sequence number. The record becomes
+/// visible to readers only at fl_trace_commit.
+void *fl_trace_reserve(uint16_t kind, uint32_t payload_len, uint64_t *seq);
+/// Publishes a record reserved by fl_trace_reserve.
+void fl_trace_commit(void *payload);
+/// Sequence number the next record will get (for causal references made before recording).
+uint64_t fl_trace_next_seq(void);
+/// The errno that stopped tracing (ENOSPC, EROFS, ...), 0 while healthy.
+int fl_trace_failure(void);
+/// Truncates the file to the bytes used and unmaps it (clean exit).
+void fl_trace_close(void);
+/// In a freshly forked child: forget the parent's recorder (unmap, close) without touching its file.
+void fl_trace_forget_after_fork(void);
+/// CLOCK_MONOTONIC in nanoseconds.
+uint64_t fl_monotonic_ns(void);
+/// CLOCK_REALTIME in nanoseconds.
+uint64_t fl_realtime_ns(void);
+
+/// Installs the crash writer for SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE and SIGTRAP on an
+/// alternate stack. On a crash it records a `crash` event (signal, code, fault address,
+/// backtrace), restores the previous handler and returns, so the signal is delivered again to the
+/// handler that was there before (the Swift runtime's, or the default).
+void fl_crash_install(void);
+/// Gives the calling thread an alternate signal stack if it has none (call on new threads).
+void fl_crash_thread_init(void);
+
+/// Registers an on_exit handler that calls `callback(status)` once at normal process exit.
+void fl_on_exit(void (*callback)(int status));
+
+#ifdef __cplusplus
+}
+#endif
+#endif

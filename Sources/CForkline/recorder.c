@@ -1,0 +1,245 @@
+// The trace recorder's hot path: reserve a record in a memory-mapped, MAP_SHARED file, fill it,
+// publish it by storing its size last. Stores into a shared file mapping land in the page cache
+// as they execute, so every committed record survives SIGKILL of the process.
+// Format: docs/trace-format.md.
+#define _GNU_SOURCE
+#include "CForkline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FIRST_CHUNK (256u * 1024u)
+#define MAX_CHUNK (16u * 1024u * 1024u)
+#define MAX_MAPS 512
+#define CUT_RESERVE 64  // always room left for the trace-cut record
+
+enum { OFF = 0, ON = 1, FAILED = 2 };
+
+static struct {
+  atomic_int state;
+  atomic_flag lock;
+  int fd;
+  uint64_t seq;
+  char *base;        // current chunk
+  size_t chunk_off;  // file offset of current chunk
+  size_t chunk_len;
+  size_t pos;        // used bytes in current chunk
+  int failure;
+  int nmaps;
+  struct { void *base; size_t len; } maps[MAX_MAPS];
+} R = {.lock = ATOMIC_FLAG_INIT, .fd = -1};
+
+uint64_t fl_monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t fl_realtime_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+// Returns 1 when locked. `bounded` (signal handlers): give up rather than spin forever, since the
+// interrupted code may be the holder.
+static int lock(int bounded) {
+  unsigned spins = 0;
+  while (atomic_flag_test_and_set_explicit(&R.lock, memory_order_acquire)) {
+    if (++spins % 256 == 0) {
+      if (bounded && spins > 256u * 2000u) return 0;
+      sched_yield();
+    } else {
+      __builtin_ia32_pause();
+    }
+  }
+  return 1;
+}
+
+static void unlock(void) { atomic_flag_clear_explicit(&R.lock, memory_order_release); }
+
+static int map_chunk(size_t off, size_t len) {
+  if (R.nmaps == MAX_MAPS) return ENOMEM;
+  int rc = posix_fallocate(R.fd, (off_t)off, (off_t)len);  // ENOSPC now, never SIGBUS later
+  if (rc) return rc;
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, R.fd, (off_t)off);
+  if (p == MAP_FAILED) return errno;
+  R.maps[R.nmaps].base = p;
+  R.maps[R.nmaps].len = len;
+  R.nmaps++;
+  R.base = p;
+  R.chunk_off = off;
+  R.chunk_len = len;
+  R.pos = 0;
+  return 0;
+}
+
+static void put_header(char *rec, uint32_t size, uint16_t kind, uint64_t seq, uint64_t t) {
+  memcpy(rec + 4, &kind, 2);
+  uint16_t words = (uint16_t)(size / 8);
+  memcpy(rec + 6, &words, 2);
+  memcpy(rec + 8, &seq, 8);
+  memcpy(rec + 16, &t, 8);
+}
+
+static void publish(char *rec, uint32_t size) {
+  __atomic_store_n((uint32_t *)rec, size, __ATOMIC_RELEASE);
+}
+
+int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, uint64_t start_ns,
+                  uint64_t realtime_ns) {
+  if (atomic_load(&R.state) != OFF) return -EBUSY;
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return -errno;
+  R.fd = fd;
+  R.nmaps = 0;
+  R.seq = 0;
+  R.failure = 0;
+  int rc = map_chunk(0, FIRST_CHUNK);
+  if (rc) {
+    close(fd);
+    unlink(path);
+    R.fd = -1;
+    return -rc;
+  }
+  char *h = R.base;
+  memcpy(h, FL_TRACE_MAGIC, 8);
+  uint16_t version = FL_TRACE_VERSION, hsize = FL_TRACE_FILE_HEADER;
+  uint32_t flags = 0;
+  memcpy(h + 8, &version, 2);
+  memcpy(h + 10, &hsize, 2);
+  memcpy(h + 12, &flags, 4);
+  memcpy(h + 16, &pid, 4);
+  memcpy(h + 20, &ppid, 4);
+  memcpy(h + 24, &puid, 8);
+  memcpy(h + 32, &start_ns, 8);
+  memcpy(h + 40, &realtime_ns, 8);
+  R.pos = FL_TRACE_FILE_HEADER;
+  atomic_store(&R.state, ON);
+  return 0;
+}
+
+int fl_trace_enabled(void) { return atomic_load_explicit(&R.state, memory_order_relaxed) == ON; }
+
+int fl_trace_failure(void) { return R.failure; }
+
+uint64_t fl_trace_next_seq(void) {
+  lock(0);
+  uint64_t s = R.seq;
+  unlock();
+  return s;
+}
+
+// Called with the lock held when the current chunk cannot take `size` more bytes.
+static int grow(uint32_t size) {
+  size_t left = R.chunk_len - R.pos;
+  size_t next_off = R.chunk_off + R.chunk_len;
+  size_t len = R.chunk_len * 2 > MAX_CHUNK ? MAX_CHUNK : R.chunk_len * 2;
+  while (len < size + CUT_RESERVE) len *= 2;
+  // Keep the current chunk's tail intact until the new chunk exists: if growing fails, the cut
+  // record goes into the reserve.
+  int rc = map_chunk(next_off, len);
+  if (rc) return rc;
+  // Padding record over the old chunk's tail (the old chunk is maps[nmaps-2]).
+  char *old = (char *)R.maps[R.nmaps - 2].base;
+  size_t old_len = R.maps[R.nmaps - 2].len;
+  size_t old_pos = old_len - left;
+  if (left >= 8) {
+    char *pad = old + old_pos;
+    uint16_t kind = FL_KIND_PADDING;
+    memcpy(pad + 4, &kind, 2);
+    uint16_t words = left / 8 > 0xFFFF ? 0 : (uint16_t)(left / 8);
+    memcpy(pad + 6, &words, 2);
+    publish(pad, (uint32_t)left);
+  }
+  return 0;
+}
+
+static void *reserve_locked(uint16_t kind, uint32_t payload_len, uint64_t *seq_out) {
+  uint32_t size = (FL_TRACE_RECORD_HEADER + payload_len + 7u) & ~7u;
+  if (R.pos + size + CUT_RESERVE > R.chunk_len) {
+    int rc = grow(size);
+    if (rc) {
+      // Record where and why the trace was cut, in the reserve, then stop tracing.
+      R.failure = rc;
+      char *rec = R.base + R.pos;
+      uint32_t cut_size = FL_TRACE_RECORD_HEADER + 8;
+      uint64_t s = R.seq++;
+      put_header(rec, cut_size, FL_KIND_TRACE_CUT, s, fl_monotonic_ns());
+      int32_t err = rc, pad = 0;
+      memcpy(rec + 24, &err, 4);
+      memcpy(rec + 28, &pad, 4);
+      publish(rec, cut_size);
+      R.pos += cut_size;
+      atomic_store(&R.state, FAILED);
+      return NULL;
+    }
+  }
+  char *rec = R.base + R.pos;
+  R.pos += size;
+  uint64_t s = R.seq++;
+  put_header(rec, size, kind, s, fl_monotonic_ns());
+  if (seq_out) *seq_out = s;
+  return rec + FL_TRACE_RECORD_HEADER;
+}
+
+void *fl_trace_reserve(uint16_t kind, uint32_t payload_len, uint64_t *seq_out) {
+  if (atomic_load_explicit(&R.state, memory_order_relaxed) != ON) return NULL;
+  if (payload_len > 0x7FFF0u) return NULL;
+  lock(0);
+  void *p = atomic_load_explicit(&R.state, memory_order_relaxed) == ON
+                ? reserve_locked(kind, payload_len, seq_out)
+                : NULL;
+  unlock();
+  return p;
+}
+
+// Used by the crash writer: bounded wait on the lock.
+void *fl_trace_reserve_in_signal(uint16_t kind, uint32_t payload_len) {
+  if (atomic_load_explicit(&R.state, memory_order_relaxed) != ON) return NULL;
+  if (!lock(1)) return NULL;
+  void *p = atomic_load_explicit(&R.state, memory_order_relaxed) == ON
+                ? reserve_locked(kind, payload_len, NULL)
+                : NULL;
+  unlock();
+  return p;
+}
+
+void fl_trace_commit(void *payload) {
+  char *rec = (char *)payload - FL_TRACE_RECORD_HEADER;
+  uint16_t words;
+  memcpy(&words, rec + 6, 2);
+  publish(rec, (uint32_t)words * 8u);
+}
+
+void fl_trace_close(void) {
+  lock(0);
+  if (atomic_load(&R.state) != OFF) {
+    atomic_store(&R.state, OFF);
+    off_t used = (off_t)(R.chunk_off + R.pos);
+    for (int i = 0; i < R.nmaps; i++) munmap(R.maps[i].base, R.maps[i].len);
+    R.nmaps = 0;
+    if (ftruncate(R.fd, used) != 0) { /* the reader stops at the first empty record anyway */ }
+    close(R.fd);
+    R.fd = -1;
+  }
+  unlock();
+}
+
+void fl_trace_forget_after_fork(void) {
+  // Only this thread exists now; another thread may have held the lock at fork time.
+  atomic_flag_clear(&R.lock);
+  if (atomic_load(&R.state) != OFF) {
+    for (int i = 0; i < R.nmaps; i++) munmap(R.maps[i].base, R.maps[i].len);
+    R.nmaps = 0;
+    if (R.fd >= 0) close(R.fd);
+    R.fd = -1;
+    atomic_store(&R.state, OFF);
+  }
+}

@@ -1,0 +1,138 @@
+// Thin wrappers for calls Swift cannot make itself (variadic or GNU-only).
+#define _GNU_SOURCE
+#include "CForkline.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+int fl_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) == 0 ? 0 : -errno; }
+
+int fl_pidfd_open(pid_t pid) {
+  long r = syscall(SYS_pidfd_open, pid, 0);
+  return r >= 0 ? (int)r : -errno;
+}
+
+int fl_pidfd_send_signal(int pidfd, int sig) {
+  return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) == 0 ? 0 : -errno;
+}
+
+static int is_kept(int fd, const int *keep, int nkeep) {
+  for (int i = 0; i < nkeep; i++)
+    if (keep[i] == fd) return 1;
+  return 0;
+}
+
+void fl_close_fds_from(int first, const int *keep, int nkeep) {
+  // Close every range between kept descriptors with close_range; fall back to /proc/self/fd.
+  int sorted[64];
+  int n = 0;
+  for (int i = 0; i < nkeep && n < 64; i++)
+    if (keep[i] >= first) sorted[n++] = keep[i];
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+      int t = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = t;
+    }
+  int lo = first, ok = 1;
+  for (int i = 0; i <= n && ok; i++) {
+    unsigned hi = i < n ? (unsigned)sorted[i] - 1 : ~0U;
+    if (i < n && sorted[i] < lo) continue;
+    if ((unsigned)lo <= hi && syscall(SYS_close_range, (unsigned)lo, hi, 0) != 0) ok = 0;
+    if (i < n) lo = sorted[i] + 1;
+  }
+  if (ok) return;
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return;
+  int dfd = dirfd(d);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    int fd = atoi(e->d_name);
+    if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd < first || fd == dfd || is_kept(fd, keep, nkeep)) continue;
+    close(fd);
+  }
+  closedir(d);
+}
+
+int fl_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno; }
+
+pid_t fl_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+void fl_reset_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  for (int s = 1; s < NSIG; s++) {
+    if (s == SIGKILL || s == SIGSTOP) continue;
+    sigaction(s, &sa, NULL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void fl_exit_now(int code) { _exit(code); }
+
+ssize_t fl_send_fds(int sock, const void *bytes, size_t len, const int *fds, int nfds) {
+  struct iovec iov = {.iov_base = (void *)bytes, .iov_len = len};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  char control[CMSG_SPACE(sizeof(int) * 8)];
+  if (nfds > 8) return -EINVAL;
+  if (nfds > 0) {
+    memset(control, 0, sizeof control);
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+  }
+  ssize_t r;
+  do r = sendmsg(sock, &msg, MSG_NOSIGNAL); while (r < 0 && errno == EINTR);
+  return r >= 0 ? r : -errno;
+}
+
+ssize_t fl_recv_fds(int sock, void *bytes, size_t len, int *fds, int maxfds, int *nfds) {
+  struct iovec iov = {.iov_base = bytes, .iov_len = len};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  char control[CMSG_SPACE(sizeof(int) * 8)];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  *nfds = 0;
+  ssize_t r;
+  do r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    int *got = (int *)CMSG_DATA(c);
+    for (int i = 0; i < n; i++) {
+      if (*nfds < maxfds) fds[(*nfds)++] = got[i];
+      else close(got[i]);
+    }
+  }
+  return r;
+}

@@ -1,0 +1,3 @@
+@_exported import ForklineTrace
+@_exported import ForklineSpawn
+@_exported import ForklineReplay

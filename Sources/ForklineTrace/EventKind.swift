@@ -1,0 +1,125 @@
+/// The kinds of trace event, with the table that gives each kind's arguments.
+///
+/// The table is the format: a record's payload is its kind's arguments, in table order, encoded as
+/// `docs/trace-format.md` describes. Adding a kind adds a row; the reader skips kinds it does not
+/// know (a newer writer), reporting them, rather than failing.
+public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
+    /// The first event of every process: names the parent and the fork that created it.
+    case start = 1
+    /// A process was created by this process (whatever the start method).
+    case fork = 2
+    /// The process is exiting normally with a code.
+    case exit = 3
+    /// The process received a crash signal; recorded by the crash writer before it dies.
+    case crash = 4
+    /// This process joined (reaped, or was told the status of) a child.
+    case join = 5
+    /// This process asked a child to terminate (SIGTERM).
+    case terminate = 6
+    /// This process killed a child (SIGKILL).
+    case kill = 7
+    /// This process asked the forkserver for a child; the server's `fork` names this event.
+    case request = 8
+    /// Executable mappings of the process, for symbolising its backtraces.
+    case modules = 9
+    /// A child could not be started; takes the place of its `start`.
+    case startFailed = 10
+    /// A user annotation (`Tracer.mark`).
+    case mark = 11
+    /// Tracing stopped here (disk full, read-only, ...): later events of this process are missing.
+    case traceCut = 12
+
+    /// The name used in text formats (JSON Lines, reports).
+    public var name: String { Self.specs[self]!.name }
+
+    /// The arguments of this kind, in payload order.
+    public var arguments: [ArgumentSpec] { Self.specs[self]!.arguments }
+
+    /// Looks a kind up by its text name.
+    public init?(name: String) {
+        guard let kind = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = kind
+    }
+
+    static let specs: [EventKind: (name: String, arguments: [ArgumentSpec])] = [
+        .start: ("start", [
+            .init("parentPuid", .u64), .init("parentPid", .i32), .init("forkerPuid", .u64),
+            .init("forkSeq", .u64), .init("method", .u8), .init("name", .string), .init("entry", .string),
+        ]),
+        .fork: ("fork", [
+            .init("childPid", .i32), .init("childPuid", .u64), .init("method", .u8), .init("entry", .string),
+            .init("requesterPuid", .u64), .init("requestSeq", .u64), .init("backtrace", .frames),
+        ]),
+        .exit: ("exit", [.init("code", .i32)]),
+        .crash: ("crash", [
+            .init("signal", .i32), .init("code", .i32), .init("address", .u64), .init("pc", .u64),
+            .init("backtrace", .frames),
+        ]),
+        .join: ("join", [.init("childPid", .i32), .init("childPuid", .u64), .init("status", .status)]),
+        .terminate: ("terminate", [.init("childPid", .i32), .init("childPuid", .u64), .init("signal", .i32)]),
+        .kill: ("kill", [.init("childPid", .i32), .init("childPuid", .u64), .init("signal", .i32)]),
+        .request: ("request", [.init("childPuid", .u64), .init("entry", .string), .init("backtrace", .frames)]),
+        .modules: ("modules", [.init("modules", .modules)]),
+        .startFailed: ("startFailed", [.init("childPuid", .u64), .init("error", .string)]),
+        .mark: ("mark", [.init("label", .string)]),
+        .traceCut: ("traceCut", [.init("errno", .i32), .init("reserved", .i32)]),
+    ]
+}
+
+/// One argument of an event kind.
+public struct ArgumentSpec: Sendable, Hashable {
+    /// The argument's name in text formats.
+    public let name: String
+    /// How it is encoded.
+    public let type: ArgumentType
+
+    init(_ name: String, _ type: ArgumentType) {
+        self.name = name
+        self.type = type
+    }
+}
+
+/// Wire types of event arguments (docs/trace-format.md).
+public enum ArgumentType: UInt8, Sendable, Hashable {
+    /// 1 byte unsigned.
+    case u8
+    /// 4 bytes signed, little-endian.
+    case i32
+    /// 8 bytes unsigned, little-endian.
+    case u64
+    /// u16 length, then that many UTF-8 bytes.
+    case string
+    /// u16 count (0xFFFF: unavailable), then count u64 return addresses.
+    case frames
+    /// u16 count, then per module: start u64, end u64, file offset u64, path string.
+    case modules
+    /// u8 (0 exited, 1 signaled), then i32 code or signal.
+    case status
+}
+
+/// How a child process was started.
+public enum StartMethod: UInt8, Sendable, Hashable, CaseIterable, Codable, CustomStringConvertible {
+    /// `fork()`; the child runs a closure or an entry point in a copy of the parent.
+    case fork = 0
+    /// `posix_spawn` of `/proc/self/exe`, which runs a registered entry point.
+    case spawn = 1
+    /// A fork of the forkserver, a clean single-threaded process started for the purpose.
+    case forkserver = 2
+    /// The root process of a trace (not started by Forkline).
+    case root = 255
+
+    public var description: String {
+        switch self {
+        case .fork: "fork"
+        case .spawn: "spawn"
+        case .forkserver: "forkserver"
+        case .root: "root"
+        }
+    }
+
+    /// Parses `fork`, `spawn` or `forkserver`.
+    public init?(name: String) {
+        guard let m = Self.allCases.first(where: { $0.description == name && $0 != .root }) else { return nil }
+        self = m
+    }
+}

@@ -1,0 +1,35 @@
+import CForkline
+import Synchronization
+
+/// Runs Forkline's clean-up when the process exits normally, then records its `exit` event.
+///
+/// Modules register hooks (ForklineSpawn joins daemon children here); they run in reverse order
+/// of registration, before the trace file is closed, so what they record is in the trace.
+package enum ProcessExit {
+    static let hooks = Mutex<[@Sendable (Int32) -> Void]>([])
+    static let installed = Atomic<Bool>(false)
+
+    /// Adds a hook run at normal exit with the exit status.
+    package static func addHook(_ hook: @escaping @Sendable (Int32) -> Void) {
+        install()
+        hooks.withLock { $0.append(hook) }
+    }
+
+    static func install() {
+        guard !installed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        fl_on_exit(processExitCallback)
+    }
+
+    static func run(status: Int32) {
+        let hs = hooks.withLock { h in
+            defer { h.removeAll() }
+            return h
+        }
+        for h in hs.reversed() { h(status) }
+        Tracer.recordExit(code: status)
+    }
+}
+
+private func processExitCallback(_ status: Int32) {
+    ProcessExit.run(status: status)
+}

@@ -1,0 +1,217 @@
+import CForkline
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The trace recorder of this process.
+///
+/// Tracing is on when the environment has `FORKLINE_TRACE=<directory>` (children inherit it), or
+/// after ``start(directory:)``. Each process writes its own file, `<pid>.<puid>.flt`, in that
+/// directory, through a memory-mapped buffer: recording an event is a copy, not a system call,
+/// and everything recorded survives SIGKILL of the process.
+public enum Tracer {
+    /// The environment variable that turns tracing on.
+    public static let environmentVariable = "FORKLINE_TRACE"
+
+    /// Who started this process, as its `start` event records it.
+    public struct Origin: Sendable, Hashable {
+        public var parentPuid: UInt64
+        public var parentPid: Int32
+        /// The process that recorded the `fork` (the parent, or the forkserver).
+        public var forkerPuid: UInt64
+        public var forkSeq: UInt64
+        public var method: StartMethod
+        public var name: String
+        public var entry: String
+
+        public init(parentPuid: UInt64, parentPid: Int32, forkerPuid: UInt64, forkSeq: UInt64,
+                    method: StartMethod, name: String, entry: String) {
+            self.parentPuid = parentPuid
+            self.parentPid = parentPid
+            self.forkerPuid = forkerPuid
+            self.forkSeq = forkSeq
+            self.method = method
+            self.name = name
+            self.entry = entry
+        }
+
+        /// The origin of a process Forkline did not start.
+        public static func root(name: String = "main") -> Origin {
+            Origin(parentPuid: 0, parentPid: getppid(), forkerPuid: 0, forkSeq: 0, method: .root, name: name, entry: "")
+        }
+    }
+
+    struct State {
+        var puid: UInt64 = UInt64.random(in: 1...UInt64.max)
+        var pid: Int32 = getpid()
+        var directory: String?
+        var path: String?
+        var initialized = false
+        var exitRecorded = false
+        var warned = false
+    }
+
+    static let state = Mutex(State())
+
+    /// This process's unique id (the `puid` of its events).
+    public static var processID: UInt64 { state.withLock { $0.puid } }
+
+    /// The directory being traced into, or nil when tracing is off.
+    public static var directory: String? { state.withLock { $0.directory } }
+
+    /// The path of this process's trace file, or nil when tracing is off.
+    public static var filePath: String? { state.withLock { $0.path } }
+
+    /// True while events are being recorded.
+    public static var isEnabled: Bool { fl_trace_enabled() != 0 }
+
+    /// Turns tracing on for this process (and, through ForklineSpawn, for the children it starts
+    /// from now on), writing into `directory`, which is created if needed.
+    ///
+    /// - Throws: ``TraceError`` when the directory or the file cannot be created.
+    public static func start(directory: String) throws(TraceError) {
+        try open(directory: directory, origin: .root())
+    }
+
+    /// Reads `FORKLINE_TRACE` and starts tracing if it names a directory. Idempotent; called by
+    /// ForklineSpawn's `bootstrap` and before the first child starts.
+    public static func startFromEnvironment() {
+        guard let dir = getenv(environmentVariable).map({ String(cString: $0) }), !dir.isEmpty else {
+            state.withLock { $0.initialized = true }
+            return
+        }
+        let already = state.withLock { s in
+            defer { s.initialized = true }
+            return s.initialized
+        }
+        if already { return }
+        do {
+            try open(directory: dir, origin: .root())
+        } catch {
+            warnOnce("forkline: tracing disabled: \(error)")
+        }
+    }
+
+    /// Opens this process's file and records its `start` (and `modules`) event. Used for the root
+    /// process and by ForklineSpawn in new children, which pass their origin and assigned puid.
+    package static func open(directory: String, origin: Origin, puid: UInt64? = nil) throws(TraceError) {
+        ProcessExit.install()
+        let pid = getpid()
+        let id: UInt64 = state.withLock { s in
+            if let puid { s.puid = puid }
+            s.pid = pid
+            s.initialized = true
+            return s.puid
+        }
+        if fl_trace_enabled() != 0 { return }
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            throw TraceError(operation: "mkdir", path: directory, errno: errno)
+        }
+        let path = "\(directory)/\(pid).\(hex16(id)).\(TraceFormat.fileExtension)"
+        let rc = fl_trace_open(path, id, pid, getppid(), fl_monotonic_ns(), fl_realtime_ns())
+        if rc != 0 { throw TraceError(operation: "open", path: path, errno: -rc) }
+        state.withLock { s in
+            s.directory = directory
+            s.path = path
+            s.exitRecorded = false
+        }
+        _ = fl_unwind_load()
+        fl_crash_install()
+        record(.start, [
+            .uint(origin.parentPuid), .int(Int64(origin.parentPid)), .uint(origin.forkerPuid),
+            .uint(origin.forkSeq), .uint(UInt64(origin.method.rawValue)), .string(origin.name), .string(origin.entry),
+        ])
+        if origin.method != .fork {  // a fork child shares its parent's mappings
+            record(.modules, [.modules(Module.current())])
+        }
+    }
+
+    /// Records an event; returns its sequence number, or nil when tracing is off.
+    @discardableResult
+    package static func record(_ kind: EventKind, _ args: [TraceValue]) -> UInt64? {
+        guard fl_trace_enabled() != 0 else { return nil }
+        let size = PayloadCodec.size(of: kind, args)
+        var seq: UInt64 = 0
+        guard let p = fl_trace_reserve(kind.rawValue, UInt32(size), &seq) else {
+            reportFailure()
+            return nil
+        }
+        PayloadCodec.encode(kind, args, into: p)
+        fl_trace_commit(p)
+        return seq
+    }
+
+    /// Records a user annotation, visible in `replay show` and assertable in tests.
+    ///
+    /// This is the cheapest event: a reservation, a copy of the label's bytes, and a store.
+    public static func mark(_ label: StaticString) {
+        guard fl_trace_enabled() != 0 else { return }
+        let n = min(label.utf8CodeUnitCount, 0xFFFF)
+        guard let p = fl_trace_reserve(EventKind.mark.rawValue, UInt32(2 + n), nil) else {
+            reportFailure()
+            return
+        }
+        p.storeBytes(of: UInt16(n).littleEndian, as: UInt16.self)
+        (p + 2).copyMemory(from: label.utf8Start, byteCount: n)
+        fl_trace_commit(p)
+    }
+
+    /// Records a user annotation with a run-time label.
+    public static func mark(_ label: String) {
+        record(.mark, [.string(label)])
+    }
+
+    /// Records this process's `exit` event and closes its file (normal exit paths).
+    package static func recordExit(code: Int32) {
+        let first = state.withLock { s in
+            defer { s.exitRecorded = true }
+            return !s.exitRecorded
+        }
+        guard first else { return }
+        record(.exit, [.int(Int64(code))])
+        fl_trace_close()
+    }
+
+    /// Forgets the parent's recorder in a freshly forked child (before it opens its own file).
+    package static func forgetAfterFork() {
+        fl_trace_forget_after_fork()
+        state.withLock { s in
+            s.pid = getpid()
+            s.path = nil
+            s.exitRecorded = false
+        }
+    }
+
+    static func reportFailure() {
+        let err = fl_trace_failure()
+        guard err != 0 else { return }
+        warnOnce("forkline: tracing stopped: \(String(cString: strerror(err))) (errno \(err)); the trace records where it was cut")
+    }
+
+    static func warnOnce(_ message: String) {
+        let first = state.withLock { s in
+            defer { s.warned = true }
+            return !s.warned
+        }
+        if first { writeStderr(message + "\n") }
+    }
+}
+
+/// Writes to standard error without buffering (safe in fork children).
+package func writeStderr(_ s: String) {
+    var s = s
+    s.withUTF8 { u in _ = write(2, u.baseAddress, u.count) }
+}
+
+/// Tracing could not start.
+public struct TraceError: Error, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Int32
+
+    public var description: String {
+        "cannot \(operation) \(path): \(String(cString: strerror(errno))) (errno \(errno))"
+    }
+}
