@@ -1,6 +1,8 @@
 // The crash writer: records a `crash` event with a backtrace, then chains to whatever handler
 // was installed before (the Swift runtime's, or the default action).
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "CForkline.h"
 
 #include <errno.h>

@@ -2,7 +2,9 @@
 // publish it by storing its size last. Stores into a shared file mapping land in the page cache
 // as they execute, so every committed record survives SIGKILL of the process.
 // Format: docs/trace-format.md.
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "CForkline.h"
 
 #include <errno.h>

@@ -1,5 +1,7 @@
 // posix_spawn with the GNU file actions (closefrom, chdir) Swift's Glibc module does not expose.
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "CForkline.h"
 
 #include <errno.h>

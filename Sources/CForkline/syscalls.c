@@ -1,5 +1,7 @@
 // Thin wrappers for calls Swift cannot make itself (variadic or GNU-only).
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "CForkline.h"
 
 #include <dirent.h>
@@ -135,4 +137,49 @@ ssize_t fl_recv_fds(int sock, void *bytes, size_t len, int *fds, int maxfds, int
     }
   }
   return r;
+}
+
+#include <sched.h>
+#include <sys/epoll.h>
+
+int fl_epoll_create(void) {
+  int r = epoll_create1(EPOLL_CLOEXEC);
+  return r >= 0 ? r : -errno;
+}
+
+int fl_epoll_watch_once(int ep, int fd) {
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.fd = fd};
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0) return 0;
+  if (errno == EEXIST && epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) == 0) return 0;
+  return -errno;
+}
+
+void fl_epoll_forget(int ep, int fd) { epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL); }
+
+int fl_epoll_wait(int ep, int *fds, int max, int timeout_ms) {
+  struct epoll_event evs[64];
+  if (max > 64) max = 64;
+  int n = epoll_wait(ep, evs, max, timeout_ms);
+  if (n < 0) return -errno;
+  for (int i = 0; i < n; i++) fds[i] = evs[i].data.fd;
+  return n;
+}
+
+int fl_accept_cloexec(int fd) {
+  int r;
+  do r = accept4(fd, NULL, NULL, SOCK_CLOEXEC); while (r < 0 && errno == EINTR);
+  return r >= 0 ? r : -errno;
+}
+
+long fl_peer_uid(int fd) {
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+  return (long)cred.uid;
+}
+
+int fl_cpu_count(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+  return CPU_COUNT(&set);
 }

@@ -1,7 +1,9 @@
 // libunwind, loaded at run time with RTLD_LOCAL: linking -lunwind would make it interpose
 // `_Unwind_*` for the whole process (C++ throw/catch 1.9 us -> 51 us measured here), and a
 // missing library must degrade to "backtrace unavailable", never stop the program.
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "CForkline.h"
 
 #include <dlfcn.h>

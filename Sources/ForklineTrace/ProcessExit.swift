@@ -6,7 +6,7 @@ import Synchronization
 /// Modules register hooks (ForklineSpawn joins daemon children here); they run in reverse order
 /// of registration, before the trace file is closed, so what they record is in the trace.
 package enum ProcessExit {
-    static let hooks = Mutex<[@Sendable (Int32) -> Void]>([])
+    static let hooks = ForkSafeLock<[@Sendable (Int32) -> Void]>([])
     static let installed = Atomic<Bool>(false)
 
     /// Adds a hook run at normal exit with the exit status.
@@ -20,7 +20,8 @@ package enum ProcessExit {
         fl_on_exit(processExitCallback)
     }
 
-    static func run(status: Int32) {
+    /// Runs the hooks and records the exit (paths that end with `_exit`, or twice-safe).
+    package static func run(status: Int32) {
         let hs = hooks.withLock { h in
             defer { h.removeAll() }
             return h

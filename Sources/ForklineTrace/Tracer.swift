@@ -43,7 +43,7 @@ public enum Tracer {
         }
     }
 
-    struct State {
+    package struct State {
         var puid: UInt64 = UInt64.random(in: 1...UInt64.max)
         var pid: Int32 = getpid()
         var directory: String?
@@ -53,7 +53,7 @@ public enum Tracer {
         var warned = false
     }
 
-    static let state = Mutex(State())
+    package static let state = ForkSafeLock(State())
 
     /// This process's unique id (the `puid` of its events).
     public static var processID: UInt64 { state.withLock { $0.puid } }

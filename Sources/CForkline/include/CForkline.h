@@ -56,6 +56,21 @@ ssize_t fl_send_fds(int sock, const void *bytes, size_t len, const int *fds, int
 /// Returns bytes received (0 on EOF) or -errno.
 ssize_t fl_recv_fds(int sock, void *bytes, size_t len, int *fds, int maxfds, int *nfds);
 
+/// epoll_create1(EPOLL_CLOEXEC). Returns fd or -errno.
+int fl_epoll_create(void);
+/// Watches `fd` for input once (EPOLLIN | EPOLLONESHOT), adding or re-arming it. 0 or -errno.
+int fl_epoll_watch_once(int ep, int fd);
+/// Stops watching `fd`.
+void fl_epoll_forget(int ep, int fd);
+/// epoll_wait: stores up to `max` ready descriptors in `fds`. Returns the count or -errno.
+int fl_epoll_wait(int ep, int *fds, int max, int timeout_ms);
+/// accept4(fd, SOCK_CLOEXEC). Returns fd or -errno.
+int fl_accept_cloexec(int fd);
+/// The uid of a unix socket's peer (SO_PEERCRED), or -1.
+long fl_peer_uid(int fd);
+/// CPUs in this process's affinity mask (0 if unknown).
+int fl_cpu_count(void);
+
 // MARK: - backtraces (libunwind loaded at run time)
 
 /// Loads libunwind with dlopen(RTLD_LOCAL) once. Returns 1 when available, 0 otherwise.

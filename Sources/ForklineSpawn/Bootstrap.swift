@@ -1,0 +1,113 @@
+import CForkline
+import FoundationEssentials
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a spawn child or the forkserver reads at `bootstrap`, from descriptor 3.
+struct BootstrapPayload: Codable, Sendable {
+    enum Role: String, Codable { case child, forkserver }
+    var role: Role
+    var name: String
+    var entry: String
+    var arguments: [UInt8]
+    var puid: UInt64
+    var parentPuid: UInt64
+    var parentPid: Int32
+    var forkerPuid: UInt64
+    var forkSeq: UInt64
+    var method: StartMethod
+    var traceDirectory: String?
+    var forkserverAddress: String?
+}
+
+extension ChildProcess {
+    /// The environment variable that tells a re-executed program it is a Forkline child.
+    static let bootstrapVariable = "FORKLINE_BOOTSTRAP"
+    static let payloadFD: Int32 = 3
+
+    /// Registers the entry points children can run and, in a process that Forkline started with
+    /// spawn or as the forkserver, runs that role and never returns. Call it first in `main`.
+    ///
+    /// In an ordinary run it returns at once (and starts tracing if `FORKLINE_TRACE` is set).
+    /// Everything `main` does before `bootstrap` also runs in every spawn child and in the
+    /// forkserver, so do nothing there.
+    public static func bootstrap(entries: [any AnyEntryPoint]) {
+        EntryRegistry.register(entries)
+        guard getenv(bootstrapVariable) != nil else {
+            Tracer.startFromEnvironment()
+            return
+        }
+        unsetenv(bootstrapVariable)
+        guard let (payload, fds) = readPayload() else {
+            writeStderr("forkline: bootstrap: cannot read the start payload from the parent\n")
+            fl_exit_now(70)
+        }
+        switch payload.role {
+        case .child: runSpawnChild(payload)
+        case .forkserver: ForkServer.run(payload, descriptors: fds, control: payloadFD)
+        }
+    }
+
+    static func readPayload() -> (BootstrapPayload, [Int32])? {
+        var header = [UInt8](repeating: 0, count: 4)
+        var fds = [Int32](repeating: -1, count: 4)
+        var nfds: Int32 = 0
+        var got = 0
+        while got < 4 {
+            let n = header.withUnsafeMutableBytes { h in
+                fds.withUnsafeMutableBufferPointer { f in
+                    var more: Int32 = 0
+                    let r = fl_recv_fds(payloadFD, h.baseAddress! + got, 4 - got, f.baseAddress! + Int(nfds), 4 - nfds, &more)
+                    nfds += more
+                    return r
+                }
+            }
+            if n <= 0 { return nil }
+            got += n
+        }
+        let length = Int(header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian })
+        guard length < 64 << 20, let body = Sys.readExactly(payloadFD, length),
+              let payload = try? JSONDecoder().decode(BootstrapPayload.self, from: Data(body)) else { return nil }
+        return (payload, Array(fds.prefix(Int(nfds))))
+    }
+
+    static func runSpawnChild(_ payload: BootstrapPayload) -> Never {
+        Sys.close(payloadFD)
+        ChildSetup.bindLifetime(to: payload.parentPid)
+        ChildProcess.becomeChild(name: payload.name, parent: ProcessIdentity(pid: payload.parentPid, name: "", puid: payload.parentPuid))
+        ForkServerClient.adopt(address: payload.forkserverAddress)
+        runEntry(payload, origin: Tracer.Origin(
+            parentPuid: payload.parentPuid, parentPid: payload.parentPid, forkerPuid: payload.forkerPuid,
+            forkSeq: payload.forkSeq, method: payload.method, name: payload.name, entry: payload.entry), immediate: false)
+    }
+
+    /// Opens the child's trace and runs its entry point; never returns.
+    static func runEntry(_ payload: BootstrapPayload, origin: Tracer.Origin, immediate: Bool) -> Never {
+        if let dir = payload.traceDirectory {
+            do { try Tracer.open(directory: dir, origin: origin, puid: payload.puid) } catch {
+                writeStderr("forkline: tracing disabled in \(payload.name): \(error)\n")
+            }
+        }
+        guard let entry = EntryRegistry.lookup(payload.entry) else {
+            writeStderr("forkline: process \(payload.name): no entry point named '\(payload.entry)' was registered with bootstrap(entries:)\n")
+            ProcessExit.run(status: 70)
+            fl_exit_now(70)
+        }
+        ChildSetup.runAndExit(name: payload.name, { try entry.run(encodedArguments: payload.arguments) }, immediate: immediate)
+    }
+
+    /// Sends a payload (and descriptors) over the bootstrap socket.
+    static func sendPayload(_ payload: BootstrapPayload, fds: [Int32], on sock: Int32) -> Int32? {
+        guard let body = try? JSONEncoder().encode(payload) else { return EINVAL }
+        var header = [UInt8](repeating: 0, count: 4)
+        header.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(body.count).littleEndian, as: UInt32.self) }
+        let r = header.withUnsafeBytes { h in
+            fds.withUnsafeBufferPointer { f in fl_send_fds(sock, h.baseAddress, 4, f.baseAddress, Int32(f.count)) }
+        }
+        if r < 0 { return Int32(-r) }
+        return Array(body).withUnsafeBytes { Sys.writeAll(sock, $0) }
+    }
+}

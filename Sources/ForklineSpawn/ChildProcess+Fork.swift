@@ -1,0 +1,67 @@
+import CForkline
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ChildProcess {
+    /// fork(): the child runs the closure (or entry point) in a copy of this process.
+    func startFork(_ io: inout ChildDescriptors) throws(SpawnError) -> Started {
+        let parent = ChildProcess.current
+        let traceDir = Tracer.directory
+        let backtrace = Backtrace.capture(skipping: 1)
+        // Reserve the fork record first: the child's start names its sequence number, and the
+        // fork's timestamp precedes anything the child records.
+        let pending = Tracer.reserve(.fork, [
+            .int(0), .uint(puid), .uint(UInt64(StartMethod.fork.rawValue)), .string(body.entryName),
+            .uint(0), .uint(0), .backtrace(backtrace),
+        ])
+        let childFDs = io.child
+        let keep = options.inheritedDescriptors
+        fflush(nil)  // or the child would print the parent's buffered output again
+        // Hold the locks a child inherits so no other thread leaves them torn mid-update.
+        Tracer.state.acquire()
+        ChildRegistry.state.acquire()
+        let pid = Glibc.fork()
+        ChildRegistry.state.release()
+        Tracer.state.release()
+        if pid == 0 {
+            ChildSetup.afterFork()
+            ChildSetup.bindLifetime(to: parent.pid)
+            io.installInForkChild()
+            keep.withUnsafeBufferPointer { fl_close_fds_from(3, $0.baseAddress, Int32($0.count)) }
+            _ = childFDs
+            ChildProcess.becomeChild(name: name, parent: parent)
+            if !ChildSetup.applyEnvironment(options.environment, cwd: options.workingDirectory) { fl_exit_now(1) }
+            if let traceDir {
+                let origin = Tracer.Origin(
+                    parentPuid: parent.puid, parentPid: parent.pid, forkerPuid: parent.puid,
+                    forkSeq: pending?.seq ?? 0, method: .fork, name: name, entry: body.entryName)
+                try? Tracer.open(directory: traceDir, origin: origin, puid: puid)
+            }
+            let body = self.body
+            ChildSetup.runAndExit(name: name, {
+                switch body {
+                case .closure(let f): try f()
+                case .entry(let e, let args): try e.run(encodedArguments: args)
+                }
+            }, immediate: true)
+        }
+        if pid < 0 {
+            let err = errno
+            pending?.cancel()
+            throw .system("fork", err, "\(name): starting a fork child")
+        }
+        pending?.setInt32(pid, at: 0)
+        pending?.commit()
+        let pidfd = fl_pidfd_open(pid)
+        if pidfd < 0 {
+            // Without a pidfd we cannot wait for it asynchronously: end it rather than lose it.
+            _ = Glibc.kill(pid, SIGKILL)
+            _ = Sys.reap(pid)
+            throw .system("pidfd_open", -pidfd, "\(name): watching the new child")
+        }
+        return Started(pid: pid, waitFD: pidfd, signalFD: pidfd)
+    }
+}

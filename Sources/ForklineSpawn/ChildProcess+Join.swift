@@ -1,0 +1,112 @@
+import CForkline
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ChildProcess {
+    /// Waits for the child to end and returns how it ended. Records the `join` event.
+    ///
+    /// - Throws: ``SpawnError`` `notStarted` when the child was never started, `joinSelf` when a
+    ///   process joins itself (as in Python).
+    public func join() async throws(SpawnError) -> ExitStatus {
+        let fd = try joinableFD()
+        while true {
+            if let status = collect() { return recordJoin(status) }
+            await JoinMonitor.shared().waitReadable(fd)
+        }
+    }
+
+    /// Blocks until the child ends or `timeout` passes; nil on timeout.
+    ///
+    /// - Throws: ``SpawnError`` as ``join()``.
+    @available(*, noasync, message: "use the async join()")
+    public func join(timeout: Duration?) throws(SpawnError) -> ExitStatus? {
+        let fd = try joinableFD()
+        let deadline = timeout.map { fl_monotonic_ns() + $0.clampedNanoseconds }
+        while true {
+            if let status = collect() { return recordJoin(status) }
+            var ms: Int32 = -1
+            if let deadline {
+                let now = fl_monotonic_ns()
+                if now >= deadline { return nil }
+                ms = Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
+            }
+            _ = Sys.waitReadable(fd, timeoutMs: ms)
+        }
+    }
+
+    /// Sends SIGTERM (Python's `terminate`). Does nothing once the child has ended.
+    public func terminate() throws(SpawnError) { try signal(SIGTERM, kind: .terminate) }
+
+    /// Sends SIGKILL. Does nothing once the child has ended.
+    public func kill() throws(SpawnError) { try signal(SIGKILL, kind: .kill) }
+
+    func signal(_ sig: Int32, kind: EventKind) throws(SpawnError) {
+        let (pid, fd, ended) = try state.withLock { s throws(SpawnError) in
+            guard let pid = s.pid else { throw SpawnError(.notStarted, "\(name): cannot signal a process that was never started") }
+            return (pid, s.signalFD, s.status != nil)
+        }
+        if ended { return }
+        Tracer.record(kind, [.int(Int64(pid)), .uint(puid), .int(Int64(sig))])
+        // A pidfd names this process and no other, even once its pid is reused.
+        let rc = fd >= 0 ? fl_pidfd_send_signal(fd, sig) : (Glibc.kill(pid, sig) == 0 ? 0 : -errno)
+        if rc < 0 && -rc != ESRCH { throw .system("pidfd_send_signal", -rc, "\(name): sending \(signalName(sig))") }
+    }
+
+    func joinableFD() throws(SpawnError) -> Int32 {
+        guard creatorPid == getpid() else {
+            if pid == getpid() { throw SpawnError(.joinSelf, "\(name): a process cannot join itself") }
+            throw SpawnError(.notStarted, "\(name): can only join a child process (this handle belongs to pid \(creatorPid))")
+        }
+        return try state.withLock { s throws(SpawnError) in
+            guard s.phase == .running, s.waitFD >= 0 else {
+                throw SpawnError(.notStarted, "\(name): can only join a started process")
+            }
+            return s.waitFD
+        }
+    }
+
+    /// Collects the status if the child has ended (reaps fork and spawn children). Non-blocking.
+    func collect() -> ExitStatus? {
+        state.withLock { s -> ExitStatus? in
+            if let st = s.status { return st }
+            guard let pid = s.pid else { return nil }
+            switch method {
+            case .forkserver:
+                guard Sys.waitReadable(s.waitFD, timeoutMs: 0) else { return nil }
+                s.status = ForkServerClient.readStatus(s.waitFD)
+            default:
+                switch Sys.reap(pid) {
+                case .some(.some(let st)): s.status = st
+                case .some(.none): return nil
+                case .none: s.status = .signaled(SIGKILL)  // reaped elsewhere (a foreign waitpid(-1))
+                }
+            }
+            return s.status
+        }
+    }
+
+    func recordJoin(_ status: ExitStatus) -> ExitStatus {
+        let first = state.withLock { s in
+            defer { s.joinRecorded = true }
+            return !s.joinRecorded
+        }
+        if first {
+            Tracer.record(.join, [.int(Int64(pid ?? 0)), .uint(puid), .status(status)])
+            ChildRegistry.remove(self)
+        }
+        return status
+    }
+}
+
+extension Duration {
+    /// Non-negative nanoseconds, saturating.
+    var clampedNanoseconds: UInt64 {
+        let (s, atto) = components
+        guard s >= 0 else { return 0 }
+        let (ns, overflow) = UInt64(s).multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : ns &+ UInt64(max(0, atto) / 1_000_000_000)
+    }
+}

@@ -1,0 +1,83 @@
+import CForkline
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ChildProcess {
+    /// posix_spawn of /proc/self/exe: a fresh process runs `main` up to `bootstrap`, which reads
+    /// its payload from descriptor 3 and runs the entry point.
+    func startSpawn(_ entry: any AnyEntryPoint, _ args: [UInt8], _ io: inout ChildDescriptors) throws(SpawnError) -> Started {
+        let me = ChildProcess.current
+        let backtrace = Backtrace.capture(skipping: 1)
+        let (ours, theirs) = try Sys.socketPair("\(name): creating the bootstrap channel")
+        defer { Sys.close(ours) }
+        let pending = Tracer.reserve(.fork, [
+            .int(0), .uint(puid), .uint(UInt64(StartMethod.spawn.rawValue)), .string(entry.name),
+            .uint(0), .uint(0), .backtrace(backtrace),
+        ])
+        let pid = Self.spawnSelf(io: io.child, payloadFD: theirs, environment: options.environment,
+                                 cwd: options.workingDirectory, extraEnvironment: [:])
+        Sys.close(theirs)
+        guard pid > 0 else {
+            pending?.cancel()
+            throw .system("posix_spawn", -pid, "\(name): spawning /proc/self/exe")
+        }
+        pending?.setInt32(pid, at: 0)
+        pending?.commit()
+        let payload = BootstrapPayload(
+            role: .child, name: name, entry: entry.name, arguments: args, puid: puid, parentPuid: me.puid,
+            parentPid: me.pid, forkerPuid: me.puid, forkSeq: pending?.seq ?? 0, method: .spawn,
+            traceDirectory: Tracer.directory, forkserverAddress: ForkServerClient.addressIfRunning)
+        // A child that died before reading its payload is not an error here: join reports it.
+        _ = Self.sendPayload(payload, fds: [], on: ours)
+        let pidfd = fl_pidfd_open(pid)
+        if pidfd < 0 {
+            _ = Glibc.kill(pid, SIGKILL)
+            _ = Sys.reap(pid)
+            throw .system("pidfd_open", -pidfd, "\(name): watching the new child")
+        }
+        return Started(pid: pid, waitFD: pidfd, signalFD: pidfd)
+    }
+
+    /// posix_spawn of this program with the bootstrap variable set and `payloadFD` as fd 3.
+    /// Returns the pid or -errno.
+    static func spawnSelf(io: [Int32], payloadFD: Int32, environment: [String: String]?, cwd: String?,
+                          extraEnvironment: [String: String]) -> Int32 {
+        var env = environment ?? currentEnvironment()
+        env[bootstrapVariable] = "1"
+        if let dir = Tracer.directory { env[Tracer.environmentVariable] = dir }
+        for (k, v) in extraEnvironment { env[k] = v }
+        let argv0 = CommandLine.arguments.first ?? "forkline-child"
+        let argv = [argv0]
+        let envp = env.map { "\($0.key)=\($0.value)" }
+        var spawnIO = fl_spawn_io(fds: (io[0], io[1], io[2]))
+        return withCStrings(argv) { a in
+            withCStrings(envp) { e in
+                if let cwd {
+                    return cwd.withCString { fl_spawn("/proc/self/exe", a, e, &spawnIO, payloadFD, ChildProcess.payloadFD, $0) }
+                }
+                return fl_spawn("/proc/self/exe", a, e, &spawnIO, payloadFD, ChildProcess.payloadFD, nil)
+            }
+        }
+    }
+
+    static func currentEnvironment() -> [String: String] {
+        var out: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") { out[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+            p += 1
+        }
+        return out
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    let ptrs = strings.map { strdup($0) } + [nil]
+    defer { for p in ptrs { free(p) } }
+    return ptrs.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

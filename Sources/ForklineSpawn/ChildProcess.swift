@@ -1,0 +1,175 @@
+import CForkline
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process: Forkline's counterpart of Python's `multiprocessing.Process`.
+///
+/// Create it with a closure (fork) or an ``EntryPoint`` and its arguments (any start method),
+/// ``start()`` it, then ``join()`` it to learn its ``ExitStatus``:
+///
+/// ```swift
+/// let child = ChildProcess { print("Executing task: Process 1") }
+/// try child.start()
+/// let status = try await child.join()   // .exited(0)
+/// ```
+///
+/// Every start, exit, crash, join, terminate and kill is recorded when tracing is on.
+public final class ChildProcess: Sendable {
+    enum Body: Sendable {
+        case closure(@Sendable () throws -> Void)
+        case entry(any AnyEntryPoint, [UInt8])
+
+        var entryName: String {
+            switch self {
+            case .closure: ""
+            case .entry(let e, _): e.name
+            }
+        }
+    }
+
+    struct State {
+        enum Phase { case created, running, failed }
+        var phase = Phase.created
+        var pid: Int32?
+        var status: ExitStatus?
+        /// Readable when the child has ended: a pidfd (fork, spawn) or the forkserver's status socket.
+        var waitFD: Int32 = -1
+        /// For signals: a pidfd, or -1 when none could be opened.
+        var signalFD: Int32 = -1
+        var joinRecorded = false
+        var stdin: PipeEnd?
+        var stdout: PipeEnd?
+        var stderr: PipeEnd?
+    }
+
+    /// The child's name (`Process-N` unless given).
+    public let name: String
+    /// The start method.
+    public let method: StartMethod
+    /// Whether the child is a daemon (terminated and reaped when the parent exits).
+    public let daemon: Bool
+    /// The child's unique id in the trace.
+    public let puid: UInt64
+    let options: ChildOptions
+    let body: Body
+    /// The pid of the process that created this handle: only it may join.
+    let creatorPid: Int32
+    let state = ForkSafeLock(State())
+
+    /// A child that runs `body` in a fork of this process.
+    ///
+    /// A fork child runs synchronous code: Dispatch queues and Swift tasks started in it never
+    /// run. It ends with `_exit` when `body` returns (code 0) or throws (code 1, the error
+    /// printed to stderr), or with `exit(n)` if `body` calls it.
+    public convenience init(name: String? = nil, daemon: Bool = false, options: ChildOptions = ChildOptions(),
+                            _ body: @escaping @Sendable () throws -> Void) {
+        var o = options
+        o.method = StartMethod.fork
+        if let name { o.name = name }
+        o.daemon = o.daemon || daemon
+        self.init(body: .closure(body), options: o)
+    }
+
+    /// A child that runs a registered entry point with `arguments`.
+    ///
+    /// - Throws: ``SpawnError`` with code `encoding` if the arguments cannot be encoded.
+    public convenience init<A>(entry: EntryPoint<A>, arguments: A, options: ChildOptions = ChildOptions()) throws(SpawnError) {
+        self.init(body: .entry(entry, try entry.encode(arguments)), options: options)
+    }
+
+    init(body: Body, options: ChildOptions) {
+        self.body = body
+        self.options = options
+        self.method = options.method
+        self.daemon = options.daemon
+        self.name = options.name ?? "Process-\(ChildRegistry.nextNumber())"
+        self.puid = UInt64.random(in: 1...UInt64.max)
+        self.creatorPid = getpid()
+    }
+
+    deinit {
+        state.withLock { s in
+            Sys.close(s.waitFD)
+            if s.signalFD != s.waitFD { Sys.close(s.signalFD) }
+        }
+    }
+
+    /// The child's pid, once started.
+    public var pid: Int32? { state.withLock { $0.pid } }
+
+    /// The parent's end of the child's stdin when it is `.pipe`.
+    public var standardInput: PipeEnd? { state.withLock { $0.stdin } }
+    /// The parent's end of the child's stdout when it is `.pipe`.
+    public var standardOutput: PipeEnd? { state.withLock { $0.stdout } }
+    /// The parent's end of the child's stderr when it is `.pipe`.
+    public var standardError: PipeEnd? { state.withLock { $0.stderr } }
+
+    /// Starts the child.
+    ///
+    /// - Throws: ``SpawnError``: `alreadyStarted`; `unsupported` for a closure with spawn or
+    ///   forkserver; `systemCallFailed` when the kernel refuses (no descriptors left, no
+    ///   processes left); `unknownEntry`, `forkserverFailed`. A failed start is recorded as
+    ///   `startFailed` in the trace.
+    public func start() throws(SpawnError) {
+        try state.withLock { s throws(SpawnError) in
+            guard s.phase == .created else {
+                throw SpawnError(.alreadyStarted, "\(name): a process can only be started once")
+            }
+            s.phase = .running
+        }
+        Tracer.startFromEnvironment()
+        ChildRegistry.installExitHook()
+        do throws(SpawnError) {
+            var io = try ChildDescriptors(options)
+            let started: Started
+            do throws(SpawnError) {
+                switch (method, body) {
+                case (.fork, _): started = try Launcher.run { () throws(SpawnError) in try self.startFork(&io) }
+                case (.spawn, .entry(let e, let args)):
+                    started = try Launcher.run { () throws(SpawnError) in try self.startSpawn(e, args, &io) }
+                case (.forkserver, .entry(let e, let args)): started = try ForkServerClient.start(self, e, args, &io)
+                case (.root, _): throw SpawnError(.unsupported, "\(name): 'root' is not a start method")
+                case (_, .closure):
+                    throw SpawnError(.unsupported, "\(name): a closure can only run in a fork child; use an EntryPoint with \(method)")
+                }
+            } catch {
+                io.closeChildEnds()
+                for fd in io.parent { Sys.close(fd) }
+                throw error
+            }
+            io.closeChildEnds()
+            state.withLock { s in
+                s.pid = started.pid
+                s.waitFD = started.waitFD
+                s.signalFD = started.signalFD
+                if io.parent[0] >= 0 { s.stdin = PipeEnd(io.parent[0]) }
+                if io.parent[1] >= 0 { s.stdout = PipeEnd(io.parent[1]) }
+                if io.parent[2] >= 0 { s.stderr = PipeEnd(io.parent[2]) }
+            }
+            ChildRegistry.add(self)
+        } catch {
+            state.withLock { $0.phase = .failed }
+            Tracer.record(.startFailed, [.uint(puid), .string(error.message)])
+            throw error
+        }
+    }
+
+    /// What a start method hands back.
+    struct Started {
+        var pid: Int32
+        var waitFD: Int32
+        var signalFD: Int32
+    }
+
+    /// True between a successful `start` and the child's end.
+    public var isAlive: Bool {
+        guard creatorPid == getpid() else { return false }
+        return state.withLock { s in s.phase == .running && s.pid != nil && s.status == nil } && collect() == nil
+    }
+
+    /// The child's exit status once it has ended and been collected (`join`, `isAlive`), else nil.
+    public var exitStatus: ExitStatus? { state.withLock { $0.status } }
+}

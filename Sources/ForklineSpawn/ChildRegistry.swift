@@ -1,0 +1,61 @@
+import ForklineTrace
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The children this process started and has not joined yet; joins or ends them at exit.
+enum ChildRegistry {
+    struct State {
+        var children: [UInt64: ChildProcess] = [:]
+        var counter = 0
+        var hookInstalled = false
+    }
+
+    static let state = ForkSafeLock(State())
+
+    static func nextNumber() -> Int {
+        state.withLock { s in
+            s.counter += 1
+            return s.counter
+        }
+    }
+
+    static func add(_ c: ChildProcess) { state.withLock { $0.children[c.puid] = c } }
+    static func remove(_ c: ChildProcess) { state.withLock { _ = $0.children.removeValue(forKey: c.puid) } }
+
+    /// Started children not yet joined, oldest first.
+    static var active: [ChildProcess] {
+        state.withLock { Array($0.children.values) }.sorted { ($0.pid ?? 0) < ($1.pid ?? 0) }
+    }
+
+    /// At normal exit, as Python does: daemon children are terminated (SIGTERM, then SIGKILL
+    /// after a grace period) and every remaining child is joined, so none is left unreaped.
+    static func installExitHook() {
+        let first = state.withLock { s in
+            defer { s.hookInstalled = true }
+            return !s.hookInstalled
+        }
+        guard first else { return }
+        ProcessExit.addHook { _ in ChildRegistry.joinAllAtExit() }
+    }
+
+    static func joinAllAtExit() {
+        let children = active
+        for c in children where c.daemon { try? c.terminate() }
+        for c in children {
+            if c.daemon, (try? c.join(timeout: .seconds(1))) == nil { try? c.kill() }
+            _ = try? c.join(timeout: nil)
+        }
+        ForkServerClient.shutdownAtExit()
+    }
+
+    /// In a fork child: the parent's children are not ours.
+    static func resetAfterFork() {
+        state.withLock { s in
+            s.children = [:]
+            s.counter = 0
+        }
+    }
+}

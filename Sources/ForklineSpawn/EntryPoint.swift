@@ -1,0 +1,68 @@
+import FoundationEssentials
+import ForklineTrace
+
+/// A named function a child process can run, with Codable arguments.
+///
+/// spawn and forkserver children start in a fresh process, so they cannot run a closure: they
+/// run an entry point found by name. Register every entry point with
+/// ``ChildProcess/bootstrap(entries:)`` at the top of `main`.
+///
+/// ```swift
+/// struct Greeting: Codable, Sendable { var who: String }
+/// let greet = EntryPoint<Greeting>("greet") { args in print("Hello, \(args.who)") }
+/// ```
+public struct EntryPoint<Arguments: Codable & Sendable>: Sendable {
+    /// The name children look the entry point up by; unique in the program.
+    public let name: String
+    let body: @Sendable (Arguments) throws -> Void
+
+    /// Creates an entry point called `name` that runs `body`.
+    public init(_ name: String, _ body: @escaping @Sendable (Arguments) throws -> Void) {
+        self.name = name
+        self.body = body
+    }
+}
+
+/// An entry point with its argument type erased, as the registry keeps it.
+public protocol AnyEntryPoint: Sendable {
+    /// The entry point's name.
+    var name: String { get }
+    /// Decodes the arguments and runs the body.
+    func run(encodedArguments: [UInt8]) throws
+}
+
+extension EntryPoint: AnyEntryPoint {
+    public func run(encodedArguments: [UInt8]) throws {
+        let args: Arguments
+        do {
+            args = try JSONDecoder().decode(Arguments.self, from: Data(encodedArguments))
+        } catch {
+            throw SpawnError(.encoding, "entry point '\(name)': cannot decode its arguments: \(error)")
+        }
+        try body(args)
+    }
+
+    func encode(_ arguments: Arguments) throws(SpawnError) -> [UInt8] {
+        do {
+            return Array(try JSONEncoder().encode(arguments))
+        } catch {
+            throw SpawnError(.encoding, "entry point '\(name)': cannot encode its arguments: \(error)")
+        }
+    }
+}
+
+/// The entry points this program registered.
+enum EntryRegistry {
+    static let entries = ForkSafeLock<[String: any AnyEntryPoint]>([:])
+
+    static func register(_ list: [any AnyEntryPoint]) {
+        entries.withLock { table in
+            for e in list {
+                precondition(table[e.name] == nil || table[e.name]!.name == e.name, "two entry points named '\(e.name)'")
+                table[e.name] = e
+            }
+        }
+    }
+
+    static func lookup(_ name: String) -> (any AnyEntryPoint)? { entries.withLock { $0[name] } }
+}

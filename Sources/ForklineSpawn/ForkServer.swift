@@ -1,0 +1,140 @@
+import CForkline
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The forkserver: a single-threaded process that forks children on request. It never starts a
+/// thread, so its children may use Dispatch and Swift concurrency freely.
+enum ForkServer {
+    struct Child {
+        var pid: Int32
+        var pidfd: Int32
+        /// The requester's connection, -1 once it hung up.
+        var conn: Int32
+    }
+
+    /// Serves until the control socket (held by the process that started the server) closes.
+    static func run(_ payload: BootstrapPayload, descriptors: [Int32], control: Int32) -> Never {
+        ChildSetup.bindLifetime(to: payload.parentPid)
+        guard let listener = descriptors.first else {
+            writeStderr("forkline: forkserver: no listening socket was passed\n")
+            fl_exit_now(70)
+        }
+        ChildProcess.becomeChild(name: "forkserver", parent: ProcessIdentity(pid: payload.parentPid, name: "", puid: payload.parentPuid))
+        ForkServerClient.adopt(address: payload.forkserverAddress)
+        if let dir = payload.traceDirectory {
+            try? Tracer.open(directory: dir, origin: Tracer.Origin(
+                parentPuid: payload.parentPuid, parentPid: payload.parentPid, forkerPuid: payload.forkerPuid,
+                forkSeq: payload.forkSeq, method: payload.method, name: "forkserver", entry: ""), puid: payload.puid)
+        }
+        var children: [Child] = []
+        while true {
+            var fds = [pollfd(fd: control, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            for c in children {
+                fds.append(pollfd(fd: c.pidfd, events: Int16(POLLIN), revents: 0))
+                fds.append(pollfd(fd: c.conn, events: Int16(POLLIN), revents: 0))  // -1 is ignored by poll
+            }
+            let n = poll(&fds, nfds_t(fds.count), -1)
+            if n < 0 { if errno == EINTR { continue }; break }
+            if fds[0].revents != 0 { break }  // the owner exited or closed us
+            var i = 0
+            while i < children.count {
+                let exited = fds[2 + 2 * i].revents != 0
+                let hungUp = children[i].conn >= 0 && fds[3 + 2 * i].revents != 0
+                if hungUp && !exited {
+                    // The requester is gone (or broke protocol): its child must not outlive it.
+                    _ = fl_pidfd_send_signal(children[i].pidfd, SIGKILL)
+                    Sys.close(children[i].conn)
+                    children[i].conn = -1
+                }
+                if exited, let st = Sys.reap(children[i].pid) ?? .signaled(SIGKILL) {
+                    if children[i].conn >= 0 {
+                        _ = Wire.encodeStatus(st).withUnsafeBytes { Sys.writeAll(children[i].conn, $0) }
+                        Sys.close(children[i].conn)
+                    }
+                    Sys.close(children[i].pidfd)
+                    children.remove(at: i)
+                    fds.remove(at: 2 + 2 * i)
+                    fds.remove(at: 2 + 2 * i)
+                    continue
+                }
+                i += 1
+            }
+            if fds[1].revents != 0, let child = accept(listener: listener, control: control, server: payload) {
+                children.append(child)
+            }
+        }
+        // Shutting down: end what is left, reap it, and exit cleanly.
+        for c in children { _ = fl_pidfd_send_signal(c.pidfd, SIGKILL) }
+        for c in children {
+            var status: Int32 = 0
+            while waitpid(c.pid, &status, 0) < 0 && errno == EINTR {}
+        }
+        ProcessExit.run(status: 0)
+        fl_exit_now(0)
+    }
+
+    static func accept(listener: Int32, control: Int32, server: BootstrapPayload) -> Child? {
+        let conn = fl_accept_cloexec(listener)
+        guard conn >= 0 else { return nil }
+        guard peerIsSameUser(conn), let (request, stdio) = Wire.receive(ForkRequest.self, on: conn) else {
+            Sys.close(conn)
+            return nil
+        }
+        defer { for fd in stdio { Sys.close(fd) } }
+        var childIO: [Int32] = [-1, -1, -1]
+        var next = 0
+        for (slot, has) in request.stdio.prefix(3).enumerated() where has && next < stdio.count {
+            childIO[slot] = stdio[next]
+            next += 1
+        }
+        let c = request.child
+        let pending = Tracer.reserve(.fork, [
+            .int(0), .uint(c.puid), .uint(UInt64(StartMethod.forkserver.rawValue)), .string(c.entry),
+            .uint(c.parentPuid), .uint(request.requestSeq), .backtrace(Backtrace(frames: [])),
+        ])
+        let me = getpid()
+        let pid = Glibc.fork()
+        if pid == 0 {
+            ChildSetup.afterFork()
+            ChildSetup.bindLifetime(to: me)
+            fl_reset_signals()
+            for (slot, fd) in childIO.enumerated() where fd >= 0 { _ = dup2(fd, Int32(slot)) }
+            fl_close_fds_from(3, nil, 0)
+            if !ChildSetup.applyEnvironment(request.environment, cwd: request.workingDirectory) { fl_exit_now(1) }
+            ChildProcess.becomeChild(name: c.name, parent: ProcessIdentity(pid: c.parentPid, name: "", puid: c.parentPuid))
+            ForkServerClient.adopt(address: server.forkserverAddress)
+            ChildProcess.runEntry(c, origin: Tracer.Origin(
+                parentPuid: c.parentPuid, parentPid: c.parentPid, forkerPuid: server.puid,
+                forkSeq: pending?.seq ?? 0, method: .forkserver, name: c.name, entry: c.entry), immediate: false)
+        }
+        guard pid > 0 else {
+            let err = errno
+            pending?.cancel()
+            _ = Wire.send(ForkResponse(pid: nil, error: "fork failed: \(String(cString: strerror(err)))"), fds: [], on: conn)
+            Sys.close(conn)
+            return nil
+        }
+        pending?.setInt32(pid, at: 0)
+        pending?.commit()
+        let pidfd = fl_pidfd_open(pid)
+        if pidfd < 0 {
+            _ = Glibc.kill(pid, SIGKILL)
+            var st: Int32 = 0
+            _ = waitpid(pid, &st, 0)
+            _ = Wire.send(ForkResponse(pid: nil, error: "pidfd_open failed (errno \(-pidfd))"), fds: [], on: conn)
+            Sys.close(conn)
+            return nil
+        }
+        _ = Wire.send(ForkResponse(pid: pid, error: nil), fds: [], on: conn)
+        return Child(pid: pid, pidfd: pidfd, conn: conn)
+    }
+
+    /// Only processes of our own user may ask for children.
+    static func peerIsSameUser(_ conn: Int32) -> Bool {
+        fl_peer_uid(conn) == Int(getuid())
+    }
+}

@@ -1,0 +1,152 @@
+import CForkline
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The requesting side of the forkserver: starts the server on first use (a fresh re-execution
+/// of this program, so it is single-threaded whatever this process runs), and asks it for
+/// children.
+enum ForkServerClient {
+    struct Server {
+        var address: String
+        /// This process started the server: it owns the control socket and reaps it at exit.
+        var owned: Bool
+        var pid: Int32 = 0
+        var puid: UInt64 = 0
+        var control: Int32 = -1
+        var pidfd: Int32 = -1
+    }
+
+    static let state = ForkSafeLock<Server?>(nil)
+
+    static var addressIfRunning: String? { state.withLock { $0?.address } }
+
+    /// A spawn or forkserver child uses its ancestor's server.
+    static func adopt(address: String?) {
+        guard let address else { return }
+        state.withLock { $0 = Server(address: address, owned: false) }
+    }
+
+    /// In a fork child: the server is the parent's; keep using its address, never reap it.
+    static func resetAfterFork() {
+        state.withLock { s in
+            if let a = s?.address { s = Server(address: a, owned: false) }
+        }
+    }
+
+    static func ensureServer() throws(SpawnError) -> String {
+        if let a = addressIfRunning { return a }
+        return try Launcher.run { () throws(SpawnError) -> String in
+            if let a = addressIfRunning { return a }
+            let server = try launchServer()
+            state.withLock { $0 = server }
+            return server.address
+        }
+    }
+
+    static func launchServer() throws(SpawnError) -> Server {
+        let me = ChildProcess.current
+        let address = "forkline-\(getpid())-\(hex16(UInt64.random(in: 1...UInt64.max)))"
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard listener >= 0 else { throw .system("socket", errno, "starting the forkserver") }
+        defer { Sys.close(listener) }
+        let bound = Wire.withAddress(address) { bind(listener, $0, $1) }
+        if bound != 0 { throw .system("bind", errno, "starting the forkserver") }
+        if listen(listener, 128) != 0 { throw .system("listen", errno, "starting the forkserver") }
+        let (ours, theirs) = try Sys.socketPair("starting the forkserver")
+        let puid = UInt64.random(in: 1...UInt64.max)
+        let pending = Tracer.reserve(.fork, [
+            .int(0), .uint(puid), .uint(UInt64(StartMethod.spawn.rawValue)), .string("forkserver"),
+            .uint(0), .uint(0), .backtrace(Backtrace.capture(skipping: 2)),
+        ])
+        let pid = ChildProcess.spawnSelf(io: [-1, -1, -1], payloadFD: theirs, environment: nil, cwd: nil,
+                                         extraEnvironment: ["SWIFT_BACKTRACE": "enable=no"])
+        Sys.close(theirs)
+        guard pid > 0 else {
+            pending?.cancel()
+            Sys.close(ours)
+            throw .system("posix_spawn", -pid, "starting the forkserver")
+        }
+        pending?.setInt32(pid, at: 0)
+        pending?.commit()
+        let payload = BootstrapPayload(
+            role: .forkserver, name: "forkserver", entry: "", arguments: [], puid: puid, parentPuid: me.puid,
+            parentPid: me.pid, forkerPuid: me.puid, forkSeq: pending?.seq ?? 0, method: .spawn,
+            traceDirectory: Tracer.directory, forkserverAddress: address)
+        let pidfd = fl_pidfd_open(pid)
+        if let err = ChildProcess.sendPayload(payload, fds: [listener], on: ours) {
+            Sys.close(ours)
+            throw .system("sendmsg", err, "starting the forkserver")
+        }
+        ChildRegistry.installExitHook()
+        return Server(address: address, owned: true, pid: pid, puid: puid, control: ours, pidfd: pidfd)
+    }
+
+    /// Asks the server for a child; the connection becomes the child's status channel.
+    static func start(_ child: ChildProcess, _ entry: any AnyEntryPoint, _ args: [UInt8],
+                      _ io: inout ChildDescriptors) throws(SpawnError) -> ChildProcess.Started {
+        let address = try ensureServer()
+        let me = ChildProcess.current
+        let requestSeq = Tracer.record(.request, [
+            .uint(child.puid), .string(entry.name), .backtrace(Backtrace.capture(skipping: 2)),
+        ]) ?? 0
+        let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard sock >= 0 else { throw .system("socket", errno, "\(child.name): connecting to the forkserver") }
+        var rc: Int32
+        repeat { rc = Wire.withAddress(address) { connect(sock, $0, $1) } } while rc != 0 && errno == EINTR
+        if rc != 0 {
+            let err = errno
+            Sys.close(sock)
+            throw SpawnError(.forkserverFailed, "\(child.name): cannot reach the forkserver: \(String(cString: strerror(err)))",
+                             syscall: "connect", errno: err)
+        }
+        let payload = BootstrapPayload(
+            role: .child, name: child.name, entry: entry.name, arguments: args, puid: child.puid,
+            parentPuid: me.puid, parentPid: me.pid, forkerPuid: 0, forkSeq: 0, method: .forkserver,
+            traceDirectory: Tracer.directory, forkserverAddress: address)
+        let stdio = io.child.map { $0 >= 0 }
+        let request = ForkRequest(
+            child: payload, requestSeq: requestSeq,
+            environment: child.options.environment ?? ChildProcess.currentEnvironment(),
+            workingDirectory: child.options.workingDirectory, stdio: stdio)
+        if let err = Wire.send(request, fds: io.child.filter { $0 >= 0 }, on: sock) {
+            Sys.close(sock)
+            throw SpawnError(.forkserverFailed, "\(child.name): sending the request to the forkserver failed (errno \(err))")
+        }
+        guard let (response, _) = Wire.receive(ForkResponse.self, on: sock, maxFDs: 0) else {
+            Sys.close(sock)
+            throw SpawnError(.forkserverFailed, "\(child.name): the forkserver closed the connection without an answer")
+        }
+        guard let pid = response.pid else {
+            Sys.close(sock)
+            throw SpawnError(.forkserverFailed, "\(child.name): the forkserver could not start it: \(response.error ?? "unknown error")")
+        }
+        let pidfd = fl_pidfd_open(pid)  // for signals; the child is not ours to wait for
+        return ChildProcess.Started(pid: pid, waitFD: sock, signalFD: pidfd >= 0 ? pidfd : -1)
+    }
+
+    /// Reads the status the server wrote; a server that vanished means its children were killed.
+    static func readStatus(_ fd: Int32) -> ExitStatus {
+        guard let b = Sys.readExactly(fd, 5) else { return .signaled(SIGKILL) }
+        return Wire.decodeStatus(b)
+    }
+
+    /// At exit: close the control socket (the server sees EOF, ends its children and exits) and
+    /// reap the server, recording the join.
+    static func shutdownAtExit() {
+        guard let server = state.withLock({ s -> Server? in
+            defer { if s?.owned == true { s = nil } }
+            return s?.owned == true ? s : nil
+        }) else { return }
+        Sys.close(server.control)
+        var status: Int32 = 0
+        var r: pid_t
+        repeat { r = waitpid(server.pid, &status, 0) } while r < 0 && errno == EINTR
+        if r == server.pid {
+            Tracer.record(.join, [.int(Int64(server.pid)), .uint(server.puid), .status(Sys.decodeWaitStatus(status))])
+        }
+        Sys.close(server.pidfd)
+    }
+}

@@ -1,0 +1,96 @@
+import CForkline
+import FoundationEssentials
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A request to the forkserver: one connection per child. The client sends a length-prefixed
+/// JSON request with the child's stdio descriptors attached (SCM_RIGHTS); the server answers with
+/// a length-prefixed JSON response, and later writes the child's 5-byte status (u8 0 exited / 1
+/// signaled, i32 value) and closes the connection. A client that disconnects early has its child
+/// killed: a forkserver child never outlives the process that asked for it.
+struct ForkRequest: Codable, Sendable {
+    var child: BootstrapPayload
+    var requestSeq: UInt64
+    var environment: [String: String]
+    var workingDirectory: String?
+    /// Which of stdin, stdout, stderr have a descriptor attached, in order.
+    var stdio: [Bool]
+}
+
+struct ForkResponse: Codable, Sendable {
+    var pid: Int32?
+    var error: String?
+}
+
+enum Wire {
+    /// Sends a length-prefixed JSON value, with descriptors on the first byte.
+    static func send<T: Encodable>(_ value: T, fds: [Int32], on sock: Int32) -> Int32? {
+        guard let body = try? JSONEncoder().encode(value) else { return EINVAL }
+        var bytes = [UInt8](repeating: 0, count: 4)
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(body.count).littleEndian, as: UInt32.self) }
+        bytes += body
+        let first = bytes.withUnsafeBytes { b in
+            fds.withUnsafeBufferPointer { f in fl_send_fds(sock, b.baseAddress, b.count, f.baseAddress, Int32(f.count)) }
+        }
+        if first < 0 { return Int32(-first) }
+        if first < bytes.count {
+            return bytes.withUnsafeBytes { Sys.writeAll(sock, UnsafeRawBufferPointer(rebasing: $0[first...])) }
+        }
+        return nil
+    }
+
+    /// Receives a length-prefixed JSON value and any descriptors sent with it.
+    static func receive<T: Decodable>(_: T.Type, on sock: Int32, maxFDs: Int = 3) -> (T, [Int32])? {
+        var header = [UInt8](repeating: 0, count: 4)
+        var fds = [Int32](repeating: -1, count: maxFDs)
+        var nfds: Int32 = 0
+        let n = header.withUnsafeMutableBytes { h in
+            fds.withUnsafeMutableBufferPointer { f in fl_recv_fds(sock, h.baseAddress, 4, f.baseAddress, Int32(maxFDs), &nfds) }
+        }
+        let received = Array(fds.prefix(Int(nfds)))
+        var got = max(0, n)
+        if got < 4, n > 0, let rest = Sys.readExactly(sock, 4 - got) {
+            for (i, b) in rest.enumerated() { header[got + i] = b }
+            got = 4
+        }
+        let length = Int(header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian })
+        guard got == 4, length < 64 << 20, let body = Sys.readExactly(sock, length),
+              let value = try? JSONDecoder().decode(T.self, from: Data(body)) else {
+            for fd in received { Sys.close(fd) }
+            return nil
+        }
+        return (value, received)
+    }
+
+    static func encodeStatus(_ s: ExitStatus) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 5)
+        let (tag, v): (UInt8, Int32) = switch s {
+        case .exited(let c): (0, c)
+        case .signaled(let sig): (1, sig)
+        }
+        out[0] = tag
+        out.withUnsafeMutableBytes { $0.storeBytes(of: v.littleEndian, toByteOffset: 1, as: Int32.self) }
+        return out
+    }
+
+    static func decodeStatus(_ b: [UInt8]) -> ExitStatus {
+        let v = b.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 1, as: Int32.self).littleEndian }
+        return b[0] == 0 ? .exited(v) : .signaled(v)
+    }
+
+    /// Fills a `sockaddr_un` for an abstract address (leading NUL) and calls `body`.
+    static func withAddress<R>(_ name: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(name.utf8.prefix(100))
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in
+            p[0] = 0
+            for (i, b) in bytes.enumerated() { p[i + 1] = b }
+        }
+        let len = socklen_t(MemoryLayout<sa_family_t>.size + 1 + bytes.count)
+        return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, len) } }
+    }
+}

@@ -1,0 +1,89 @@
+import CForkline
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs forks and spawns on a thread that lives as long as the process.
+///
+/// PR_SET_PDEATHSIG fires when the *thread* that created the child exits, not the process: a
+/// child forked from a Dispatch worker or a Swift task's thread would be killed when that thread
+/// retires. The main thread and this launcher thread live until the process ends, so children
+/// are started from one of them.
+enum Launcher {
+    final class Job: @unchecked Sendable {
+        // @unchecked: `work` and `done` are handed from the caller to the launcher thread and back
+        // through the semaphore, which orders every access.
+        var work: () -> Void
+        var done = sem_t()
+        init(_ work: @escaping () -> Void) {
+            self.work = work
+            sem_init(&done, 0, 0)
+        }
+        deinit { sem_destroy(&done) }
+    }
+
+    struct State {
+        var started = false
+        var queue: [Job] = []
+    }
+
+    nonisolated(unsafe) static var wakeup = sem_t()
+    static let state = ForkSafeLock(State())
+
+    static var onLongLivedThread: Bool { fl_gettid() == getpid() }
+
+    /// Runs `body` on the main thread (if called there) or on the launcher thread.
+    static func run<T>(_ body: () throws(SpawnError) -> T) throws(SpawnError) -> T {
+        if onLongLivedThread { return try body() }
+        var result: Result<T, SpawnError>?
+        withoutActuallyEscaping(body) { body in
+            let job = Job {
+                do throws(SpawnError) { result = .success(try body()) } catch { result = .failure(error) }
+            }
+            submit(job)
+            while sem_wait(&job.done) != 0 && errno == EINTR {}
+        }
+        return try result!.get()
+    }
+
+    static func submit(_ job: Job) {
+        let start = state.withLock { s in
+            s.queue.append(job)
+            defer { s.started = true }
+            return !s.started
+        }
+        if start {
+            sem_init(&wakeup, 0, 0)
+            var tid = pthread_t()
+            let rc = pthread_create(&tid, nil, { _ in Launcher.loop(); return nil }, nil)
+            precondition(rc == 0, "forkline: cannot create the launcher thread (errno \(rc))")
+            pthread_detach(tid)
+        }
+        sem_post(&wakeup)
+    }
+
+    static func loop() {
+        fl_crash_thread_init()
+        while true {
+            while sem_wait(&wakeup) != 0 && errno == EINTR {}
+            let jobs = state.withLock { s in
+                defer { s.queue.removeAll() }
+                return s.queue
+            }
+            for job in jobs {
+                job.work()
+                sem_post(&job.done)
+            }
+        }
+    }
+
+    /// In a fork child: the launcher thread did not survive the fork.
+    static func resetAfterFork() {
+        state.withLock { s in
+            s.started = false
+            s.queue = []
+        }
+    }
+}

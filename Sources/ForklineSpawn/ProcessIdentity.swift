@@ -1,0 +1,102 @@
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who a process is: what `ChildProcess.current` and `.parent` return.
+public struct ProcessIdentity: Sendable, Hashable {
+    public var pid: Int32
+    public var name: String
+    /// The unique id of the process in traces (0 for a parent Forkline did not start).
+    public var puid: UInt64
+}
+
+extension ChildProcess {
+    struct Lineage {
+        var name = "MainProcess"
+        var parent: ProcessIdentity?
+    }
+
+    static let lineage = ForkSafeLock(Lineage())
+
+    /// This process (`MainProcess` unless Forkline started it).
+    public static var current: ProcessIdentity {
+        ProcessIdentity(pid: getpid(), name: lineage.withLock { $0.name }, puid: Tracer.processID)
+    }
+
+    /// The process that started this one, or nil for a process Forkline did not start.
+    public static var parent: ProcessIdentity? { lineage.withLock { $0.parent } }
+
+    /// Children this process started and has not joined yet (Python's `active_children()`; as
+    /// there, it reaps the ones that have ended).
+    public static var activeChildren: [ChildProcess] {
+        ChildRegistry.active.filter { $0.isAlive }
+    }
+
+    /// The number of CPUs this process may run on.
+    public static var cpuCount: Int {
+        let n = Int(fl_cpu_count())
+        if n > 0 { return n }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// Sets up the state of a new child: its name and parent, nothing of the parent's children.
+    static func becomeChild(name: String, parent: ProcessIdentity) {
+        lineage.withLock { l in
+            l.name = name
+            l.parent = parent
+        }
+    }
+}
+
+/// What every new child does first, whatever its start method.
+enum ChildSetup {
+    /// Dies with the parent: SIGKILL when the thread that created us exits, and a re-check in
+    /// case it already had (then the fork raced the parent's death).
+    static func bindLifetime(to parentPid: Int32) {
+        _ = fl_set_pdeathsig(SIGKILL)
+        if getppid() != parentPid { fl_exit_now(1) }
+    }
+
+    /// In a fork child, before anything else: forget what belonged to the parent.
+    static func afterFork() {
+        Tracer.forgetAfterFork()
+        ChildRegistry.resetAfterFork()
+        Launcher.resetAfterFork()
+        JoinMonitor.resetAfterFork()
+        ForkServerClient.resetAfterFork()
+    }
+
+    /// Applies environment and working directory in a fork child (single-threaded here).
+    static func applyEnvironment(_ env: [String: String]?, cwd: String?) -> Bool {
+        if let env {
+            clearenv()
+            for (k, v) in env { setenv(k, v, 1) }
+        }
+        if let cwd, chdir(cwd) != 0 {
+            writeStderr("forkline: cannot change to directory \(cwd): \(String(cString: strerror(errno)))\n")
+            return false
+        }
+        return true
+    }
+
+    /// Runs a child's body and ends the process: code 0 on return, 1 (error on stderr) on throw.
+    static func runAndExit(name: String, _ body: () throws -> Void, immediate: Bool) -> Never {
+        var code: Int32 = 0
+        do {
+            try body()
+        } catch {
+            writeStderr("forkline: process \(name) (pid \(getpid())) failed: \(error)\n")
+            code = 1
+        }
+        fflush(nil)
+        if immediate {
+            ProcessExit.run(status: code)
+            fl_exit_now(code)
+        }
+        exit(code)
+    }
+}
+
+import CForkline

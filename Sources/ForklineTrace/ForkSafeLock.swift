@@ -1,0 +1,38 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small spin lock around a value that a forked child can take over.
+///
+/// `Synchronization.Mutex` records its owner thread; after `fork()` only the forking thread
+/// survives, and a mutex another thread held at that moment can never be released in the child.
+/// This lock has no owner: the parent takes it around `fork()` (so the value is not torn) and
+/// both sides release it afterwards. Holds are a few instructions long, so spinning is cheap.
+package final class ForkSafeLock<Value>: @unchecked Sendable {
+    // @unchecked: `value` is only touched between `acquire` and `release` of `flag`.
+    private let flag = Atomic<Bool>(false)
+    private var value: Value
+
+    package init(_ value: Value) { self.value = value }
+
+    /// Runs `body` with the value locked.
+    package func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
+        acquire()
+        defer { release() }
+        return try body(&value)
+    }
+
+    /// Takes the lock (before `fork()`; release it in both processes afterwards).
+    package func acquire() {
+        var spins = 0
+        while flag.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged == false {
+            spins += 1
+            if spins % 128 == 0 { sched_yield() }
+        }
+    }
+
+    /// Releases the lock.
+    package func release() { flag.store(false, ordering: .releasing) }
+}
