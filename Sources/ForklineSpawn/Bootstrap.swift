@@ -77,7 +77,7 @@ extension ChildProcess {
     static func runSpawnChild(_ payload: BootstrapPayload) -> Never {
         Sys.close(payloadFD)
         ChildSetup.bindLifetime(to: payload.parentPid)
-        ChildProcess.becomeChild(name: payload.name, parent: ProcessIdentity(pid: payload.parentPid, name: "", puid: payload.parentPuid))
+        ChildProcess.becomeChild(name: payload.name, puid: payload.puid, parent: ProcessIdentity(pid: payload.parentPid, name: "", puid: payload.parentPuid))
         ForkServerClient.adopt(address: payload.forkserverAddress)
         runEntry(payload, origin: Tracer.Origin(
             parentPuid: payload.parentPuid, parentPid: payload.parentPid, forkerPuid: payload.forkerPuid,

@@ -32,7 +32,7 @@ extension ChildProcess {
             io.installInForkChild()
             keep.withUnsafeBufferPointer { fl_close_fds_from(3, $0.baseAddress, Int32($0.count)) }
             _ = childFDs
-            ChildProcess.becomeChild(name: name, parent: parent)
+            ChildProcess.becomeChild(name: name, puid: puid, parent: parent)
             if !ChildSetup.applyEnvironment(options.environment, cwd: options.workingDirectory) { fl_exit_now(1) }
             if let traceDir {
                 let origin = Tracer.Origin(

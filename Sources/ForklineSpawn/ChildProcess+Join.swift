@@ -57,7 +57,7 @@ extension ChildProcess {
 
     func joinableFD() throws(SpawnError) -> Int32 {
         guard creatorPid == getpid() else {
-            if pid == getpid() { throw SpawnError(.joinSelf, "\(name): a process cannot join itself") }
+            if puid == Tracer.processID { throw SpawnError(.joinSelf, "\(name): a process cannot join itself") }
             throw SpawnError(.notStarted, "\(name): can only join a child process (this handle belongs to pid \(creatorPid))")
         }
         return try state.withLock { s throws(SpawnError) in

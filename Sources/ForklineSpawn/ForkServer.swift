@@ -22,7 +22,7 @@ enum ForkServer {
             writeStderr("forkline: forkserver: no listening socket was passed\n")
             fl_exit_now(70)
         }
-        ChildProcess.becomeChild(name: "forkserver", parent: ProcessIdentity(pid: payload.parentPid, name: "", puid: payload.parentPuid))
+        ChildProcess.becomeChild(name: "forkserver", puid: payload.puid, parent: ProcessIdentity(pid: payload.parentPid, name: "", puid: payload.parentPuid))
         ForkServerClient.adopt(address: payload.forkserverAddress)
         if let dir = payload.traceDirectory {
             try? Tracer.open(directory: dir, origin: Tracer.Origin(
@@ -105,7 +105,7 @@ enum ForkServer {
             for (slot, fd) in childIO.enumerated() where fd >= 0 { _ = dup2(fd, Int32(slot)) }
             fl_close_fds_from(3, nil, 0)
             if !ChildSetup.applyEnvironment(request.environment, cwd: request.workingDirectory) { fl_exit_now(1) }
-            ChildProcess.becomeChild(name: c.name, parent: ProcessIdentity(pid: c.parentPid, name: "", puid: c.parentPuid))
+            ChildProcess.becomeChild(name: c.name, puid: c.puid, parent: ProcessIdentity(pid: c.parentPid, name: "", puid: c.parentPuid))
             ForkServerClient.adopt(address: server.forkserverAddress)
             ChildProcess.runEntry(c, origin: Tracer.Origin(
                 parentPuid: c.parentPuid, parentPid: c.parentPid, forkerPuid: server.puid,

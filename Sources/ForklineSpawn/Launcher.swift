@@ -74,6 +74,7 @@ enum Launcher {
             }
             for job in jobs {
                 job.work()
+                job.work = {}  // the caller's closure must not outlive its withoutActuallyEscaping
                 sem_post(&job.done)
             }
         }

@@ -42,7 +42,8 @@ extension ChildProcess {
     }
 
     /// Sets up the state of a new child: its name and parent, nothing of the parent's children.
-    static func becomeChild(name: String, parent: ProcessIdentity) {
+    static func becomeChild(name: String, puid: UInt64, parent: ProcessIdentity) {
+        Tracer.adopt(puid: puid)
         lineage.withLock { l in
             l.name = name
             l.parent = parent

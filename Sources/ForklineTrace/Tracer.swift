@@ -128,6 +128,14 @@ public enum Tracer {
         }
     }
 
+    /// Takes on the identity a parent assigned to this new process (traced or not).
+    package static func adopt(puid: UInt64) {
+        state.withLock { s in
+            s.puid = puid
+            s.pid = getpid()
+        }
+    }
+
     /// Records an event; returns its sequence number, or nil when tracing is off.
     @discardableResult
     package static func record(_ kind: EventKind, _ args: [TraceValue]) -> UInt64? {

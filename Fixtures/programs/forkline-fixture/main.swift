@@ -1,1 +1,186 @@
-print("fixture")
+// forkline-fixture: child programs that exit, throw, crash, hang and fork on purpose, for the
+// tests. Each scenario prints facts a test asserts on, one per line; the trace (FORKLINE_TRACE)
+// is the rest of the oracle.
+import Dispatch
+import Forkline
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Number: Codable, Sendable { var n: Int }
+struct Behaviour: Codable, Sendable { var name: String }
+
+let work = EntryPoint<Number>("work") { args in
+    if args.n == 0 { Tracer.mark("work") }
+}
+
+let behave = EntryPoint<Behaviour>("behave") { args in
+    try Behaviours.run(args.name)
+}
+
+let marksThenSleep = EntryPoint<Number>("marks-then-sleep") { args in
+    for i in 0..<args.n { Tracer.mark("m\(i)") }
+    print("ready")
+    fflush(nil)
+    sleep(600)
+}
+
+let sleeper = EntryPoint<Number>("sleeper") { args in
+    sleep(UInt32(args.n))
+}
+
+let asyncWork = EntryPoint<Number>("async-work") { args in
+    // A forkserver child may use Dispatch and Swift tasks.
+    let done = DispatchSemaphore(value: 0)
+    let box = ResultBox()
+    Task.detached {
+        await box.set(args.n * 2)
+        done.signal()
+    }
+    done.wait()
+    let group = DispatchGroup()
+    DispatchQueue.global().async(group: group) { Tracer.mark("dispatch ran") }
+    group.wait()
+}
+
+actor ResultBox {
+    var value = 0
+    func set(_ v: Int) { value = v }
+}
+
+ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork])
+
+func method(_ s: String) -> StartMethod {
+    guard let m = StartMethod(name: s) else {
+        writeStderrLine("unknown start method \(s)")
+        exit(2)
+    }
+    return m
+}
+
+func writeStderrLine(_ s: String) {
+    var line = s + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+let args = Array(CommandLine.arguments.dropFirst())
+guard let scenario = args.first else {
+    writeStderrLine("usage: forkline-fixture SCENARIO [METHOD] [N]")
+    exit(2)
+}
+let m = args.count > 1 ? method(args[1]) : .forkserver
+let count = args.count > 2 ? Int(args[2]) ?? 1 : 1
+
+func child(_ body: @escaping @Sendable () throws -> Void, entry: EntryPoint<Behaviour>, _ b: String, options: ChildOptions = ChildOptions()) throws -> ChildProcess {
+    var o = options
+    o.method = m
+    if m == .fork { return ChildProcess(options: o, body) }
+    return try ChildProcess(entry: entry, arguments: Behaviour(name: b), options: o)
+}
+
+switch scenario {
+case "start-join":
+    var children: [ChildProcess] = []
+    for i in 0..<count {
+        let c = try ChildProcess(entry: work, arguments: Number(n: i), options: ChildOptions(method: m))
+        try c.start()
+        children.append(c)
+    }
+    for c in children {
+        let status = try await c.join()
+        print("\(c.name) \(status)")
+    }
+case "statuses":
+    for b in Behaviours.all {
+        let c = try child({ try Behaviours.run(b) }, entry: behave, b)
+        try c.start()
+        if b == "sleep" {
+            usleep(50_000)
+            try c.kill()
+        }
+        let status = try await c.join()
+        print("\(b) \(status)")
+    }
+case "marks-then-sigkill":
+    var o = ChildOptions(method: m, standardOutput: .pipe)
+    o.name = "victim"
+    let c = try ChildProcess(entry: marksThenSleep, arguments: Number(n: count), options: o)
+    try c.start()
+    var byte = [UInt8](repeating: 0, count: 6)
+    _ = read(c.standardOutput!.fileDescriptor, &byte, 6)  // "ready\n"
+    try c.kill()
+    print("victim \(try await c.join())")
+case "orphans":
+    // Starts `count` sleeping children, prints their pids, then waits to be killed.
+    var children: [ChildProcess] = []
+    for _ in 0..<count {
+        let c = try ChildProcess(entry: sleeper, arguments: Number(n: 600), options: ChildOptions(method: m))
+        try c.start()
+        children.append(c)
+    }
+    print(children.map { "\($0.pid!)" }.joined(separator: " "))
+    fflush(nil)
+    sleep(600)
+case "cycles":
+    func openFDs() -> Int {
+        guard let d = opendir("/proc/self/fd") else { return -1 }
+        defer { closedir(d) }
+        var n = 0
+        while readdir(d) != nil { n += 1 }
+        return n
+    }
+    // Warm up (the forkserver and the join monitor are started once), then count.
+    let warm = try ChildProcess(entry: work, arguments: Number(n: 1), options: ChildOptions(method: m))
+    try warm.start()
+    _ = try await warm.join()
+    let before = openFDs()
+    try Cycles.run(count, method: m)
+    print("fds \(before) \(openFDs())")
+    print("zombies \(Zombies.count())")
+case "threads":
+    // Dispatch threads and Swift tasks are running when the forkserver starts its children.
+    let spin = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async { spin.wait() }
+    let background = Task.detached { while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) } }
+    var statuses: [ExitStatus] = []
+    for i in 0..<count {
+        let c = try ChildProcess(entry: asyncWork, arguments: Number(n: i), options: ChildOptions(method: .forkserver))
+        try c.start()
+        statuses.append(try await c.join())
+    }
+    background.cancel()
+    spin.signal()
+    print(statuses.map(\.description).joined(separator: " "))
+case "errors":
+    let c = try ChildProcess(entry: work, arguments: Number(n: 1), options: ChildOptions(method: m))
+    do { _ = try await c.join() } catch { print("join-unstarted \(error.code)") }
+    try c.start()
+    do { try c.start() } catch { print("start-twice \(error.code)") }
+    _ = try await c.join()
+    // A fork child holds a copy of its own handle: joining it is joining itself.
+    let me = ChildProcess {
+        do { _ = try SelfHandle.value!.join(timeout: .seconds(1)) } catch let e as SpawnError { print("join-self \(e.code)") }
+    }
+    SelfHandle.value = me
+    try me.start()
+    _ = try await me.join()
+default:
+    writeStderrLine("unknown scenario \(scenario)")
+    exit(2)
+}
+
+enum SelfHandle {
+    nonisolated(unsafe) static var value: ChildProcess?
+}
+
+enum Cycles {
+    static func run(_ count: Int, method m: StartMethod) throws {
+        for i in 0..<count {
+            let c = try ChildProcess(entry: work, arguments: Number(n: i + 1), options: ChildOptions(method: m))
+            try c.start()
+            let st = try c.join(timeout: .seconds(30))
+            if st != .exited(0) { print("cycle \(i) \(String(describing: st))") }
+        }
+    }
+}
