@@ -75,7 +75,11 @@ void fl_crash_thread_init(void) {
 }
 
 void fl_crash_install(void) {
-  if (installed) return;
+  // Installed already (and not reset since, e.g. by a forkserver child resetting its signals)?
+  struct sigaction now;
+  if (installed && sigaction(SIGSEGV, NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO) &&
+      now.sa_sigaction == handler)
+    return;
   installed = 1;
   stack_t cur;
   if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {

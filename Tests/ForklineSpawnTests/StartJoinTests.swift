@@ -1,0 +1,63 @@
+import ForklineTestSupport
+import ForklineTrace
+import Testing
+
+@Suite("Starting and joining children")
+struct StartJoinTests {
+    static let methods: [StartMethod] = [.fork, .spawn, .forkserver]
+
+    @Test("each start method starts and joins 1, 4 and 100 children, all traced", arguments: methods, [1, 4, 100])
+    func startsAndJoins(method: StartMethod, count: Int) throws {
+        let (out, dir) = try TestSupport.runFixture(["start-join", method.description, "\(count)"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines.count == count)
+        #expect(out.lines.allSatisfy { $0.hasSuffix(" exited(0)") })
+        let processes = try TestSupport.loadProcesses(dir)
+        let forkserver = method == .forkserver ? 1 : 0
+        #expect(processes.count == count + 1 + forkserver)
+        #expect(processes.allSatisfy { $0.damage.isEmpty })
+        let forks = processes.flatMap(\.events).filter { $0.kind == .fork }
+        let starts = processes.compactMap { $0.events.first }.filter { $0.kind == .start }
+        #expect(forks.count == count + forkserver)
+        #expect(starts.count == processes.count)
+        // Every fork names a child whose start names that fork back.
+        for fork in forks {
+            let child = processes.first { $0.header.puid == fork["childPuid"]?.uint }
+            let start = child?.events.first
+            #expect(start?.kind == .start)
+            #expect(start?["forkerPuid"]?.uint == fork.puid)
+            #expect(start?["forkSeq"]?.uint == fork.seq)
+            #expect((start?.time ?? 0) >= fork.time)
+            #expect(Int32(truncatingIfNeeded: fork["childPid"]?.int ?? 0) == child?.header.pid)
+        }
+        let joins = processes.flatMap(\.events).filter { $0.kind == .join }
+        #expect(joins.count == count + forkserver)
+        #expect(joins.allSatisfy { $0["status"]?.status == .exited(0) })
+    }
+
+    @Test("the forkserver starts children in a program that already runs Dispatch threads and Swift tasks")
+    func forkserverWithThreads() throws {
+        let (out, dir) = try TestSupport.runFixture(["threads", "forkserver", "3"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout == "exited(0) exited(0) exited(0)\n")
+        let marks = try TestSupport.loadProcesses(dir).flatMap(\.events).filter { $0.kind == .mark }
+        #expect(marks.filter { $0["label"]?.string == "dispatch ran" }.count == 3)
+    }
+
+    @Test("joining an unstarted child, starting twice and joining oneself are clear errors")
+    func misuse() throws {
+        let (out, _) = try TestSupport.runFixture(["errors", "fork"], traced: false)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["join-unstarted notStarted", "start-twice alreadyStarted", "join-self joinSelf"])
+    }
+
+    @Test("1,000 start/join cycles leave no zombie and no extra descriptor", arguments: methods)
+    func cycles(method: StartMethod) throws {
+        let (out, _) = try TestSupport.runFixture(["cycles", method.description, "1000"], traced: false, timeout: 300)
+        #expect(out.status == 0, "\(out.stderr)")
+        let fds = out.lines.first { $0.hasPrefix("fds ") }?.split(separator: " ")
+        #expect(fds?.count == 3 && fds?[1] == fds?[2], "descriptors before and after: \(out.stdout)")
+        #expect(out.lines.contains("zombies 0"))
+        #expect(!out.stdout.contains("cycle "), "a cycle ended badly: \(out.stdout)")
+    }
+}

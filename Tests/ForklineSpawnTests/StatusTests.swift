@@ -1,0 +1,91 @@
+import Foundation
+import ForklineTestSupport
+import ForklineTrace
+import Testing
+
+@Suite("Exit statuses, crashes and kills")
+struct StatusTests {
+    static let expected: [String: String] = [
+        "return": "exited(0)", "throw": "exited(1)", "exit3": "exited(3)", "segv": "signaled(SIGSEGV)",
+        "abort": "signaled(SIGABRT)", "fatal": "signaled(SIGILL)", "bus": "signaled(SIGBUS)",
+        "sleep": "signaled(SIGKILL)",
+    ]
+    static let crashSignals: [String: Int64] = ["segv": 11, "abort": 6, "fatal": 4, "bus": 7]
+
+    @Test("a child that returns, throws, exits 3, crashes or is SIGKILLed gives the right status and trace",
+          arguments: [StartMethod.fork, .spawn, .forkserver])
+    func statuses(method: StartMethod) throws {
+        let (out, dir) = try TestSupport.runFixture(["statuses", method.description])
+        #expect(out.status == 0, "\(out.stderr)")
+        var seen: [String: String] = [:]
+        for line in out.lines {
+            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+            if parts.count == 2 { seen[parts[0]] = parts[1] }
+        }
+        #expect(seen == Self.expected)
+
+        let processes = try TestSupport.loadProcesses(dir)
+        let root = try #require(processes.first { $0.events.first?["method"]?.uint == UInt64(StartMethod.root.rawValue) })
+        let joins = root.events.filter { $0.kind == .join }
+        let children = processes.filter {
+            $0.events.first?["parentPuid"]?.uint == root.header.puid && $0.events.first?["name"]?.string != "forkserver"
+        }
+        #expect(children.count == Self.expected.count)
+        for child in children {
+            let join = try #require(joins.first { $0["childPuid"]?.uint == child.header.puid })
+            let status = try #require(join["status"]?.status)
+            let last = try #require(child.events.last)
+            switch status {
+            case .exited(let code):
+                #expect(last.kind == .exit && last["code"]?.int == Int64(code), "exit event of a child that \(status)")
+            case .signaled(9):
+                #expect(last.kind != .exit && last.kind != .crash, "a SIGKILLed child records no end")
+            case .signaled(let sig):
+                #expect(last.kind == .crash && last["signal"]?.int == Int64(sig), "crash event of a child that \(status)")
+                let frames = last["backtrace"]?.backtrace?.frames ?? []
+                #expect(frames.count > 3, "the crash backtrace has frames")
+            }
+        }
+    }
+
+    @Test("a SIGKILLed child's events recorded before the kill are all in the trace",
+          arguments: [StartMethod.fork, .spawn, .forkserver])
+    func sigkillKeepsEvents(method: StartMethod) throws {
+        let (out, dir) = try TestSupport.runFixture(["marks-then-sigkill", method.description, "5000"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["victim signaled(SIGKILL)"])
+        let victim = try #require(try TestSupport.loadProcesses(dir).first { $0.events.first?["name"]?.string == "victim" })
+        let labels = victim.events.filter { $0.kind == .mark }.compactMap { $0["label"]?.string }
+        #expect(labels == (0..<5000).map { "m\($0)" })
+        #expect(victim.damage.isEmpty)
+    }
+
+    @Test("killing the parent leaves no child alive within a second", arguments: [StartMethod.fork, .spawn, .forkserver])
+    func noOrphans(method: StartMethod) throws {
+        let fixture = TestSupport.executable("forkline-fixture")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: fixture)
+        p.arguments = ["orphans", method.description, "8"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        // The first line lists the children's pids.
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        let pids = String(decoding: line, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
+        #expect(pids.count == 8)
+        #expect(pids.allSatisfy(TestSupport.isRunning))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        var alive = pids
+        for _ in 0..<100 where !alive.isEmpty {
+            usleep(10_000)
+            alive = alive.filter(TestSupport.isRunning)
+        }
+        #expect(alive.isEmpty, "children still alive a second after their parent was killed: \(alive)")
+    }
+}
