@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ForklineReplay", targets: ["ForklineReplay"]),
         .executable(name: "replay", targets: ["replay"]),
         .executable(name: "forkline-examples", targets: ["forkline-examples"]),
+        .executable(name: "forkline-bench", targets: ["forkline-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,6 +34,11 @@ let package = Package(
             name: "forkline-examples",
             dependencies: ["Forkline", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/examples"
+        ),
+        .executableTarget(
+            name: "forkline-bench",
+            dependencies: ["Forkline", "CForkline"],
+            path: "Tools/bench"
         ),
         // Child programs the tests run: they crash, hang and fork on purpose.
         .executableTarget(

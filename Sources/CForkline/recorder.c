@@ -70,7 +70,7 @@ static int map_chunk(size_t off, size_t len) {
   if (R.nmaps == MAX_MAPS) return ENOMEM;
   int rc = posix_fallocate(R.fd, (off_t)off, (off_t)len);  // ENOSPC now, never SIGBUS later
   if (rc) return rc;
-  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, R.fd, (off_t)off);
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, R.fd, (off_t)off);
   if (p == MAP_FAILED) return errno;
   R.maps[R.nmaps].base = p;
   R.maps[R.nmaps].len = len;

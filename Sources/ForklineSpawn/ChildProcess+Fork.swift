@@ -10,7 +10,7 @@ extension ChildProcess {
     func startFork(_ io: inout ChildDescriptors) throws(SpawnError) -> Started {
         let parent = ChildProcess.current
         let traceDir = Tracer.directory
-        let backtrace = Backtrace.capture(skipping: 1)
+        let backtrace = Backtrace.captureIfTracing(skipping: 1)
         // Reserve the fork record first: the child's start names its sequence number, and the
         // fork's timestamp precedes anything the child records.
         let pending = Tracer.reserve(.fork, [

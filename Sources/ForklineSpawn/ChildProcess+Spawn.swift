@@ -10,7 +10,7 @@ extension ChildProcess {
     /// its payload from descriptor 3 and runs the entry point.
     func startSpawn(_ entry: any AnyEntryPoint, _ args: [UInt8], _ io: inout ChildDescriptors) throws(SpawnError) -> Started {
         let me = ChildProcess.current
-        let backtrace = Backtrace.capture(skipping: 1)
+        let backtrace = Backtrace.captureIfTracing(skipping: 1)
         let (ours, theirs) = try Sys.socketPair("\(name): creating the bootstrap channel")
         defer { Sys.close(ours) }
         let pending = Tracer.reserve(.fork, [

@@ -101,7 +101,8 @@ enum ForkServer {
         if pid == 0 {
             ChildSetup.afterFork()
             ChildSetup.bindLifetime(to: me)
-            fl_reset_signals()
+            // No signal reset: the server was spawned with default dispositions and an empty
+            // mask and changes neither, but for the crash writer, which the child re-installs.
             for (slot, fd) in childIO.enumerated() where fd >= 0 { _ = dup2(fd, Int32(slot)) }
             fl_close_fds_from(3, nil, 0)
             if !ChildSetup.applyEnvironment(request.environment, cwd: request.workingDirectory) { fl_exit_now(1) }
@@ -109,7 +110,7 @@ enum ForkServer {
             ForkServerClient.adopt(address: server.forkserverAddress)
             ChildProcess.runEntry(c, origin: Tracer.Origin(
                 parentPuid: c.parentPuid, parentPid: c.parentPid, forkerPuid: server.puid,
-                forkSeq: pending?.seq ?? 0, method: .forkserver, name: c.name, entry: c.entry), immediate: false)
+                forkSeq: pending?.seq ?? 0, method: .forkserver, name: c.name, entry: c.entry), immediate: true)
         }
         guard pid > 0 else {
             let err = errno

@@ -59,7 +59,7 @@ enum ForkServerClient {
         let puid = UInt64.random(in: 1...UInt64.max)
         let pending = Tracer.reserve(.fork, [
             .int(0), .uint(puid), .uint(UInt64(StartMethod.spawn.rawValue)), .string("forkserver"),
-            .uint(0), .uint(0), .backtrace(Backtrace.capture(skipping: 2)),
+            .uint(0), .uint(0), .backtrace(Backtrace.captureIfTracing(skipping: 2)),
         ])
         let pid = ChildProcess.spawnSelf(io: [-1, -1, -1], payloadFD: theirs, environment: nil, cwd: nil,
                                          extraEnvironment: ["SWIFT_BACKTRACE": "enable=no"])
@@ -90,7 +90,7 @@ enum ForkServerClient {
         let address = try ensureServer()
         let me = ChildProcess.current
         let requestSeq = Tracer.record(.request, [
-            .uint(child.puid), .string(entry.name), .backtrace(Backtrace.capture(skipping: 2)),
+            .uint(child.puid), .string(entry.name), .backtrace(Backtrace.captureIfTracing(skipping: 2)),
         ]) ?? 0
         let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard sock >= 0 else { throw .system("socket", errno, "\(child.name): connecting to the forkserver") }

@@ -20,6 +20,14 @@ extension Backtrace {
     }
 }
 
+extension Backtrace {
+    /// ``capture(skipping:maxFrames:)`` when tracing is on; otherwise an empty backtrace, at no cost.
+    @inline(__always)
+    package static func captureIfTracing(skipping skip: Int = 0) -> Backtrace {
+        Tracer.isEnabled ? capture(skipping: skip + 1) : Backtrace(frames: [])
+    }
+}
+
 extension Module {
     /// The executable mappings of this process, from `/proc/self/maps`.
     public static func current() -> [Module] {

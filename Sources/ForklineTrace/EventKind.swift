@@ -30,10 +30,13 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
     case traceCut = 12
 
     /// The name used in text formats (JSON Lines, reports).
-    public var name: String { Self.specs[self]!.name }
+    public var name: String { Self.table[Int(rawValue) - 1].name }
 
     /// The arguments of this kind, in payload order.
-    public var arguments: [ArgumentSpec] { Self.specs[self]!.arguments }
+    public var arguments: [ArgumentSpec] { Self.table[Int(rawValue) - 1].arguments }
+
+    /// The specs in raw-value order: an array index on the recording path, not a hash lookup.
+    static let table: [(name: String, arguments: [ArgumentSpec])] = allCases.map { specs[$0]! }
 
     /// Looks a kind up by its text name.
     public init?(name: String) {

@@ -1,0 +1,132 @@
+// forkline-bench: Forkline beside its physical limit (a bare fork / posix_spawn of this same
+// binary) and beside CPython's multiprocessing, in the same run, with ratios.
+//
+//   forkline-bench [--quick] [--json]
+//
+// The first table of issue 2: start+join latency per start method and the per-event recording
+// cost. The full suite (pipes, queues, pool) is its own issue.
+import CForkline
+import Forkline
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Empty: Codable, Sendable {}
+let noop = EntryPoint<Empty>("noop") { _ in }
+
+@main
+enum Bench {
+    static func main() async throws {
+        // A bare re-execution of this binary for the spawn baseline: exit before anything else.
+        if CommandLine.arguments.dropFirst().first == "--noop" { fl_exit_now(0) }
+        ChildProcess.bootstrap(entries: [noop])
+        let args = Set(CommandLine.arguments.dropFirst())
+        let quick = args.contains("--quick")
+        let json = args.contains("--json")
+        var figures: [Figure] = []
+        let rounds = quick ? 3 : 7
+        let perRound = quick ? 20 : 60
+
+        for method in [StartMethod.fork, .forkserver, .spawn] {
+            let n = method == .spawn ? perRound / 2 : perRound
+            var ours: [Double] = [], bare: [Double] = []
+            // Warm-up: starts the forkserver and the join monitor.
+            _ = try startJoin(method)
+            for _ in 0..<rounds {
+                for _ in 0..<n { ours.append(try startJoin(method)) }
+                for _ in 0..<n { bare.append(method == .spawn ? bareSpawn() : bareFork()) }
+            }
+            let peer = method == .spawn ? "bare posix_spawn of this binary" : "bare fork+_exit+waitpid"
+            figures.append(Figure(name: "start+join, \(method)", unit: "ms", ours: ours.map { $0 / 1e6 },
+                                  peerName: peer, peer: bare.map { $0 / 1e6 }))
+        }
+        figures += recordingCost(quick: quick)
+        if let python = Python.find() {
+            for method in ["fork", "forkserver", "spawn"] {
+                if let samples = Python.startJoin(python, method: method, iterations: method == "spawn" ? (quick ? 5 : 15) : (quick ? 20 : 60)),
+                   let i = figures.firstIndex(where: { $0.name == "start+join, \(method)" }) {
+                    figures[i].python = samples
+                }
+            }
+        } else {
+            print("python3 not found: CPython figures skipped")
+        }
+        if json { print(Report.json(figures)) } else { print(Report.table(figures)) }
+    }
+
+    /// One start+join of a child that does nothing, in ns.
+    static func startJoin(_ method: StartMethod) throws -> Double {
+        let t0 = fl_monotonic_ns()
+        let child = method == .fork
+            ? ChildProcess { }
+            : try ChildProcess(entry: noop, arguments: Empty(), options: ChildOptions(method: method))
+        try child.start()
+        _ = try child.join(timeout: nil)
+        return Double(fl_monotonic_ns() - t0)
+    }
+
+    static func bareFork() -> Double {
+        let t0 = fl_monotonic_ns()
+        let pid = fork()
+        if pid == 0 { fl_exit_now(0) }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return Double(fl_monotonic_ns() - t0)
+    }
+
+    static func bareSpawn() -> Double {
+        let t0 = fl_monotonic_ns()
+        var pid: pid_t = 0
+        let argv = [strdup("/proc/self/exe"), strdup("--noop"), nil]
+        defer { for p in argv { free(p) } }
+        _ = posix_spawn(&pid, "/proc/self/exe", nil, nil, argv, environ)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return Double(fl_monotonic_ns() - t0)
+    }
+
+    /// ns per event for the cheapest event (a static mark), a run-time string mark, and a
+    /// generic record (a join, through the table-driven codec).
+    static func recordingCost(quick: Bool) -> [Figure] {
+        let dir = "/tmp/forkline-bench-\(getpid())"
+        do { try Tracer.start(directory: dir) } catch {
+            print("tracing unavailable: \(error)")
+            return []
+        }
+        let n = quick ? 200_000 : 1_000_000
+        var staticMark: [Double] = [], stringMark: [Double] = []
+        let label = "a run-time label"
+        for _ in 0..<(quick ? 3 : 7) {
+            var t0 = fl_monotonic_ns()
+            for _ in 0..<n { Tracer.mark("a static label") }
+            staticMark.append(Double(fl_monotonic_ns() - t0) / Double(n))
+            t0 = fl_monotonic_ns()
+            for _ in 0..<n { Tracer.mark(label) }
+            stringMark.append(Double(fl_monotonic_ns() - t0) / Double(n))
+        }
+        // The C peer: a copy of the same bytes into an mmap'd buffer, no lock, no clock.
+        let copy = cCopyCost(n)
+        _ = system("rm -rf \(dir)")
+        return [
+            Figure(name: "record one event (static mark)", unit: "ns", ours: staticMark, peerName: "memcpy of the record into mmap", peer: copy),
+            Figure(name: "record one event (String mark)", unit: "ns", ours: stringMark, peerName: "memcpy of the record into mmap", peer: copy),
+        ]
+    }
+
+    static func cCopyCost(_ n: Int) -> [Double] {
+        let size = 32
+        let region = mmap(nil, n * size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)!
+        defer { munmap(region, n * size) }
+        let record = [UInt8](repeating: 7, count: size)
+        var out: [Double] = []
+        for _ in 0..<3 {
+            let t0 = fl_monotonic_ns()
+            record.withUnsafeBytes { r in
+                for i in 0..<n { (region + i * size).copyMemory(from: r.baseAddress!, byteCount: size) }
+            }
+            out.append(Double(fl_monotonic_ns() - t0) / Double(n))
+        }
+        return out
+    }
+}
