@@ -51,7 +51,7 @@ extension Module {
             guard range.count == 2, path.hasPrefix("/"),
                   let start = UInt64(String(decoding: range[0], as: UTF8.self), radix: 16),
                   let end = UInt64(String(decoding: range[1], as: UTF8.self), radix: 16),
-                  let offset = UInt64(String(decoding: fields[3], as: UTF8.self), radix: 16) else { continue }
+                  let offset = UInt64(String(decoding: fields[2], as: UTF8.self), radix: 16) else { continue }
             out.append(Module(start: start, end: end, offset: offset, path: path))
         }
         return out

@@ -1,0 +1,83 @@
+import ForklineTrace
+
+/// A symbolised frame.
+public struct SymbolicatedFrame: Sendable, Hashable, CustomStringConvertible {
+    public var address: UInt64
+    /// The file of the mapping holding the address, nil if no mapping does.
+    public var module: String?
+    /// The demangled function name, nil if unknown.
+    public var symbol: String?
+    /// Offset from the function's start.
+    public var offset: UInt64
+
+    public var description: String {
+        let file = module.map { " (\($0.split(separator: "/").last.map(String.init) ?? $0))" } ?? ""
+        guard let symbol else { return "0x\(String(address, radix: 16))\(file)" }
+        return "0x\(String(address, radix: 16)) \(symbol) + \(offset)\(file)"
+    }
+}
+
+/// Turns recorded return addresses into function names, after the process is gone, from the
+/// process's `modules` event and the ELF symbol tables of those files. Swift names are demangled.
+public final class Symbolizer {
+    var cache: [String: ELFSymbols?] = [:]
+
+    public init() {}
+
+    /// Symbolises one address. `isReturnAddress` (every frame but a crash's faulting pc) looks up
+    /// `address - 1`, so a call that ends a function is attributed to that function.
+    public func symbolicate(_ address: UInt64, in modules: [Module], isReturnAddress: Bool = true) -> SymbolicatedFrame {
+        var frame = SymbolicatedFrame(address: address, module: nil, symbol: nil, offset: 0)
+        let lookup = isReturnAddress && address > 0 ? address - 1 : address
+        guard let m = modules.first(where: { $0.start <= lookup && lookup < $0.end }) else { return frame }
+        frame.module = m.path
+        let elf: ELFSymbols?
+        if let cached = cache[m.path] { elf = cached } else {
+            elf = ELFSymbols(path: m.path)
+            cache[m.path] = elf
+        }
+        guard let elf, let vaddr = elf.vaddr(fileOffset: lookup - m.start + m.offset), let s = elf.symbol(at: vaddr) else { return frame }
+        frame.symbol = demangle(s.name)
+        frame.offset = s.offset + (lookup == address ? 0 : 1)
+        return frame
+    }
+
+    /// Symbolises a backtrace; nil when it was recorded as unavailable.
+    public func symbolicate(_ backtrace: Backtrace, in modules: [Module], firstIsPC: Bool = false) -> [SymbolicatedFrame]? {
+        guard let frames = backtrace.frames else { return nil }
+        return frames.enumerated().map { symbolicate($1, in: modules, isReturnAddress: !(firstIsPC && $0 == 0)) }
+    }
+}
+
+@_silgen_name("swift_demangle")
+func _swift_demangle(_ mangled: UnsafePointer<CChar>?, _ length: Int, _ output: UnsafeMutablePointer<CChar>?,
+                     _ outputSize: UnsafeMutablePointer<Int>?, _ flags: UInt32) -> UnsafeMutablePointer<CChar>?
+
+/// Demangles a Swift symbol with the runtime's demangler; other names come back unchanged.
+public func demangle(_ name: String) -> String {
+    guard name.hasPrefix("$s") || name.hasPrefix("_$s") || name.hasPrefix("$S") || name.hasPrefix("_T") else { return name }
+    return name.withCString { p in
+        guard let out = _swift_demangle(p, strlen(p), nil, nil, 0) else { return name }
+        defer { free(out) }
+        return String(cString: out)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Trace {
+    /// The mappings to symbolise `process`'s addresses with: its own `modules` event, or, for a
+    /// fork child (which shares its parent's), the nearest ancestor's.
+    public func modules(for process: ProcessTrace) -> [Module] {
+        var p: ProcessTrace? = process
+        var hops = 0
+        while let cur = p, hops < 64 {
+            if let m = cur.modules { return m }
+            p = cur.start?["parentPuid"]?.uint.flatMap { self.process($0) }
+            hops += 1
+        }
+        return []
+    }
+}

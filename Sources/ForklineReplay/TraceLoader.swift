@@ -1,0 +1,65 @@
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Trace {
+    /// Loads a trace directory (every `*.flt` and `*.jsonl` file in it) or a single file.
+    ///
+    /// Damage inside a file is kept in that process's `damage` and the sound part is loaded; a
+    /// file that cannot be read at all is listed in ``unreadable``.
+    /// - Throws: ``ReplayError`` when the path is missing, or holds no readable trace file.
+    public static func load(path: String) throws(ReplayError) -> Trace {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw ReplayError("\(path): \(String(cString: strerror(errno)))")
+        }
+        var files: [String] = []
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            guard let dir = opendir(path) else { throw ReplayError("\(path): cannot open directory: \(String(cString: strerror(errno)))") }
+            while let e = readdir(dir) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                if name.hasSuffix(".\(TraceFormat.fileExtension)") || name.hasSuffix(".jsonl") { files.append(path + "/" + name) }
+            }
+            closedir(dir)
+            files.sort()
+            if files.isEmpty { throw ReplayError("\(path): no trace files (*.flt, *.jsonl) in this directory") }
+        } else {
+            files = [path]
+        }
+        var processes: [ProcessTrace] = []
+        var unreadable: [String] = []
+        for file in files {
+            guard let bytes = readFile(file) else {
+                unreadable.append("\(file): \(String(cString: strerror(errno)))")
+                continue
+            }
+            if file.hasSuffix(".jsonl") {
+                do { processes += try JSONLines.parse(bytes, source: file) } catch { unreadable.append("\(error)") }
+            } else {
+                do {
+                    processes.append(try bytes.withUnsafeBytes { b throws(TraceFileError) in try ProcessTrace(bytes: b, source: file) })
+                } catch { unreadable.append("\(error)") }
+            }
+        }
+        if processes.isEmpty {
+            throw ReplayError("\(path): no readable trace\n" + unreadable.map { "  " + $0 }.joined(separator: "\n"))
+        }
+        return Trace(processes: processes, unreadable: unreadable)
+    }
+
+    static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { return out }
+            out += buf[0..<n]
+        }
+    }
+}
