@@ -1,3 +1,4 @@
+import ForklineReplay
 import ForklineTestSupport
 import ForklineTrace
 import Testing
@@ -33,6 +34,8 @@ struct StartJoinTests {
         let joins = processes.flatMap(\.events).filter { $0.kind == .join }
         #expect(joins.count == count + forkserver)
         #expect(joins.allSatisfy { $0["status"]?.status == .exited(0) })
+        let (_, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
     }
 
     @Test("the forkserver starts children in a program that already runs Dispatch threads and Swift tasks")

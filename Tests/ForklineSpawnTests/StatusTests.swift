@@ -1,4 +1,5 @@
 import Foundation
+import ForklineReplay
 import ForklineTestSupport
 import ForklineTrace
 import Testing
@@ -46,6 +47,19 @@ struct StatusTests {
                 #expect(frames.count > 3, "the crash backtrace has frames")
             }
         }
+        let (trace, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+        // After symbolisation, each crash backtrace names the function that crashed.
+        let symbolizer = Symbolizer()
+        let crashers = ["segv": "crashHere", "fatal": "fatalHere", "bus": "busHere", "abort": "Behaviours.run"]
+        for child in children {
+            guard let crash = child.events.last, crash.kind == .crash, let bt = crash["backtrace"]?.backtrace else { continue }
+            let frames = symbolizer.symbolicate(bt, in: trace.modules(for: child), firstIsPC: true) ?? []
+            let signal = crash["signal"]?.int ?? 0
+            let expected = crashers.first { Self.crashSignals[$0.key] == signal }!.value
+            #expect(frames.prefix(6).contains { $0.symbol?.contains(expected) == true },
+                    "signal \(signal): \(frames.prefix(6).map(\.description))")
+        }
     }
 
     @Test("a SIGKILLed child's events recorded before the kill are all in the trace",
@@ -58,6 +72,8 @@ struct StatusTests {
         let labels = victim.events.filter { $0.kind == .mark }.compactMap { $0["label"]?.string }
         #expect(labels == (0..<5000).map { "m\($0)" })
         #expect(victim.damage.isEmpty)
+        let (_, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
     }
 
     @Test("killing the parent leaves no child alive within a second", arguments: [StartMethod.fork, .spawn, .forkserver])

@@ -12,7 +12,7 @@ struct StraceTests {
         for line in log.split(separator: "\n") {
             let fields = line.split(separator: " ", maxSplits: 1)
             guard fields.count == 2 else { continue }
-            let (pid, call) = (fields[0], fields[1])
+            let (pid, call) = (fields[0], fields[1].drop(while: { $0 == " " }))
             var flags: Substring
             if call.contains("resumed>") {
                 flags = pendingFlags.removeValue(forKey: pid) ?? ""

@@ -1,4 +1,5 @@
 import Foundation
+import ForklineReplay
 import ForklineTrace
 
 /// Helpers the test targets share: finding the built programs, running them, temporary trace
@@ -83,6 +84,12 @@ public enum TestSupport {
             let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))
             return try data.withUnsafeBytes { try ProcessTrace(bytes: $0, source: name) }
         }
+    }
+
+    /// Loads a trace directory and returns it with its check report's violations as text.
+    public static func checkedTrace(_ dir: String) throws -> (Trace, CheckReport) {
+        let trace = try Trace.load(path: dir)
+        return (trace, trace.check())
     }
 
     /// True when `pid` is running (a zombie waiting for its reaper counts as ended).
