@@ -1,0 +1,130 @@
+import ForklineReplay
+import ForklineTrace
+
+/// Builds small traces by hand: the golden fixtures' generator.
+struct FixtureBuilder {
+    var processes: [ProcessTrace] = []
+    var clock: UInt64 = 1_000_000
+
+    /// Adds a process and returns its index.
+    mutating func process(pid: Int32, puid: UInt64, ppid: Int32 = 1) -> Int {
+        processes.append(ProcessTrace(header: ProcessHeader(pid: pid, ppid: ppid, puid: puid, startTime: clock, realtime: 0), events: []))
+        return processes.count - 1
+    }
+
+    /// Appends an event to process `p`; returns its sequence number.
+    @discardableResult
+    mutating func event(_ p: Int, _ kind: EventKind, _ args: [TraceValue], at time: UInt64? = nil) -> UInt64 {
+        clock += 1_000
+        let h = processes[p].header
+        let seq = UInt64(processes[p].events.count)
+        processes[p].events.append(TraceEvent(kind: kind, pid: h.pid, puid: h.puid, seq: seq, time: time ?? clock, args: args))
+        return seq
+    }
+
+    mutating func start(_ p: Int, parent: Int?, forker: Int? = nil, forkSeq: UInt64 = 0, method: StartMethod, name: String) {
+        let par = parent.map { processes[$0].header }
+        let fk = (forker ?? parent).map { processes[$0].header.puid } ?? 0
+        event(p, .start, [.uint(par?.puid ?? 0), .int(Int64(par?.pid ?? 1)), .uint(fk), .uint(forkSeq),
+                          .uint(UInt64(method.rawValue)), .string(name), .string("")])
+    }
+
+    /// Parent forks a new child process, which starts; returns the child's index.
+    mutating func fork(_ parent: Int, pid: Int32, puid: UInt64, method: StartMethod = .fork, name: String) -> Int {
+        let seq = event(parent, .fork, [.int(Int64(pid)), .uint(puid), .uint(UInt64(method.rawValue)), .string(""),
+                                        .uint(0), .uint(0), .backtrace(Backtrace(frames: [0x1000]))])
+        let c = process(pid: pid, puid: puid, ppid: processes[parent].header.pid)
+        start(c, parent: parent, forkSeq: seq, method: method, name: name)
+        return c
+    }
+
+    mutating func exit(_ p: Int, _ code: Int32) { event(p, .exit, [.int(Int64(code))]) }
+
+    mutating func join(_ parent: Int, _ child: Int, _ status: ExitStatus, at time: UInt64? = nil) {
+        let h = processes[child].header
+        event(parent, .join, [.int(Int64(h.pid)), .uint(h.puid), .status(status)], at: time)
+    }
+
+    var trace: Trace { Trace(processes: processes) }
+}
+
+/// The golden fixtures: name, trace, and the rules `check` must report (empty: SUCCESS).
+enum GoldenFixtures {
+    static func all() -> [(name: String, valid: Bool, trace: Trace, rules: [String])] {
+        var out: [(String, Bool, Trace, [String])] = []
+
+        var b = FixtureBuilder()
+        var root = b.process(pid: 100, puid: 0x100)
+        b.start(root, parent: nil, method: .root, name: "main")
+        let kids = (1...4).map { b.fork(root, pid: 100 + Int32($0), puid: 0x100 + UInt64($0), name: "Process-\($0)") }
+        for k in kids { b.exit(k, 0) }
+        for k in kids { b.join(root, k, .exited(0)) }
+        b.exit(root, 0)
+        out.append(("four-fork-children", true, b.trace, []))
+
+        b = FixtureBuilder()
+        root = b.process(pid: 200, puid: 0x200)
+        b.start(root, parent: nil, method: .root, name: "main")
+        var c = b.fork(root, pid: 201, puid: 0x201, name: "crasher")
+        b.event(c, .crash, [.int(11), .int(1), .uint(16), .uint(0x1234), .backtrace(Backtrace(frames: [0x1234, 0x2000]))])
+        b.join(root, c, .signaled(11))
+        let k = b.fork(root, pid: 202, puid: 0x202, name: "killed")
+        b.event(root, .kill, [.int(202), .uint(0x202), .int(9)])
+        b.join(root, k, .signaled(9))
+        b.exit(root, 0)
+        out.append(("crash-and-kill-joined", true, b.trace, []))
+
+        b = FixtureBuilder()
+        root = b.process(pid: 300, puid: 0x300)
+        b.start(root, parent: nil, method: .root, name: "main")
+        let server = b.fork(root, pid: 301, puid: 0x301, method: .spawn, name: "forkserver")
+        let req = b.event(root, .request, [.uint(0x302), .string("work"), .backtrace(.unavailable)])
+        let fseq = b.event(server, .fork, [.int(302), .uint(0x302), .uint(2), .string("work"), .uint(0x300), .uint(req), .backtrace(Backtrace(frames: []))])
+        c = b.process(pid: 302, puid: 0x302, ppid: 301)
+        b.start(c, parent: root, forker: server, forkSeq: fseq, method: .forkserver, name: "Process-1")
+        b.exit(c, 3)
+        b.join(root, c, .exited(3))
+        b.exit(server, 0)
+        b.join(root, server, .exited(0))
+        b.exit(root, 0)
+        out.append(("forkserver-chain", true, b.trace, []))
+
+        // Violations.
+        func simple(_ build: (inout FixtureBuilder, Int, Int) -> Void) -> Trace {
+            var b = FixtureBuilder()
+            let root = b.process(pid: 400, puid: 0x400)
+            b.start(root, parent: nil, method: .root, name: "main")
+            let c = b.fork(root, pid: 401, puid: 0x401, name: "Process-1")
+            build(&b, root, c)
+            return b.trace
+        }
+        out.append(("missing-join", false, simple { b, r, c in b.exit(c, 0); b.exit(r, 0) }, ["missing-join"]))
+        out.append(("join-before-exit", false, simple { b, r, c in
+            let early = b.clock + 500
+            b.exit(c, 0)
+            b.join(r, c, .exited(0), at: early)
+            b.exit(r, 0)
+        }, ["join-before-end"]))
+        out.append(("double-join", false, simple { b, r, c in
+            b.exit(c, 0); b.join(r, c, .exited(0)); b.join(r, c, .exited(0)); b.exit(r, 0)
+        }, ["double-join"]))
+        out.append(("status-mismatch", false, simple { b, r, c in
+            b.exit(c, 0); b.join(r, c, .exited(1)); b.exit(r, 0)
+        }, ["status-mismatch"]))
+        out.append(("start-without-fork", false, {
+            var b = FixtureBuilder()
+            let root = b.process(pid: 500, puid: 0x500)
+            b.start(root, parent: nil, method: .root, name: "main")
+            let c = b.process(pid: 501, puid: 0x501)
+            b.start(c, parent: root, forkSeq: 99, method: .fork, name: "orphan-start")
+            b.exit(c, 0)
+            b.join(root, c, .exited(0))
+            b.exit(root, 0)
+            return b.trace
+        }(), ["start-without-fork"]))
+        out.append(("event-after-exit", false, simple { b, r, c in
+            b.exit(c, 0); b.event(c, .mark, [.string("too late")]); b.join(r, c, .exited(0)); b.exit(r, 0)
+        }, ["after-end"]))
+        return out
+    }
+}
