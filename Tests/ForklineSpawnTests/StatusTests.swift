@@ -62,6 +62,21 @@ struct StatusTests {
         }
     }
 
+    @Test("without libunwind, crashes are still recorded, with backtraces marked unavailable")
+    func withoutLibunwind() throws {
+        let (out, dir) = try TestSupport.runFixture(["statuses", "fork"], environment: ["FORKLINE_NO_LIBUNWIND": "1"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let (trace, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+        let crashes = trace.events(.crash)
+        #expect(crashes.count == 4)
+        #expect(crashes.allSatisfy { $0["backtrace"]?.backtrace == .unavailable })
+        #expect(trace.events(.fork).allSatisfy { $0["backtrace"]?.backtrace == .unavailable })
+        let shown = try TestSupport.run(TestSupport.executable("replay"), ["check", dir])
+        #expect(shown.status == 0)
+        #expect(shown.stdout.components(separatedBy: "backtrace unavailable").count == 5)
+    }
+
     @Test("a SIGKILLed child's events recorded before the kill are all in the trace",
           arguments: [StartMethod.fork, .spawn, .forkserver])
     func sigkillKeepsEvents(method: StartMethod) throws {
