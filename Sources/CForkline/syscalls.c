@@ -91,6 +91,12 @@ void fl_reset_signals(void) {
 
 void fl_exit_now(int code) { _exit(code); }
 
+void fl_unblock_all_signals(void) {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 ssize_t fl_send_fds(int sock, const void *bytes, size_t len, const int *fds, int nfds) {
   struct iovec iov = {.iov_base = (void *)bytes, .iov_len = len};
   struct msghdr msg;

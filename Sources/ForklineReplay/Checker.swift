@@ -41,10 +41,13 @@ extension Trace {
             }
         }
 
-        // Forks without a start.
+        // Forks without a start. A child its parent killed before it got to record its start
+        // (a daemon terminated at exit right after it was forked) is not a violation: its join
+        // says so.
+        let killedEarly = killedBeforeStart()
         for fork in forkByID.values.sorted(by: { $0.id < $1.id }) {
             guard let child = fork["childPuid"]?.uint else { continue }
-            if failed.contains(child) { continue }
+            if failed.contains(child) || killedEarly.contains(child) { continue }
             if process(child)?.start == nil {
                 v.append(Violation(.forkWithoutStart, "fork of pid \(fork["childPid"]?.int ?? 0) has no start in the child", [fork]))
             }
@@ -75,7 +78,30 @@ extension Trace {
         }
     }
 
+    /// Children with no file (or no start) whose parent sent them a signal and then joined them
+    /// with that signal (or SIGKILL): killed before they could record anything.
+    func killedBeforeStart() -> Set<UInt64> {
+        var sent: [UInt64: Set<Int32>] = [:]
+        var out: Set<UInt64> = []
+        for p in processes {
+            for e in p.events {
+                guard let c = e["childPuid"]?.uint else { continue }
+                switch e.kind {
+                case .kill, .terminate: sent[c, default: []].insert(Int32(truncatingIfNeeded: e["signal"]?.int ?? 0))
+                case .join:
+                    if case .signaled(let s)? = e["status"]?.status, sent[c]?.contains(s) == true || s == 9,
+                       process(c)?.start == nil {
+                        out.insert(c)
+                    }
+                default: break
+                }
+            }
+        }
+        return out
+    }
+
     func checkJoins(_ v: inout [Violation]) {
+        let forked = Set(processes.flatMap { $0.events.filter { $0.kind == .fork }.compactMap { $0["childPuid"]?.uint } })
         // Joins recorded in each process, by child.
         var joinsBy: [UInt64: [UInt64: [TraceEvent]]] = [:]
         var signalsSent: [UInt64: [Int32]] = [:]
@@ -92,8 +118,10 @@ extension Trace {
         for (joiner, byChild) in joinsBy {
             for (childPuid, joins) in byChild {
                 guard let child = process(childPuid) else {
-                    v.append(Violation(.joinUnknownChild, "a join names child \(hex16(childPuid)), which is not in the trace", joins))
-                    continue
+                    if !forked.contains(childPuid) {
+                        v.append(Violation(.joinUnknownChild, "a join names child \(hex16(childPuid)), which is not in the trace", joins))
+                    }
+                    continue  // forked but never started: the fork rule reports it if it matters
                 }
                 let parent = child.start?["parentPuid"]?.uint ?? 0
                 if parent != joiner {

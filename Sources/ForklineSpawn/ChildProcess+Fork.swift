@@ -28,6 +28,7 @@ extension ChildProcess {
         Tracer.state.release()
         if pid == 0 {
             ChildSetup.afterFork()
+            fl_unblock_all_signals()
             ChildSetup.bindLifetime(to: parent.pid)
             io.installInForkChild()
             keep.withUnsafeBufferPointer { fl_close_fds_from(3, $0.baseAddress, Int32($0.count)) }

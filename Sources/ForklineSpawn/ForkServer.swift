@@ -101,8 +101,9 @@ enum ForkServer {
         if pid == 0 {
             ChildSetup.afterFork()
             ChildSetup.bindLifetime(to: me)
-            // No signal reset: the server was spawned with default dispositions and an empty
-            // mask and changes neither, but for the crash writer, which the child re-installs.
+            // No disposition reset: the server was spawned with default dispositions and changes
+            // none but the crash writer's, which the child re-installs.
+            fl_unblock_all_signals()
             for (slot, fd) in childIO.enumerated() where fd >= 0 { _ = dup2(fd, Int32(slot)) }
             fl_close_fds_from(3, nil, 0)
             if !ChildSetup.applyEnvironment(request.environment, cwd: request.workingDirectory) { fl_exit_now(1) }

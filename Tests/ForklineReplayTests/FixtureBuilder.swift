@@ -89,6 +89,15 @@ enum GoldenFixtures {
         b.exit(root, 0)
         out.append(("forkserver-chain", true, b.trace, []))
 
+        b = FixtureBuilder()
+        root = b.process(pid: 600, puid: 0x600)
+        b.start(root, parent: nil, method: .root, name: "main")
+        b.event(root, .fork, [.int(601), .uint(0x601), .uint(1), .string("sleeper"), .uint(0), .uint(0), .backtrace(.unavailable)])
+        b.event(root, .terminate, [.int(601), .uint(0x601), .int(15)])
+        b.event(root, .join, [.int(601), .uint(0x601), .status(.signaled(15))])
+        b.exit(root, 0)
+        out.append(("killed-before-start", true, b.trace, []))
+
         // Violations.
         func simple(_ build: (inout FixtureBuilder, Int, Int) -> Void) -> Trace {
             var b = FixtureBuilder()

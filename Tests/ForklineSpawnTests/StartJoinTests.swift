@@ -1,3 +1,4 @@
+import Foundation
 import ForklineReplay
 import ForklineTestSupport
 import ForklineTrace
@@ -45,6 +46,38 @@ struct StartJoinTests {
         #expect(out.stdout == "exited(0) exited(0) exited(0)\n")
         let marks = try TestSupport.loadProcesses(dir).flatMap(\.events).filter { $0.kind == .mark }
         #expect(marks.filter { $0["label"]?.string == "dispatch ran" }.count == 3)
+    }
+
+    @Test("a child gets its environment, working directory, stdin from a file, stdout to a pipe and stderr to a file",
+          arguments: methods)
+    func options(method: StartMethod) throws {
+        let work = TestSupport.temporaryDirectory("forkline-options")
+        let (out, dir) = try TestSupport.runFixture(["options", method.description, work])
+        #expect(out.status == 0, "\(out.stderr)")
+        let me = out.lines.first { $0.hasPrefix("me=") }.map { String($0.dropFirst(3)) }
+        #expect(out.lines.dropLast() == [
+            "env=42", "home=<unset>", "cwd=\(work)", "name=reporter", "parent=\(me ?? "?")",
+            "stdin=hello from a file", "status=exited(0)",
+        ])
+        #expect(try String(contentsOfFile: work + "/stderr.txt", encoding: .utf8) == "to stderr\n")
+        let (_, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+    }
+
+    @Test("join with a timeout, isAlive, terminate, activeChildren, and a daemon ended at exit", arguments: methods)
+    func lifecycle(method: StartMethod) throws {
+        let (out, dir) = try TestSupport.runFixture(["lifecycle", method.description])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(Array(out.lines.prefix(8)) == [
+            "alive=true", "active=1", "timeout=nil", "status=signaled(SIGTERM)", "alive-after=false",
+            "active-after=0", "cpus=\(ProcessInfo.processInfo.activeProcessorCount)", out.lines.last ?? "",
+        ])
+        let daemon = try #require(out.lines.last.flatMap { Int32($0.dropFirst("daemon=".count)) })
+        #expect(!TestSupport.isRunning(daemon), "the daemon outlived its parent")
+        let (trace, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+        let root = try #require(trace.processes(named: "main").first)
+        #expect(root.events.filter { $0.kind == .terminate }.count == 2, "terminate() and the daemon's at exit")
     }
 
     @Test("joining an unstarted child, starting twice and joining oneself are clear errors")

@@ -49,7 +49,21 @@ actor ResultBox {
     func set(_ v: Int) { value = v }
 }
 
-ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork])
+let report = EntryPoint<Number>("report") { _ in
+    // What the child sees: its environment, directory, name, parent, and stdin.
+    var cwd = [CChar](repeating: 0, count: 4096)
+    _ = getcwd(&cwd, cwd.count)
+    let input = readLine() ?? "<eof>"
+    print("env=\(String(cString: getenv("FORKLINE_X") ?? strdup("<unset>")!))")
+    print("home=\(getenv("HOME") == nil ? "<unset>" : "set")")
+    print("cwd=\(String(decoding: cwd.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+    print("name=\(ChildProcess.current.name)")
+    print("parent=\(ChildProcess.parent?.pid ?? -1)")
+    print("stdin=\(input)")
+    writeStderrLine("to stderr")
+}
+
+ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report])
 
 func method(_ s: String) -> StartMethod {
     guard let m = StartMethod(name: s) else {
@@ -165,6 +179,38 @@ case "errors":
     SelfHandle.value = me
     try me.start()
     _ = try await me.join()
+case "options":
+    // Environment, working directory and stdio for one child of the given method.
+    let dir = args.count > 2 ? args[2] : "/tmp"
+    let input = dir + "/stdin.txt"
+    _ = try? "hello from a file\n".withCString { s in
+        let f = fopen(input, "w"); fputs(s, f); fclose(f)
+    }
+    let o = ChildOptions(name: "reporter", method: m, environment: ["FORKLINE_X": "42", "PATH": "/usr/bin:/bin"],
+                         workingDirectory: dir, standardInput: .file(input), standardOutput: .pipe,
+                         standardError: .file(dir + "/stderr.txt"))
+    let c = try ChildProcess(entry: report, arguments: Number(n: 0), options: o)
+    try c.start()
+    let said = c.standardOutput!.readString()
+    print(said, terminator: "")
+    print("status=\(try await c.join())")
+    print("me=\(getpid())")
+case "lifecycle":
+    // join with a timeout, isAlive, terminate, activeChildren, cpuCount, and a daemon left running.
+    let c = try ChildProcess(entry: sleeper, arguments: Number(n: 600), options: ChildOptions(method: m))
+    try c.start()
+    print("alive=\(c.isAlive)")
+    print("active=\(ChildProcess.activeChildren.count)")
+    print("timeout=\(String(describing: Lifecycle.joinBriefly(c)))")
+    try c.terminate()
+    print("status=\(try await c.join())")
+    print("alive-after=\(c.isAlive)")
+    print("active-after=\(ChildProcess.activeChildren.count)")
+    print("cpus=\(ChildProcess.cpuCount)")
+    let daemon = try ChildProcess(entry: sleeper, arguments: Number(n: 600), options: ChildOptions(name: "daemon", method: m, daemon: true))
+    try daemon.start()
+    print("daemon=\(daemon.pid!)")
+    // Exit without joining it: the library terminates and reaps it at exit.
 default:
     writeStderrLine("unknown scenario \(scenario)")
     exit(2)
@@ -182,5 +228,11 @@ enum Cycles {
             let st = try c.join(timeout: .seconds(30))
             if st != .exited(0) { print("cycle \(i) \(String(describing: st))") }
         }
+    }
+}
+
+enum Lifecycle {
+    static func joinBriefly(_ c: ChildProcess) -> ExitStatus? {
+        try? c.join(timeout: .milliseconds(100))
     }
 }
