@@ -56,11 +56,19 @@ extension ChildProcess {
         }
         pending?.setInt32(pid, at: 0)
         pending?.commit()
+        return try watch(pid)
+    }
+
+    /// Opens a pidfd on a new child of ours (fork, spawn): the descriptor join waits on and
+    /// signals go through. Without one the child cannot be waited for asynchronously, so it is
+    /// ended and reaped (and the join recorded) rather than lost.
+    func watch(_ pid: Int32) throws(SpawnError) -> Started {
         let pidfd = fl_pidfd_open(pid)
-        if pidfd < 0 {
-            // Without a pidfd we cannot wait for it asynchronously: end it rather than lose it.
+        guard pidfd >= 0 else {
             _ = Glibc.kill(pid, SIGKILL)
-            _ = Sys.reap(pid)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            Tracer.record(.join, [.int(Int64(pid)), .uint(puid), .status(Sys.decodeWaitStatus(status))])
             throw .system("pidfd_open", -pidfd, "\(name): watching the new child")
         }
         return Started(pid: pid, waitFD: pidfd, signalFD: pidfd)

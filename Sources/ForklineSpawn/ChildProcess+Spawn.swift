@@ -32,13 +32,7 @@ extension ChildProcess {
             traceDirectory: Tracer.directory, forkserverAddress: ForkServerClient.addressIfRunning)
         // A child that died before reading its payload is not an error here: join reports it.
         _ = Self.sendPayload(payload, fds: [], on: ours)
-        let pidfd = fl_pidfd_open(pid)
-        if pidfd < 0 {
-            _ = Glibc.kill(pid, SIGKILL)
-            _ = Sys.reap(pid)
-            throw .system("pidfd_open", -pidfd, "\(name): watching the new child")
-        }
-        return Started(pid: pid, waitFD: pidfd, signalFD: pidfd)
+        return try watch(pid)
     }
 
     /// posix_spawn of this program with the bootstrap variable set and `payloadFD` as fd 3.

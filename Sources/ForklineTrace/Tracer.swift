@@ -139,16 +139,9 @@ public enum Tracer {
     /// Records an event; returns its sequence number, or nil when tracing is off.
     @discardableResult
     package static func record(_ kind: EventKind, _ args: [TraceValue]) -> UInt64? {
-        guard fl_trace_enabled() != 0 else { return nil }
-        let size = PayloadCodec.size(of: kind, args)
-        var seq: UInt64 = 0
-        guard let p = fl_trace_reserve(kind.rawValue, UInt32(size), &seq) else {
-            reportFailure()
-            return nil
-        }
-        PayloadCodec.encode(kind, args, into: p)
-        fl_trace_commit(p)
-        return seq
+        guard let pending = reserve(kind, args) else { return nil }
+        pending.commit()
+        return pending.seq
     }
 
     /// Records a user annotation, visible in `replay show` and assertable in tests.
