@@ -17,6 +17,9 @@ enum ForkServerClient {
         var puid: UInt64 = 0
         var control: Int32 = -1
         var pidfd: Int32 = -1
+        /// The environment the server started with (nil when not ours): a request from a process
+        /// whose environment is unchanged sends none, and the child inherits the server's.
+        var environment: [String: String]? = nil
     }
 
     static let state = ForkSafeLock<Server?>(nil)
@@ -61,8 +64,9 @@ enum ForkServerClient {
             .int(0), .uint(puid), .uint(UInt64(StartMethod.spawn.rawValue)), .string("forkserver"),
             .uint(0), .uint(0), .backtrace(Backtrace.captureIfTracing(skipping: 2)),
         ])
-        let pid = ChildProcess.spawnSelf(io: [-1, -1, -1], payloadFD: theirs, environment: nil, cwd: nil,
-                                         extraEnvironment: ["SWIFT_BACKTRACE": "enable=no"])
+        let environment = ChildProcess.currentEnvironment()
+        let pid = ChildProcess.spawnSelf(io: [-1, -1, -1], payloadFD: theirs, environment: environment, cwd: nil,
+                                         extraEnvironment: [:])
         Sys.close(theirs)
         guard pid > 0 else {
             pending?.cancel()
@@ -81,7 +85,8 @@ enum ForkServerClient {
             throw .system("sendmsg", err, "starting the forkserver")
         }
         ChildRegistry.installExitHook()
-        return Server(address: address, owned: true, pid: pid, puid: puid, control: ours, pidfd: pidfd)
+        return Server(address: address, owned: true, pid: pid, puid: puid, control: ours, pidfd: pidfd,
+                      environment: environment)
     }
 
     /// Asks the server for a child; the connection becomes the child's status channel.
@@ -109,7 +114,7 @@ enum ForkServerClient {
         let stdio = io.child.map { $0 >= 0 }
         let request = ForkRequest(
             child: payload, requestSeq: requestSeq,
-            environment: child.options.environment ?? ChildProcess.currentEnvironment(),
+            environment: requestEnvironment(child.options.environment),
             workingDirectory: child.options.workingDirectory, stdio: stdio)
         if let err = Wire.send(request, fds: io.child.filter { $0 >= 0 }, on: sock) {
             Sys.close(sock)
@@ -125,6 +130,13 @@ enum ForkServerClient {
         }
         let pidfd = fl_pidfd_open(pid)  // for signals; the child is not ours to wait for
         return ChildProcess.Started(pid: pid, waitFD: sock, signalFD: pidfd >= 0 ? pidfd : -1)
+    }
+
+    /// The environment to send: the child's own, else ours unless it is the server's already.
+    static func requestEnvironment(_ explicit: [String: String]?) -> [String: String]? {
+        if let explicit { return explicit }
+        let current = ChildProcess.currentEnvironment()
+        return state.withLock { $0?.environment } == current ? nil : current
     }
 
     /// Reads the status the server wrote; a server that vanished means its children were killed.

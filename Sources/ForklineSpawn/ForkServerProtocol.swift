@@ -14,7 +14,8 @@ import Glibc
 struct ForkRequest: Codable, Sendable {
     var child: BootstrapPayload
     var requestSeq: UInt64
-    var environment: [String: String]
+    /// The child's environment; nil: the server's own.
+    var environment: [String: String]?
     var workingDirectory: String?
     /// Which of stdin, stdout, stderr have a descriptor attached, in order.
     var stdio: [Bool]

@@ -137,20 +137,28 @@ case "orphans":
     fflush(nil)
     sleep(600)
 case "cycles":
-    func openFDs() -> Int {
-        guard let d = opendir("/proc/self/fd") else { return -1 }
+    /// Descriptor number and target, e.g. "5 -> anon_inode:[pidfd]".
+    func openFDs() -> [String] {
+        guard let d = opendir("/proc/self/fd") else { return [] }
         defer { closedir(d) }
-        var n = 0
-        while readdir(d) != nil { n += 1 }
-        return n
+        var out: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard Int(name) != nil else { continue }
+            var buf = [CChar](repeating: 0, count: 256)
+            let n = readlink("/proc/self/fd/\(name)", &buf, 255)
+            out.append("\(name) -> \(n > 0 ? String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?")")
+        }
+        return out.sorted()
     }
     // Warm up (the forkserver and the join monitor are started once), then count.
-    let warm = try ChildProcess(entry: work, arguments: Number(n: 1), options: ChildOptions(method: m))
-    try warm.start()
-    _ = try await warm.join()
+    try Cycles.run(1, method: m)
+    usleep(50_000)  // let the runtime's lazily created descriptors (Dispatch's) settle first
     let before = openFDs()
     try Cycles.run(count, method: m)
-    print("fds \(before) \(openFDs())")
+    let after = openFDs()
+    print("fds \(before.count) \(after.count)")
+    if before != after { print("fd-diff \(Set(after).symmetricDifference(Set(before)).sorted())") }
     print("zombies \(Zombies.count())")
 case "threads":
     // Dispatch threads and Swift tasks are running when the forkserver starts its children.
