@@ -27,7 +27,8 @@ enum ChildRegistry {
 
     /// Started children not yet joined, oldest first.
     static var active: [ChildProcess] {
-        state.withLock { Array($0.children.values) }.sorted { ($0.pid ?? 0) < ($1.pid ?? 0) }
+        let me = getpid()
+        return state.withLock { Array($0.children.values) }.filter { $0.creatorPid == me }.sorted { ($0.pid ?? 0) < ($1.pid ?? 0) }
     }
 
     /// At normal exit, as Python does: daemon children are terminated (SIGTERM, then SIGKILL
@@ -42,6 +43,11 @@ enum ChildRegistry {
     }
 
     static func joinAllAtExit() {
+        let me = getpid()
+        guard state.withLock({ s in s.children.values.contains { $0.creatorPid == me } }) else {
+            ForkServerClient.shutdownAtExit()
+            return
+        }
         let children = active
         for c in children where c.daemon { try? c.terminate() }
         for c in children {
@@ -51,11 +57,7 @@ enum ChildRegistry {
         ForkServerClient.shutdownAtExit()
     }
 
-    /// In a fork child: the parent's children are not ours.
-    static func resetAfterFork() {
-        state.withLock { s in
-            s.children = [:]
-            s.counter = 0
-        }
-    }
+    /// In a fork child: the parent's children are not ours. They stay in the table (freeing it
+    /// would copy pages for nothing) and are filtered out by their creator's pid.
+    static func resetAfterFork() {}
 }

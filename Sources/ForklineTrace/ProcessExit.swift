@@ -1,6 +1,10 @@
 import CForkline
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Runs Forkline's clean-up when the process exits normally, then records its `exit` event.
 ///
 /// Modules register hooks (ForklineSpawn joins daemon children here); they run in reverse order
@@ -8,6 +12,8 @@ import Synchronization
 package enum ProcessExit {
     static let hooks = ForkSafeLock<[@Sendable (Int32) -> Void]>([])
     static let installed = Atomic<Bool>(false)
+    /// The pid that ran the hooks (each process runs them once; a fork child has a new pid).
+    static let ranIn = Atomic<Int32>(0)
 
     /// Adds a hook run at normal exit with the exit status.
     package static func addHook(_ hook: @escaping @Sendable (Int32) -> Void) {
@@ -22,11 +28,13 @@ package enum ProcessExit {
 
     /// Runs the hooks and records the exit (paths that end with `_exit`, or twice-safe).
     package static func run(status: Int32) {
-        let hs = hooks.withLock { h in
-            defer { h.removeAll() }
-            return h
+        let me = getpid()
+        guard ranIn.exchange(me, ordering: .acquiringAndReleasing) != me else { return }
+        let count = hooks.withLock { $0.count }
+        for i in stride(from: count - 1, through: 0, by: -1) {
+            let h = hooks.withLock { $0[i] }
+            h(status)
         }
-        for h in hs.reversed() { h(status) }
         Tracer.recordExit(code: status)
     }
 }

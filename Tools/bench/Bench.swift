@@ -41,6 +41,17 @@ enum Bench {
             figures.append(Figure(name: "start+join, \(method)", unit: "ms", ours: ours.map { $0 / 1e6 },
                                   peerName: peer, peer: bare.map { $0 / 1e6 }))
         }
+        if args.contains("--faults") {
+            // Page faults of the children, per start+join (getrusage of reaped children).
+            func childFaults(_ body: () throws -> Void) rethrows -> Double {
+                var a = rusage(), b = rusage()
+                getrusage(RUSAGE_CHILDREN.rawValue, &a)
+                for _ in 0..<200 { try body() }
+                getrusage(RUSAGE_CHILDREN.rawValue, &b)
+                return Double(b.ru_minflt - a.ru_minflt) / 200
+            }
+            print("child minor faults per start+join: forkline fork \(try childFaults { _ = try startJoin(.fork) }), bare fork \(childFaults { _ = bareFork() })")
+        }
         figures += recordingCost(quick: quick)
         if let python = Python.find() {
             for method in ["fork", "forkserver", "spawn"] {
