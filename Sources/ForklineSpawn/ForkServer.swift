@@ -24,11 +24,7 @@ enum ForkServer {
         }
         ChildProcess.becomeChild(name: "forkserver", puid: payload.puid, parent: ProcessIdentity(pid: payload.parentPid, name: "", puid: payload.parentPuid))
         ForkServerClient.adopt(address: payload.forkserverAddress)
-        if let dir = payload.traceDirectory {
-            try? Tracer.open(directory: dir, origin: Tracer.Origin(
-                parentPuid: payload.parentPuid, parentPid: payload.parentPid, forkerPuid: payload.forkerPuid,
-                forkSeq: payload.forkSeq, method: payload.method, name: "forkserver", entry: ""), puid: payload.puid)
-        }
+        startTracing(payload, into: payload.traceDirectory)
         var children: [Child] = []
         while true {
             var fds = [pollfd(fd: control, events: Int16(POLLIN), revents: 0),
@@ -77,6 +73,18 @@ enum ForkServer {
         fl_exit_now(0)
     }
 
+    /// Traces the server into `directory`: at start, or at the first request that is traced (its
+    /// owner called `Tracer.start(directory:)` after the server was running).
+    static func startTracing(_ server: BootstrapPayload, into directory: String?) {
+        guard let directory, !Tracer.isEnabled else { return }
+        // Started late, the server's own fork was not recorded (its owner was not tracing then):
+        // its start names no fork.
+        let late = server.traceDirectory == nil
+        try? Tracer.open(directory: directory, origin: Tracer.Origin(
+            parentPuid: server.parentPuid, parentPid: server.parentPid, forkerPuid: late ? 0 : server.forkerPuid,
+            forkSeq: late ? 0 : server.forkSeq, method: server.method, name: "forkserver", entry: ""), puid: server.puid)
+    }
+
     static func accept(listener: Int32, control: Int32, server: BootstrapPayload) -> Child? {
         let conn = fl_accept_cloexec(listener)
         guard conn >= 0 else { return nil }
@@ -92,6 +100,7 @@ enum ForkServer {
             next += 1
         }
         let c = request.child
+        startTracing(server, into: c.traceDirectory)
         let pending = Tracer.reserve(.fork, [
             .int(0), .uint(c.puid), .uint(UInt64(StartMethod.forkserver.rawValue)), .string(c.entry),
             .uint(c.parentPuid), .uint(request.requestSeq), .backtrace(Backtrace(frames: [])),

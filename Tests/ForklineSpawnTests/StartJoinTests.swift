@@ -80,6 +80,18 @@ struct StartJoinTests {
         #expect(root.events.filter { $0.kind == .terminate }.count == 2, "terminate() and the daemon's at exit")
     }
 
+    @Test("tracing turned on in code after the forkserver started still gives a sound trace")
+    func lateTracing() throws {
+        let dir = TestSupport.temporaryDirectory("forkline-late")
+        let (out, _) = try TestSupport.runFixture(["late-trace", "forkserver", dir], traced: false)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["untraced exited(0)", "traced exited(0)"])
+        let (trace, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+        #expect(trace.processes.count == 3, "main, the forkserver and the traced child")
+        #expect(trace.events(.mark).count == 1)
+    }
+
     @Test("joining an unstarted child, starting twice and joining oneself are clear errors")
     func misuse() throws {
         let (out, _) = try TestSupport.runFixture(["errors", "fork"], traced: false)

@@ -203,6 +203,15 @@ case "options":
     print(said, terminator: "")
     print("status=\(try await c.join())")
     print("me=\(getpid())")
+case "late-trace":
+    // The forkserver is already running when the program turns tracing on in code.
+    let before = try ChildProcess(entry: work, arguments: Number(n: 1), options: ChildOptions(method: .forkserver))
+    try before.start()
+    print("untraced \(try await before.join())")
+    try Tracer.start(directory: args[2])
+    let after = try ChildProcess(entry: work, arguments: Number(n: 0), options: ChildOptions(method: .forkserver))
+    try after.start()
+    print("traced \(try await after.join())")
 case "lifecycle":
     // join with a timeout, isAlive, terminate, activeChildren, cpuCount, and a daemon left running.
     let c = try ChildProcess(entry: sleeper, arguments: Number(n: 600), options: ChildOptions(method: m))
