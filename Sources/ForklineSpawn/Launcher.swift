@@ -1,5 +1,6 @@
 import CForkline
 import ForklineTrace
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -32,7 +33,13 @@ enum Launcher {
     nonisolated(unsafe) static var wakeup = sem_t()
     static let state = ForkSafeLock(State())
 
-    static var onLongLivedThread: Bool { fl_gettid() == getpid() }
+    /// The launcher thread's id once it runs (a job that starts a child runs inline there).
+    static let launcherTid = Atomic<Int32>(0)
+
+    static var onLongLivedThread: Bool {
+        let tid = fl_gettid()
+        return tid == getpid() || tid == launcherTid.load(ordering: .relaxed)
+    }
 
     /// Runs `body` on the main thread (if called there) or on the launcher thread.
     static func run<T>(_ body: () throws(SpawnError) -> T) throws(SpawnError) -> T {
@@ -65,6 +72,7 @@ enum Launcher {
     }
 
     static func loop() {
+        launcherTid.store(fl_gettid(), ordering: .relaxed)
         fl_crash_thread_init()
         while true {
             while sem_wait(&wakeup) != 0 && errno == EINTR {}
@@ -82,6 +90,7 @@ enum Launcher {
 
     /// In a fork child: the launcher thread did not survive the fork.
     static func resetAfterFork() {
+        launcherTid.store(0, ordering: .relaxed)
         state.withLock { s in
             s.started = false
             s.queue = []
