@@ -2,28 +2,73 @@ import ForklineTrace
 
 /// A broken invariant, with the events and processes involved.
 public struct Violation: Sendable, Hashable, CustomStringConvertible {
-    /// Stable rule ids (docs/replay.md lists them).
+    /// Stable rule ids (docs/replay.md lists them); `rawValue` is the id printed and matched by
+    /// the golden fixtures' `.expect` files.
     public enum Rule: String, Sendable, Hashable, CaseIterable, Codable {
-        case damaged, forkWithoutStart = "fork-without-start", startWithoutFork = "start-without-fork"
-        case startBeforeFork = "start-before-fork", noStart = "no-start", order
-        case afterEnd = "after-end", missingJoin = "missing-join", joinBeforeEnd = "join-before-end"
-        case doubleJoin = "double-join", joinNotParent = "join-not-parent", joinUnknownChild = "join-unknown-child"
+        /// A file or record could not be read; the rest is still checked.
+        case damaged
+        /// A process's first event is not `start`.
+        case noStart = "no-start"
+        /// A process records a second `start`, or two processes start from one fork.
+        case duplicateStart = "duplicate-start"
+        /// A `start` names a fork that is not in the trace, or that forked another child.
+        case startWithoutFork = "start-without-fork"
+        /// A child's `start` is earlier than its `fork`.
+        case startBeforeFork = "start-before-fork"
+        /// A `fork` whose child recorded neither `start` nor `startFailed`.
+        case forkWithoutStart = "fork-without-start"
+        /// A forkserver `fork` names a `request` that is not in the trace or asked for another child.
+        case forkWithoutRequest = "fork-without-request"
+        /// A child's `start` names a logical parent other than the one its fork implies.
+        case wrongParent = "wrong-parent"
+        /// Sequence numbers or times do not increase within a process.
+        case order
+        /// An event after the process's `exit` or `crash`.
+        case afterEnd = "after-end"
+        /// A child its parent never joined.
+        case missingJoin = "missing-join"
+        /// A join earlier than the child's last event.
+        case joinBeforeEnd = "join-before-end"
+        /// A child joined more than once.
+        case doubleJoin = "double-join"
+        /// A process joined a child that is not its own.
+        case joinNotParent = "join-not-parent"
+        /// A join names a process that is not in the trace.
+        case joinUnknownChild = "join-unknown-child"
+        /// The status a join observed differs from the child's own end.
         case statusMismatch = "status-mismatch"
+        case recvWithoutSend = "recv-without-send", recvBeforeSend = "recv-before-send"
+        case duplicateRecv = "duplicate-recv", outOfOrderRecv = "out-of-order-recv"
     }
 
+    /// Which invariant is broken.
     public var rule: Rule
+    /// What is wrong, in a sentence naming the processes.
     public var message: String
     /// The events involved, in the order the message names them.
     public var events: [TraceEvent]
+    /// The processes involved (pids), the events' first, without repeats.
+    public var pids: [Int32]
 
-    public init(_ rule: Rule, _ message: String, _ events: [TraceEvent] = []) {
+    /// Creates a violation; `pids` adds processes that no listed event belongs to.
+    public init(_ rule: Rule, _ message: String, _ events: [TraceEvent] = [], pids extra: [Int32] = []) {
         self.rule = rule
         self.message = message
         self.events = events
+        var seen: [Int32] = []
+        for p in events.map(\.pid) + extra where !seen.contains(p) { seen.append(p) }
+        pids = seen
     }
+
+    /// The ids (process puid and sequence number) of ``events``.
+    public var eventIDs: [EventID] { events.map(\.id) }
+
+    /// The rule id as printed: `"double-join"`.
+    public var ruleID: String { rule.rawValue }
 
     public var description: String {
         var s = "[\(rule.rawValue)] \(message)"
+        if !pids.isEmpty { s += " (pids \(pids.map(String.init).joined(separator: ", ")))" }
         for e in events {
             s += "\n    \(e.kind.name) #\(e.seq) in pid \(e.pid) (\(hex16(e.puid))) at \(e.time) ns"
         }
@@ -33,12 +78,29 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
 
 /// The result of checking a trace.
 public struct CheckReport: Sendable {
-    /// Every violation found (none when the trace is sound).
+    /// Every violation found (none when the trace is sound), in a stable order.
     public var violations: [Violation]
-    /// Processes and events checked.
+    /// Processes checked.
     public var processes: Int
+    /// Events checked.
     public var events: Int
+    /// Observations that are not violations (messages never received, with the channel's state).
+    public var notes: [String]
+
+    /// Creates a report.
+    public init(violations: [Violation], processes: Int, events: Int, notes: [String] = []) {
+        self.violations = violations
+        self.processes = processes
+        self.events = events
+        self.notes = notes
+    }
 
     /// True when every invariant holds.
     public var ok: Bool { violations.isEmpty }
+
+    /// The distinct rule ids reported, sorted.
+    public var rules: [String] { Array(Set(violations.map(\.rule.rawValue))).sorted() }
+
+    /// The violations of one rule.
+    public func violations(_ rule: Violation.Rule) -> [Violation] { violations.filter { $0.rule == rule } }
 }

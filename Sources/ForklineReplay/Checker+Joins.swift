@@ -1,0 +1,79 @@
+import ForklineTrace
+
+extension Checker {
+    /// Invariant 3 from the joins' side: the joiner is the parent, once, after the child's last
+    /// event, with the child's status.
+    mutating func checkJoins() {
+        for childPuid in joinOrder {
+            guard let all = joins[childPuid], let first = all.first else { continue }
+            guard let child = trace.process(childPuid) else {
+                // Forked but never started: the fork rule decides whether that is a violation.
+                if !forked.contains(childPuid) {
+                    add(.joinUnknownChild, "a join names child \(hex16(childPuid)), which is not in the trace", all)
+                }
+                continue
+            }
+            let parent = child.start?.parentPuid
+            let byParent = all.filter { $0.puid == parent }
+            let others = all.filter { $0.puid != parent }
+            if !others.isEmpty {
+                add(.joinNotParent, "\(label(child)) is joined by a process that is not its parent", others)
+            }
+            if byParent.count > 1 {
+                add(.doubleJoin, "\(label(child)) is joined \(byParent.count) times", byParent)
+            }
+            let join = byParent.first ?? first
+            if let last = child.events.last, join.time < last.time {
+                add(.joinBeforeEnd, "\(label(child)) is joined at \(join.time) ns, before its last event (\(last.kind.name) at \(last.time) ns)",
+                    [last, join])
+            }
+            if let observed = join.observedStatus, let why = mismatch(observed, child, signals[childPuid] ?? []) {
+                add(.statusMismatch, "\(label(child)): the join saw \(observed) but \(why)",
+                    [join] + (child.end.map { [$0] } ?? []))
+            }
+        }
+    }
+
+    /// Invariant 3 from the children's side: every started child with a parent is joined by it.
+    mutating func checkMissingJoins() {
+        for child in trace.processes {
+            guard let parent = child.start?.parentPuid, parent != 0 else { continue }
+            if joins[child.header.puid]?.contains(where: { $0.puid == parent }) == true { continue }
+            // Joined only by another process: reported as join-not-parent.
+            if joins[child.header.puid] != nil { continue }
+            // The parent's file is missing: the fork or request rules report the gap.
+            guard let p = trace.process(parent) else { continue }
+            let how = p.end == nil
+                ? "its parent \(label(p)) did not finish either (still running, or killed)"
+                : "its parent \(label(p)) ended without joining it"
+            add(.missingJoin, "\(label(child)) was never joined: \(how)",
+                Array(child.start.map { [$0] } ?? []) + (p.end.map { [$0] } ?? []), pids: [p.header.pid])
+        }
+    }
+
+    /// Why `observed` does not fit the child's own record, or nil if it does.
+    func mismatch(_ observed: ExitStatus, _ child: ProcessTrace, _ sent: [Int32]) -> String? {
+        let end = child.end
+        switch (end?.kind, observed) {
+        case (.exit?, .exited(let code)):
+            let own = end?.exitCode ?? -1
+            return own == code ? nil : "the child recorded exit(\(own))"
+        case (.exit?, .signaled):
+            return "the child recorded exit(\(end?.exitCode ?? -1))"
+        case (.crash?, .signaled(let s)):
+            let own = end?.signalNumber ?? -1
+            return own == s ? nil : "the child recorded a crash by \(signalName(own))"
+        case (.crash?, .exited):
+            return "the child recorded a crash by \(signalName(end?.signalNumber ?? -1))"
+        case (_, .signaled(let s)):
+            // No end recorded: killed. When the parent sent signals, the status must be one of
+            // them, or SIGKILL (the library escalates a terminate to a kill at exit, and the
+            // kernel kills a child whose parent died).
+            if sent.isEmpty || sent.contains(s) || s == 9 { return nil }
+            return "the parent sent \(sent.map(signalName).joined(separator: ", "))"
+        case (_, .exited):
+            // A trace cut short (disk full) may have lost the exit.
+            return child.events.contains(where: { $0.kind == .traceCut }) ? nil : "the child recorded no exit"
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import ForklineTrace
+
+extension Checker {
+    /// At most this many `order` violations per process; a shuffled file would otherwise list
+    /// every pair.
+    static let orderReportLimit = 5
+
+    /// Invariant 2 (order, nothing after the end) and the process's own side of invariant 1 (its
+    /// start names a fork that created it, after that fork).
+    mutating func checkProcess(_ p: ProcessTrace) {
+        var orderReports = 0
+        var end: TraceEvent?
+        var reportedAfterEnd = false
+        var previous: TraceEvent?
+        for (i, e) in p.events.enumerated() {
+            if let a = previous {
+                if e.seq <= a.seq || e.time < a.time {
+                    orderReports += 1
+                    if orderReports <= Self.orderReportLimit {
+                        let what = e.seq <= a.seq ? "sequence number goes from \(a.seq) to \(e.seq)"
+                                                  : "time goes backwards from \(a.time) to \(e.time) ns"
+                        add(.order, "\(label(p)): \(what)", [a, e])
+                    }
+                }
+            }
+            previous = e
+            if let end, !reportedAfterEnd {
+                add(.afterEnd, "\(label(p)) records \(e.kind.name) after its \(end.kind.name)", [end, e])
+                reportedAfterEnd = true
+            }
+            if e.isEnd, end == nil { end = e }
+            if e.kind == .start, i > 0 {
+                add(.duplicateStart, "\(label(p)) records a second start", [p.events[0], e])
+            }
+        }
+        if orderReports > Self.orderReportLimit {
+            add(.order, "\(label(p)): \(orderReports - Self.orderReportLimit) more events out of order", pids: [p.header.pid])
+        }
+        checkStart(p)
+    }
+
+    mutating func checkStart(_ p: ProcessTrace) {
+        guard let start = p.start else {
+            // A file with no events: a child killed right after it opened its trace file, which
+            // its parent's join accounts for.
+            if p.events.isEmpty, killedBeforeStart(p.header.puid) { return }
+            add(.noStart, "process \(p.header.pid) (\(hex16(p.header.puid))) does not begin with a start event",
+                Array(p.events.prefix(1)), pids: [p.header.pid])
+            return
+        }
+        // forkerPuid 0: a root process, or one whose creator was not tracing yet (a forkserver
+        // started before tracing was): no fork to name.
+        guard let fid = start.forkID, fid.puid != 0 else { return }
+        guard let fork = forks[fid], fork.childPuid == p.header.puid else {
+            let why = forks[fid] == nil ? "which is not in the trace" : "which created another child"
+            add(.startWithoutFork, "\(label(p)) names fork \(fid) \(why)", [start])
+            return
+        }
+        if start.time < fork.time {
+            add(.startBeforeFork, "\(label(p)) starts at \(start.time) ns, before the fork that created it at \(fork.time) ns",
+                [fork, start])
+        }
+        // The logical parent: the requester for a forkserver child, the forker otherwise.
+        let expected = fork.requestID?.puid ?? fork.puid
+        if let parent = start.parentPuid, parent != expected {
+            add(.wrongParent, "\(label(p)) names \(hex16(parent)) as its parent, but its fork implies \(hex16(expected))",
+                [fork, start])
+        }
+    }
+
+    /// Invariant 1 from the fork's side: exactly one start (or a `startFailed`), and a forkserver
+    /// fork names the request that asked for it.
+    mutating func checkForks() {
+        for fork in forkList {
+            guard let child = fork.childPuid else { continue }
+            let starts = startsByFork[fork.id] ?? []
+            let own = starts.filter { $0 == child }
+            if own.isEmpty, !startFailed.contains(child), !killedBeforeStart(child),
+               trace.process(child)?.start == nil {
+                add(.forkWithoutStart, "fork of pid \(fork.arg(Arg.childPid)?.int ?? 0) (\(hex16(child))) has no start in the child",
+                    [fork])
+            }
+            if starts.count > 1 {
+                let events = [fork] + starts.compactMap { trace.process($0)?.start }
+                add(.duplicateStart, "\(starts.count) processes start from one fork \(fork.id)", events)
+            }
+            if let rid = fork.requestID {
+                guard let request = requests[rid], request.childPuid == child else {
+                    let why = requests[rid] == nil ? "which is not in the trace" : "which asked for another child"
+                    add(.forkWithoutRequest, "forkserver fork of \(hex16(child)) names request \(rid) \(why)", [fork])
+                    continue
+                }
+            }
+        }
+    }
+
+    /// A child with no start whose parent signalled it (or it died of SIGKILL) and joined it with
+    /// that signal: killed before it could record anything (a daemon terminated right after fork).
+    func killedBeforeStart(_ child: UInt64) -> Bool {
+        guard let js = joins[child] else { return false }
+        let sent = signals[child] ?? []
+        return js.contains { j in
+            if case .signaled(let s)? = j.observedStatus { return s == 9 || sent.contains(s) }
+            return false
+        }
+    }
+}
