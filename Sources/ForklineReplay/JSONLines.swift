@@ -76,13 +76,13 @@ public enum JSONLines {
             lineNumber += 1
             if raw.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
             guard let v = try? decoder.decode(JSONValue.self, from: Data(raw)) else {
-                if processes.isEmpty { throw ReplayError("\(source):\(lineNumber): not a JSON Lines trace (invalid JSON)") }
+                if processes.isEmpty { throw ReplayError("\(source):\(lineNumber): not a JSON Lines trace (invalid JSON)", code: .invalidFile) }
                 processes[processes.count - 1].damage.append("line \(lineNumber): invalid JSON; skipped")
                 continue
             }
             if let p = v["process"] {
                 guard let puid = p["puid"]?.u64, let pid = p["pid"]?.int else {
-                    throw ReplayError("\(source):\(lineNumber): a process line needs pid and puid")
+                    throw ReplayError("\(source):\(lineNumber): a process line needs pid and puid", code: .invalidFile)
                 }
                 let header = ProcessHeader(
                     version: UInt16(truncatingIfNeeded: p["version"]?.int ?? 1), pid: Int32(truncatingIfNeeded: pid),
@@ -91,14 +91,14 @@ public enum JSONLines {
                 processes.append(ProcessTrace(header: header, events: [], source: "\(source):\(lineNumber)"))
                 continue
             }
-            guard !processes.isEmpty else { throw ReplayError("\(source):\(lineNumber): an event before any process line") }
+            guard !processes.isEmpty else { throw ReplayError("\(source):\(lineNumber): an event before any process line", code: .invalidFile) }
             do {
                 processes[processes.count - 1].events.append(try event(v, header: processes[processes.count - 1].header))
             } catch {
                 processes[processes.count - 1].damage.append("line \(lineNumber): \(error.message); skipped")
             }
         }
-        if processes.isEmpty { throw ReplayError("\(source): empty trace file") }
+        if processes.isEmpty { throw ReplayError("\(source): empty trace file", code: .invalidFile) }
         return processes
     }
 

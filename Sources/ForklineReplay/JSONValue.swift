@@ -4,6 +4,7 @@ import FoundationEssentials
 enum JSONValue: Decodable, Sendable, Hashable {
     case number(Double)
     case integer(Int64)
+    case unsigned(UInt64)
     case string(String)
     case bool(Bool)
     case array([JSONValue])
@@ -15,6 +16,7 @@ enum JSONValue: Decodable, Sendable, Hashable {
         if c.decodeNil() { self = .null }
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
         else if let i = try? c.decode(Int64.self) { self = .integer(i) }
+        else if let u = try? c.decode(UInt64.self) { self = .unsigned(u) }
         else if let d = try? c.decode(Double.self) { self = .number(d) }
         else if let s = try? c.decode(String.self) { self = .string(s) }
         else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
@@ -26,6 +28,7 @@ enum JSONValue: Decodable, Sendable, Hashable {
     var int: Int64? {
         switch self {
         case .integer(let i): i
+        case .unsigned(let u): Int64(exactly: u)
         case .number(let d): Int64(exactly: d)
         default: nil
         }
@@ -35,6 +38,7 @@ enum JSONValue: Decodable, Sendable, Hashable {
     var u64: UInt64? {
         switch self {
         case .integer(let i): UInt64(exactly: i)
+        case .unsigned(let u): u
         case .number(let d): UInt64(exactly: d)
         case .string(let s): UInt64(s.hasPrefix("0x") ? String(s.dropFirst(2)) : s, radix: 16)
         default: nil

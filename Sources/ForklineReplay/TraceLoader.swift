@@ -5,26 +5,28 @@ import Glibc
 #endif
 
 extension Trace {
-    /// Loads a trace directory (every `*.flt` and `*.jsonl` file in it) or a single file.
+    /// Loads a trace directory (every `*.flt` and `*.jsonl` file in it, in name order) or a single
+    /// file (binary, or JSON Lines when it ends in `.jsonl` or begins with `{`).
     ///
     /// Damage inside a file is kept in that process's `damage` and the sound part is loaded; a
-    /// file that cannot be read at all is listed in ``unreadable``.
+    /// file that cannot be read at all (``TraceFileError``, JSON that is not a trace) is listed in
+    /// ``unreadable`` and the other files still load.
     /// - Throws: ``ReplayError`` when the path is missing, or holds no readable trace file.
     public static func load(path: String) throws(ReplayError) -> Trace {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw ReplayError("\(path): \(String(cString: strerror(errno)))")
+            throw ReplayError("\(path): \(String(cString: strerror(errno)))", code: .notFound)
         }
         var files: [String] = []
         if (st.st_mode & S_IFMT) == S_IFDIR {
-            guard let dir = opendir(path) else { throw ReplayError("\(path): cannot open directory: \(String(cString: strerror(errno)))") }
+            guard let dir = opendir(path) else { throw ReplayError("\(path): cannot open directory: \(String(cString: strerror(errno)))", code: .notFound) }
             while let e = readdir(dir) {
                 let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
                 if name.hasSuffix(".\(TraceFormat.fileExtension)") || name.hasSuffix(".jsonl") { files.append(path + "/" + name) }
             }
             closedir(dir)
             files.sort()
-            if files.isEmpty { throw ReplayError("\(path): no trace files (*.flt, *.jsonl) in this directory") }
+            if files.isEmpty { throw ReplayError("\(path): no trace files (*.flt, *.jsonl) in this directory", code: .noTraceFiles) }
         } else {
             files = [path]
         }
@@ -35,7 +37,7 @@ extension Trace {
                 unreadable.append("\(file): \(String(cString: strerror(errno)))")
                 continue
             }
-            if file.hasSuffix(".jsonl") {
+            if file.hasSuffix(".jsonl") || (!file.hasSuffix(".\(TraceFormat.fileExtension)") && looksLikeJSON(bytes)) {
                 do { processes += try JSONLines.parse(bytes, source: file) } catch { unreadable.append("\(error)") }
             } else {
                 do {
@@ -44,9 +46,14 @@ extension Trace {
             }
         }
         if processes.isEmpty {
-            throw ReplayError("\(path): no readable trace\n" + unreadable.map { "  " + $0 }.joined(separator: "\n"))
+            throw ReplayError("\(path): no readable trace\n" + unreadable.map { "  " + $0 }.joined(separator: "\n"), code: .unreadable)
         }
         return Trace(processes: processes, unreadable: unreadable)
+    }
+
+    /// True when the first non-blank byte is `{` (a JSON Lines file under another name).
+    static func looksLikeJSON(_ bytes: [UInt8]) -> Bool {
+        bytes.first { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 } == UInt8(ascii: "{")
     }
 
     static func readFile(_ path: String) -> [UInt8]? {

@@ -56,7 +56,8 @@ struct Check: ParsableCommand {
         if json {
             print(report.json())
         } else {
-            print(CheckText.render(report, trace))
+            let crashes = CheckReport.crashReport(trace)
+            print(report.text() + (crashes.isEmpty ? "" : "\n\n" + crashes))
         }
         Foundationless.exit(report.ok ? 0 : 1)
     }
@@ -72,9 +73,9 @@ struct Show: ParsableCommand {
         let trace = input.load()
         var ws = winsize()
         let columns = ioctlWidth(&ws)
-        let tl = Timeline(width: width ?? columns ?? 100, pids: pid.isEmpty ? nil : Set(pid))
+        let tl = Timeline(width: width ?? columns ?? 100, pids: pid.isEmpty ? nil : Set(pid), color: isatty(1) != 0)
         print(tl.render(trace), terminator: "")
-        print(CheckText.crashes(trace), terminator: "")
+        print(CheckReport.crashReport(trace), terminator: "")
     }
 
     func ioctlWidth(_ ws: inout winsize) -> Int? {
