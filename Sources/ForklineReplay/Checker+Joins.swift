@@ -45,7 +45,7 @@ extension Checker {
             guard let p = trace.process(parent) else { continue }
             let how = p.end == nil
                 ? "its parent \(label(p)) did not finish either (still running, or killed)"
-                : "its parent \(label(p)) ended without joining it"
+                : "its parent \(label(p)) \(p.end?.kind == .crash ? "crashed" : "exited") without joining it"
             add(.missingJoin, "\(label(child)) was never joined: \(how)",
                 Array(child.start.map { [$0] } ?? []) + (p.end.map { [$0] } ?? []), pids: [p.header.pid])
         }

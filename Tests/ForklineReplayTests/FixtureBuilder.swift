@@ -98,6 +98,16 @@ enum GoldenFixtures {
         b.exit(root, 0)
         out.append(("killed-before-start", true, b.trace, []))
 
+        b = FixtureBuilder()
+        root = b.process(pid: 700, puid: 0x700)
+        b.start(root, parent: nil, method: .root, name: "main")
+        c = b.fork(root, pid: 701, puid: 0x701, method: .spawn, name: "Process-1")
+        b.event(c, .mark, [.string("working")])
+        b.exit(c, 0)
+        b.join(root, c, .exited(0))
+        b.exit(root, 0)
+        out.append(("spawn-child", true, b.trace, []))
+
         // Violations.
         func simple(_ build: (inout FixtureBuilder, Int, Int) -> Void) -> Trace {
             var b = FixtureBuilder()
@@ -134,6 +144,64 @@ enum GoldenFixtures {
         out.append(("event-after-exit", false, simple { b, r, c in
             b.exit(c, 0); b.event(c, .mark, [.string("too late")]); b.join(r, c, .exited(0)); b.exit(r, 0)
         }, ["after-end"]))
+        out.append(("fork-without-start", false, {
+            var b = FixtureBuilder()
+            let root = b.process(pid: 800, puid: 0x800)
+            b.start(root, parent: nil, method: .root, name: "main")
+            b.event(root, .fork, [.int(801), .uint(0x801), .uint(0), .string(""), .uint(0), .uint(0), .backtrace(.unavailable)])
+            b.exit(root, 0)
+            return b.trace
+        }(), ["fork-without-start"]))
+        out.append(("time-goes-backwards", false, simple { b, r, c in
+            b.event(c, .mark, [.string("late clock")], at: 1_000_100)
+            b.exit(c, 0); b.join(r, c, .exited(0)); b.exit(r, 0)
+        }, ["order"]))
+        out.append(("join-unknown-child", false, simple { b, r, c in
+            b.exit(c, 0); b.join(r, c, .exited(0))
+            b.event(r, .join, [.int(999), .uint(0x999), .status(.exited(0))])
+            b.exit(r, 0)
+        }, ["join-unknown-child"]))
+        out.append(("terminated-wrong-signal", false, simple { b, r, c in
+            b.event(r, .terminate, [.int(401), .uint(0x401), .int(15)])
+            b.join(r, c, .signaled(2)); b.exit(r, 0)
+        }, ["status-mismatch"]))
+        out.append(("crash-joined-as-exit", false, simple { b, r, c in
+            b.event(c, .crash, [.int(11), .int(1), .uint(0), .uint(0x1234), .backtrace(.unavailable)])
+            b.join(r, c, .exited(0)); b.exit(r, 0)
+        }, ["status-mismatch"]))
+        out.append(("parent-crashed-unjoined", false, simple { b, r, c in
+            b.exit(c, 0)
+            b.event(r, .crash, [.int(6), .int(0), .uint(0), .uint(0x4000), .backtrace(.unavailable)])
+        }, ["missing-join"]))
+        out.append(("fork-without-request", false, {
+            var b = FixtureBuilder()
+            let root = b.process(pid: 900, puid: 0x900)
+            b.start(root, parent: nil, method: .root, name: "main")
+            let server = b.fork(root, pid: 901, puid: 0x901, method: .spawn, name: "forkserver")
+            // The server's fork names request #7 of main, which main never recorded.
+            let fseq = b.event(server, .fork, [.int(902), .uint(0x902), .uint(2), .string("work"), .uint(0x900), .uint(7), .backtrace(.unavailable)])
+            let c = b.process(pid: 902, puid: 0x902, ppid: 901)
+            b.start(c, parent: root, forker: server, forkSeq: fseq, method: .forkserver, name: "Process-1")
+            b.exit(c, 0)
+            b.join(root, c, .exited(0))
+            b.exit(server, 0)
+            b.join(root, server, .exited(0))
+            b.exit(root, 0)
+            return b.trace
+        }(), ["fork-without-request"]))
+        out.append(("damaged-line", false, simple { b, r, c in
+            b.exit(c, 0); b.join(r, c, .exited(0)); b.exit(r, 0)
+        }, ["damaged"]))
         return out
+    }
+
+    /// The fixture's JSON Lines text: the export, except that `damaged-line` gets a line of
+    /// garbage after its third line (damage the loader reports while reading the rest).
+    static func text(_ name: String, _ trace: Trace) -> String {
+        let text = JSONLines.export(trace)
+        guard name == "damaged-line" else { return text }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        lines.insert("{\"pid\":400,\"seq\": this line was cut", at: 3)
+        return lines.joined(separator: "\n")
     }
 }

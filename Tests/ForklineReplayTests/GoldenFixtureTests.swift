@@ -23,7 +23,7 @@ struct GoldenFixtureTests {
         let regenerate = ProcessInfo.processInfo.environment["FORKLINE_REGENERATE_FIXTURES"] == "1"
         for f in GoldenFixtures.all() {
             let dir = Self.root.appendingPathComponent(f.valid ? "valid" : "invalid")
-            let text = JSONLines.export(f.trace)
+            let text = GoldenFixtures.text(f.name, f.trace)
             let expect = f.rules.isEmpty ? "SUCCESS\n" : "FAILURE\n" + f.rules.map { $0 + "\n" }.joined()
             let jsonl = dir.appendingPathComponent(f.name + ".jsonl"), exp = dir.appendingPathComponent(f.name + ".expect")
             if regenerate {
