@@ -6,7 +6,7 @@ import Testing
 
 @Suite("The replay command")
 struct ReplayCommandTests {
-    static let replay = TestSupport.executable("replay")
+    static let replay = Executables.replay
     static let fixtures = GoldenFixtureTests.root.path
 
     @Test("check exits 0 on a sound trace and 1 with every violation on a broken one")
@@ -28,6 +28,16 @@ struct ReplayCommandTests {
         #expect(obj["ok"] as? Bool == false)
         let violations = try #require(obj["violations"] as? [[String: Any]])
         #expect(violations.first?["rule"] as? String == "status-mismatch")
+        #expect(violations.first?["message"] is String)
+        #expect(violations.first?["pids"] as? [Int] == [400, 401])
+        let events = try #require(violations.first?["events"] as? [[String: Any]])
+        #expect(events.map { $0["kind"] as? String } == ["join", "exit"])
+        #expect(events.allSatisfy { $0["seq"] is Int && $0["time_ns"] is Int && $0["puid"] is String && $0["pid"] is Int })
+        let ok = try TestSupport.run(Self.replay, ["check", "--json", Self.fixtures + "/valid/spawn-child.jsonl"])
+        #expect(ok.status == 0)
+        let okObj = try #require(try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any])
+        #expect(okObj["ok"] as? Bool == true)
+        #expect((okObj["violations"] as? [Any])?.isEmpty == true)
         let stats = try TestSupport.run(Self.replay, ["stats", "--json", Self.fixtures + "/valid/four-fork-children.jsonl"])
         let s = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
         #expect(s["processes"] as? Int == 5)
@@ -87,6 +97,48 @@ struct ReplayCommandTests {
         #expect(back.map(\.events) == trace.processes.map(\.events))
         let bad = try TestSupport.run(Self.replay, ["export", "--format", "xml", dir])
         #expect(bad.status != 0 && bad.stderr.contains("unknown format"))
+    }
+
+    @Test("every fixture directory: check exits 0 for valid/, 1 for invalid/")
+    func directories() throws {
+        #expect(try TestSupport.run(Self.replay, ["check", Self.fixtures + "/invalid"]).status == 1)
+        for f in GoldenFixtureTests.fixtureFiles where f.hasPrefix("valid/") {
+            let out = try TestSupport.run(Self.replay, ["check", Self.fixtures + "/" + f])
+            #expect(out.status == 0, "\(f): \(out.stdout)")
+        }
+    }
+
+    @Test("usage errors exit 64; unreadable input exits 2 from every subcommand")
+    func usageAndInputErrors() throws {
+        #expect(try TestSupport.run(Self.replay, ["check"]).status == 64)
+        #expect(try TestSupport.run(Self.replay, ["frobnicate"]).status == 64)
+        for sub in [["show"], ["stats"], ["export", "--format", "jsonl"], ["check", "--json"]] {
+            let out = try TestSupport.run(Self.replay, sub + ["/nonexistent/trace"])
+            #expect(out.status == 2, "\(sub)")
+        }
+    }
+
+    @Test("export -o writes a file replay reads back; stats prints per-process lines")
+    func exportToFileAndStats() throws {
+        let dir = Scratch.directory()
+        let out = try TestSupport.run(Self.replay, ["export", "--format", "jsonl", "-o", dir + "/t.jsonl", Self.fixtures + "/valid/forkserver-chain.jsonl"])
+        #expect(out.status == 0 && out.stdout.isEmpty)
+        #expect(try TestSupport.run(Self.replay, ["check", dir + "/t.jsonl"]).status == 0)
+        let stats = try TestSupport.run(Self.replay, ["stats", dir])
+        #expect(stats.status == 0)
+        #expect(stats.stdout.hasPrefix("3 processes, 11 events"))
+        #expect(stats.stdout.contains("forkserver [spawn]"))
+    }
+
+    @Test("show --pid keeps only the chosen lanes; piped output has no colour codes")
+    func showFiltered() throws {
+        let out = try TestSupport.run(Self.replay, ["show", "--width", "60", "--pid", "101", "--pid", "102", Self.fixtures + "/valid/four-fork-children.jsonl"])
+        #expect(out.status == 0)
+        let lanes = out.lines.filter { $0.contains("|") && !$0.hasPrefix("time") }
+        #expect(lanes.count == 2)
+        #expect(lanes[0].hasPrefix("101 Process-1 [fork]"))
+        #expect(!out.stdout.contains("\u{1B}["))
+        #expect(out.lines.allSatisfy { $0.count <= 60 || !$0.contains("|") })
     }
 
     @Test("show draws a lane per process with fork, start, exit and join marks")
