@@ -1,3 +1,4 @@
+import Foundation
 import ForklineReplay
 import ForklineTrace
 import Testing
@@ -105,6 +106,10 @@ struct APITests {
         rootEvents.append(ev(.exit, 1, rootEvents.count, [.int(0)]))
         processes.insert(ProcessTrace(header: ProcessHeader(pid: 1, ppid: 0, puid: 1, startTime: 0, realtime: 0), events: rootEvents), at: 0)
         let trace = Trace(processes: processes)
+        // FORKLINE_WRITE_BIG_TRACE=DIR keeps the trace as binary files, to time `replay check` on it.
+        if let dir = ProcessInfo.processInfo.environment["FORKLINE_WRITE_BIG_TRACE"] {
+            for p in processes { try Scratch.write(p.binaryBytes(), "\(dir)/\(p.header.pid).\(hex16(p.header.puid)).flt") }
+        }
         let clock = ContinuousClock()
         var report: CheckReport?
         let elapsed = clock.measure { report = check(trace) }
