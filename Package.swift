@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "ForklineTrace", targets: ["ForklineTrace"]),
         .library(name: "ForklineSpawn", targets: ["ForklineSpawn"]),
         .library(name: "ForklineReplay", targets: ["ForklineReplay"]),
+        .library(name: "ForklineChannels", targets: ["ForklineChannels"]),
         .executable(name: "replay", targets: ["replay"]),
         .executable(name: "forkline-examples", targets: ["forkline-examples"]),
         .executable(name: "forkline-bench", targets: ["forkline-bench"]),
@@ -23,8 +24,9 @@ let package = Package(
         ),
         .target(name: "ForklineTrace", dependencies: ["CForkline"]),
         .target(name: "ForklineSpawn", dependencies: ["CForkline", "ForklineTrace"]),
+        .target(name: "ForklineChannels", dependencies: ["CForkline", "ForklineTrace", "ForklineSpawn"]),
         .target(name: "ForklineReplay", dependencies: ["ForklineTrace"]),
-        .target(name: "Forkline", dependencies: ["ForklineTrace", "ForklineSpawn", "ForklineReplay"]),
+        .target(name: "Forkline", dependencies: ["ForklineTrace", "ForklineSpawn", "ForklineChannels", "ForklineReplay"]),
         .executableTarget(
             name: "replay",
             dependencies: ["ForklineReplay", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -52,6 +54,10 @@ let package = Package(
             path: "Tests/ForklineTestSupport"
         ),
         .testTarget(name: "ForklineTraceTests", dependencies: ["ForklineTrace", "ForklineTestSupport"]),
+        .testTarget(
+            name: "ForklineChannelsTests",
+            dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture"]
+        ),
         .testTarget(
             name: "ForklineSpawnTests",
             dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture"]

@@ -1,3 +1,4 @@
 @_exported import ForklineTrace
 @_exported import ForklineSpawn
+@_exported import ForklineChannels
 @_exported import ForklineReplay

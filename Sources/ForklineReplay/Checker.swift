@@ -54,6 +54,7 @@ struct Checker {
         checkForks()
         checkJoins()
         checkMissingJoins()
+        trace.checkMessages(&violations, &notes)
         return CheckReport(violations: violations, processes: trace.processes.count, events: trace.eventCount, notes: notes)
     }
 

@@ -14,7 +14,7 @@ extension ChildProcess {
         let fd = try joinableFD()
         while true {
             if let status = collect() { return recordJoin(status) }
-            await JoinMonitor.shared().waitReadable(fd)
+            await ReadinessMonitor.shared().waitReadable(fd)
         }
     }
 

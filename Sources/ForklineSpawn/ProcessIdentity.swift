@@ -65,7 +65,7 @@ enum ChildSetup {
         Tracer.forgetAfterFork()
         ChildRegistry.resetAfterFork()
         Launcher.resetAfterFork()
-        JoinMonitor.resetAfterFork()
+        ReadinessMonitor.resetAfterFork()
         ForkServerClient.resetAfterFork()
     }
 

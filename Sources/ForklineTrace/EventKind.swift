@@ -28,6 +28,14 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
     case mark = 11
     /// Tracing stopped here (disk full, read-only, ...): later events of this process are missing.
     case traceCut = 12
+    /// A message was sent on a channel; the receiving side's `recv` names this event.
+    case send = 13
+    /// A message was received; names the `send` that sent it (sender's puid and sequence number).
+    case recv = 14
+    /// This process opened (created or inherited and first used) an end of a channel.
+    case channelOpen = 15
+    /// This process closed its end of a channel.
+    case channelClose = 16
 
     /// The name used in text formats (JSON Lines, reports).
     public var name: String { Self.table[Int(rawValue) - 1].name }
@@ -66,6 +74,10 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
         .startFailed: ("startFailed", [.init("childPuid", .u64), .init("error", .string)]),
         .mark: ("mark", [.init("label", .string)]),
         .traceCut: ("traceCut", [.init("errno", .i32), .init("reserved", .i32)]),
+        .send: ("send", [.init("channel", .u64), .init("size", .u64)]),
+        .recv: ("recv", [.init("channel", .u64), .init("senderPuid", .u64), .init("sendSeq", .u64), .init("size", .u64)]),
+        .channelOpen: ("channelOpen", [.init("channel", .u64), .init("kind", .u8)]),
+        .channelClose: ("channelClose", [.init("channel", .u64)]),
     ]
 }
 

@@ -22,6 +22,10 @@ struct TraceFileTests {
         add(.startFailed, [.uint(9), .string("no")])
         add(.mark, [.string("héllo")])
         add(.traceCut, [.int(28), .int(0)])
+        add(.send, [.uint(0xC4A7), .uint(12)])
+        add(.recv, [.uint(0xC4A7), .uint(0xABCD), .uint(12), .uint(12)])
+        add(.channelOpen, [.uint(0xC4A7), .uint(1)])
+        add(.channelClose, [.uint(0xC4A7)])
         add(.exit, [.int(3)])
         return ProcessTrace(header: h, events: events)
     }

@@ -5,19 +5,20 @@ import ForklineTrace
 import Glibc
 #endif
 
-/// One thread that waits, with epoll, for any number of children to end, and resumes the tasks
-/// awaiting them: an async `join` never blocks a thread of the cooperative pool.
-final class JoinMonitor: @unchecked Sendable {
+/// One thread that waits, with epoll, for any number of descriptors to become readable (children
+/// ending, messages arriving), and resumes the tasks awaiting them: an async `join` or `receive`
+/// never blocks a thread of the cooperative pool.
+package final class ReadinessMonitor: @unchecked Sendable {
     // @unchecked: `epfd` is immutable; `waiters` is behind its lock.
     let epfd: Int32
     let waiters = ForkSafeLock<[Int32: [CheckedContinuation<Void, Never>]]>([:])
 
-    static let current = ForkSafeLock<JoinMonitor?>(nil)
+    static let current = ForkSafeLock<ReadinessMonitor?>(nil)
 
-    static func shared() -> JoinMonitor {
+    package static func shared() -> ReadinessMonitor {
         current.withLock { m in
             if let m { return m }
-            let made = JoinMonitor()
+            let made = ReadinessMonitor()
             m = made
             return made
         }
@@ -29,7 +30,7 @@ final class JoinMonitor: @unchecked Sendable {
         let box = Unmanaged.passRetained(self).toOpaque()
         var tid = pthread_t()
         let rc = pthread_create(&tid, nil, { arg in
-            Unmanaged<JoinMonitor>.fromOpaque(arg!).takeRetainedValue().loop()
+            Unmanaged<ReadinessMonitor>.fromOpaque(arg!).takeRetainedValue().loop()
             return nil
         }, box)
         precondition(rc == 0, "forkline: cannot create the join monitor thread (errno \(rc))")
@@ -37,7 +38,7 @@ final class JoinMonitor: @unchecked Sendable {
     }
 
     /// Suspends until `fd` is readable (the child ended).
-    func waitReadable(_ fd: Int32) async {
+    package func waitReadable(_ fd: Int32) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let first = waiters.withLock { w in
                 w[fd, default: []].append(c)

@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The error every ForklineChannels operation throws: what failed, on which connection, and why.
+/// The peer closing its end is not an error: `receive` returns nil.
+public struct ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        let raw: String
+        /// A frame header is not a Forkline frame (bad magic or checksum): the stream is lost.
+        public static let corruptFrame = Code(raw: "corruptFrame")
+        /// A frame announces more bytes than the connection's `maxMessageSize`.
+        public static let oversizedFrame = Code(raw: "oversizedFrame")
+        /// The peer closed the connection in the middle of a frame.
+        public static let truncatedFrame = Code(raw: "truncatedFrame")
+        /// This end was closed, or cannot be used in this direction.
+        public static let closed = Code(raw: "closed")
+        /// The peer is gone (EPIPE) while sending.
+        public static let peerClosed = Code(raw: "peerClosed")
+        /// A value could not be encoded or decoded.
+        public static let encoding = Code(raw: "encoding")
+        /// A system call failed.
+        public static let systemCallFailed = Code(raw: "systemCallFailed")
+        public var description: String { raw }
+    }
+
+    public var code: Code
+    public var message: String
+    public var syscall: String?
+    public var errno: Int32?
+
+    init(_ code: Code, _ message: String, syscall: String? = nil, errno: Int32? = nil) {
+        self.code = code
+        self.message = message
+        self.syscall = syscall
+        self.errno = errno
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,88 @@
+import CForkline
+import FoundationEssentials
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Connection {
+    /// Sends a Codable value (JSON-encoded).
+    ///
+    /// - Throws: ``ChannelError``: `encoding`, `closed`, `peerClosed` (the other end is gone),
+    ///   `oversizedFrame` when the encoded value exceeds `maxMessageSize`.
+    public func send<T: Encodable>(_ value: T) throws(ChannelError) {
+        let bytes: [UInt8]
+        do { bytes = Array(try JSONEncoder().encode(value)) } catch {
+            throw ChannelError(.encoding, "\(label): cannot encode \(T.self): \(error)")
+        }
+        try sendFrame(bytes, type: 1)
+    }
+
+    /// Sends raw bytes.
+    public func sendBytes(_ bytes: [UInt8]) throws(ChannelError) {
+        try sendFrame(bytes, type: 0)
+    }
+
+    func sendFrame(_ payload: [UInt8], type: UInt8) throws(ChannelError) {
+        try usable(writeFD, "send")
+        guard payload.count <= maxMessageSize, payload.count <= Int(UInt32.max) else {
+            throw ChannelError(.oversizedFrame, "\(label): a \(payload.count)-byte message exceeds the limit of \(maxMessageSize) bytes")
+        }
+        noteOpen()
+        try sendLock.withLock { _ throws(ChannelError) in
+            // The send event is reserved first, so the frame can carry its id.
+            let pending = Tracer.reserve(.send, [.uint(channel), .uint(UInt64(payload.count))])
+            let header = FrameHeader(length: UInt32(payload.count), senderPuid: Tracer.processID,
+                                     sendSeq: pending?.seq ?? 0, type: type)
+            var frame = [UInt8](repeating: 0, count: FrameHeader.size + payload.count)
+            frame.withUnsafeMutableBytes { f in
+                header.encode(into: f.baseAddress!)
+                payload.withUnsafeBytes { p in
+                    if p.count > 0 { (f.baseAddress! + FrameHeader.size).copyMemory(from: p.baseAddress!, byteCount: p.count) }
+                }
+            }
+            if let err = frame.withUnsafeBytes({ writeAll(writeFD, $0) }) {
+                pending?.cancel()
+                if err == EPIPE || err == ECONNRESET {
+                    throw ChannelError(.peerClosed, "\(label): the other end is closed", syscall: "write", errno: err)
+                }
+                throw ChannelError(.systemCallFailed, "\(label): write failed: \(String(cString: strerror(err)))", syscall: "write", errno: err)
+            }
+            pending?.commit()
+        }
+    }
+}
+
+/// Writes everything; returns errno on failure. Never raises SIGPIPE.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
+    var off = 0
+    while off < bytes.count {
+        var n = send(fd, bytes.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL))
+        if n < 0 && errno == ENOTSOCK {
+            // A pipe: block SIGPIPE for this thread around the write.
+            var block = sigset_t(), old = sigset_t()
+            sigemptyset(&block)
+            sigaddset(&block, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &block, &old)
+            n = write(fd, bytes.baseAddress! + off, bytes.count - off)
+            let err = errno
+            if n < 0 && err == EPIPE {
+                var pending = sigset_t()
+                sigpending(&pending)
+                if sigismember(&pending, SIGPIPE) == 1 {
+                    var ts = timespec()
+                    _ = sigtimedwait(&block, nil, &ts)
+                }
+            }
+            pthread_sigmask(SIG_SETMASK, &old, nil)
+            errno = err
+        }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        off += n
+    }
+    return nil
+}
