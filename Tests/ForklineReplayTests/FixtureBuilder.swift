@@ -192,6 +192,34 @@ enum GoldenFixtures {
         out.append(("damaged-line", false, simple { b, r, c in
             b.exit(c, 0); b.join(r, c, .exited(0)); b.exit(r, 0)
         }, ["damaged"]))
+
+        // Messages (invariant 4): the parent sends on channel 0xC4, the child receives.
+        func messages(_ build: (inout FixtureBuilder, Int, Int) -> Void) -> Trace {
+            simple { b, r, c in
+                build(&b, r, c)
+                b.exit(c, 0); b.join(r, c, .exited(0)); b.exit(r, 0)
+            }
+        }
+        func send(_ b: inout FixtureBuilder, _ p: Int) -> UInt64 { b.event(p, .send, [.uint(0xC4), .uint(8)]) }
+        func recv(_ b: inout FixtureBuilder, _ p: Int, from s: Int, _ seq: UInt64, channel: UInt64 = 0xC4) {
+            b.event(p, .recv, [.uint(channel), .uint(b.processes[s].header.puid), .uint(seq), .uint(8)])
+        }
+        out.append(("messages-in-order", true, messages { b, r, c in
+            let s1 = send(&b, r), s2 = send(&b, r)
+            recv(&b, c, from: r, s1); recv(&b, c, from: r, s2)
+        }, []))
+        out.append(("recv-without-send", false, messages { b, r, c in
+            _ = send(&b, r)
+            recv(&b, c, from: r, 77)
+        }, ["recv-without-send"]))
+        out.append(("duplicate-recv", false, messages { b, r, c in
+            let s1 = send(&b, r)
+            recv(&b, c, from: r, s1); recv(&b, c, from: r, s1)
+        }, ["duplicate-recv"]))
+        out.append(("out-of-order-recv", false, messages { b, r, c in
+            let s1 = send(&b, r), s2 = send(&b, r)
+            recv(&b, c, from: r, s2); recv(&b, c, from: r, s1)
+        }, ["out-of-order-recv"]))
         return out
     }
 
