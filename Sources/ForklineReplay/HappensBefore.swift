@@ -2,8 +2,8 @@ import ForklineTrace
 import Synchronization
 
 /// The causal edges between processes, built once per trace: a fork to its child's start, a
-/// request to the forkserver's fork, a child's last event to each join that names it. Program
-/// order supplies the edges within a process.
+/// request to the forkserver's fork, a child's last event to each join that names it, a send to
+/// the recv that names it. Program order supplies the edges within a process.
 public struct CausalGraph: Sendable {
     /// Per process (by index in ``Trace/processes``): its outgoing cross edges as (position of the
     /// source event, target process index, target position), sorted by source position.
@@ -14,9 +14,13 @@ public struct CausalGraph: Sendable {
         // Forks by request, joins by child.
         var forkByRequest: [EventID: (Int, Int)] = [:]
         var joinsOf: [UInt64: [(Int, Int)]] = [:]
+        var recvsOf: [EventID: [(Int, Int)]] = [:]
         for (pi, p) in trace.processes.enumerated() {
             for (i, e) in p.events.enumerated() {
                 if e.kind == .fork, let r = e.requestID { forkByRequest[r] = (pi, i) }
+                if e.kind == .recv, let sender = e["senderPuid"]?.uint, let seq = e["sendSeq"]?.uint {
+                    recvsOf[EventID(puid: sender, seq: seq), default: []].append((pi, i))
+                }
                 if e.kind == .join, let c = e.childPuid { joinsOf[c, default: []].append((pi, i)) }
             }
         }
@@ -29,6 +33,8 @@ public struct CausalGraph: Sendable {
                     }
                 case .request:
                     if let (fp, fi) = forkByRequest[e.id] { edges[pi].append((i, fp, fi)) }
+                case .send:
+                    for (rp, ri) in recvsOf[e.id] ?? [] { edges[pi].append((i, rp, ri)) }
                 default:
                     break
                 }

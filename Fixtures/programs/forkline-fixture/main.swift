@@ -212,6 +212,21 @@ case "late-trace":
     let after = try ChildProcess(entry: work, arguments: Number(n: 0), options: ChildOptions(method: .forkserver))
     try after.start()
     print("traced \(try await after.join())")
+case "pingpong":
+    // The parent sends `count` pings over a duplex pipe to a fork child, which answers each.
+    let (parentEnd, childEnd) = try Connection.pipe()
+    let c = ChildProcess(options: ChildOptions(name: "ponger", inheritedDescriptors: childEnd.fileDescriptors)) {
+        try Ponger.serve(childEnd, closing: parentEnd)
+    }
+    try c.start()
+    childEnd.close()
+    var answers: [String] = []
+    for i in 0..<count {
+        answers.append(try await Ponger.ask(parentEnd, i) ?? "<eof>")
+    }
+    parentEnd.close()
+    print("status \(try await c.join())")
+    print(answers.count == count && answers.enumerated().allSatisfy { $0.element == "pong \($0.offset)" } ? "answers ok" : "answers \(answers)")
 case "lifecycle":
     // join with a timeout, isAlive, terminate, activeChildren, cpuCount, and a daemon left running.
     let c = try ChildProcess(entry: sleeper, arguments: Number(n: 600), options: ChildOptions(method: m))
@@ -251,5 +266,19 @@ enum Cycles {
 enum Lifecycle {
     static func joinBriefly(_ c: ChildProcess) -> ExitStatus? {
         try? c.join(timeout: .milliseconds(100))
+    }
+}
+
+enum Ponger {
+    /// The parent's side: one ping, one awaited answer.
+    static func ask(_ end: Connection, _ ping: Int) async throws -> String? {
+        try end.send(ping)
+        return try await end.receive(String.self)
+    }
+
+    /// A fork child's loop: answer every ping until the parent closes its end.
+    static func serve(_ end: Connection, closing other: Connection) throws {
+        other.close()
+        while let ping = try end.receive(Int.self) { try end.send("pong \(ping)") }
     }
 }

@@ -1,0 +1,31 @@
+import ForklineReplay
+import ForklineTestSupport
+import ForklineTrace
+import Testing
+
+@Suite("Connections between processes, checked on the trace")
+struct CrossProcessTests {
+    @Test("ping-pong with a fork child: every answer arrives, and every recv names the send in the other process")
+    func pingPong() throws {
+        let (out, dir) = try TestSupport.runFixture(["pingpong", "fork", "200"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["status exited(0)", "answers ok"])
+        let (trace, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+        #expect(report.notes.isEmpty, "\(report.notes)")
+        let sends = trace.events(.send), recvs = trace.events(.recv)
+        #expect(sends.count == 400 && recvs.count == 400)
+        for r in recvs {
+            let id = EventID(puid: r["senderPuid"]?.uint ?? 0, seq: r["sendSeq"]?.uint ?? 0)
+            #expect(id.puid != r.puid, "a recv names a send of the other process")
+            let ordered = trace.happensBefore(id, r.id)
+            #expect(ordered, "send \(id) happens before recv \(r.id)")
+        }
+        // Each ping's answer comes after the ping was received: ping i -> pong i -> next ping.
+        let parent = try #require(trace.processes(named: "main").first)
+        let parentSends = parent.events.filter { $0.kind == .send }
+        let parentRecvs = parent.events.filter { $0.kind == .recv }
+        let chained = zip(parentSends, parentRecvs).allSatisfy { trace.happensBefore($0.id, $1.id) }
+        #expect(chained)
+    }
+}
