@@ -6,23 +6,40 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <spawn.h>
+#include <unistd.h>
 
 pid_t fl_spawn(const char *path, char *const argv[], char *const envp[], const fl_spawn_io *io,
-               int payload_fd, int payload_target, const char *cwd) {
+               int payload_fd, int payload_target, const int *extra, int nextra, const char *cwd) {
+  if (nextra < 0 || nextra > FL_MAX_PASSED_FDS) return -EINVAL;
+  // The dup2 actions run in order: first copy every source above the target range, so no
+  // target overwrites a source still to be copied.
+  int high = payload_target + 1 + nextra;
+  int tmp_payload = -1, tmp[FL_MAX_PASSED_FDS];
+  int made = 0, rc = 0;
+  pid_t pid = -1;
+  if (payload_fd >= 0 && (tmp_payload = fcntl(payload_fd, F_DUPFD_CLOEXEC, high)) < 0) return -errno;
+  for (; made < nextra; made++) {
+    if ((tmp[made] = fcntl(extra[made], F_DUPFD_CLOEXEC, high)) < 0) { rc = errno; break; }
+  }
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
-  int rc = posix_spawn_file_actions_init(&fa);
-  if (rc) return -rc;
+  if (!rc) rc = posix_spawn_file_actions_init(&fa);
+  if (rc) goto out;
   rc = posix_spawnattr_init(&attr);
-  if (rc) { posix_spawn_file_actions_destroy(&fa); return -rc; }
+  if (rc) { posix_spawn_file_actions_destroy(&fa); goto out; }
   for (int i = 0; i < 3 && !rc; i++)
     if (io && io->fds[i] >= 0) rc = posix_spawn_file_actions_adddup2(&fa, io->fds[i], i);
   int closeFrom = 3;
-  if (!rc && payload_fd >= 0) {
-    rc = posix_spawn_file_actions_adddup2(&fa, payload_fd, payload_target);
+  if (!rc && tmp_payload >= 0) {
+    rc = posix_spawn_file_actions_adddup2(&fa, tmp_payload, payload_target);
     closeFrom = payload_target + 1;
   }
+  for (int i = 0; i < nextra && !rc; i++) {
+    rc = posix_spawn_file_actions_adddup2(&fa, tmp[i], closeFrom + i);
+  }
+  if (!rc) closeFrom += nextra;
   if (!rc) rc = posix_spawn_file_actions_addclosefrom_np(&fa, closeFrom);
   if (!rc && cwd) rc = posix_spawn_file_actions_addchdir_np(&fa, cwd);
   sigset_t all, none;
@@ -31,9 +48,22 @@ pid_t fl_spawn(const char *path, char *const argv[], char *const envp[], const f
   if (!rc) rc = posix_spawnattr_setsigdefault(&attr, &all);
   if (!rc) rc = posix_spawnattr_setsigmask(&attr, &none);
   if (!rc) rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
   if (!rc) rc = posix_spawn(&pid, path, &fa, &attr, argv, envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
+out:
+  if (tmp_payload >= 0) close(tmp_payload);
+  for (int i = 0; i < made; i++) close(tmp[i]);
   return rc ? -rc : pid;
+}
+
+int fl_move_fds(const int *src, int n, int first) {
+  if (n < 0 || n > FL_MAX_PASSED_FDS) return -EINVAL;
+  int tmp[FL_MAX_PASSED_FDS];
+  for (int i = 0; i < n; i++)
+    if ((tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, first + n)) < 0) return -errno;
+  for (int i = 0; i < n; i++)
+    if (dup2(tmp[i], first + i) < 0) return -errno;  // dup2 clears close-on-exec on the copy
+  fl_close_fds_from(first + n, NULL, 0);
+  return 0;
 }

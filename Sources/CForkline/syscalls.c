@@ -103,8 +103,8 @@ ssize_t fl_send_fds(int sock, const void *bytes, size_t len, const int *fds, int
   memset(&msg, 0, sizeof msg);
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  char control[CMSG_SPACE(sizeof(int) * 8)];
-  if (nfds > 8) return -EINVAL;
+  char control[CMSG_SPACE(sizeof(int) * FL_MAX_PASSED_FDS)];
+  if (nfds > FL_MAX_PASSED_FDS) return -EINVAL;
   if (nfds > 0) {
     memset(control, 0, sizeof control);
     msg.msg_control = control;
@@ -126,7 +126,7 @@ ssize_t fl_recv_fds(int sock, void *bytes, size_t len, int *fds, int maxfds, int
   memset(&msg, 0, sizeof msg);
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  char control[CMSG_SPACE(sizeof(int) * 8)];
+  char control[CMSG_SPACE(sizeof(int) * FL_MAX_PASSED_FDS)];
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   *nfds = 0;

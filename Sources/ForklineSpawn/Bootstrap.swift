@@ -21,6 +21,9 @@ struct BootstrapPayload: Codable, Sendable {
     var method: StartMethod
     var traceDirectory: String?
     var forkserverAddress: String?
+    /// The parent's numbers of the descriptors passed to the child, in order: the child has them
+    /// from descriptor 4 on after spawn (3 holds the payload), from 3 on in a forkserver child.
+    var inherited: [Int32]? = nil
 }
 
 extension ChildProcess {
@@ -76,6 +79,7 @@ extension ChildProcess {
 
     static func runSpawnChild(_ payload: BootstrapPayload) -> Never {
         Sys.close(payloadFD)
+        setInherited(payload.inherited ?? [], from: payloadFD + 1)
         ChildSetup.bindLifetime(to: payload.parentPid)
         ChildProcess.becomeChild(name: payload.name, puid: payload.puid, parent: ProcessIdentity(pid: payload.parentPid, name: "", puid: payload.parentPuid))
         ForkServerClient.adopt(address: payload.forkserverAddress)

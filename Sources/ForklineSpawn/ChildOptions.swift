@@ -29,7 +29,10 @@ public struct ChildOptions: Sendable {
     public var standardInput: StandardIO
     public var standardOutput: StandardIO
     public var standardError: StandardIO
-    /// Descriptors a fork child keeps open (all others above 2 are closed).
+    /// Descriptors the child receives (all others above 2 are closed in it). A fork child keeps
+    /// their numbers; spawn and forkserver children get them renumbered, and look them up with
+    /// ``ChildProcess/inheritedDescriptor(_:)`` (a passed ForklineChannels `Connection` does this
+    /// itself when it is decoded from the entry point's arguments).
     public var inheritedDescriptors: [Int32]
 
     /// Creates options; every argument has the default a Python user would expect.

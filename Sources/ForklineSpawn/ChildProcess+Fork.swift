@@ -32,6 +32,7 @@ extension ChildProcess {
             ChildSetup.bindLifetime(to: parent.pid)
             io.installInForkChild()
             keep.withUnsafeBufferPointer { fl_close_fds_from(3, $0.baseAddress, Int32($0.count)) }
+            if !keep.isEmpty { ChildProcess.inheritedMap.withLock { m in for fd in keep { m[fd] = fd } } }
             _ = childFDs
             ChildProcess.becomeChild(name: name, puid: puid, parent: parent)
             if !ChildSetup.applyEnvironment(options.environment, cwd: options.workingDirectory) { fl_exit_now(1) }

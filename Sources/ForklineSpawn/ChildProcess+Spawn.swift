@@ -18,7 +18,7 @@ extension ChildProcess {
             .uint(0), .uint(0), .backtrace(backtrace),
         ])
         let pid = Self.spawnSelf(io: io.child, payloadFD: theirs, environment: options.environment,
-                                 cwd: options.workingDirectory, extraEnvironment: [:])
+                                 cwd: options.workingDirectory, extraEnvironment: [:], inherited: options.inheritedDescriptors)
         Sys.close(theirs)
         guard pid > 0 else {
             pending?.cancel()
@@ -29,7 +29,8 @@ extension ChildProcess {
         let payload = BootstrapPayload(
             role: .child, name: name, entry: entry.name, arguments: args, puid: puid, parentPuid: me.puid,
             parentPid: me.pid, forkerPuid: me.puid, forkSeq: pending?.seq ?? 0, method: .spawn,
-            traceDirectory: Tracer.directory, forkserverAddress: ForkServerClient.addressIfRunning)
+            traceDirectory: Tracer.directory, forkserverAddress: ForkServerClient.addressIfRunning,
+            inherited: options.inheritedDescriptors)
         // A child that died before reading its payload is not an error here: join reports it.
         _ = Self.sendPayload(payload, fds: [], on: ours)
         return try watch(pid)
@@ -38,7 +39,7 @@ extension ChildProcess {
     /// posix_spawn of this program with the bootstrap variable set and `payloadFD` as fd 3.
     /// Returns the pid or -errno.
     static func spawnSelf(io: [Int32], payloadFD: Int32, environment: [String: String]?, cwd: String?,
-                          extraEnvironment: [String: String]) -> Int32 {
+                          extraEnvironment: [String: String], inherited: [Int32] = []) -> Int32 {
         var env = environment ?? currentEnvironment()
         env[bootstrapVariable] = "1"
         if let dir = Tracer.directory { env[Tracer.environmentVariable] = dir }
@@ -49,10 +50,13 @@ extension ChildProcess {
         var spawnIO = fl_spawn_io(fds: (io[0], io[1], io[2]))
         return withCStrings(argv) { a in
             withCStrings(envp) { e in
-                if let cwd {
-                    return cwd.withCString { fl_spawn("/proc/self/exe", a, e, &spawnIO, payloadFD, ChildProcess.payloadFD, $0) }
+                inherited.withUnsafeBufferPointer { x in
+                    let n = Int32(x.count)
+                    if let cwd {
+                        return cwd.withCString { fl_spawn("/proc/self/exe", a, e, &spawnIO, payloadFD, ChildProcess.payloadFD, x.baseAddress, n, $0) }
+                    }
+                    return fl_spawn("/proc/self/exe", a, e, &spawnIO, payloadFD, ChildProcess.payloadFD, x.baseAddress, n, nil)
                 }
-                return fl_spawn("/proc/self/exe", a, e, &spawnIO, payloadFD, ChildProcess.payloadFD, nil)
             }
         }
     }

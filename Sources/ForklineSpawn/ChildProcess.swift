@@ -118,6 +118,9 @@ public final class ChildProcess: Sendable {
             guard s.phase == .created else {
                 throw SpawnError(.alreadyStarted, "\(name): a process can only be started once")
             }
+            guard options.inheritedDescriptors.count + 3 <= Int(FL_MAX_PASSED_FDS) else {
+                throw SpawnError(.unsupported, "\(name): at most \(Int(FL_MAX_PASSED_FDS) - 3) descriptors can be passed to a child")
+            }
             s.phase = .running
         }
         Tracer.startFromEnvironment()

@@ -88,11 +88,14 @@ enum ForkServer {
     static func accept(listener: Int32, control: Int32, server: BootstrapPayload) -> Child? {
         let conn = fl_accept_cloexec(listener)
         guard conn >= 0 else { return nil }
-        guard peerIsSameUser(conn), let (request, stdio) = Wire.receive(ForkRequest.self, on: conn) else {
+        guard peerIsSameUser(conn), let (request, received) = Wire.receive(ForkRequest.self, on: conn, maxFDs: Int(FL_MAX_PASSED_FDS)) else {
             Sys.close(conn)
             return nil
         }
-        defer { for fd in stdio { Sys.close(fd) } }
+        defer { for fd in received { Sys.close(fd) } }
+        let stdioCount = request.stdio.prefix(3).filter { $0 }.count
+        let stdio = Array(received.prefix(stdioCount))
+        let inherited = Array(received.dropFirst(stdioCount))
         var childIO: [Int32] = [-1, -1, -1]
         var next = 0
         for (slot, has) in request.stdio.prefix(3).enumerated() where has && next < stdio.count {
@@ -114,7 +117,9 @@ enum ForkServer {
             // none but the crash writer's, which the child re-installs.
             fl_unblock_all_signals()
             for (slot, fd) in childIO.enumerated() where fd >= 0 { _ = dup2(fd, Int32(slot)) }
-            fl_close_fds_from(3, nil, 0)
+            // Passed descriptors move to 3, 4, ...; everything else above 2 is closed.
+            if inherited.withUnsafeBufferPointer({ fl_move_fds($0.baseAddress, Int32($0.count), 3) }) != 0 { fl_exit_now(1) }
+            ChildProcess.setInherited(request.inherited, from: 3)
             if !ChildSetup.applyEnvironment(request.environment, cwd: request.workingDirectory) { fl_exit_now(1) }
             ChildProcess.becomeChild(name: c.name, puid: c.puid, parent: ProcessIdentity(pid: c.parentPid, name: "", puid: c.parentPuid))
             ForkServerClient.adopt(address: server.forkserverAddress)

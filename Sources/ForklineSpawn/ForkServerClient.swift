@@ -115,8 +115,9 @@ enum ForkServerClient {
         let request = ForkRequest(
             child: payload, requestSeq: requestSeq,
             environment: requestEnvironment(child.options.environment),
-            workingDirectory: child.options.workingDirectory, stdio: stdio)
-        if let err = Wire.send(request, fds: io.child.filter { $0 >= 0 }, on: sock) {
+            workingDirectory: child.options.workingDirectory, stdio: stdio,
+            inherited: child.options.inheritedDescriptors)
+        if let err = Wire.send(request, fds: io.child.filter { $0 >= 0 } + child.options.inheritedDescriptors, on: sock) {
             Sys.close(sock)
             throw SpawnError(.forkserverFailed, "\(child.name): sending the request to the forkserver failed (errno \(err))")
         }

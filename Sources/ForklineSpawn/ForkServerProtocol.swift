@@ -19,6 +19,8 @@ struct ForkRequest: Codable, Sendable {
     var workingDirectory: String?
     /// Which of stdin, stdout, stderr have a descriptor attached, in order.
     var stdio: [Bool]
+    /// The requester's numbers of the passed descriptors, attached after the stdio ones.
+    var inherited: [Int32] = []
 }
 
 struct ForkResponse: Codable, Sendable {

@@ -41,6 +41,23 @@ extension ChildProcess {
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
+    static let inheritedMap = ForkSafeLock<[Int32: Int32]>([:])
+
+    /// The number under which this process has a descriptor its parent passed with
+    /// ``ChildOptions/inheritedDescriptors``, given the parent's number; nil if it was not passed.
+    /// (fork children keep the numbers; spawn and forkserver children get them renumbered.)
+    public static func inheritedDescriptor(_ parentFD: Int32) -> Int32? {
+        inheritedMap.withLock { $0[parentFD] }
+    }
+
+    static func setInherited(_ parentFDs: [Int32], from first: Int32) {
+        guard !parentFDs.isEmpty else { return }
+        inheritedMap.withLock { m in
+            m = [:]
+            for (i, fd) in parentFDs.enumerated() { m[fd] = first + Int32(i) }
+        }
+    }
+
     /// Sets up the state of a new child: its name and parent, nothing of the parent's children.
     static func becomeChild(name: String, puid: UInt64, parent: ProcessIdentity) {
         Tracer.adopt(puid: puid)

@@ -5,9 +5,10 @@ import Testing
 
 @Suite("Connections between processes, checked on the trace")
 struct CrossProcessTests {
-    @Test("ping-pong with a fork child: every answer arrives, and every recv names the send in the other process")
-    func pingPong() throws {
-        let (out, dir) = try TestSupport.runFixture(["pingpong", "fork", "200"])
+    @Test("ping-pong with a child of each start method: every answer arrives, every recv names the send in the other process",
+          arguments: [StartMethod.fork, .spawn, .forkserver])
+    func pingPong(method: StartMethod) throws {
+        let (out, dir) = try TestSupport.runFixture(["pingpong", method.description, "200"])
         #expect(out.status == 0, "\(out.stderr)")
         #expect(out.lines == ["status exited(0)", "answers ok"])
         let (trace, report) = try TestSupport.checkedTrace(dir)
@@ -23,6 +24,7 @@ struct CrossProcessTests {
         }
         // Each ping's answer comes after the ping was received: ping i -> pong i -> next ping.
         let parent = try #require(trace.processes(named: "main").first)
+        #expect(trace.processes(named: "ponger").count == 1)
         let parentSends = parent.events.filter { $0.kind == .send }
         let parentRecvs = parent.events.filter { $0.kind == .recv }
         let chained = zip(parentSends, parentRecvs).allSatisfy { trace.happensBefore($0.id, $1.id) }

@@ -63,7 +63,10 @@ let report = EntryPoint<Number>("report") { _ in
     writeStderrLine("to stderr")
 }
 
-ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report])
+struct PongerArgs: Codable, Sendable { var conn: Connection }
+let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.conn) }
+
+ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger])
 
 func method(_ s: String) -> StartMethod {
     guard let m = StartMethod(name: s) else {
@@ -213,11 +216,12 @@ case "late-trace":
     try after.start()
     print("traced \(try await after.join())")
 case "pingpong":
-    // The parent sends `count` pings over a duplex pipe to a fork child, which answers each.
+    // The parent sends `count` pings over a duplex pipe to a child (any start method), which
+    // answers each; the child's end travels in the entry point's arguments.
     let (parentEnd, childEnd) = try Connection.pipe()
-    let c = ChildProcess(options: ChildOptions(name: "ponger", inheritedDescriptors: childEnd.fileDescriptors)) {
-        try Ponger.serve(childEnd, closing: parentEnd)
-    }
+    var o = ChildOptions(name: "ponger", method: m)
+    o.pass(childEnd)
+    let c = try ChildProcess(entry: ponger, arguments: PongerArgs(conn: childEnd), options: o)
     try c.start()
     childEnd.close()
     var answers: [String] = []
@@ -277,8 +281,7 @@ enum Ponger {
     }
 
     /// A fork child's loop: answer every ping until the parent closes its end.
-    static func serve(_ end: Connection, closing other: Connection) throws {
-        other.close()
+    static func serve(_ end: Connection) throws {
         while let ping = try end.receive(Int.self) { try end.send("pong \(ping)") }
     }
 }

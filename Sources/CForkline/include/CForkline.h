@@ -46,11 +46,19 @@ typedef struct fl_spawn_io {
   int fds[3];
 } fl_spawn_io;
 
-/// posix_spawn(path) with: stdio slots, `payload_fd` dup2'd to `payload_target`, every other
-/// descriptor >= 3 closed (posix_spawn_file_actions_addclosefrom_np), optional chdir, default
-/// signal dispositions and an empty signal mask. Returns pid or -errno.
+/// The most descriptors one child can be given (stdio included) or one message can carry.
+#define FL_MAX_PASSED_FDS 64
+
+/// posix_spawn(path) with: stdio slots, `payload_fd` dup2'd to `payload_target`, `extra[i]`
+/// dup2'd to `payload_target + 1 + i`, every other descriptor >= 3 closed
+/// (posix_spawn_file_actions_addclosefrom_np), optional chdir, default signal dispositions and
+/// an empty signal mask. Returns pid or -errno.
 pid_t fl_spawn(const char *path, char *const argv[], char *const envp[], const fl_spawn_io *io,
-               int payload_fd, int payload_target, const char *cwd);
+               int payload_fd, int payload_target, const int *extra, int nextra, const char *cwd);
+
+/// In a new child: moves `src[i]` to descriptor `first + i` (whatever the overlaps), then closes
+/// every descriptor from `first + n` up. Returns 0 or -errno.
+int fl_move_fds(const int *src, int n, int first);
 
 /// Sends `fd` and `bytes` over a unix socket with SCM_RIGHTS (fds may be NULL / nfds 0).
 /// Returns bytes sent or -errno.
