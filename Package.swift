@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "ForklineTraceTests", dependencies: ["ForklineTrace", "ForklineTestSupport"]),
         .testTarget(
             name: "ForklineChannelsTests",
-            dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture"]
+            dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture", "forkline-examples"]
         ),
         .testTarget(
             name: "ForklineSpawnTests",

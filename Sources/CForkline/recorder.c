@@ -8,6 +8,7 @@
 #include "CForkline.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -97,7 +98,21 @@ static void publish(char *rec, uint32_t size) {
 int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, uint64_t start_ns,
                   uint64_t realtime_ns) {
   if (atomic_load(&R.state) != OFF) return -EBUSY;
-  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  // The file appears under its name only once its header is written (O_TMPFILE, then linkat):
+  // a process killed while opening its trace leaves no half-made file behind.
+  char dir[4096];
+  const char *slash = strrchr(path, '/');
+  size_t dlen = slash ? (size_t)(slash - path) : 1;
+  if (dlen >= sizeof dir) return -ENAMETOOLONG;
+  memcpy(dir, slash ? path : ".", dlen);
+  dir[dlen] = 0;
+  if (dlen == 0) { dir[0] = '/'; dir[1] = 0; }
+  int anonymous = 1;
+  int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    anonymous = 0;  // a file system without O_TMPFILE
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  }
   if (fd < 0) return -errno;
   R.fd = fd;
   R.nmaps = 0;
@@ -106,7 +121,7 @@ int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, ui
   int rc = map_chunk(0, FIRST_CHUNK);
   if (rc) {
     close(fd);
-    unlink(path);
+    if (!anonymous) unlink(path);
     R.fd = -1;
     return -rc;
   }
@@ -123,6 +138,18 @@ int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, ui
   memcpy(h + 32, &start_ns, 8);
   memcpy(h + 40, &realtime_ns, 8);
   R.pos = FL_TRACE_FILE_HEADER;
+  if (anonymous) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0) {
+      int err = errno;
+      for (int i = 0; i < R.nmaps; i++) munmap(R.maps[i].base, R.maps[i].len);
+      R.nmaps = 0;
+      close(fd);
+      R.fd = -1;
+      return -err;
+    }
+  }
   atomic_store(&R.state, ON);
   return 0;
 }
