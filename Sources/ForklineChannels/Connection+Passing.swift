@@ -41,9 +41,20 @@ extension Connection: Codable {
     }
 }
 
+/// Something a child can be given: its descriptors travel in ``ChildOptions/inheritedDescriptors``.
+public protocol PassableToChild {
+    /// The descriptors the child needs.
+    var fileDescriptors: [Int32] { get }
+}
+
+extension Connection: PassableToChild {}
+extension Lock: PassableToChild {}
+extension SharedValue: PassableToChild {}
+
 extension ChildOptions {
-    /// Passes connections to the child (their descriptors join ``inheritedDescriptors``).
-    public mutating func pass(_ connections: Connection...) {
-        for c in connections { inheritedDescriptors += c.fileDescriptors.filter { !inheritedDescriptors.contains($0) } }
+    /// Passes connections, locks and shared values to the child (their descriptors join
+    /// ``inheritedDescriptors``); then put them in the entry point's arguments.
+    public mutating func pass(_ items: any PassableToChild...) {
+        for item in items { inheritedDescriptors += item.fileDescriptors.filter { !inheritedDescriptors.contains($0) } }
     }
 }

@@ -55,6 +55,7 @@ struct Checker {
         checkJoins()
         checkMissingJoins()
         trace.checkMessages(&violations, &notes)
+        trace.checkLocks(&violations)
         return CheckReport(violations: violations, processes: trace.processes.count, events: trace.eventCount, notes: notes)
     }
 

@@ -3,7 +3,8 @@ import Synchronization
 
 /// The causal edges between processes, built once per trace: a fork to its child's start, a
 /// request to the forkserver's fork, a child's last event to each join that names it, a send to
-/// the recv that names it. Program order supplies the edges within a process.
+/// the recv that names it, a lock's release to the next generation's acquire. Program order
+/// supplies the edges within a process.
 public struct CausalGraph: Sendable {
     /// Per process (by index in ``Trace/processes``): its outgoing cross edges as (position of the
     /// source event, target process index, target position), sorted by source position.
@@ -15,9 +16,13 @@ public struct CausalGraph: Sendable {
         var forkByRequest: [EventID: (Int, Int)] = [:]
         var joinsOf: [UInt64: [(Int, Int)]] = [:]
         var recvsOf: [EventID: [(Int, Int)]] = [:]
+        var acquireOf: [LockHold: (Int, Int)] = [:]
         for (pi, p) in trace.processes.enumerated() {
             for (i, e) in p.events.enumerated() {
                 if e.kind == .fork, let r = e.requestID { forkByRequest[r] = (pi, i) }
+                if e.kind == .lockAcquire, let l = e["lock"]?.uint, let g = e["generation"]?.uint {
+                    acquireOf[LockHold(lock: l, generation: g)] = (pi, i)
+                }
                 if e.kind == .recv, let sender = e["senderPuid"]?.uint, let seq = e["sendSeq"]?.uint {
                     recvsOf[EventID(puid: sender, seq: seq), default: []].append((pi, i))
                 }
@@ -35,6 +40,11 @@ public struct CausalGraph: Sendable {
                     if let (fp, fi) = forkByRequest[e.id] { edges[pi].append((i, fp, fi)) }
                 case .send:
                     for (rp, ri) in recvsOf[e.id] ?? [] { edges[pi].append((i, rp, ri)) }
+                case .lockRelease:
+                    // A release hands the lock to the next generation's acquire.
+                    if let l = e["lock"]?.uint, let g = e["generation"]?.uint, let (ap, ai) = acquireOf[LockHold(lock: l, generation: g + 1)] {
+                        edges[pi].append((i, ap, ai))
+                    }
                 default:
                     break
                 }
@@ -102,4 +112,10 @@ extension Trace {
     public func areConcurrent(_ a: EventID, _ b: EventID) -> Bool {
         a != b && !happensBefore(a, b) && !happensBefore(b, a)
     }
+}
+
+/// One hold of a lock: the lock and the generation its acquire recorded.
+struct LockHold: Hashable {
+    var lock: UInt64
+    var generation: UInt64
 }

@@ -21,6 +21,8 @@ public struct Timeline: Sendable {
         case "recv": "<"
         case "channelOpen": "o"
         case "channelClose": "c"
+        case "lockAcquire": "L"
+        case "lockRelease": "U"
         default: "·"
         }
     }

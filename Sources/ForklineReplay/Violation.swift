@@ -39,6 +39,8 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
         case statusMismatch = "status-mismatch"
         case recvWithoutSend = "recv-without-send", recvBeforeSend = "recv-before-send"
         case duplicateRecv = "duplicate-recv", outOfOrderRecv = "out-of-order-recv"
+        /// Two processes held one lock at once (invariant 5).
+        case overlappingHolds = "overlapping-holds"
     }
 
     /// Which invariant is broken.

@@ -36,6 +36,11 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
     case channelOpen = 15
     /// This process closed its end of a channel.
     case channelClose = 16
+    /// This process acquired a lock: the lock's `generation` counts hand-offs, so holds are
+    /// ordered without trusting clocks; `ownerDied` says the previous holder died holding it.
+    case lockAcquire = 17
+    /// This process released the lock it acquired at `generation`.
+    case lockRelease = 18
 
     /// The name used in text formats (JSON Lines, reports).
     public var name: String { Self.table[Int(rawValue) - 1].name }
@@ -78,6 +83,8 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
         .recv: ("recv", [.init("channel", .u64), .init("senderPuid", .u64), .init("sendSeq", .u64), .init("size", .u64)]),
         .channelOpen: ("channelOpen", [.init("channel", .u64), .init("kind", .u8)]),
         .channelClose: ("channelClose", [.init("channel", .u64)]),
+        .lockAcquire: ("lockAcquire", [.init("lock", .u64), .init("generation", .u64), .init("ownerDied", .u8)]),
+        .lockRelease: ("lockRelease", [.init("lock", .u64), .init("generation", .u64)]),
     ]
 }
 

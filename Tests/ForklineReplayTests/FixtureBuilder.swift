@@ -216,6 +216,15 @@ enum GoldenFixtures {
             let s1 = send(&b, r)
             recv(&b, c, from: r, s1); recv(&b, c, from: r, s1)
         }, ["duplicate-recv"]))
+        // Locks (invariant 5): generations count hand-offs.
+        func acquire(_ b: inout FixtureBuilder, _ p: Int, _ g: UInt64) { b.event(p, .lockAcquire, [.uint(0x10C), .uint(g), .uint(0)]) }
+        func release(_ b: inout FixtureBuilder, _ p: Int, _ g: UInt64) { b.event(p, .lockRelease, [.uint(0x10C), .uint(g)]) }
+        out.append(("lock-handoffs", true, messages { b, r, c in
+            acquire(&b, r, 1); release(&b, r, 1); acquire(&b, c, 2); release(&b, c, 2)
+        }, []))
+        out.append(("overlapping-holds", false, messages { b, r, c in
+            acquire(&b, r, 1); acquire(&b, c, 1); release(&b, c, 1); release(&b, r, 1)
+        }, ["overlapping-holds"]))
         out.append(("out-of-order-recv", false, messages { b, r, c in
             let s1 = send(&b, r), s2 = send(&b, r)
             recv(&b, c, from: r, s2); recv(&b, c, from: r, s1)

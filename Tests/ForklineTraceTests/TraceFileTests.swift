@@ -26,6 +26,8 @@ struct TraceFileTests {
         add(.recv, [.uint(0xC4A7), .uint(0xABCD), .uint(12), .uint(12)])
         add(.channelOpen, [.uint(0xC4A7), .uint(1)])
         add(.channelClose, [.uint(0xC4A7)])
+        add(.lockAcquire, [.uint(0x10C), .uint(1), .uint(0)])
+        add(.lockRelease, [.uint(0x10C), .uint(1)])
         add(.exit, [.int(3)])
         return ProcessTrace(header: h, events: events)
     }

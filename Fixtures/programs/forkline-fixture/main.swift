@@ -64,9 +64,19 @@ let report = EntryPoint<Number>("report") { _ in
 }
 
 struct PongerArgs: Codable, Sendable { var conn: Connection }
+struct CounterArgs: Codable, Sendable { var counter: SharedValue<Int>; var times: Int }
+let incrementer = EntryPoint<CounterArgs>("incrementer") { args in
+    for _ in 0..<args.times { args.counter.withLock { $0 += 1 } }
+}
+struct HolderArgs: Codable, Sendable { var lock: Lock; var ready: Connection }
+let holder = EntryPoint<HolderArgs>("holder") { args in
+    _ = args.lock.acquire()
+    try args.ready.send("holding")
+    sleep(600)
+}
 let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.conn) }
 
-ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger])
+ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder])
 
 func method(_ s: String) -> StartMethod {
     guard let m = StartMethod(name: s) else {
@@ -231,6 +241,37 @@ case "pingpong":
     parentEnd.close()
     print("status \(try await c.join())")
     print(answers.count == count && answers.enumerated().allSatisfy { $0.element == "pong \($0.offset)" } ? "answers ok" : "answers \(answers)")
+case "shared-counter":
+    // `count` children each add 1,000 to a shared counter under its lock.
+    let counter = try SharedValue(0)
+    var children: [ChildProcess] = []
+    for _ in 0..<count {
+        var o = ChildOptions(method: m)
+        o.pass(counter)
+        let c = try ChildProcess(entry: incrementer, arguments: CounterArgs(counter: counter, times: 1000), options: o)
+        try c.start()
+        children.append(c)
+    }
+    for c in children { _ = try await c.join() }
+    print("total \(Blocking.load(counter))")
+case "lock-holder-killed":
+    // A child dies holding the lock: the next acquire is told, and the lock works again.
+    let lock = try Lock()
+    let (mine, theirs) = try Connection.pipe()
+    var o = ChildOptions(name: "holder", method: m)
+    o.pass(lock, theirs)
+    let c = try ChildProcess(entry: holder, arguments: HolderArgs(lock: lock, ready: theirs), options: o)
+    try c.start()
+    theirs.close()
+    let said: String? = try await Ponger.receive(mine)
+    print("child \(said ?? "<eof>")")
+    print("try while held: \(Blocking.acquire(lock, timeout: .milliseconds(100)))")
+    try c.kill()
+    print("status \(try await c.join())")
+    print("after the kill: \(Blocking.acquire(lock, timeout: .seconds(5)))")
+    lock.release()
+    print("again: \(Blocking.acquire(lock, timeout: .seconds(1)))")
+    lock.release()
 case "lifecycle":
     // join with a timeout, isAlive, terminate, activeChildren, cpuCount, and a daemon left running.
     let c = try ChildProcess(entry: sleeper, arguments: Number(n: 600), options: ChildOptions(method: m))
@@ -284,4 +325,13 @@ enum Ponger {
     static func serve(_ end: Connection) throws {
         while let ping = try end.receive(Int.self) { try end.send("pong \(ping)") }
     }
+}
+
+enum Blocking {
+    static func load(_ v: SharedValue<Int>) -> Int { v.load() }
+    static func acquire(_ l: Lock, timeout: Duration) -> Lock.Acquisition { l.acquire(timeout: timeout) }
+}
+
+extension Ponger {
+    static func receive(_ c: Connection) async throws -> String? { try await c.receive(String.self) }
 }

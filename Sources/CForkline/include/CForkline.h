@@ -29,6 +29,9 @@ int fl_pidfd_open(pid_t pid);
 int fl_pidfd_send_signal(int pidfd, int sig);
 /// close_range(first, ~0U, 0) with a fallback loop over /proc/self/fd. Keeps the fds in `keep`.
 void fl_close_fds_from(int first, const int *keep, int nkeep);
+/// memfd_create(name, MFD_CLOEXEC) sized to `size` bytes: anonymous shared memory that vanishes
+/// with its last descriptor and mapping (nothing in /dev/shm to leak). Returns fd or -errno.
+int fl_memfd(const char *name, size_t size);
 /// pipe2(fds, O_CLOEXEC). Returns 0 or -errno.
 int fl_pipe_cloexec(int fds[2]);
 /// gettid().
