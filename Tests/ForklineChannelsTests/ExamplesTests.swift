@@ -40,4 +40,12 @@ struct ExamplesTests {
         #expect(out.lines == ["parent got: pong 1", "parent got: pong 2", "parent got: pong 3", "Ping-pong complete."])
         #expect(report.ok, "\(report.violations)")
     }
+
+    @Test("shared-counter: four processes, 1,000 increments each, exactly 4,000", arguments: methods)
+    func sharedCounter(method: String) throws {
+        let (out, report) = try run("shared-counter", method)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["Counter: 4000 (expected 4000)"])
+        #expect(report.ok, "\(report.violations)")
+    }
 }

@@ -36,7 +36,7 @@ struct Examples: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forkline-examples",
         abstract: "Runnable versions of the classic multiprocessing programs.",
-        subcommands: [HelloProcess.self, FourProcesses.self, PipePingPong.self])
+        subcommands: [HelloProcess.self, FourProcesses.self, PipePingPong.self, SharedCounter.self])
 }
 
 struct HelloProcess: AsyncParsableCommand {
@@ -75,7 +75,7 @@ struct FourProcesses: AsyncParsableCommand {
 enum ExamplesMain {
     static func main() async {
         // First: in spawn children and the forkserver, this runs the child's part and never returns.
-        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong])
+        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong, addToCounter])
         await Examples.main()
     }
 }
