@@ -34,6 +34,8 @@ static struct {
   size_t chunk_len;
   size_t pos;        // used bytes in current chunk
   int failure;
+  int unlinked;     // created with O_TMPFILE, not yet linked under `path`
+  char path[4096];
   int nmaps;
   struct { void *base; size_t len; } maps[MAX_MAPS];
 } R = {.lock = ATOMIC_FLAG_INIT, .fd = -1};
@@ -98,8 +100,9 @@ static void publish(char *rec, uint32_t size) {
 int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, uint64_t start_ns,
                   uint64_t realtime_ns) {
   if (atomic_load(&R.state) != OFF) return -EBUSY;
-  // The file appears under its name only once its header is written (O_TMPFILE, then linkat):
-  // a process killed while opening its trace leaves no half-made file behind.
+  // The file appears under its name only at fl_trace_link, once the caller has recorded its first
+  // events (O_TMPFILE, then linkat): a process killed while opening its trace leaves no
+  // half-made file behind.
   char dir[4096];
   const char *slash = strrchr(path, '/');
   size_t dlen = slash ? (size_t)(slash - path) : 1;
@@ -138,19 +141,27 @@ int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, ui
   memcpy(h + 32, &start_ns, 8);
   memcpy(h + 40, &realtime_ns, 8);
   R.pos = FL_TRACE_FILE_HEADER;
+  R.unlinked = anonymous;
   if (anonymous) {
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) != 0) {
-      int err = errno;
-      for (int i = 0; i < R.nmaps; i++) munmap(R.maps[i].base, R.maps[i].len);
-      R.nmaps = 0;
-      close(fd);
-      R.fd = -1;
-      return -err;
-    }
+    size_t n = strlen(path);
+    if (n >= sizeof R.path) n = sizeof R.path - 1;
+    memcpy(R.path, path, n);
+    R.path[n] = 0;
   }
   atomic_store(&R.state, ON);
+  return 0;
+}
+
+int fl_trace_link(void) {
+  if (!R.unlinked) return 0;
+  char proc[64];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", R.fd);
+  if (linkat(AT_FDCWD, proc, AT_FDCWD, R.path, AT_SYMLINK_FOLLOW) != 0) {
+    int err = errno;
+    fl_trace_forget_after_fork();  // drops the mapping and the descriptor; the file vanishes
+    return -err;
+  }
+  R.unlinked = 0;
   return 0;
 }
 

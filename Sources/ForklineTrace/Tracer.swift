@@ -126,6 +126,14 @@ public enum Tracer {
         if origin.method != .fork {  // a fork child shares its parent's mappings
             record(.modules, [.modules(Module.current())])
         }
+        let linked = fl_trace_link()
+        if linked != 0 {
+            state.withLock { s in
+                s.directory = nil
+                s.path = nil
+            }
+            throw TraceError(operation: "link", path: path, errno: -linked)
+        }
     }
 
     /// Takes on the identity a parent assigned to this new process (traced or not).

@@ -109,6 +109,9 @@ int fl_backtrace(uint64_t *frames, int max);
 /// Returns 0 or -errno. Only one recorder exists per process.
 int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, uint64_t start_ns,
                   uint64_t realtime_ns);
+/// Gives the file opened by fl_trace_open its name (it was created unnamed). Call after the
+/// first events are recorded. Returns 0 or -errno (tracing is then off).
+int fl_trace_link(void);
 /// 1 when a recorder is open and has not failed.
 int fl_trace_enabled(void);
 /// Reserves a record of `payload_len` bytes for `kind`; returns a pointer to the payload, or NULL
