@@ -43,13 +43,18 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
     case lockRelease = 18
 
     /// The name used in text formats (JSON Lines, reports).
-    public var name: String { Self.table[Int(rawValue) - 1].name }
+    public var name: String { Self.table[Int(rawValue)]!.name }
 
     /// The arguments of this kind, in payload order.
-    public var arguments: [ArgumentSpec] { Self.table[Int(rawValue) - 1].arguments }
+    public var arguments: [ArgumentSpec] { Self.table[Int(rawValue)]!.arguments }
 
-    /// The specs in raw-value order: an array index on the recording path, not a hash lookup.
-    static let table: [(name: String, arguments: [ArgumentSpec])] = allCases.map { specs[$0]! }
+    /// The specs indexed by raw value (raw values may leave gaps: each area of the library owns a
+    /// range): an array index on the recording path, not a hash lookup.
+    static let table: [(name: String, arguments: [ArgumentSpec])?] = {
+        var t = [(name: String, arguments: [ArgumentSpec])?](repeating: nil, count: Int(allCases.map(\.rawValue).max()!) + 1)
+        for k in allCases { t[Int(k.rawValue)] = specs[k]! }
+        return t
+    }()
 
     /// Looks a kind up by its text name.
     public init?(name: String) {
