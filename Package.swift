@@ -62,6 +62,11 @@ let package = Package(
             name: "ForklineSpawnTests",
             dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture"]
         ),
+        // Faults and bad input provoked for real (docs/reliability.md).
+        .testTarget(
+            name: "ForklineReliabilityTests",
+            dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture"]
+        ),
         .testTarget(
             name: "ForklineReplayTests",
             dependencies: ["ForklineReplay", "ForklineTestSupport", "replay"]

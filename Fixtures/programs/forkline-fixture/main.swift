@@ -76,7 +76,8 @@ let holder = EntryPoint<HolderArgs>("holder") { args in
 }
 let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.conn) }
 
-ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder])
+ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
+                                 silentExit, streamer])
 
 func method(_ s: String) -> StartMethod {
     guard let m = StartMethod(name: s) else {
@@ -289,6 +290,7 @@ case "lifecycle":
     print("daemon=\(daemon.pid!)")
     // Exit without joining it: the library terminates and reaps it at exit.
 default:
+    if try await Reliability.run(scenario, method: m, count: count, args: args) { break }
     writeStderrLine("unknown scenario \(scenario)")
     exit(2)
 }

@@ -1,0 +1,77 @@
+import Foundation
+import ForklineReplay
+import ForklineTestSupport
+import ForklineTrace
+import Testing
+
+/// A small tmpfs mounted for one test (the suite runs as root in CI, as `Tools/test` does).
+struct SmallFileSystem: ~Copyable {
+    let path: String
+
+    init(bytes: Int, readOnly: Bool = false, prepare: (String) throws -> Void = { _ in }) throws {
+        path = TestSupport.temporaryDirectory("forkline-smallfs")
+        let mounted = try TestSupport.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", path], timeout: 10)
+        guard mounted.status == 0 else {
+            throw Failure("mounting a \(bytes)-byte tmpfs needs root: \(mounted.stderr)")
+        }
+        try prepare(path)
+        if readOnly {
+            let ro = try TestSupport.run("/bin/mount", ["-o", "remount,ro", path], timeout: 10)
+            guard ro.status == 0 else { throw Failure("remounting read-only failed: \(ro.stderr)") }
+        }
+    }
+
+    deinit {
+        _ = try? TestSupport.run("/bin/umount", ["-l", path], timeout: 10)
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+}
+
+@Suite("The trace's disk fills up or is read-only: the program runs on")
+struct TraceStorageFaultTests {
+    @Test("a full disk stops tracing with one warning; the program finishes; the trace says where it was cut")
+    func diskFills() throws {
+        // Room for the first 256 KiB chunk of the trace file, not for the next one.
+        let fs = try SmallFileSystem(bytes: 400 << 10)
+        let dir = fs.path + "/trace"
+        let out = try TestSupport.run(TestSupport.executable("forkline-fixture"), ["trace-fills", "fork", "50000"],
+                                      environment: [Tracer.environmentVariable: dir], timeout: 60)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["child exited(0)", "done"])
+        let stopped = out.stderr.split(separator: "\n").filter { $0.contains("tracing stopped") }
+        #expect(stopped.count == 1, "one warning from the process whose trace filled the disk: \(out.stderr)")
+        #expect(stopped.first?.contains("No space left on device") == true)
+
+        let trace = try Trace.load(path: dir)
+        let root = try #require(trace.processes.first { $0.header.pid == out.pid })
+        let last = try #require(root.events.last)
+        #expect(last.kind == .traceCut, "the root's file ends with the cut, got \(last.kind)")
+        #expect(last["errno"]?.int == Int64(ENOSPC))
+        let marks = root.events.filter { $0.kind == .mark }.count
+        #expect(marks > 1000 && marks < 50_000, "the marks before the cut are kept: \(marks)")
+        // Everything before the cut is sound; the cut process's missing end is not a violation.
+        let report = trace.check()
+        #expect(report.ok, "\(report.violations)")
+    }
+
+    @Test("a read-only trace directory disables tracing with a clear warning; the program finishes")
+    func readOnly() throws {
+        let fs = try SmallFileSystem(bytes: 1 << 20, readOnly: true) { path in
+            try FileManager.default.createDirectory(atPath: path + "/trace", withIntermediateDirectories: true)
+        }
+        let out = try TestSupport.run(TestSupport.executable("forkline-fixture"), ["trace-fills", "forkserver", "10"],
+                                      environment: [Tracer.environmentVariable: fs.path + "/trace"], timeout: 60)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["child exited(0)", "done"])
+        let warnings = out.stderr.split(separator: "\n").filter { $0.contains("forkline: tracing disabled") }
+        #expect(!warnings.isEmpty && warnings.allSatisfy { $0.contains("Read-only file system") }, "\(out.stderr)")
+        // One warning per process at most: the parent, the forkserver and the child each try.
+        #expect(warnings.count <= 3, "\(out.stderr)")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: fs.path + "/trace"))?.isEmpty == true)
+    }
+}
