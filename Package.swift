@@ -39,7 +39,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "forkline-bench",
-            dependencies: ["Forkline", "CForkline"],
+            dependencies: ["Forkline", "CForkline", "ForklineTestSupport"],
             path: "Tools/bench"
         ),
         // Child programs the tests run: they crash, hang and fork on purpose.
