@@ -39,7 +39,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "forkline-bench",
-            dependencies: ["Forkline", "CForkline", "ForklineTestSupport"],
+            dependencies: ["Forkline", "CForkline"],
             path: "Tools/bench"
         ),
         // Child programs the tests run: they crash, hang and fork on purpose.
