@@ -35,7 +35,7 @@ extension Trace {
                     v.append(Violation(.semaphoreOverCapacity, "semaphore \(hex16(sem)): two operations with ticket \(t): it was changed by two processes at once", [previous, e]))
                     continue
                 }
-                if value == nil, t == 1 { value = Int64(capacity) }
+                if value == nil, t == 1 { value = Int64(clamping: capacity) }
                 if let before = value, t == lastTicket + 1 {
                     let after = before + (e.kind == .semAcquire ? -1 : 1)
                     if after < 0 {
@@ -44,7 +44,7 @@ extension Trace {
                         v.append(Violation(.semaphoreOverCapacity, "semaphore \(hex16(sem)): ticket \(t) recorded value \(recorded) where replaying the operations gives \(after): a unit was taken or given untraced", [previous, e].compactMap { $0 }))
                     }
                 }
-                value = Int64(recorded)
+                value = Int64(clamping: recorded)
                 lastTicket = t
                 previous = e
             }
