@@ -57,14 +57,18 @@ public final class Barrier: Sendable {
     }
 
     /// Called holding the monitor: breaks the current round and wakes every waiter.
-    func breakRound(_ reason: Reason) {
+    func breakRound(_ reason: Reason, _ held: inout SyncCore.Held) {
         core[2] = 1
         Tracer.record(.barrierBroken, [.uint(id), .uint(core[0]), .uint(reason.rawValue)])
-        core.wake(Int32.max)
+        core.signal(&held, Int32.max)
     }
 
-    func lockDetectingDeath() {
-        if core.lock(), core[2] == 0 { breakRound(.partyDied) }
+    /// Runs `body` holding the monitor; a process that died inside it broke the barrier.
+    func locked<R>(_ body: (inout SyncCore.Held) throws(ChannelError) -> R) throws(ChannelError) -> R {
+        try core.withLock { (held) throws(ChannelError) in
+            if held.ownerDied, core[2] == 0 { breakRound(.partyDied, &held) }
+            return try body(&held)
+        }
     }
 
     func broken(_ round: UInt64, _ why: String) -> ChannelError {
@@ -80,34 +84,34 @@ public final class Barrier: Sendable {
     @discardableResult
     public func wait(timeout: Duration? = nil) throws(ChannelError) -> Int {
         let end = deadline(after: timeout)
-        lockDetectingDeath()
-        defer { core.unlock() }
-        let round = core[0]
-        if core[2] == 1 { throw broken(round, "it broke before this party arrived; reset() it to use it again") }
-        let index = core[1]
-        core[1] += 1
-        let parties = core[3]
-        Tracer.record(.barrierArrive, [.uint(id), .uint(round), .uint(index), .uint(parties)])
-        let bit: UInt64 = 1 << (round % 64)
-        if core[1] == parties {
-            core[0] = round + 1
-            core[1] = 0
-            core[4] &= ~bit
-            Tracer.record(.barrierPass, [.uint(id), .uint(round), .uint(parties)])
-            core.wake(Int32.max)
-            return Int(index)
-        }
-        while true {
-            let awake = core.sleep(until: end)
-            if core[0] != round {
-                if core[4] & bit != 0 { throw broken(round, "it was reset while this party waited") }
+        return try locked { (held) throws(ChannelError) -> Int in
+            let round = core[0]
+            if core[2] == 1 { throw broken(round, "it broke before this party arrived; reset() it to use it again") }
+            let index = core[1]
+            core[1] += 1
+            let parties = core[3]
+            Tracer.record(.barrierArrive, [.uint(id), .uint(round), .uint(index), .uint(parties)])
+            let bit: UInt64 = 1 << (round % 64)
+            if core[1] == parties {
+                core[0] = round + 1
+                core[1] = 0
+                core[4] &= ~bit
                 Tracer.record(.barrierPass, [.uint(id), .uint(round), .uint(parties)])
+                core.signal(&held, Int32.max)
                 return Int(index)
             }
-            if core[2] == 1 { throw broken(round, "another party timed out, it was aborted, or a party died") }
-            if !awake {
-                breakRound(.timeout)
-                throw ChannelError(.brokenBarrier, "Barrier \(hex16(id)): timed out waiting for \(parties - core[1]) more of \(parties) parties; the barrier is now broken")
+            while true {
+                let awake = core.sleep(until: end)
+                if core[0] != round {
+                    if core[4] & bit != 0 { throw broken(round, "it was reset while this party waited") }
+                    Tracer.record(.barrierPass, [.uint(id), .uint(round), .uint(parties)])
+                    return Int(index)
+                }
+                if core[2] == 1 { throw broken(round, "another party timed out, it was aborted, or a party died") }
+                if !awake {
+                    breakRound(.timeout, &held)
+                    throw ChannelError(.brokenBarrier, "Barrier \(hex16(id)): timed out waiting for \(parties - core[1]) more of \(parties) parties; the barrier is now broken")
+                }
             }
         }
     }
@@ -115,24 +119,22 @@ public final class Barrier: Sendable {
     /// Breaks the barrier: every waiting party and every later `wait` throws
     /// ``ChannelError/Code/brokenBarrier`` until ``reset()``.
     public func abort() {
-        lockDetectingDeath()
-        defer { core.unlock() }
-        if core[2] == 0 { breakRound(.abort) }
+        core.withLock { held in if core[2] == 0 { breakRound(held.ownerDied ? .partyDied : .abort, &held) } }
     }
 
     /// Returns the barrier to its empty state; parties waiting now throw
     /// ``ChannelError/Code/brokenBarrier``.
     public func reset() {
-        core.lock()
-        defer { core.unlock() }
-        guard core[1] > 0 || core[2] == 1 else { return }
-        let round = core[0]
-        if core[2] == 0 { Tracer.record(.barrierBroken, [.uint(id), .uint(round), .uint(Reason.reset.rawValue)]) }
-        core[4] |= 1 << (round % 64)
-        core[0] = round + 1
-        core[1] = 0
-        core[2] = 0
-        core.wake(Int32.max)
+        core.withLock { held in
+            guard core[1] > 0 || core[2] == 1 else { return }
+            let round = core[0]
+            if core[2] == 0 { Tracer.record(.barrierBroken, [.uint(id), .uint(round), .uint(Reason.reset.rawValue)]) }
+            core[4] |= 1 << (round % 64)
+            core[0] = round + 1
+            core[1] = 0
+            core[2] = 0
+            core.signal(&held, Int32.max)
+        }
     }
 
     /// The descriptors a child needs (``ChildOptions/pass(_:)``).

@@ -144,13 +144,13 @@ public final class Condition: Sendable {
     /// - Throws: ``ChannelError/Code/notOwner`` when this thread does not hold an `RLock` guard.
     public func notify(_ count: Int = 1) throws(ChannelError) {
         try checkHeld("notify")
-        core.lock()
-        defer { core.unlock() }
-        let add = min(UInt64(max(0, count)), core[2] - min(core[2], core[0]))
-        core[0] += add
-        core[1] &+= 1
-        Tracer.record(.conditionNotify, [.uint(id), .uint(core[1]), .uint(add)])
-        if add > 0 { core.wake(Int32(clamping: add)) }
+        core.withLock { held in
+            let add = min(UInt64(max(0, count)), core[2] - min(core[2], core[0]))
+            core[0] += add
+            core[1] &+= 1
+            Tracer.record(.conditionNotify, [.uint(id), .uint(core[1]), .uint(add)])
+            if add > 0 { core.signal(&held, Int32(clamping: add)) }
+        }
     }
 
     /// Wakes every process waiting now. Call holding the lock.

@@ -31,14 +31,14 @@ public final class Event: Sendable {
 
     /// Sets the flag and wakes every waiting process.
     public func set() {
-        core.lock()
-        defer { core.unlock() }
-        if core[0] == 0 {
-            core[0] = 1
-            core[1] &+= 1
+        core.withLock { held in
+            if core[0] == 0 {
+                core[0] = 1
+                core[1] &+= 1
+            }
+            Tracer.record(.eventSet, [.uint(id), .uint(core[1])])
+            core.signal(&held, Int32.max)
         }
-        Tracer.record(.eventSet, [.uint(id), .uint(core[1])])
-        core.wake(Int32.max)
     }
 
     /// Clears the flag: later waits block until the next `set()`.

@@ -85,8 +85,7 @@ public final class Semaphore: Sendable {
     /// - Throws: ``ChannelError/Code/overReleased`` for a `BoundedSemaphore` already at its
     ///   initial value (nothing changes).
     public func release() throws(ChannelError) {
-        core.lock()
-        defer { core.unlock() }
+        try core.withLock { (held) throws(ChannelError) in
         if core[3] == 1, core[0] >= core[2] {
             throw ChannelError(.overReleased, "BoundedSemaphore \(hex16(id)) released more times than it was acquired (its value is already \(core[2]))")
         }
@@ -96,7 +95,8 @@ public final class Semaphore: Sendable {
         core[0] += 1
         core[1] &+= 1
         Tracer.record(.semRelease, [.uint(id), .uint(core[1]), .uint(core[0]), .uint(core[2])])
-        core.wake(1)
+        core.signal(&held, 1)
+        }
     }
 
     /// Runs `body` holding one unit (released afterwards, even if `body` throws).

@@ -84,10 +84,29 @@ struct SyncCore {
         return rc != -ETIMEDOUT
     }
 
-    /// Called holding the mutex: marks a state change and wakes up to `count` sleepers.
-    func wake(_ count: Int32) {
+    /// What a critical section asks for: the sleepers to wake once the mutex is released
+    /// (waking under the mutex would send them straight into it, a second sleep).
+    struct Held {
+        /// A process died holding the mutex before this one took it.
+        var ownerDied: Bool
+        var wake: Int32 = 0
+    }
+
+    /// Runs `body` holding the mutex, then wakes the sleepers it signalled.
+    func withLock<R, E: Error>(_ body: (inout Held) throws(E) -> R) throws(E) -> R {
+        var held = Held(ownerDied: lock())
+        defer {
+            unlock()
+            if held.wake > 0 { _ = fl_futex_wake(seq, held.wake) }
+        }
+        return try body(&held)
+    }
+
+    /// Called holding the mutex: marks a state change; up to `count` sleepers are woken when
+    /// ``withLock(_:)`` releases the mutex.
+    func signal(_ held: inout Held, _ count: Int32) {
         seq.pointee &+= 1
-        if waiters.pointee > 0 { _ = fl_futex_wake(seq, count) }
+        if waiters.pointee > 0 { held.wake = max(held.wake, count) }
     }
 }
 

@@ -1,0 +1,159 @@
+// Lock hand-off latency: two processes pass ownership back and forth through two binary
+// semaphores (A: parent releases, child acquires; B: child releases, parent acquires), so every
+// round trip is two cross-process hand-offs. Forkline's `Semaphore` (with and without a brief
+// spin before sleeping) beside a C futex ping-pong compiled at run time and CPython's
+// `multiprocessing.Lock` used the same way (CPython lets another process release it).
+import CForkline
+import Forkline
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum LockBench {
+    static let spins = [0, 200, 2000]
+
+    static func figures(quick: Bool) -> [Figure] {
+        let n = quick ? 2_000 : 10_000
+        let rounds = quick ? 3 : 5
+        var figures: [Figure] = []
+        let c = CPeer.build()
+        let python = Python.find()
+        for spin in spins {
+            var ours: [Double] = [], peer: [Double] = []
+            for _ in 0..<rounds {
+                if let s = try? pingPong(n, spin: spin) { ours.append(s) }
+                if let c, let s = CPeer.run(c, n, spin: spin) { peer.append(s) }
+            }
+            var f = Figure(name: "lock hand-off round trip, spin \(spin)", unit: "us", ours: ours,
+                           peerName: c == nil ? "C futex (cc unavailable)" : "C futex ping-pong, spin \(spin)", peer: peer)
+            if spin == 0, let python { f.python = (0..<rounds).compactMap { _ in pythonPingPong(python, quick ? 1_000 : 5_000) } }
+            figures.append(f)
+        }
+        if let c { unlink(c) }
+        return figures
+    }
+
+    /// Microseconds per round trip through two Forkline semaphores between this process and a
+    /// fork child.
+    static func pingPong(_ n: Int, spin: Int) throws -> Double {
+        Forkline.Semaphore.spin = spin
+        defer { Forkline.Semaphore.spin = 0 }
+        let a = try Forkline.Semaphore(value: 0), b = try Forkline.Semaphore(value: 0)
+        let child = ChildProcess {
+            for _ in 0..<(n + 100) {
+                a.acquire()
+                try? b.release()
+            }
+        }
+        try child.start()
+        for _ in 0..<100 { try a.release(); b.acquire() }  // warm-up
+        let t0 = fl_monotonic_ns()
+        for _ in 0..<n { try a.release(); b.acquire() }
+        let dt = fl_monotonic_ns() - t0
+        _ = try child.join(timeout: .seconds(60))
+        return Double(dt) / Double(n) / 1000
+    }
+
+    /// CPython: two `multiprocessing.Lock`s (fork context) ping-ponged the same way; us per round trip.
+    static func pythonPingPong(_ python: String, _ n: Int) -> Double? {
+        let script = """
+        import multiprocessing as mp, time
+        def child(a, b, n):
+            for _ in range(n): a.acquire(); b.release()
+        if __name__ == '__main__':
+            ctx = mp.get_context('fork')
+            a = ctx.Lock(); b = ctx.Lock(); a.acquire(); b.acquire()
+            p = ctx.Process(target=child, args=(a, b, \(n + 100))); p.start()
+            for _ in range(100): a.release(); b.acquire()
+            t = time.perf_counter()
+            for _ in range(\(n)): a.release(); b.acquire()
+            dt = time.perf_counter() - t
+            p.join()
+            print(dt / \(n) * 1e6)
+        """
+        return Shell.numbers(script: script, suffix: "py", command: { "\(python) \($0)" }).first
+    }
+}
+
+/// The C peer: two futex words in MAP_SHARED memory, a fork child, the same ping-pong, with an
+/// optional spin on the word before FUTEX_WAIT.
+enum CPeer {
+    static let source = """
+    #define _GNU_SOURCE
+    #include <linux/futex.h>
+    #include <stdatomic.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <sys/mman.h>
+    #include <sys/syscall.h>
+    #include <sys/wait.h>
+    #include <time.h>
+    #include <unistd.h>
+    static int spin;
+    static void post(_Atomic unsigned *w) { atomic_store(w, 1); syscall(SYS_futex, w, FUTEX_WAKE, 1, 0, 0, 0); }
+    static void take(_Atomic unsigned *w) {
+      for (;;) {
+        unsigned one = 1;
+        if (atomic_compare_exchange_strong(w, &one, 0)) return;
+        for (int i = 0; i < spin && atomic_load(w) == 0; i++) __builtin_ia32_pause();
+        if (atomic_load(w) == 0) syscall(SYS_futex, w, FUTEX_WAIT, 0, 0, 0, 0);
+      }
+    }
+    int main(int argc, char **argv) {
+      int n = atoi(argv[1]); spin = atoi(argv[2]);
+      _Atomic unsigned *w = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+      pid_t pid = fork();
+      if (pid == 0) { for (int i = 0; i < n + 100; i++) { take(&w[0]); post(&w[16]); } _exit(0); }
+      for (int i = 0; i < 100; i++) { post(&w[0]); take(&w[16]); }
+      struct timespec a, b;
+      clock_gettime(CLOCK_MONOTONIC, &a);
+      for (int i = 0; i < n; i++) { post(&w[0]); take(&w[16]); }
+      clock_gettime(CLOCK_MONOTONIC, &b);
+      waitpid(pid, 0, 0);
+      printf("%f\\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n / 1000.0);
+      return 0;
+    }
+    """
+
+    /// Compiles the peer with `cc -O2`; returns the binary's path, or nil without a compiler.
+    static func build() -> String? {
+        let base = "/tmp/forkline-lockbench-\(getpid())"
+        guard Shell.write(source, to: base + ".c") else { return nil }
+        defer { unlink(base + ".c") }
+        return system("cc -O2 -o \(base) \(base).c 2>/dev/null") == 0 ? base : nil
+    }
+
+    static func run(_ binary: String, _ n: Int, spin: Int) -> Double? {
+        Shell.numbers(of: "\(binary) \(n) \(spin)").first
+    }
+}
+
+enum Shell {
+    static func write(_ text: String, to path: String) -> Bool {
+        guard let f = fopen(path, "w") else { return false }
+        fputs(text, f)
+        fclose(f)
+        return true
+    }
+
+    /// The numbers a command printed.
+    static func numbers(of command: String) -> [Double] {
+        guard let pipe = popen(command + " 2>/dev/null", "r") else { return [] }
+        var output = ""
+        var buf = [CChar](repeating: 0, count: 4096)
+        while fgets(&buf, 4096, pipe) != nil {
+            output += String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        pclose(pipe)
+        return output.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
+    }
+
+    /// Writes `script` to a temporary file and returns the numbers `command(path)` printed.
+    static func numbers(script: String, suffix: String, command: (String) -> String) -> [Double] {
+        let path = "/tmp/forkline-lockbench-\(getpid()).\(suffix)"
+        guard write(script, to: path) else { return [] }
+        defer { unlink(path) }
+        return numbers(of: command(path))
+    }
+}
