@@ -16,7 +16,7 @@ struct Occupancy: BitwiseCopyable, Sendable {
 struct SemArgs: Codable, Sendable { var sem: Forkline.Semaphore; var occupancy: SharedValue<Occupancy>; var times: Int }
 struct BoundedArgs: Codable, Sendable { var sem: BoundedSemaphore }
 struct EventArgs: Codable, Sendable { var event: Event; var ready: Forkline.Semaphore; var timeoutMs: Int }
-struct ConsumerArgs: Codable, Sendable { var items: SharedValue<Int>; var cond: Condition; var take: Int }
+struct ConsumerArgs: Codable, Sendable { var items: SharedValue<Int>; var cond: Condition; var take: Int; var nested = false }
 struct BarrierArgs: Codable, Sendable { var barrier: Barrier; var rounds: Int; var timeoutMs: Int }
 struct RLockArgs: Codable, Sendable { var lock: RLock; var ready: Forkline.Semaphore; var hold: Bool }
 
@@ -47,6 +47,9 @@ let eventWaiter = EntryPoint<EventArgs>("sync-event-waiter") { a in
 
 let consumer = EntryPoint<ConsumerArgs>("sync-consumer") { a in
     for _ in 0..<a.take {
+        // With an RLock, hold it two levels deep: `wait` releases both and takes both back.
+        if a.nested { a.cond.acquire() }
+        defer { if a.nested { try? a.cond.release() } }
         let got = try a.cond.withLock { _ in
             let ok = try a.cond.wait(for: { a.items.withoutLocking { $0 > 0 } }, timeout: .seconds(60))
             if ok { a.items.withoutLocking { $0 -= 1 } }
@@ -82,7 +85,7 @@ let rlockUser = EntryPoint<RLockArgs>("sync-rlock-user") { a in
 
 enum SyncScenarios {
     static let entries: [any AnyEntryPoint] = [semWorker, boundedWorker, eventWaiter, consumer, barrierParty, rlockUser]
-    static let names: Set<String> = ["sem-capacity", "bounded-over-release", "event-wakes", "condition-pc", "barrier-rounds",
+    static let names: Set<String> = ["sem-capacity", "bounded-over-release", "event-wakes", "condition-pc", "condition-pc-rlock", "barrier-rounds",
                                      "barrier-abort", "barrier-timeout", "barrier-party-killed", "rlock", "rlock-holder-killed",
                                      "sync-timeouts"]
 
@@ -128,11 +131,15 @@ enum SyncScenarios {
             print("set before: \(event.isSet)")
             event.set()
             print("children \(try statuses(kids))")
-        case "condition-pc":
-            // The parent produces n*20 items one at a time; n consumers take 20 each.
+        case "condition-pc", "condition-pc-rlock":
+            // The parent produces n*20 items one at a time; n consumers take 20 each. The count
+            // is guarded by the condition's lock: the value's own Lock, or a new RLock.
             let items = try SharedValue(0)
-            let cond = try Condition(lock: items.lock)
-            let kids = try (0..<n).map { _ in try start(consumer, ConsumerArgs(items: items, cond: cond, take: 20), m, pass: [items, cond]) }
+            let rlock = scenario == "condition-pc-rlock"
+            let cond = rlock ? try Condition() : try Condition(lock: items.lock)
+            let kids = try (0..<n).map { _ in
+                try start(consumer, ConsumerArgs(items: items, cond: cond, take: 20, nested: rlock), m, pass: [items, cond])
+            }
             for _ in 0..<(n * 20) {
                 try cond.withLock { _ in
                     items.withoutLocking { $0 += 1 }
@@ -140,7 +147,7 @@ enum SyncScenarios {
                 }
             }
             print("children \(try statuses(kids))")
-            print("left \(items.load())")
+            print("left \(cond.withLock { _ in items.withoutLocking { $0 } })")
         case "barrier-rounds":
             let b = try Barrier(parties: n)
             let kids = try (0..<n).map { _ in try start(barrierParty, BarrierArgs(barrier: b, rounds: 5, timeoutMs: 60_000), m, pass: [b]) }
