@@ -16,7 +16,9 @@ import ForklineTrace
 public final class Condition: Sendable {
     /// The lock a condition is used with.
     public enum Guard: Sendable {
+        /// A ``Lock``: `wait` releases it once.
         case lock(Lock)
+        /// An ``RLock``: `wait` releases every level this thread holds and takes them back.
         case rlock(RLock)
     }
 
