@@ -59,7 +59,7 @@ public final class Barrier: Sendable {
     /// Called holding the monitor: breaks the current round and wakes every waiter.
     func breakRound(_ reason: Reason, _ held: inout SyncCore.Held) {
         core[2] = 1
-        Tracer.record(.barrierBroken, [.uint(id), .uint(core[0]), .uint(reason.rawValue)])
+        Tracer.recordWords(.barrierBroken, id, core[0], reason.rawValue)
         core.signal(&held, Int32.max)
     }
 
@@ -72,7 +72,7 @@ public final class Barrier: Sendable {
     }
 
     func broken(_ round: UInt64, _ why: String) -> ChannelError {
-        Tracer.record(.barrierBroken, [.uint(id), .uint(round), .uint(Reason.observed.rawValue)])
+        Tracer.recordWords(.barrierBroken, id, round, Reason.observed.rawValue)
         return ChannelError(.brokenBarrier, "Barrier \(hex16(id)) is broken (round \(round)): \(why)")
     }
 
@@ -90,13 +90,13 @@ public final class Barrier: Sendable {
             let index = core[1]
             core[1] += 1
             let parties = core[3]
-            Tracer.record(.barrierArrive, [.uint(id), .uint(round), .uint(index), .uint(parties)])
+            Tracer.recordWords(.barrierArrive, id, round, index, parties)
             let bit: UInt64 = 1 << (round % 64)
             if core[1] == parties {
                 core[0] = round + 1
                 core[1] = 0
                 core[4] &= ~bit
-                Tracer.record(.barrierPass, [.uint(id), .uint(round), .uint(parties)])
+                Tracer.recordWords(.barrierPass, id, round, parties)
                 core.signal(&held, Int32.max)
                 return Int(index)
             }
@@ -104,7 +104,7 @@ public final class Barrier: Sendable {
                 let awake = core.sleep(until: end)
                 if core[0] != round {
                     if core[4] & bit != 0 { throw broken(round, "it was reset while this party waited") }
-                    Tracer.record(.barrierPass, [.uint(id), .uint(round), .uint(parties)])
+                    Tracer.recordWords(.barrierPass, id, round, parties)
                     return Int(index)
                 }
                 if core[2] == 1 { throw broken(round, "another party timed out, it was aborted, or a party died") }
@@ -128,7 +128,7 @@ public final class Barrier: Sendable {
         core.withLock { held in
             guard core[1] > 0 || core[2] == 1 else { return }
             let round = core[0]
-            if core[2] == 0 { Tracer.record(.barrierBroken, [.uint(id), .uint(round), .uint(Reason.reset.rawValue)]) }
+            if core[2] == 0 { Tracer.recordWords(.barrierBroken, id, round, Reason.reset.rawValue) }
             core[4] |= 1 << (round % 64)
             core[0] = round + 1
             core[1] = 0

@@ -117,7 +117,7 @@ public final class Condition: Sendable {
                 break
             }
         }
-        Tracer.record(.conditionWait, [.uint(id), .uint(core[1]), .uint(notified ? 1 : 0)])
+        Tracer.recordWords(.conditionWait, id, core[1], notified ? 1 : 0)
         core.unlock()
         switch self.guard {
         case .lock(let l): l.acquire()
@@ -150,7 +150,7 @@ public final class Condition: Sendable {
             let add = min(UInt64(max(0, count)), core[2] - min(core[2], core[0]))
             core[0] += add
             core[1] &+= 1
-            Tracer.record(.conditionNotify, [.uint(id), .uint(core[1]), .uint(add)])
+            Tracer.recordWords(.conditionNotify, id, core[1], add)
             if add > 0 { core.signal(&held, Int32(clamping: add)) }
         }
     }

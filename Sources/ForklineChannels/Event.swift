@@ -36,7 +36,7 @@ public final class Event: Sendable {
                 core[0] = 1
                 core[1] &+= 1
             }
-            Tracer.record(.eventSet, [.uint(id), .uint(core[1])])
+            Tracer.recordWords(.eventSet, id, core[1])
             core.signal(&held, Int32.max)
         }
     }
@@ -60,7 +60,7 @@ public final class Event: Sendable {
             if !core.sleep(until: end), core[0] == 0 { break }
         }
         let ok = core[0] == 1
-        Tracer.record(.eventWait, [.uint(id), .uint(core[1]), .uint(ok ? 1 : 0)])
+        Tracer.recordWords(.eventWait, id, core[1], ok ? 1 : 0)
         return ok
     }
 

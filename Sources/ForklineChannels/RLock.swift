@@ -79,7 +79,7 @@ public final class RLock: Sendable {
             generation.pointee &+= 1
             owner.pointee = fl_gettid()
         }
-        Tracer.record(.rlockAcquire, [.uint(id), .uint(generation.pointee), .uint(depth.pointee), .uint(died ? 1 : 0)])
+        Tracer.recordWords(.rlockAcquire, id, generation.pointee, depth.pointee, died ? 1 : 0)
         return died ? .previousOwnerDied : .acquired
     }
 
@@ -91,7 +91,7 @@ public final class RLock: Sendable {
         }
         depth.pointee -= 1
         if depth.pointee == 0 { owner.pointee = 0 }
-        Tracer.record(.rlockRelease, [.uint(id), .uint(generation.pointee), .uint(depth.pointee)])
+        Tracer.recordWords(.rlockRelease, id, generation.pointee, depth.pointee)
         let rc = pthread_mutex_unlock(mutex)
         precondition(rc == 0, "RLock \(hex16(id)): unlock failed: \(String(cString: strerror(rc)))")
     }

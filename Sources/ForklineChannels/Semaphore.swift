@@ -66,7 +66,7 @@ public final class Semaphore: Sendable {
         }
         core[0] -= 1
         core[1] &+= 1
-        Tracer.record(.semAcquire, [.uint(id), .uint(core[1]), .uint(core[0]), .uint(core[2])])
+        Tracer.recordWords(.semAcquire, id, core[1], core[0], core[2])
         return true
     }
 
@@ -77,7 +77,7 @@ public final class Semaphore: Sendable {
         guard core[0] > 0 else { return false }
         core[0] -= 1
         core[1] &+= 1
-        Tracer.record(.semAcquire, [.uint(id), .uint(core[1]), .uint(core[0]), .uint(core[2])])
+        Tracer.recordWords(.semAcquire, id, core[1], core[0], core[2])
         return true
     }
 
@@ -94,7 +94,7 @@ public final class Semaphore: Sendable {
         }
         core[0] += 1
         core[1] &+= 1
-        Tracer.record(.semRelease, [.uint(id), .uint(core[1]), .uint(core[0]), .uint(core[2])])
+        Tracer.recordWords(.semRelease, id, core[1], core[0], core[2])
         core.signal(&held, 1)
         }
     }
