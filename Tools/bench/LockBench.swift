@@ -34,13 +34,15 @@ enum LockBench {
         if let traced = try? uncontended(n * 10, rounds: rounds) {
             figures.append(Figure(name: "semaphore acquire+release, uncontended, traced", unit: "ns", ours: traced.on,
                                   peerName: "the same, tracing off", peer: traced.off))
+            figures.append(Figure(name: "record one semAcquire event (33 bytes)", unit: "ns", ours: traced.event,
+                                  peerName: "a static mark, same process", peer: traced.mark))
         }
         return figures
     }
 
     /// ns per uncontended acquire+release pair, with tracing off and on (two events per pair),
     /// measured in a fork child that turns tracing on itself (this process keeps it off).
-    static func uncontended(_ n: Int, rounds: Int) throws -> (off: [Double], on: [Double]) {
+    static func uncontended(_ n: Int, rounds: Int) throws -> (off: [Double], on: [Double], event: [Double], mark: [Double]) {
         let results = try SharedValue(Results())
         let dir = "/tmp/forkline-lockbench-trace-\(getpid())"
         let child = ChildProcess {
@@ -56,7 +58,15 @@ enum LockBench {
             var r = Results()
             for i in 0..<min(rounds, 8) { r.off[i] = pairs() }
             guard (try? Tracer.start(directory: dir)) != nil else { return }
-            for i in 0..<min(rounds, 8) { r.on[i] = pairs() }
+            for i in 0..<min(rounds, 8) {
+                r.on[i] = pairs()
+                var t0 = fl_monotonic_ns()
+                for k in 0..<n { Tracer.recordWords(.semAcquire, 0x5E4, UInt64(k), 1, 2) }
+                r.event[i] = Double(fl_monotonic_ns() - t0) / Double(n)
+                t0 = fl_monotonic_ns()
+                for _ in 0..<n { Tracer.mark("a static label") }
+                r.mark[i] = Double(fl_monotonic_ns() - t0) / Double(n)
+            }
             results.store(r)
         }
         try child.start()
@@ -64,13 +74,15 @@ enum LockBench {
         _ = system("rm -rf \(dir)")
         let r = results.load()
         let k = min(rounds, 8)
-        return ((0..<k).map { r.off[$0] }, (0..<k).map { r.on[$0] })
+        return ((0..<k).map { r.off[$0] }, (0..<k).map { r.on[$0] }, (0..<k).map { r.event[$0] }, (0..<k).map { r.mark[$0] })
     }
 
     /// Up to 8 samples each, in shared memory.
     struct Results: BitwiseCopyable, Sendable {
         var off = InlineSamples()
         var on = InlineSamples()
+        var event = InlineSamples()
+        var mark = InlineSamples()
     }
 
     struct InlineSamples: BitwiseCopyable, Sendable {
