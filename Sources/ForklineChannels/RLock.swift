@@ -51,7 +51,7 @@ public final class RLock: Sendable {
     @discardableResult
     public func acquire(timeout: Duration? = nil) -> Lock.Acquisition {
         var rc: Int32
-        if let timeout {
+        if let timeout, timeout.components.seconds < 1_000_000_000 {
             var ts = timespec()
             clock_gettime(CLOCK_REALTIME, &ts)
             let (s, atto) = timeout.components

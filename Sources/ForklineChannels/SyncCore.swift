@@ -116,10 +116,12 @@ enum UnsafeAtomicLoad {
     static func load(_ p: UnsafeMutablePointer<UInt32>) -> UInt32 { p.pointee }
 }
 
-/// Turns a timeout into a CLOCK_MONOTONIC deadline in ns (0: none).
+/// Turns a timeout into a CLOCK_MONOTONIC deadline in ns (0: none). Timeouts beyond ~30 years
+/// are treated as none.
 func deadline(after timeout: Duration?) -> UInt64 {
     guard let timeout else { return 0 }
     let (s, atto) = timeout.components
+    guard s < 1_000_000_000 else { return 0 }
     let ns = max(0, s) * 1_000_000_000 + max(0, atto) / 1_000_000_000
     return (fl_monotonic_ns() &+ UInt64(ns)) | 1  // never 0: 0 means no deadline
 }

@@ -21,7 +21,9 @@ struct SyncTests {
 
     @Test("three processes share a semaphore of 2: never more than 2 inside, and the trace proves it", arguments: methods)
     func semaphoreCapacity(method: StartMethod) throws {
+        let shmBefore = SharedMemoryTests.shmEntries()
         let (out, trace) = try run(["sem-capacity", method.description, "3"])
+        #expect(SharedMemoryTests.shmEntries().subtracting(shmBefore).isEmpty, "no segment left in /dev/shm")
         #expect(out.lines == ["children exited(0) exited(0) exited(0)", "peak 2 value 2"] || out.lines == ["children exited(0) exited(0) exited(0)", "peak 1 value 2"])
         let acquires = trace.events(.semAcquire), releases = trace.events(.semRelease)
         #expect(acquires.count == 300 && releases.count == 300)
