@@ -18,8 +18,13 @@ public final class Semaphore: Sendable {
     let core: SyncCore
     // Fields: 0 value, 1 ticket (operations so far), 2 initial value, 3 bounded (0/1).
 
-    /// Spin iterations before sleeping (0: sleep at once). Measured in `Tools/bench/LockBench.swift`.
-    nonisolated(unsafe) package static var spin = 0
+    /// Iterations a waiting `acquire` watches the semaphore before it sleeps (0: sleep at once),
+    /// and how often it yields the CPU meanwhile (0: never). A hand-off that arrives during the
+    /// spin costs no futex wake-up (1-4 us round trips instead of 6-13 us when each process has a
+    /// CPU); yielding keeps the spin from starving the releasing process when the CPUs are
+    /// oversubscribed. Measured in `Tools/bench/LockBench.swift` (docs/benchmarks.md).
+    nonisolated(unsafe) package static var spin = 2000
+    nonisolated(unsafe) package static var spinYieldEvery = 32
 
     /// A semaphore holding `value` units.
     /// - Throws: ``ChannelError/Code/invalidArgument`` when `value` is negative or above 2^31.
@@ -62,7 +67,7 @@ public final class Semaphore: Sendable {
         core.lock()
         defer { core.unlock() }
         while core[0] == 0 {
-            if !core.sleep(until: end, spin: Self.spin), core[0] == 0 { return false }
+            if !core.sleep(until: end, spin: Self.spin, yieldEvery: Self.spinYieldEvery), core[0] == 0 { return false }
         }
         core[0] -= 1
         core[1] &+= 1

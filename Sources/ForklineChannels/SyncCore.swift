@@ -62,16 +62,16 @@ struct SyncCore {
     /// Called holding the mutex: releases it, sleeps until `seq` changes (or `deadline`, a
     /// CLOCK_MONOTONIC time in ns, 0 for none, passes), and takes the mutex again. Returns false
     /// when the deadline passed. A true return may be spurious: callers re-check their state.
-    func sleep(until deadline: UInt64, spin: Int = 0) -> Bool {
+    func sleep(until deadline: UInt64, spin: Int = 0, yieldEvery: Int = 0) -> Bool {
         let seen = seq.pointee
         waiters.pointee += 1
         unlock()
         var rc: Int32 = 0
         var changed = false
         // Optional brief spin: a cross-CPU wake-up costs 15-60 us on these machines.
-        for _ in 0..<spin {
+        for i in 0..<spin {
             if UnsafeAtomicLoad.load(seq) != seen { changed = true; break }
-            fl_cpu_relax()
+            if yieldEvery > 0, i % yieldEvery == yieldEvery - 1 { sched_yield() } else { fl_cpu_relax() }
         }
         if !changed {
             repeat {

@@ -2,7 +2,8 @@
 // semaphores (A: parent releases, child acquires; B: child releases, parent acquires), so every
 // round trip is two cross-process hand-offs. Forkline's `Semaphore` (with and without a brief
 // spin before sleeping) beside a C futex ping-pong compiled at run time and CPython's
-// `multiprocessing.Lock` used the same way (CPython lets another process release it).
+// `multiprocessing.Lock` used the same way (CPython lets another process release it). The
+// uncontended rows run with the default spin (it never spins without a waiter).
 import CForkline
 import Forkline
 
@@ -11,7 +12,8 @@ import Glibc
 #endif
 
 enum LockBench {
-    static let spins = [0, 200, 2000]
+    /// (spin iterations, yield every) pairs.
+    static let spins = [(0, 0), (200, 0), (2000, 0), (2000, 32)]
 
     static func figures(quick: Bool) -> [Figure] {
         let n = quick ? 2_000 : 10_000
@@ -19,14 +21,16 @@ enum LockBench {
         var figures: [Figure] = []
         let c = CPeer.build()
         let python = Python.find()
-        for spin in spins {
+        for (spin, every) in spins {
             var ours: [Double] = [], peer: [Double] = []
             for _ in 0..<rounds {
-                if let s = try? pingPong(n, spin: spin) { ours.append(s) }
-                if let c, let s = CPeer.run(c, n, spin: spin) { peer.append(s) }
+                if let s = try? pingPong(n, spin: spin, yieldEvery: every) { ours.append(s) }
+                if let c, let s = CPeer.run(c, n, spin: spin, yieldEvery: every) { peer.append(s) }
             }
-            var f = Figure(name: "lock hand-off round trip, spin \(spin)", unit: "us", ours: ours,
-                           peerName: c == nil ? "C futex (cc unavailable)" : "C futex ping-pong, spin \(spin)", peer: peer)
+            var label = every > 0 ? "spin \(spin), yield every \(every)" : "spin \(spin)"
+            if (spin, every) == (Forkline.Semaphore.spin, Forkline.Semaphore.spinYieldEvery) { label += " (default)" }
+            var f = Figure(name: "lock hand-off round trip, \(label)", unit: "us", ours: ours,
+                           peerName: c == nil ? "C futex (cc unavailable)" : "C futex ping-pong, \(label)", peer: peer)
             if spin == 0, let python { f.python = (0..<rounds).compactMap { _ in pythonPingPong(python, quick ? 1_000 : 5_000) } }
             figures.append(f)
         }
@@ -95,9 +99,11 @@ enum LockBench {
 
     /// Microseconds per round trip through two Forkline semaphores between this process and a
     /// fork child.
-    static func pingPong(_ n: Int, spin: Int) throws -> Double {
+    static func pingPong(_ n: Int, spin: Int, yieldEvery: Int) throws -> Double {
+        let saved = (Forkline.Semaphore.spin, Forkline.Semaphore.spinYieldEvery)
         Forkline.Semaphore.spin = spin
-        defer { Forkline.Semaphore.spin = 0 }
+        Forkline.Semaphore.spinYieldEvery = yieldEvery
+        defer { (Forkline.Semaphore.spin, Forkline.Semaphore.spinYieldEvery) = saved }
         let a = try Forkline.Semaphore(value: 0), b = try Forkline.Semaphore(value: 0)
         let child = ChildProcess {
             for _ in 0..<(n + 100) {
@@ -141,6 +147,7 @@ enum CPeer {
     static let source = """
     #define _GNU_SOURCE
     #include <linux/futex.h>
+    #include <sched.h>
     #include <stdatomic.h>
     #include <stdio.h>
     #include <stdlib.h>
@@ -149,18 +156,20 @@ enum CPeer {
     #include <sys/wait.h>
     #include <time.h>
     #include <unistd.h>
-    static int spin;
+    static int spin, every;
     static void post(_Atomic unsigned *w) { atomic_store(w, 1); syscall(SYS_futex, w, FUTEX_WAKE, 1, 0, 0, 0); }
     static void take(_Atomic unsigned *w) {
       for (;;) {
         unsigned one = 1;
         if (atomic_compare_exchange_strong(w, &one, 0)) return;
-        for (int i = 0; i < spin && atomic_load(w) == 0; i++) __builtin_ia32_pause();
+        for (int i = 0; i < spin && atomic_load(w) == 0; i++) {
+          if (every > 0 && i % every == every - 1) sched_yield(); else __builtin_ia32_pause();
+        }
         if (atomic_load(w) == 0) syscall(SYS_futex, w, FUTEX_WAIT, 0, 0, 0, 0);
       }
     }
     int main(int argc, char **argv) {
-      int n = atoi(argv[1]); spin = atoi(argv[2]);
+      int n = atoi(argv[1]); spin = atoi(argv[2]); every = atoi(argv[3]);
       _Atomic unsigned *w = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
       pid_t pid = fork();
       if (pid == 0) { for (int i = 0; i < n + 100; i++) { take(&w[0]); post(&w[16]); } _exit(0); }
@@ -183,8 +192,8 @@ enum CPeer {
         return system("cc -O2 -o \(base) \(base).c 2>/dev/null") == 0 ? base : nil
     }
 
-    static func run(_ binary: String, _ n: Int, spin: Int) -> Double? {
-        Shell.numbers(of: "\(binary) \(n) \(spin)").first
+    static func run(_ binary: String, _ n: Int, spin: Int, yieldEvery: Int) -> Double? {
+        Shell.numbers(of: "\(binary) \(n) \(spin) \(yieldEvery)").first
     }
 }
 
