@@ -120,7 +120,7 @@ public final class Condition: Sendable {
         Tracer.recordWords(.conditionWait, id, core[1], notified ? 1 : 0)
         core.unlock()
         switch self.guard {
-        case .lock(let l): l.acquire()
+        case .lock(let l): _ = l.acquire()
         case .rlock(let l): for _ in 0..<levels { l.acquire() }
         }
         return notified

@@ -148,6 +148,19 @@ struct SyncTests {
         #expect(trace.events(.rlockAcquire).filter { $0["ownerDied"]?.uint == 1 }.count == 1)
     }
 
+    @Test("the async twins wait without blocking: a semaphore, an event and a barrier across processes", arguments: methods)
+    func asyncTwins(method: StartMethod) throws {
+        let (out, trace) = try run(["sync-async", method.description])
+        // The barrier index depends on who arrives first.
+        #expect(out.lines.count == 6 && ["barrier index 0", "barrier index 1"].contains(out.lines[2]))
+        #expect(out.lines.filter { !$0.hasPrefix("barrier index") } == ["semaphore true", "event true", "child exited(0)", "timeout false",
+                                                                         "barrier timeout brokenBarrier"])
+        let indexes = Set(trace.events(.barrierArrive).filter { $0["parties"]?.uint == 2 && $0["round"]?.uint == 0 }.compactMap { $0["index"]?.uint })
+        #expect(indexes.isSuperset(of: [0, 1]))
+        let set = try #require(trace.events(.eventSet).first), wait = try #require(trace.events(.eventWait).first { $0["ok"]?.uint == 1 })
+        #expect(trace.happensBefore(set.id, wait.id))
+    }
+
     @Test("every type times out instead of waiting forever")
     func timeouts() throws {
         let (out, _) = try run(["sync-timeouts"])

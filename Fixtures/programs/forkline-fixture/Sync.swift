@@ -19,6 +19,14 @@ struct EventArgs: Codable, Sendable { var event: Event; var ready: Forkline.Sema
 struct ConsumerArgs: Codable, Sendable { var items: SharedValue<Int>; var cond: Condition; var take: Int; var nested = false }
 struct BarrierArgs: Codable, Sendable { var barrier: Barrier; var rounds: Int; var timeoutMs: Int }
 struct RLockArgs: Codable, Sendable { var lock: RLock; var ready: Forkline.Semaphore; var hold: Bool }
+struct AsyncArgs: Codable, Sendable { var sem: Forkline.Semaphore; var event: Event; var barrier: Barrier }
+
+/// The other side of `sync-async`: a release, a set, a barrier.
+let asyncPeer = EntryPoint<AsyncArgs>("sync-async-peer") { a in
+    try a.sem.release()
+    a.event.set()
+    do { try a.barrier.wait(timeout: .seconds(60)) } catch let e as ChannelError where e.code == .brokenBarrier { exit(7) }
+}
 
 let semWorker = EntryPoint<SemArgs>("sync-sem-worker") { a in
     for _ in 0..<a.times {
@@ -84,7 +92,19 @@ let rlockUser = EntryPoint<RLockArgs>("sync-rlock-user") { a in
 }
 
 enum SyncScenarios {
-    static let entries: [any AnyEntryPoint] = [semWorker, boundedWorker, eventWaiter, consumer, barrierParty, rlockUser]
+    static let entries: [any AnyEntryPoint] = [semWorker, boundedWorker, eventWaiter, consumer, barrierParty, rlockUser, asyncPeer]
+
+    /// The async twins, awaited from the parent's async code while a child of method `m` acts.
+    static func asyncWaits(method m: StartMethod) async throws {
+        let sem = try Forkline.Semaphore(value: 0), event = try Event(), barrier = try Barrier(parties: 2)
+        let kid = try start(asyncPeer, AsyncArgs(sem: sem, event: event, barrier: barrier), m, pass: [sem, event, barrier])
+        print("semaphore \(await sem.acquire(timeout: .seconds(60)))")
+        print("event \(await event.wait(timeout: .seconds(60)))")
+        print("barrier index \(try await barrier.wait(timeout: .seconds(60)))")
+        print("child \(try await kid.join())")
+        print("timeout \(try await Forkline.Semaphore(value: 0).acquire(timeout: .milliseconds(20)))")
+        do { try await Barrier(parties: 2).wait(timeout: .milliseconds(20)) } catch { print("barrier timeout \(error.code)") }
+    }
     static let names: Set<String> = ["sem-capacity", "bounded-over-release", "event-wakes", "condition-pc", "condition-pc-rlock", "barrier-rounds",
                                      "barrier-abort", "barrier-timeout", "barrier-party-killed", "rlock", "rlock-holder-killed",
                                      "sync-timeouts"]

@@ -289,6 +289,7 @@ case "lifecycle":
     print("daemon=\(daemon.pid!)")
     // Exit without joining it: the library terminates and reaps it at exit.
 case _ where SyncScenarios.names.contains(scenario): try SyncScenarios.run(scenario, method: m, count: count)
+case "sync-async": try await SyncScenarios.asyncWaits(method: m)
 default:
     writeStderrLine("unknown scenario \(scenario)")
     exit(2)
