@@ -64,21 +64,26 @@ struct SyncCore {
     /// when the deadline passed. A true return may be spurious: callers re-check their state.
     func sleep(until deadline: UInt64, spin: Int = 0, yieldEvery: Int = 0) -> Bool {
         let seen = seq.pointee
+        if spin > 0 {
+            // Watch the word for a while before sleeping (a cross-CPU wake-up costs 15-60 us on
+            // these machines). A spinner is not counted in `waiters`, so a release during the spin
+            // makes no futex_wake system call.
+            unlock()
+            var changed = false
+            for i in 0..<spin {
+                if UnsafeAtomicLoad.load(seq) != seen { changed = true; break }
+                if yieldEvery > 0, i % yieldEvery == yieldEvery - 1 { sched_yield() } else { fl_cpu_relax() }
+            }
+            lock()
+            if changed || seq.pointee != seen { return true }
+        }
         waiters.pointee += 1
         unlock()
         var rc: Int32 = 0
-        var changed = false
-        // Optional brief spin: a cross-CPU wake-up costs 15-60 us on these machines.
-        for i in 0..<spin {
-            if UnsafeAtomicLoad.load(seq) != seen { changed = true; break }
-            if yieldEvery > 0, i % yieldEvery == yieldEvery - 1 { sched_yield() } else { fl_cpu_relax() }
-        }
-        if !changed {
-            repeat {
-                if deadline != 0, fl_monotonic_ns() >= deadline { rc = -ETIMEDOUT; break }
-                rc = fl_futex_wait(seq, seen, deadline)
-            } while rc == -EINTR
-        }
+        repeat {
+            if deadline != 0, fl_monotonic_ns() >= deadline { rc = -ETIMEDOUT; break }
+            rc = fl_futex_wait(seq, seen, deadline)
+        } while rc == -EINTR
         lock()
         waiters.pointee -= 1
         return rc != -ETIMEDOUT
