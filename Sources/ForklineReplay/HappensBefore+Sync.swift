@@ -4,7 +4,7 @@ import ForklineTrace
 ///
 /// - a semaphore release to the next acquire in ticket order (the acquire it enabled);
 /// - an `RLock`'s final release (depth 0) to the next generation's outermost acquire;
-/// - every arrival at a barrier round to every other party's pass of that round;
+/// - each arrival at a barrier round to the next (by arrival index), the last to every pass;
 /// - an event's set (the first of its generation) to each wait that saw that generation;
 /// - a condition's notify to each wait it woke (the wait records the notify's state).
 enum SyncEdges {
@@ -14,7 +14,7 @@ enum SyncEdges {
         var semOps: [UInt64: [(ticket: UInt64, acquire: Bool, at: (Int, Int))]] = [:]
         var rlockOuter: [LockHold: (Int, Int)] = [:]
         var rlockFreed: [(LockHold, (Int, Int))] = []
-        var arrivals: [BarrierRound: [(Int, Int)]] = [:]
+        var arrivals: [BarrierRound: [(index: UInt64, at: (Int, Int))]] = [:]
         var passes: [BarrierRound: [(Int, Int)]] = [:]
         var sets: [LockHold: (at: (Int, Int), time: UInt64)] = [:]  // (event, generation)
         var waits: [(LockHold, (Int, Int))] = []
@@ -34,7 +34,7 @@ enum SyncEdges {
                     if e.kind == .rlockRelease, d == 0 { rlockFreed.append((LockHold(lock: l, generation: g + 1), at)) }
                 case .barrierArrive, .barrierPass:
                     guard let b = e["barrier"]?.uint, let r = e["round"]?.uint else { continue }
-                    if e.kind == .barrierArrive { arrivals[BarrierRound(barrier: b, round: r), default: []].append(at) }
+                    if e.kind == .barrierArrive { arrivals[BarrierRound(barrier: b, round: r), default: []].append((e["index"]?.uint ?? 0, at)) }
                     else { passes[BarrierRound(barrier: b, round: r), default: []].append(at) }
                 case .eventSet:
                     guard let ev = e["event"]?.uint, let g = e["generation"]?.uint else { continue }
@@ -63,7 +63,11 @@ enum SyncEdges {
         }
         for (key, at) in rlockFreed { if let a = rlockOuter[key] { edge(at, a) } }
         for (key, list) in passes {
-            for a in arrivals[key] ?? [] { for p in list { edge(a, p) } }
+            // Arrivals are ordered by their index (each took the barrier's mutex in turn): chain
+            // them, then the last one reaches every pass. Linear, and every arrival reaches every pass.
+            let chain = (arrivals[key] ?? []).sorted { $0.index < $1.index }
+            for (a, b) in zip(chain, chain.dropFirst()) { edge(a.at, b.at) }
+            if let last = chain.last { for p in list { edge(last.at, p) } }
         }
         for (key, at) in waits { if let s = sets[key] { edge(s.at, at) } }
         for (key, at) in woken { if let n = notifies[key] { edge(n, at) } }
