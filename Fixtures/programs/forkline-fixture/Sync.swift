@@ -30,7 +30,7 @@ let asyncPeer = EntryPoint<AsyncArgs>("sync-async-peer") { a in
 
 let semWorker = EntryPoint<SemArgs>("sync-sem-worker") { a in
     for _ in 0..<a.times {
-        a.sem.acquire()
+        guard a.sem.acquire(timeout: .seconds(60)) else { exit(8) }
         a.occupancy.withLock { o in
             o.inside += 1
             o.peak = max(o.peak, o.inside)
@@ -42,7 +42,7 @@ let semWorker = EntryPoint<SemArgs>("sync-sem-worker") { a in
 }
 
 let boundedWorker = EntryPoint<BoundedArgs>("sync-bounded-worker") { a in
-    a.sem.acquire()
+    guard a.sem.acquire(timeout: .seconds(60)) else { exit(8) }
     try a.sem.release()
     do { try a.sem.release() } catch let e as ChannelError where e.code == .overReleased { exit(0) }
     exit(9)
@@ -147,7 +147,7 @@ enum SyncScenarios {
         case "event-wakes":
             let event = try Event(), ready = try Forkline.Semaphore(value: 0)
             let kids = try (0..<n).map { _ in try start(eventWaiter, EventArgs(event: event, ready: ready, timeoutMs: 60_000), m, pass: [event, ready]) }
-            for _ in 0..<n { ready.acquire() }
+            for _ in 0..<n where !ready.acquire(timeout: .seconds(60)) { print("a child never got ready") }
             print("set before: \(event.isSet)")
             event.set()
             print("children \(try statuses(kids))")
@@ -206,14 +206,15 @@ enum SyncScenarios {
             lock.acquire()
             lock.acquire()
             let kid = try start(rlockUser, RLockArgs(lock: lock, ready: ready, hold: false), m, pass: [lock, ready])
-            ready.acquire()  // the child timed out while this process held the lock
+            // The child timed out while this process held the lock.
+            if !ready.acquire(timeout: .seconds(60)) { print("the child never timed out") }
             for _ in 0..<3 { try lock.release() }
             do { try lock.release() } catch { print("extra release \(error.code)") }
             print("child \(try statuses([kid]))")
         case "rlock-holder-killed":
             let lock = try RLock(), ready = try Forkline.Semaphore(value: 0)
             let kid = try start(rlockUser, RLockArgs(lock: lock, ready: ready, hold: true), m, name: "holder", pass: [lock, ready])
-            ready.acquire()
+            if !ready.acquire(timeout: .seconds(60)) { print("the holder never got ready") }
             print("while held: \(lock.acquire(timeout: .milliseconds(50)))")
             try kid.kill()
             print("holder \(try joined(kid))")
