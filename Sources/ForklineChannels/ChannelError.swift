@@ -21,6 +21,15 @@ public struct ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let encoding = Code(raw: "encoding")
         /// A system call failed.
         public static let systemCallFailed = Code(raw: "systemCallFailed")
+        /// A barrier was broken (a party timed out, it was aborted or reset, or a party died
+        /// inside it): every waiting party and every later `wait` gets this until `reset()`.
+        public static let brokenBarrier = Code(raw: "brokenBarrier")
+        /// A `BoundedSemaphore` was released more times than it was acquired.
+        public static let overReleased = Code(raw: "overReleased")
+        /// A lock was released, or a condition used, by a process or thread that does not hold it.
+        public static let notOwner = Code(raw: "notOwner")
+        /// An argument is out of range (a barrier of 0 parties, a semaphore value above 2^31).
+        public static let invalidArgument = Code(raw: "invalidArgument")
         public var description: String { raw }
     }
 

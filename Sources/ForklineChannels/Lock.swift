@@ -82,13 +82,13 @@ public final class Lock: Sendable {
             preconditionFailure("Lock \(hex16(id)): pthread_mutex_lock failed: \(String(cString: strerror(rc)))")
         }
         generation.pointee &+= 1
-        Tracer.record(.lockAcquire, [.uint(id), .uint(generation.pointee), .uint(died ? 1 : 0)])
+        Tracer.recordWords(.lockAcquire, id, generation.pointee, died ? 1 : 0)
         return died ? .previousOwnerDied : .acquired
     }
 
     /// Releases the lock (which this process holds).
     public func release() {
-        Tracer.record(.lockRelease, [.uint(id), .uint(generation.pointee)])
+        Tracer.recordWords(.lockRelease, id, generation.pointee)
         let rc = pthread_mutex_unlock(mutex)
         precondition(rc == 0, "Lock \(hex16(id)): released by a process that does not hold it")
     }

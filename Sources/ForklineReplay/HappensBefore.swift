@@ -53,6 +53,7 @@ public struct CausalGraph: Sendable {
                 for (jp, ji) in joinsOf[p.header.puid] ?? [] { edges[pi].append((last, jp, ji)) }
             }
         }
+        SyncEdges.add(trace, &edges)
         self.edges = edges
     }
 

@@ -23,6 +23,17 @@ public struct Timeline: Sendable {
         case "channelClose": "c"
         case "lockAcquire": "L"
         case "lockRelease": "U"
+        case "rlockAcquire": "L"
+        case "rlockRelease": "U"
+        case "semAcquire": "P"
+        case "semRelease": "V"
+        case "barrierArrive": "b"
+        case "barrierPass": "B"
+        case "barrierBroken": "%"
+        case "eventSet": "E"
+        case "eventWait": "e"
+        case "conditionNotify": "N"
+        case "conditionWait": "W"
         default: "·"
         }
     }

@@ -41,6 +41,11 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
         case duplicateRecv = "duplicate-recv", outOfOrderRecv = "out-of-order-recv"
         /// Two processes held one lock at once (invariant 5).
         case overlappingHolds = "overlapping-holds"
+        /// A semaphore had more holds than its capacity (its initial value plus the releases so
+        /// far), replayed in the order of its tickets (invariant 5).
+        case semaphoreOverCapacity = "semaphore-over-capacity"
+        /// A party left a barrier round before every party of that round arrived (invariant 5).
+        case barrierEarlyRelease = "barrier-early-release"
     }
 
     /// Which invariant is broken.

@@ -42,6 +42,35 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
     /// This process released the lock it acquired at `generation`.
     case lockRelease = 18
 
+    // Synchronisation primitives (19-29).
+
+    /// A semaphore unit was taken: `ticket` numbers the semaphore's operations (kept in its shared
+    /// memory), `value` is what it left, `capacity` the initial value.
+    case semAcquire = 19
+    /// A semaphore unit was given back (same arguments as `semAcquire`).
+    case semRelease = 20
+    /// An `RLock` was acquired: `generation` counts outermost hand-offs, `depth` is the holder's
+    /// nesting after this acquire (1 for the outermost).
+    case rlockAcquire = 21
+    /// An `RLock` was released to `depth` (0: the lock is free).
+    case rlockRelease = 22
+    /// A party arrived at a barrier in `round` with arrival `index` (0-based).
+    case barrierArrive = 23
+    /// A party left a barrier because every party of `round` arrived.
+    case barrierPass = 24
+    /// A barrier broke in `round`, or a waiting party saw it broken: `reason` 0 raised in this
+    /// party, 1 timeout, 2 abort, 3 reset, 4 a party died inside it.
+    case barrierBroken = 25
+    /// An event was set (`generation` counts the times it went from clear to set).
+    case eventSet = 26
+    /// A wait on an event returned: `ok` 1 when it saw the event set (at `generation`), 0 on timeout.
+    case eventWait = 27
+    /// A condition was notified: `state` is the condition's state counter after it, `count` how many
+    /// waiters it may wake.
+    case conditionNotify = 28
+    /// A wait on a condition returned: `notified` 1 when a notification woke it (at `state`), 0 on timeout.
+    case conditionWait = 29
+
     /// The name used in text formats (JSON Lines, reports).
     public var name: String { Self.table[Int(rawValue)]!.name }
 
@@ -90,6 +119,17 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
         .channelClose: ("channelClose", [.init("channel", .u64)]),
         .lockAcquire: ("lockAcquire", [.init("lock", .u64), .init("generation", .u64), .init("ownerDied", .u8)]),
         .lockRelease: ("lockRelease", [.init("lock", .u64), .init("generation", .u64)]),
+        .semAcquire: ("semAcquire", [.init("semaphore", .u64), .init("ticket", .u64), .init("value", .u64), .init("capacity", .u64)]),
+        .semRelease: ("semRelease", [.init("semaphore", .u64), .init("ticket", .u64), .init("value", .u64), .init("capacity", .u64)]),
+        .rlockAcquire: ("rlockAcquire", [.init("lock", .u64), .init("generation", .u64), .init("depth", .u64), .init("ownerDied", .u8)]),
+        .rlockRelease: ("rlockRelease", [.init("lock", .u64), .init("generation", .u64), .init("depth", .u64)]),
+        .barrierArrive: ("barrierArrive", [.init("barrier", .u64), .init("round", .u64), .init("index", .u64), .init("parties", .u64)]),
+        .barrierPass: ("barrierPass", [.init("barrier", .u64), .init("round", .u64), .init("parties", .u64)]),
+        .barrierBroken: ("barrierBroken", [.init("barrier", .u64), .init("round", .u64), .init("reason", .u8)]),
+        .eventSet: ("eventSet", [.init("event", .u64), .init("generation", .u64)]),
+        .eventWait: ("eventWait", [.init("event", .u64), .init("generation", .u64), .init("ok", .u8)]),
+        .conditionNotify: ("conditionNotify", [.init("condition", .u64), .init("state", .u64), .init("count", .u64)]),
+        .conditionWait: ("conditionWait", [.init("condition", .u64), .init("state", .u64), .init("notified", .u8)]),
     ]
 }
 

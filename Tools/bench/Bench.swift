@@ -52,6 +52,7 @@ enum Bench {
             }
             print("child minor faults per start+join: forkline fork \(try childFaults { _ = try startJoin(.fork) }), bare fork \(childFaults { _ = bareFork() })")
         }
+        figures += LockBench.figures(quick: quick)  // before recordingCost, which turns tracing on
         figures += recordingCost(quick: quick)
         if let python = Python.find() {
             for method in ["fork", "forkserver", "spawn"] {

@@ -77,7 +77,7 @@ let holder = EntryPoint<HolderArgs>("holder") { args in
 let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.conn) }
 
 ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
-                                 silentExit, streamer])
+                                 silentExit, streamer] + SyncScenarios.entries)
 
 func method(_ s: String) -> StartMethod {
     guard let m = StartMethod(name: s) else {
@@ -289,6 +289,8 @@ case "lifecycle":
     try daemon.start()
     print("daemon=\(daemon.pid!)")
     // Exit without joining it: the library terminates and reaps it at exit.
+case _ where SyncScenarios.names.contains(scenario): try SyncScenarios.run(scenario, method: m, count: count)
+case "sync-async": try await SyncScenarios.asyncWaits(method: m)
 default:
     if try await Reliability.run(scenario, method: m, count: count, args: args) { break }
     writeStderrLine("unknown scenario \(scenario)")

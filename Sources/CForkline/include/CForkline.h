@@ -85,6 +85,17 @@ long fl_peer_uid(int fd);
 /// CPUs in this process's affinity mask (0 if unknown).
 int fl_cpu_count(void);
 
+// MARK: - futexes (process-shared: no FUTEX_PRIVATE_FLAG, so they work on MAP_SHARED memory)
+
+/// Sleeps while `*word == expected`, until woken or until the CLOCK_MONOTONIC time `deadline_ns`
+/// (0: no deadline). Returns 0 when woken (maybe spuriously), -EAGAIN when `*word` already
+/// differed, -ETIMEDOUT, or -EINTR.
+int fl_futex_wait(uint32_t *word, uint32_t expected, uint64_t deadline_ns);
+/// Wakes up to `count` processes sleeping on `word`. Returns how many were woken, or -errno.
+int fl_futex_wake(uint32_t *word, int count);
+/// A CPU pause hint for short spin loops.
+void fl_cpu_relax(void);
+
 // MARK: - backtraces (libunwind loaded at run time)
 
 /// Loads libunwind with dlopen(RTLD_LOCAL) once. Returns 1 when available, 0 otherwise.
