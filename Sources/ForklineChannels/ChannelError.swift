@@ -21,6 +21,14 @@ public struct ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let encoding = Code(raw: "encoding")
         /// A system call failed.
         public static let systemCallFailed = Code(raw: "systemCallFailed")
+        /// A queue had no item to get in time: Python's `queue.Empty`.
+        public static let empty = Code(raw: "empty")
+        /// A queue had no room to put in time: Python's `queue.Full`.
+        public static let full = Code(raw: "full")
+        /// `taskDone()` was called more times than items were put.
+        public static let taskDoneTooOften = Code(raw: "taskDoneTooOften")
+        /// A waiting async call's task was cancelled.
+        public static let cancelled = Code(raw: "cancelled")
         public var description: String { raw }
     }
 

@@ -41,6 +41,10 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
     case lockAcquire = 17
     /// This process released the lock it acquired at `generation`.
     case lockRelease = 18
+    /// A JoinableQueue item was marked done; `unfinished` counts the items still not done.
+    case queueTaskDone = 30
+    /// A JoinableQueue's `join` returned: every item put before it had its `taskDone`.
+    case queueJoin = 31
 
     /// The name used in text formats (JSON Lines, reports).
     public var name: String { Self.table[Int(rawValue)]!.name }
@@ -90,6 +94,8 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
         .channelClose: ("channelClose", [.init("channel", .u64)]),
         .lockAcquire: ("lockAcquire", [.init("lock", .u64), .init("generation", .u64), .init("ownerDied", .u8)]),
         .lockRelease: ("lockRelease", [.init("lock", .u64), .init("generation", .u64)]),
+        .queueTaskDone: ("queueTaskDone", [.init("queue", .u64), .init("unfinished", .u64)]),
+        .queueJoin: ("queueJoin", [.init("queue", .u64)]),
     ]
 }
 
