@@ -27,6 +27,10 @@ public struct ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let full = Code(raw: "full")
         /// `taskDone()` was called more times than items were put.
         public static let taskDoneTooOften = Code(raw: "taskDoneTooOften")
+        /// No shared memory segment has the name asked for.
+        public static let noSuchSegment = Code(raw: "noSuchSegment")
+        /// A shared memory segment with the name asked for exists already.
+        public static let segmentExists = Code(raw: "segmentExists")
         /// A waiting async call's task was cancelled.
         public static let cancelled = Code(raw: "cancelled")
         public var description: String { raw }

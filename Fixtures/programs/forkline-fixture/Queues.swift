@@ -11,7 +11,7 @@ struct QueueArgs: Codable, Sendable { var queue: Queue<Int>; var from: Int; var 
 struct NoteArgs: Codable, Sendable { var notes: Queue<Note>; var ints: Queue<Int>; var count: Int }
 struct JoinArgs: Codable, Sendable { var jobs: JoinableQueue<Int>; var results: SimpleQueue<Int> }
 struct BytesArgs: Codable, Sendable { var queue: Queue<[UInt8]>; var size: Int }
-struct HogArgs: Codable, Sendable { var queue: Queue<Int>; var ready: Connection; var hold: Bool }
+struct HogArgs: Codable, Sendable { var queue: Queue<Int>; var ready: Queue<String>; var hold: Bool }
 
 enum Queues {
     /// Puts `count` notes (JSON) and `count` integers (plain bytes), in order.
@@ -58,12 +58,14 @@ enum Queues {
     /// Says it is ready, then either holds the queue's internal lock or waits in `get`, forever.
     static let hog = EntryPoint<HogArgs>("queue-hog") { a in
         if a.hold { a.queue.holdInternalLockForever() }
-        try a.ready.send(a.hold ? "holding" : "waiting")
+        // Readiness goes through a queue: its send is committed before the parent can see it (a
+        // Connection's is committed after its write, so a kill right after could lose the event).
+        try a.ready.put(a.hold ? "holding" : "waiting")
         if !a.hold { _ = try a.queue.get() }
         sleep(600)
     }
 
-    static let entries: [any AnyEntryPoint] = [noteProducer, producer, consumer, worker, bigProducer, hog]
+    static let entries: [any AnyEntryPoint] = [noteProducer, producer, consumer, worker, bigProducer, hog] + SharedArrays.entries
 
     static func start<A>(_ entry: EntryPoint<A>, _ args: A, _ m: StartMethod, name: String, pass: [any PassableToChild]) throws -> ChildProcess {
         var o = ChildOptions(name: name, method: m)
@@ -196,13 +198,11 @@ enum Queues {
     /// One child holds the queue's internal lock, another waits in get; both are SIGKILLed; the
     /// queue still works for the parent (the lock is recovered).
     static func killed(_ m: StartMethod) throws {
-        let q = try Queue<Int>()
+        let q = try Queue<Int>(), ready = try Queue<String>()
         var children: [ChildProcess] = []
         for hold in [false, true] {
-            let (mine, theirs) = try Connection.pipe()
-            children.append(try start(hog, HogArgs(queue: q, ready: theirs, hold: hold), m, name: hold ? "holder" : "waiter", pass: [q, theirs]))
-            theirs.close()
-            print("child \(try mine.receive(String.self) ?? "<eof>")")
+            children.append(try start(hog, HogArgs(queue: q, ready: ready, hold: hold), m, name: hold ? "holder" : "waiter", pass: [q, ready]))
+            print("child \(try ready.get(timeout: .seconds(30)))")
         }
         for c in children {
             try c.kill()

@@ -288,7 +288,7 @@ case "lifecycle":
     try daemon.start()
     print("daemon=\(daemon.pid!)")
     // Exit without joining it: the library terminates and reaps it at exit.
-case let s where s.hasPrefix("queue-"): try Queues.run(s, m, count)
+case let s where s.hasPrefix("queue-") || s.hasPrefix("shm-"): try s.hasPrefix("shm-") ? SharedArrays.run(s, m, count) : Queues.run(s, m, count)
 default:
     writeStderrLine("unknown scenario \(scenario)")
     exit(2)
