@@ -41,6 +41,7 @@ public struct ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
     public var syscall: String?
     public var errno: Int32?
 
+    @usableFromInline
     init(_ code: Code, _ message: String, syscall: String? = nil, errno: Int32? = nil) {
         self.code = code
         self.message = message

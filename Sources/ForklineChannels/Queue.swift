@@ -27,8 +27,8 @@ import ForklineTrace
 public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked Sendable {
     // @unchecked: all state is in the shared ring (behind its process-shared mutex) or in
     // QueueRing's lock-protected handle state.
-    let ring: QueueRing
-    let joinable: Bool
+    @usableFromInline let ring: QueueRing
+    @usableFromInline let joinable: Bool
 
     /// The queue's id in traces (the channel of its send and recv events).
     public var id: UInt64 { ring.id }
@@ -75,34 +75,55 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
     /// - Throws: ``ChannelError``: `full` when there was no room in time, `oversizedFrame` when
     ///   the item cannot fit the ring, `encoding`, `closed`.
     @available(*, noasync, message: "blocking; use the async put")
-    public func put(_ item: T, timeout: Duration? = nil) throws(ChannelError) {
-        try MessageCodec.withEncoded(item, label: ring.label) { (b, type) throws(ChannelError) in
-            try ring.put(b, type: type, timeout: timeout, joinable: joinable)
-        }
+    @inlinable
+    public final func put(_ item: T, timeout: Duration? = nil) throws(ChannelError) {
+        try send(item, QueueRing.Patience(timeout))
     }
 
     /// Puts an item if there is room now; `full` otherwise.
-    public func putNowait(_ item: T) throws(ChannelError) {
-        try MessageCodec.withEncoded(item, label: ring.label) { (b, type) throws(ChannelError) in
-            try ring.put(b, type: type, timeout: .zero, joinable: joinable)
-        }
-    }
+    @inlinable
+    public final func putNowait(_ item: T) throws(ChannelError) { try send(item, .none) }
 
     /// Gets the oldest item, waiting up to `timeout` for one (nil: as long as it takes).
     ///
     /// - Throws: ``ChannelError``: `empty` when none came in time, `encoding`, `closed`.
     @available(*, noasync, message: "blocking; use the async get")
-    public func get(timeout: Duration? = nil) throws(ChannelError) -> T {
-        try ring.get(timeout: timeout) { (b, type) throws(ChannelError) in
-            try MessageCodec.decode(b, type: type, as: T.self, label: ring.label)
-        }
+    @inlinable
+    public final func get(timeout: Duration? = nil) throws(ChannelError) -> T {
+        try receive(QueueRing.Patience(timeout))
     }
 
     /// Gets the oldest item if there is one now; `empty` otherwise.
-    public func getNowait() throws(ChannelError) -> T {
-        try ring.get(timeout: .zero) { (b, type) throws(ChannelError) in
-            try MessageCodec.decode(b, type: type, as: T.self, label: ring.label)
+    @inlinable
+    public final func getNowait() throws(ChannelError) -> T { try receive(.none) }
+
+    @inlinable
+    final func send(_ item: T, _ patience: QueueRing.Patience) throws(ChannelError) {
+        var failure: ChannelError? = nil
+        try MessageCodec.withEncoded(item, label: ring.label) { b, type in
+            do throws(ChannelError) { try ring.put(b, type: type, patience, joinable: joinable) } catch { failure = error }
         }
+        if let failure { throw failure }
+    }
+
+    @inlinable
+    final func receive(_ patience: QueueRing.Patience) throws(ChannelError) -> T {
+        // Small items are taken into this buffer on the stack; larger ones into an array.
+        var small: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var result: Result<T, ChannelError>!
+        withUnsafeMutableBytes(of: &small) { b in
+            do throws(ChannelError) {
+                let (count, type, big) = try ring.get(patience, into: b)
+                if let big {
+                    result = .success(try MessageCodec.decode(big, type: type, as: T.self, label: ring.label))
+                } else {
+                    result = .success(try MessageCodec.decode(UnsafeRawBufferPointer(rebasing: b[..<count]), type: type, as: T.self, label: ring.label))
+                }
+            } catch {
+                result = .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     /// Puts an item, suspending (not blocking a thread of the cooperative pool) while it waits

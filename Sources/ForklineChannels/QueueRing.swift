@@ -1,5 +1,6 @@
 import CForkline
 import ForklineTrace
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -12,18 +13,15 @@ import Glibc
 /// producer that exits right after `put` loses nothing. The `send` event is reserved under the
 /// ring's mutex and its id stored with the message, so each `recv` names it and one producer's
 /// messages are received in its send order.
+@usableFromInline
 final class QueueRing: @unchecked Sendable {
     // @unchecked: the ring's contents are reached only under its process-shared mutex (or
-    // through atomics in queue.c); the per-handle state is behind a lock.
+    // through atomics in queue.c); the per-handle flags are atomic.
     let id: UInt64
     let segment: SharedSegment
     let capacity: Int
-    let state = ForkSafeLock(State())
-
-    struct State {
-        var closed = false
-        var opened = false
-    }
+    /// This handle's flags: 1 opened (its channelOpen recorded), 2 closed.
+    let flags = Atomic<UInt8>(0)
 
     /// Spins before sleeping on a futex: a hand-off to a process running on the other CPU
     /// costs far less than a cross-CPU wake-up (docs/benchmarks.md).
@@ -40,6 +38,7 @@ final class QueueRing: @unchecked Sendable {
         id = UInt64.random(in: 1...UInt64.max)
         segment = try SharedSegment(size: Int(FL_QUEUE_HEADER_SIZE) + cap, name: "forkline-queue")
         self.capacity = cap
+        label = "queue \(hex16(id))"
         let rc = fl_queue_init(segment.base, UInt64(cap), UInt64(maxSize))
         if rc != 0 { throw ChannelError(.systemCallFailed, "initialising a queue: \(String(cString: strerror(rc)))", syscall: "pthread_mutex_init", errno: rc) }
     }
@@ -47,12 +46,14 @@ final class QueueRing: @unchecked Sendable {
     init(id: UInt64, inherited fd: Int32, capacity: Int) throws(ChannelError) {
         self.id = id
         self.capacity = capacity
+        label = "queue \(hex16(id))"
         segment = try SharedSegment(inherited: fd, size: Int(FL_QUEUE_HEADER_SIZE) + capacity)
     }
 
     deinit { close() }
 
-    var label: String { "queue \(hex16(id))" }
+    /// A name for messages (computed once: it is passed on every put and get).
+    @usableFromInline let label: String
 
     /// The largest message payload the ring holds.
     var maxMessageSize: Int { capacity - 24 }
@@ -66,30 +67,41 @@ final class QueueRing: @unchecked Sendable {
     func unlock() { fl_queue_unlock(q) }
 
     func usable(_ what: String) throws(ChannelError) {
-        let first = try state.withLock { s throws(ChannelError) -> Bool in
-            if s.closed { throw ChannelError(.closed, "\(label): cannot \(what): this handle is closed") }
-            defer { s.opened = true }
-            return !s.opened
+        let f = flags.load(ordering: .acquiring)
+        if f & 2 != 0 { throw ChannelError(.closed, "\(label): cannot \(what): this handle is closed") }
+        if f & 1 == 0 && flags.bitwiseOr(1, ordering: .acquiringAndReleasing).oldValue & 1 == 0 {
+            Tracer.record(.channelOpen, [.uint(id), .uint(3)])
         }
-        if first { Tracer.record(.channelOpen, [.uint(id), .uint(3)]) }
     }
 
     /// Closes this process's handle: later calls on it throw `closed`. Other handles and the
     /// messages in the ring are untouched.
     func close() {
-        let wasOpen = state.withLock { s in
-            defer { s.closed = true }
-            return !s.closed
-        }
-        if wasOpen { Tracer.record(.channelClose, [.uint(id)]) }
+        if flags.bitwiseOr(2, ordering: .acquiringAndReleasing).oldValue & 2 == 0 { Tracer.record(.channelClose, [.uint(id)]) }
     }
 
-    /// Nanoseconds from now to the deadline of `timeout` (nil: none).
+    /// The monotonic deadline of `timeout` from now (nil: none).
     static func deadline(_ timeout: Duration?) -> UInt64? {
         guard let timeout else { return nil }
         let (s, a) = timeout.components
         let ns = max(0, s) &* 1_000_000_000 &+ max(0, a / 1_000_000_000)
         return fl_monotonic_ns() &+ UInt64(ns)
+    }
+
+    /// How long a put or get may wait.
+    @usableFromInline
+    enum Patience {
+        /// Not at all (the nowait calls): no clock is read.
+        case none
+        case forever
+        case until(UInt64)
+
+        @usableFromInline
+        init(_ timeout: Duration?) {
+            if timeout == .zero { self = .none } else if let d = QueueRing.deadline(timeout) { self = .until(d) } else { self = .forever }
+        }
+
+        var deadline: UInt64? { if case .until(let d) = self { d } else { nil } }
     }
 
     /// Sleeps until futex word `which` moves past `seen` or the deadline: false when it passed.
@@ -104,18 +116,18 @@ final class QueueRing: @unchecked Sendable {
         return true
     }
 
-    /// Puts one message, waiting for room until `timeout` (nil: forever; .zero: not at all).
-    func put(_ payload: UnsafeRawBufferPointer, type: UInt32, timeout: Duration?, joinable: Bool) throws(ChannelError) {
+    /// Puts one message, waiting for room as `patience` allows.
+    @usableFromInline
+    func put(_ payload: UnsafeRawBufferPointer, type: UInt32, _ patience: Patience, joinable: Bool) throws(ChannelError) {
         try usable("put")
         let len = payload.count
         guard len <= maxMessageSize else {
             throw ChannelError(.oversizedFrame, "\(label): a \(len)-byte message does not fit its \(capacity)-byte ring; make the queue with a larger capacity")
         }
-        let deadline = Self.deadline(timeout)
         while true {
             lock()
             if fl_queue_has_room(q, UInt32(len)) != 0 {
-                let pending = Tracer.reserve(.send, [.uint(id), .uint(UInt64(len))])
+                let pending = Tracer.isEnabled ? Tracer.reserve(.send, [.uint(id), .uint(UInt64(len))]) : nil
                 let wake = fl_queue_write(q, payload.baseAddress, UInt32(len), type, pending == nil ? 0 : Tracer.processID,
                                           pending?.seq ?? 0, joinable ? 1 : 0)
                 pending?.commit()
@@ -125,33 +137,47 @@ final class QueueRing: @unchecked Sendable {
             }
             let seen = fl_queue_seq(q, 1)
             unlock()
-            guard wait(1, seen, until: deadline) else {
-                throw ChannelError(.full, "\(label): full\(timeout == .zero ? "" : " until the timeout")")
+            guard case .none = patience else {
+                if wait(1, seen, until: patience.deadline) { continue }
+                throw ChannelError(.full, "\(label): full until the timeout")
             }
+            throw ChannelError(.full, "\(label): full")
         }
     }
 
-    /// Gets one message, waiting until `timeout`; `body` decodes its payload outside the lock.
-    func get<R>(timeout: Duration?, _ body: (UnsafeRawBufferPointer, UInt32) throws(ChannelError) -> R) throws(ChannelError) -> R {
+    /// Gets one message, waiting as `patience` allows: its payload goes into `small` when it
+    /// fits (the returned array is then nil), else into a new array.
+    @usableFromInline
+    func get(_ patience: Patience, into small: UnsafeMutableRawBufferPointer) throws(ChannelError) -> (count: Int, type: UInt32, big: [UInt8]?) {
         try usable("get")
-        let deadline = Self.deadline(timeout)
         while true {
             lock()
             var len: UInt32 = 0, type: UInt32 = 0, puid: UInt64 = 0, seq: UInt64 = 0
             if fl_queue_peek(q, &len, &type, &puid, &seq) != 0 {
-                return try withUnsafeTemporaryAllocation(byteCount: Int(len), alignment: 16) { buf throws(ChannelError) -> R in
-                    let wake = fl_queue_take(q, buf.baseAddress, len)
-                    Tracer.record(.recv, [.uint(id), .uint(puid), .uint(seq), .uint(UInt64(len))])
-                    unlock()
-                    if wake != 0 { fl_queue_wake(q, 1, 0) }
-                    return try body(UnsafeRawBufferPointer(buf), type)
+                var big: [UInt8]? = nil
+                let wake: Int32
+                if Int(len) <= small.count {
+                    wake = fl_queue_take(q, small.baseAddress, len)
+                } else {
+                    var w: Int32 = 0
+                    big = [UInt8](unsafeUninitializedCapacity: Int(len)) { b, n in
+                        w = fl_queue_take(q, b.baseAddress, len)
+                        n = Int(len)
+                    }
+                    wake = w
                 }
+                if Tracer.isEnabled { Tracer.record(.recv, [.uint(id), .uint(puid), .uint(seq), .uint(UInt64(len))]) }
+                unlock()
+                if wake != 0 { fl_queue_wake(q, 1, 0) }
+                return (Int(len), type, big)
             }
             let seen = fl_queue_seq(q, 0)
             unlock()
-            guard wait(0, seen, until: deadline) else {
-                throw ChannelError(.empty, "\(label): empty\(timeout == .zero ? "" : " until the timeout")")
+            guard case .none = patience else {
+                if wait(0, seen, until: patience.deadline) { continue }
+                throw ChannelError(.empty, "\(label): empty until the timeout")
             }
+            throw ChannelError(.empty, "\(label): empty")
         }
     }
 

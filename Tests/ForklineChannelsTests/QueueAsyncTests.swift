@@ -34,11 +34,10 @@ struct QueueAsyncTests {
         try q.putNowait(1)
         let getter = Thread {
             usleep(30_000)
-            _ = try? q.getNowait()
-            try? q.taskDone()
-            usleep(30_000)
-            _ = try? q.getNowait()
-            try? q.taskDone()
+            for _ in 0..<2 {
+                _ = try? q.get(timeout: .seconds(10))
+                try? q.taskDone()
+            }
         }
         getter.start()
         try await q.put(2, timeout: .seconds(10))
