@@ -28,6 +28,7 @@ struct QueueAsyncTests {
         }
     }
 
+    // Long timeouts: other suites' blocking tests can hold the cooperative pool for seconds.
     @Test("an async put waits for room, and an async join for every taskDone")
     func asyncPutAndJoin() async throws {
         let q = try JoinableQueue<Int>(maxSize: 1)
@@ -35,13 +36,13 @@ struct QueueAsyncTests {
         let getter = Thread {
             usleep(30_000)
             for _ in 0..<2 {
-                _ = try? q.get(timeout: .seconds(10))
+                _ = try? q.get(timeout: .seconds(120))
                 try? q.taskDone()
             }
         }
         getter.start()
-        try await q.put(2, timeout: .seconds(10))
-        #expect(try await q.join(timeout: .seconds(10)))
+        try await q.put(2, timeout: .seconds(120))
+        #expect(try await q.join(timeout: .seconds(120)))
         #expect(q.unfinishedTasks == 0 && q.isEmpty)
     }
 

@@ -28,6 +28,8 @@ struct TraceFileTests {
         add(.channelClose, [.uint(0xC4A7)])
         add(.lockAcquire, [.uint(0x10C), .uint(1), .uint(0)])
         add(.lockRelease, [.uint(0x10C), .uint(1)])
+        add(.queueTaskDone, [.uint(0xC4A7), .uint(2)])
+        add(.queueJoin, [.uint(0xC4A7)])
         add(.exit, [.int(3)])
         return ProcessTrace(header: h, events: events)
     }
