@@ -7,7 +7,8 @@ import Glibc
 #endif
 
 struct Note: Codable, Sendable, Equatable { var n: Int; var text: String }
-struct QueueArgs: Codable, Sendable { var queue: Queue<Int>; var from: Int; var count: Int; var results: Queue<Int>? }
+struct Tally: Codable, Sendable { var count: Int; var sum: Int }
+struct QueueArgs: Codable, Sendable { var queue: Queue<Int>; var from: Int; var count: Int; var results: Queue<Tally>? }
 struct NoteArgs: Codable, Sendable { var notes: Queue<Note>; var ints: Queue<Int>; var count: Int }
 struct JoinArgs: Codable, Sendable { var jobs: JoinableQueue<Int>; var results: SimpleQueue<Int> }
 struct BytesArgs: Codable, Sendable { var queue: Queue<[UInt8]>; var size: Int }
@@ -27,7 +28,8 @@ enum Queues {
         for i in a.from..<(a.from + a.count) { try a.queue.put(i) }
     }
 
-    /// Gets integers until a -1, then puts its count and its sum on `results`.
+    /// Gets integers until a -1, then puts its count and sum on `results` (one item: consumers
+    /// report at the same time).
     static let consumer = EntryPoint<QueueArgs>("queue-consumer") { a in
         var n = 0, sum = 0
         while true {
@@ -36,8 +38,7 @@ enum Queues {
             n += 1
             sum &+= v
         }
-        try a.results!.put(n)
-        try a.results!.put(sum)
+        try a.results!.put(Tally(count: n, sum: sum))
     }
 
     /// Gets jobs, reports each doubled, and marks it done; stops at a -1 (also marked done).
@@ -106,7 +107,7 @@ enum Queues {
 
     /// 3 producers x 3 consumers, `count` items each producer; the sentinels go last.
     static func many(_ m: StartMethod, _ count: Int) throws {
-        let queue = try Queue<Int>(maxSize: 64), results = try Queue<Int>()
+        let queue = try Queue<Int>(maxSize: 64), results = try Queue<Tally>()
         var consumers: [ChildProcess] = [], producers: [ChildProcess] = []
         for i in 0..<3 {
             consumers.append(try start(consumer, QueueArgs(queue: queue, from: 0, count: 0, results: results), m,
@@ -120,8 +121,9 @@ enum Queues {
         for _ in 0..<3 { try queue.put(-1) }
         var n = 0, sum = 0
         for _ in 0..<3 {
-            n += try results.get(timeout: .seconds(60))
-            sum &+= try results.get(timeout: .seconds(60))
+            let t = try results.get(timeout: .seconds(60))
+            n += t.count
+            sum &+= t.sum
         }
         for c in consumers { _ = try c.join(timeout: nil) }
         var expected = 0
