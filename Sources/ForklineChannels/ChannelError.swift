@@ -30,6 +30,18 @@ public struct ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let notOwner = Code(raw: "notOwner")
         /// An argument is out of range (a barrier of 0 parties, a semaphore value above 2^31).
         public static let invalidArgument = Code(raw: "invalidArgument")
+        /// A queue had no item to get in time: Python's `queue.Empty`.
+        public static let empty = Code(raw: "empty")
+        /// A queue had no room to put in time: Python's `queue.Full`.
+        public static let full = Code(raw: "full")
+        /// `taskDone()` was called more times than items were put.
+        public static let taskDoneTooOften = Code(raw: "taskDoneTooOften")
+        /// No shared memory segment has the name asked for.
+        public static let noSuchSegment = Code(raw: "noSuchSegment")
+        /// A shared memory segment with the name asked for exists already.
+        public static let segmentExists = Code(raw: "segmentExists")
+        /// A waiting async call's task was cancelled.
+        public static let cancelled = Code(raw: "cancelled")
         public var description: String { raw }
     }
 
@@ -38,6 +50,7 @@ public struct ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
     public var syscall: String?
     public var errno: Int32?
 
+    @usableFromInline
     init(_ code: Code, _ message: String, syscall: String? = nil, errno: Int32? = nil) {
         self.code = code
         self.message = message

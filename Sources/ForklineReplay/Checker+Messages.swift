@@ -9,6 +9,7 @@ extension Trace {
         var sends: [EventID: TraceEvent] = [:]
         var senders: [UInt64: Set<UInt64>] = [:]  // channel -> sending puids
         var closedBy: [UInt64: Int] = [:]
+        var queues: Set<UInt64> = []  // channels opened as queues (channelOpen kind 3)
         for p in processes {
             for e in p.events {
                 switch e.kind {
@@ -17,6 +18,8 @@ extension Trace {
                     if let c = e["channel"]?.uint { senders[c, default: []].insert(e.puid) }
                 case .channelClose:
                     if let c = e["channel"]?.uint { closedBy[c, default: 0] += 1 }
+                case .channelOpen:
+                    if e["kind"]?.uint == 3, let c = e["channel"]?.uint { queues.insert(c) }
                 default: break
                 }
             }
@@ -53,6 +56,11 @@ extension Trace {
             if let c = s["channel"]?.uint { unreceived[c, default: 0] += 1 }
         }
         for (c, n) in unreceived.sorted(by: { $0.key < $1.key }) {
+            if queues.contains(c) {
+                // A queue has many ends: its messages outlive any one of them.
+                notes.append("queue \(hex16(c)): \(n) message(s) never received; left in the queue when the trace ended, or taken by a process that died before recording it")
+                continue
+            }
             let state = closedBy[c, default: 0] >= 2 ? "closed by both ends" : (closedBy[c, default: 0] == 1 ? "closed by one end" : "still open (lost, or the trace ended first)")
             notes.append("channel \(hex16(c)): \(n) message(s) never received; channel \(state)")
         }

@@ -41,6 +41,10 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
     case lockAcquire = 17
     /// This process released the lock it acquired at `generation`.
     case lockRelease = 18
+    /// A JoinableQueue item was marked done; `unfinished` counts the items still not done.
+    case queueTaskDone = 30
+    /// A JoinableQueue's `join` returned: every item put before it had its `taskDone`.
+    case queueJoin = 31
 
     // Synchronisation primitives (19-29).
 
@@ -130,6 +134,8 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
         .eventWait: ("eventWait", [.init("event", .u64), .init("generation", .u64), .init("ok", .u8)]),
         .conditionNotify: ("conditionNotify", [.init("condition", .u64), .init("state", .u64), .init("count", .u64)]),
         .conditionWait: ("conditionWait", [.init("condition", .u64), .init("state", .u64), .init("notified", .u8)]),
+        .queueTaskDone: ("queueTaskDone", [.init("queue", .u64), .init("unfinished", .u64)]),
+        .queueJoin: ("queueJoin", [.init("queue", .u64)]),
     ]
 }
 

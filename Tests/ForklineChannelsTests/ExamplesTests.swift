@@ -48,4 +48,13 @@ struct ExamplesTests {
         #expect(out.lines == ["Counter: 4000 (expected 4000)"])
         #expect(report.ok, "\(report.violations)")
     }
+
+    @Test("queue-workers: a producer, three workers and a JoinableQueue square ten numbers", arguments: methods)
+    func queueWorkers(method: String) throws {
+        let (out, report) = try run("queue-workers", method)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == (1...10).map { "\($0) squared is \($0 * $0)" } + ["All 10 jobs done by 3 workers."])
+        #expect(report.ok, "\(report.violations)")
+        #expect(report.notes.isEmpty, "\(report.notes)")
+    }
 }

@@ -8,8 +8,16 @@ import Testing
 struct SharedMemoryTests {
     static let methods: [StartMethod] = [.fork, .spawn, .forkserver]
 
+    /// The entries of /dev/shm, less the named segments (`forkline-<pid>-...`) of processes still
+    /// running: tests run in parallel, and another test's live segment is not a leak; a segment
+    /// whose creator has ended is.
     static func shmEntries() -> Set<String> {
-        Set((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? [])
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []
+        return Set(all.filter { name in
+            let parts = name.split(separator: "-")
+            guard parts.count == 3, parts[0] == "forkline", let pid = Int32(parts[1]) else { return true }
+            return !TestSupport.isRunning(pid)
+        })
     }
 
     @Test("four processes add 1,000 each to a SharedValue under its lock: the total is exact, holds never overlap",
@@ -40,5 +48,38 @@ struct SharedMemoryTests {
         #expect(report.ok, "\(report.violations)")
         let died = trace.events(.lockAcquire).filter { $0["ownerDied"]?.uint == 1 }
         #expect(died.count == 1)
+    }
+}
+
+@Suite("SharedArray and named shared memory across processes")
+struct SharedArrayTests {
+    @Test("children fill their slices of a SharedArray and add under its lock: every slot and total is exact",
+          arguments: SharedMemoryTests.methods)
+    func sharedArray(method: StartMethod) throws {
+        let shmBefore = SharedMemoryTests.shmEntries()
+        let (out, dir) = try TestSupport.runFixture(["shm-array", method.description, "4"])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["slices ok", "totals [2000.0, 3000.0]"])
+        let (trace, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+        #expect(trace.events(.lockAcquire).count == 2000, "4 children x 500 holds of the array's lock")
+        #expect(SharedMemoryTests.shmEntries().subtracting(shmBefore).isEmpty)
+    }
+
+    @Test("a named segment is attached by name in a child; the last user to close removes it, even after a user was killed",
+          arguments: SharedMemoryTests.methods)
+    func namedSegment(method: StartMethod) throws {
+        let shmBefore = SharedMemoryTests.shmEntries()
+        let (out, dir) = try TestSupport.runFixture(["shm-named", method.description])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == [
+            "child read hello", "after the creator closed: exists true", "status exited(0)",
+            "after the last user closed: exists false", "attach to it now: noSuchSegment",
+            "create a taken name: segmentExists", "exists at the end: false",
+            "killed user: signaled(SIGKILL)", "after a killed user: exists false",
+        ])
+        let (_, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+        #expect(SharedMemoryTests.shmEntries().subtracting(shmBefore).isEmpty, "nothing left in /dev/shm")
     }
 }

@@ -230,6 +230,7 @@ enum GoldenFixtures {
             recv(&b, c, from: r, s2); recv(&b, c, from: r, s1)
         }, ["out-of-order-recv"]))
         out += syncFixtures()
+        out += queueFixtures()
         return out
     }
 

@@ -39,6 +39,8 @@ struct TraceFileTests {
         add(.eventWait, [.uint(0xE7), .uint(1), .uint(1)])
         add(.conditionNotify, [.uint(0xC0), .uint(1), .uint(1)])
         add(.conditionWait, [.uint(0xC0), .uint(1), .uint(1)])
+        add(.queueTaskDone, [.uint(0xC4A7), .uint(2)])
+        add(.queueJoin, [.uint(0xC4A7)])
         add(.exit, [.int(3)])
         return ProcessTrace(header: h, events: events)
     }

@@ -1,7 +1,7 @@
 // forkline-bench: Forkline beside its physical limit (a bare fork / posix_spawn of this same
 // binary) and beside CPython's multiprocessing, in the same run, with ratios.
 //
-//   forkline-bench [--quick] [--json]
+//   forkline-bench [--quick] [--json] [--channels (only the channel figures, and encoding costs)]
 //
 // The first table of issue 2: start+join latency per start method and the per-event recording
 // cost. The full suite (pipes, queues, pool) is its own issue.
@@ -25,6 +25,7 @@ enum Bench {
         let quick = args.contains("--quick")
         let json = args.contains("--json")
         var figures: [Figure] = []
+        if args.contains("--channels") { return try ChannelBench.main(quick: quick, json: json) }
         let rounds = quick ? 3 : 7
         let perRound = quick ? 20 : 60
 
@@ -52,7 +53,9 @@ enum Bench {
             }
             print("child minor faults per start+join: forkline fork \(try childFaults { _ = try startJoin(.fork) }), bare fork \(childFaults { _ = bareFork() })")
         }
-        figures += LockBench.figures(quick: quick)  // before recordingCost, which turns tracing on
+        // Untraced figures first: recordingCost turns tracing on for the rest of the run.
+        figures += LockBench.figures(quick: quick)
+        figures += try ChannelBench.figures(quick: quick)
         figures += recordingCost(quick: quick)
         if let python = Python.find() {
             for method in ["fork", "forkserver", "spawn"] {

@@ -155,6 +155,46 @@ void fl_crash_thread_init(void);
 /// Registers an on_exit handler that calls `callback(status)` once at normal process exit.
 void fl_on_exit(void (*callback)(int status));
 
+// MARK: - queue ring (queue.c)
+
+/// Bytes before a queue's ring in its shared segment.
+#define FL_QUEUE_HEADER_SIZE 256
+/// Initialises a queue header (robust process-shared mutex) for a ring of `capacity` bytes.
+int fl_queue_init(void *q, uint64_t capacity, uint64_t max_items);
+/// Locks the queue's mutex: 0, 1 when its holder had died (recovered: the ring was recounted),
+/// or -errno.
+int fl_queue_lock(void *q);
+/// Unlocks the queue's mutex.
+void fl_queue_unlock(void *q);
+/// The ring bytes one record of `len` payload bytes takes.
+uint64_t fl_queue_record_size(uint32_t len);
+/// Under the lock: 1 when a record of `len` bytes fits now (count and bytes), else 0.
+int fl_queue_has_room(void *q, uint32_t len);
+/// Under the lock: appends a record and publishes it; returns 1 when a getter waits (wake it).
+int fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
+                   int joinable);
+/// Under the lock: the oldest record's header; 0 when the ring is empty.
+int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64_t *seq);
+/// Under the lock: copies the oldest record's payload out and removes it; 1 when a putter waits.
+int fl_queue_take(void *q, void *dst, uint32_t len);
+/// Messages in the ring (under the lock for an exact figure).
+uint64_t fl_queue_count(void *q);
+uint64_t fl_queue_capacity(void *q);
+uint64_t fl_queue_max_items(void *q);
+/// Times the mutex was recovered from a holder that died.
+uint64_t fl_queue_recoveries(void *q);
+/// Puts not yet matched by a task_done.
+int64_t fl_queue_unfinished(void *q);
+/// Under the lock: one task done; -1 when none is unfinished, 1 when join waiters must be woken.
+int fl_queue_task_done(void *q);
+/// A futex word (0 data, 1 space, 2 all tasks done).
+uint32_t fl_queue_seq(void *q, int which);
+/// Wakes one (or all) waiters on a futex word.
+void fl_queue_wake(void *q, int which, int all);
+/// Waits until futex word `which` differs from `seen`: spins `spins` times, then sleeps up to
+/// `timeout_ns` (-1 forever, 0 do not sleep). 0 when it changed (or may have), ETIMEDOUT.
+int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spins);
+
 #ifdef __cplusplus
 }
 #endif

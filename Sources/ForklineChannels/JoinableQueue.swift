@@ -1,0 +1,51 @@
+import CForkline
+import ForklineTrace
+
+/// A queue whose consumers say when they finished each item, so a producer can wait for all
+/// the work to be done: Python's `multiprocessing.JoinableQueue`.
+///
+/// ```swift
+/// let jobs = try JoinableQueue<Int>()
+/// for n in 0..<100 { try jobs.put(n) }
+/// // each consumer: let n = try jobs.get(); work(n); try jobs.taskDone()
+/// try jobs.join()  // every item put has had its taskDone
+/// ```
+public final class JoinableQueue<T: Codable & Sendable>: Queue<T>, @unchecked Sendable {
+    /// Creates a joinable queue (the parameters are ``Queue``'s).
+    public convenience init(maxSize: Int = 0, capacity: Int = 4 << 20) throws(ChannelError) {
+        self.init(ring: try QueueRing(maxSize: maxSize, capacity: capacity), joinable: true)
+    }
+
+    /// Says that an item got from the queue is done with (recorded as `queueTaskDone`).
+    ///
+    /// - Throws: ``ChannelError`` `taskDoneTooOften` when every item put is already done.
+    public func taskDone() throws(ChannelError) { try ring.taskDone() }
+
+    /// Waits until every item put so far had its ``taskDone()`` (recorded as `queueJoin`).
+    ///
+    /// - Returns: false when `timeout` passed first.
+    @available(*, noasync, message: "blocking; use the async join")
+    @discardableResult
+    public func join(timeout: Duration? = nil) throws(ChannelError) -> Bool { try ring.join(timeout: timeout) }
+
+    /// Suspends until every item put so far had its ``taskDone()``; false on timeout.
+    @discardableResult
+    public func join(timeout: Duration? = nil) async throws(ChannelError) -> Bool {
+        let deadline = QueueRing.deadline(timeout)
+        while true {
+            let seen = fl_queue_seq(ring.q, 2)
+            if try ring.join(timeout: .zero) { return true }
+            if Task.isCancelled { throw ChannelError(.cancelled, "\(ring.label): cancelled while joining") }
+            if let deadline, fl_monotonic_ns() >= deadline { return false }
+            let ring = self.ring
+            _ = await Offload.run { ring.wait(2, seen, until: deadline) }
+        }
+    }
+
+    /// The number of items put and not yet marked done.
+    public var unfinishedTasks: Int {
+        ring.lock()
+        defer { ring.unlock() }
+        return Int(fl_queue_unfinished(ring.q))
+    }
+}

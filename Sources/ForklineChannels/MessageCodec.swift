@@ -1,0 +1,59 @@
+import FoundationEssentials
+
+/// How a queue turns values into bytes, chosen by measurement (docs/channels.md): a value of a
+/// plain-data type (`_isPOD`: integers, floats, structs and enums of them) is copied as its bytes,
+/// a `String` as UTF-8 and `[UInt8]` as is; anything else is JSON. The type tag travels with the
+/// message, so a reader never guesses. Inlinable, so a `Queue<Int>` in the user's module is
+/// specialised and its plain-data path is a copy.
+@usableFromInline
+enum MessageCodec {
+    /// Payload type tags.
+    @usableFromInline static let bytes: UInt32 = 0, json: UInt32 = 1, plain: UInt32 = 2, utf8: UInt32 = 3
+
+    /// Calls `body` with the encoding of `value` and its type tag.
+    ///
+    /// - Throws: ``ChannelError`` `encoding` when JSON cannot encode the value.
+    @inlinable
+    static func withEncoded<T: Encodable>(_ value: T, label: String, _ body: (UnsafeRawBufferPointer, UInt32) -> Void) throws(ChannelError) {
+        if _isPOD(T.self) {
+            var v = value
+            withUnsafeBytes(of: &v) { body($0, plain) }
+        } else if var s = value as? String {
+            s.withUTF8 { body(UnsafeRawBufferPointer($0), utf8) }
+        } else if let a = value as? [UInt8] {
+            a.withUnsafeBytes { body($0, bytes) }
+        } else {
+            let data: Data
+            do { data = try JSONEncoder().encode(value) } catch {
+                throw ChannelError(.encoding, "\(label): cannot encode \(T.self): \(error)")
+            }
+            data.withUnsafeBytes { body($0, json) }
+        }
+    }
+
+    /// Decodes a payload of type tag `type` as a `T`.
+    @inlinable
+    static func decode<T: Decodable>(_ b: UnsafeRawBufferPointer, type: UInt32, as: T.Type, label: String) throws(ChannelError) -> T {
+        if type == plain && _isPOD(T.self) && b.count == MemoryLayout<T>.size {
+            return b.count == 0 ? unsafeBitCast((), to: T.self) : b.loadUnaligned(as: T.self)
+        }
+        if type == utf8 && T.self == String.self { return String(decoding: b, as: UTF8.self) as! T }
+        if type == bytes && T.self == [UInt8].self { return Array(b) as! T }
+        if type == json {
+            do { return try JSONDecoder().decode(T.self, from: Data(b)) } catch {
+                throw ChannelError(.encoding, "\(label): the message is not a \(T.self): \(error)")
+            }
+        }
+        throw ChannelError(.encoding, "\(label): the message (\(b.count) bytes, encoding \(type)) is not a \(T.self)")
+    }
+
+    /// Decodes a payload held in an array.
+    @inlinable
+    static func decode<T: Decodable>(_ a: [UInt8], type: UInt32, as: T.Type, label: String) throws(ChannelError) -> T {
+        var result: Result<T, ChannelError>!
+        a.withUnsafeBytes { b in
+            do throws(ChannelError) { result = .success(try decode(b, type: type, as: T.self, label: label)) } catch { result = .failure(error) }
+        }
+        return try result.get()
+    }
+}

@@ -1,0 +1,178 @@
+import CForkline
+import ForklineTrace
+
+/// A first-in first-out queue shared by processes: Python's `multiprocessing.Queue`.
+///
+/// Any number of processes put and get; each item goes to exactly one getter. Items live in a
+/// shared-memory ring (anonymous, nothing in /dev/shm): `put` has copied the item there before it
+/// returns, so a producer may exit right after it and nothing is lost (Python's feeder-thread
+/// pitfall does not exist here). Give the queue to children with ``ChildOptions/pass(_:)`` and in
+/// the entry point's arguments, as a ``Connection``.
+///
+/// ```swift
+/// let queue = try Queue<Int>(maxSize: 100)
+/// var options = ChildOptions(method: .spawn)
+/// options.pass(queue)
+/// // child: for i in 0..<10 { try args.queue.put(i) }
+/// let first = try await queue.get(timeout: .seconds(5))
+/// ```
+///
+/// Plain-data items (integers, floats, structs of them), `String` and `[UInt8]` are copied as
+/// bytes; other Codable items are JSON. An item's encoding must fit the ring (`capacity`,
+/// 4 MiB by default); a larger one is an `oversizedFrame` error. A process killed while holding
+/// the queue's internal lock does not wedge the others: the next process recovers it.
+///
+/// Each put records a `send` event on the queue's channel id and each get a `recv` naming it,
+/// so `replay check` proves no item was received twice or out of its producer's order.
+public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked Sendable {
+    // @unchecked: all state is in the shared ring (behind its process-shared mutex) or in
+    // QueueRing's lock-protected handle state.
+    @usableFromInline let ring: QueueRing
+    @usableFromInline let joinable: Bool
+
+    /// The queue's id in traces (the channel of its send and recv events).
+    public var id: UInt64 { ring.id }
+
+    /// Creates a queue.
+    ///
+    /// - Parameters:
+    ///   - maxSize: the most items it holds (a put waits for room); 0: no limit but the ring.
+    ///   - capacity: the ring's size in bytes, the bound on one item and on all queued items.
+    /// - Throws: ``ChannelError`` when shared memory cannot be had.
+    public convenience init(maxSize: Int = 0, capacity: Int = 4 << 20) throws(ChannelError) {
+        self.init(ring: try QueueRing(maxSize: maxSize, capacity: capacity), joinable: false)
+    }
+
+    init(ring: QueueRing, joinable: Bool) {
+        self.ring = ring
+        self.joinable = joinable
+    }
+
+    enum CodingKeys: String, CodingKey { case id, fd, capacity, joinable }
+
+    /// Encodes the queue for a child's arguments (its id, descriptor number and ring size).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(ring.id, forKey: .id)
+        try c.encode(ring.segment.fd, forKey: .fd)
+        try c.encode(ring.capacity, forKey: .capacity)
+        try c.encode(joinable, forKey: .joinable)
+    }
+
+    /// Decodes a queue passed by the parent: the child maps the same ring again.
+    ///
+    /// - Throws: `ChannelError` `closed` when its descriptor was not passed to this process
+    ///   (``ChildOptions/pass(_:)``).
+    public required convenience init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let fd = try SharedSegment.local(try c.decode(Int32.self, forKey: .fd))
+        let ring = try QueueRing(id: try c.decode(UInt64.self, forKey: .id), inherited: fd, capacity: try c.decode(Int.self, forKey: .capacity))
+        self.init(ring: ring, joinable: try c.decode(Bool.self, forKey: .joinable))
+    }
+
+    /// Puts an item, waiting up to `timeout` for room (nil: as long as it takes).
+    ///
+    /// - Throws: ``ChannelError``: `full` when there was no room in time, `oversizedFrame` when
+    ///   the item cannot fit the ring, `encoding`, `closed`.
+    @available(*, noasync, message: "blocking; use the async put")
+    @inlinable
+    public final func put(_ item: T, timeout: Duration? = nil) throws(ChannelError) {
+        try send(item, QueueRing.Patience(timeout))
+    }
+
+    /// Puts an item if there is room now; `full` otherwise.
+    @inlinable
+    public final func putNowait(_ item: T) throws(ChannelError) { try send(item, .none) }
+
+    /// Gets the oldest item, waiting up to `timeout` for one (nil: as long as it takes).
+    ///
+    /// - Throws: ``ChannelError``: `empty` when none came in time, `encoding`, `closed`.
+    @available(*, noasync, message: "blocking; use the async get")
+    @inlinable
+    public final func get(timeout: Duration? = nil) throws(ChannelError) -> T {
+        try receive(QueueRing.Patience(timeout))
+    }
+
+    /// Gets the oldest item if there is one now; `empty` otherwise.
+    @inlinable
+    public final func getNowait() throws(ChannelError) -> T { try receive(.none) }
+
+    @inlinable
+    final func send(_ item: T, _ patience: QueueRing.Patience) throws(ChannelError) {
+        var failure: ChannelError? = nil
+        try MessageCodec.withEncoded(item, label: ring.label) { b, type in
+            do throws(ChannelError) { try ring.put(b, type: type, patience, joinable: joinable) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    @inlinable
+    final func receive(_ patience: QueueRing.Patience) throws(ChannelError) -> T {
+        // Small items are taken into this buffer on the stack; larger ones into an array.
+        var small: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var result: Result<T, ChannelError>!
+        withUnsafeMutableBytes(of: &small) { b in
+            do throws(ChannelError) {
+                let (count, type, big) = try ring.get(patience, into: b)
+                if let big {
+                    result = .success(try MessageCodec.decode(big, type: type, as: T.self, label: ring.label))
+                } else {
+                    result = .success(try MessageCodec.decode(UnsafeRawBufferPointer(rebasing: b[..<count]), type: type, as: T.self, label: ring.label))
+                }
+            } catch {
+                result = .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Puts an item, suspending (not blocking a thread of the cooperative pool) while it waits
+    /// for room.
+    public func put(_ item: T, timeout: Duration? = nil) async throws(ChannelError) {
+        try await waiting(1, timeout, full: true) { () throws(ChannelError) in try putNowait(item) }
+    }
+
+    /// Gets the oldest item, suspending while it waits for one.
+    public func get(timeout: Duration? = nil) async throws(ChannelError) -> T {
+        try await waiting(0, timeout, full: false) { () throws(ChannelError) -> T in try getNowait() }
+    }
+
+    func waiting<R>(_ which: Int32, _ timeout: Duration?, full: Bool, _ attempt: () throws(ChannelError) -> R) async throws(ChannelError) -> R {
+        let deadline = QueueRing.deadline(timeout)
+        while true {
+            let seen = fl_queue_seq(ring.q, which)
+            do { return try attempt() } catch {
+                guard error.code == (full ? .full : .empty) else { throw error }
+            }
+            if Task.isCancelled { throw ChannelError(.cancelled, "\(ring.label): cancelled while waiting to \(full ? "put" : "get")") }
+            if let deadline, fl_monotonic_ns() >= deadline {
+                throw ChannelError(full ? .full : .empty, "\(ring.label): \(full ? "full" : "empty") until the timeout")
+            }
+            let ring = self.ring
+            _ = await Offload.run { ring.wait(which, seen, until: deadline) }
+        }
+    }
+
+    /// The number of items in the queue now (exact at the moment it is read; other processes
+    /// may change it right after).
+    public var qsize: Int { ring.count }
+
+    /// True when the queue holds no item now.
+    public var isEmpty: Bool { ring.count == 0 }
+
+    /// True when a put would wait now (`maxSize` items, or the ring's bytes used up).
+    public var isFull: Bool { ring.isFull }
+
+    /// The largest item encoding the ring can hold.
+    public var maxMessageSize: Int { ring.maxMessageSize }
+
+    /// Closes this process's handle (Python's `close`): later calls on it throw `closed`; items
+    /// already put stay in the queue for other processes.
+    public func close() { ring.close() }
+
+    /// The descriptors a child needs (``ChildOptions/pass(_:)``).
+    public var fileDescriptors: [Int32] { [ring.segment.fd] }
+
+    /// Test hook: takes the queue's internal lock and never releases it.
+    package func holdInternalLockForever() { ring.holdLockForever() }
+}

@@ -1,0 +1,229 @@
+import CForkline
+import ForklineTrace
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The shared-memory ring under ``Queue``, ``SimpleQueue`` and ``JoinableQueue``: a memfd
+/// segment holding a robust mutex, counters and a byte ring (`Sources/CForkline/queue.c`).
+///
+/// A put copies the message into the ring before it returns (there is no feeder thread), so a
+/// producer that exits right after `put` loses nothing. The `send` event is reserved under the
+/// ring's mutex and its id stored with the message, so each `recv` names it and one producer's
+/// messages are received in its send order.
+@usableFromInline
+final class QueueRing: @unchecked Sendable {
+    // @unchecked: the ring's contents are reached only under its process-shared mutex (or
+    // through atomics in queue.c); the per-handle flags are atomic.
+    let id: UInt64
+    let segment: SharedSegment
+    let capacity: Int
+    /// This handle's flags: 1 opened (its channelOpen recorded), 2 closed.
+    let flags = Atomic<UInt8>(0)
+
+    /// Spins before sleeping on a futex: a hand-off to a process running on the other CPU
+    /// costs far less than a cross-CPU wake-up (docs/benchmarks.md).
+    static let spins: Int32 = 2000
+    /// The longest single sleep: a waiter woken for a message that a killed process then never
+    /// took looks again at least this often.
+    static let slice: Int64 = 200_000_000
+
+    var q: UnsafeMutableRawPointer { segment.base }
+
+    init(maxSize: Int, capacity: Int) throws(ChannelError) {
+        guard maxSize >= 0 else { throw ChannelError(.encoding, "a queue's maxSize must be >= 0 (0: no limit), not \(maxSize)") }
+        let cap = max(256, (capacity + 7) & ~7)
+        id = UInt64.random(in: 1...UInt64.max)
+        segment = try SharedSegment(size: Int(FL_QUEUE_HEADER_SIZE) + cap, name: "forkline-queue")
+        self.capacity = cap
+        label = "queue \(hex16(id))"
+        let rc = fl_queue_init(segment.base, UInt64(cap), UInt64(maxSize))
+        if rc != 0 { throw ChannelError(.systemCallFailed, "initialising a queue: \(String(cString: strerror(rc)))", syscall: "pthread_mutex_init", errno: rc) }
+    }
+
+    init(id: UInt64, inherited fd: Int32, capacity: Int) throws(ChannelError) {
+        self.id = id
+        self.capacity = capacity
+        label = "queue \(hex16(id))"
+        segment = try SharedSegment(inherited: fd, size: Int(FL_QUEUE_HEADER_SIZE) + capacity)
+    }
+
+    deinit { close() }
+
+    /// A name for messages (computed once: it is passed on every put and get).
+    @usableFromInline let label: String
+
+    /// The largest message payload the ring holds.
+    var maxMessageSize: Int { capacity - 24 }
+
+    func lock() {
+        let rc = fl_queue_lock(q)
+        if rc == 1 { Tracer.mark("queue: recovered the lock of a process that died holding it") }
+        precondition(rc >= 0, "\(label): locking its mutex failed: \(String(cString: strerror(-rc)))")
+    }
+
+    func unlock() { fl_queue_unlock(q) }
+
+    func usable(_ what: String) throws(ChannelError) {
+        let f = flags.load(ordering: .acquiring)
+        if f & 2 != 0 { throw ChannelError(.closed, "\(label): cannot \(what): this handle is closed") }
+        if f & 1 == 0 && flags.bitwiseOr(1, ordering: .acquiringAndReleasing).oldValue & 1 == 0 {
+            Tracer.record(.channelOpen, [.uint(id), .uint(3)])
+        }
+    }
+
+    /// Closes this process's handle: later calls on it throw `closed`. Other handles and the
+    /// messages in the ring are untouched.
+    func close() {
+        if flags.bitwiseOr(2, ordering: .acquiringAndReleasing).oldValue & 2 == 0 { Tracer.record(.channelClose, [.uint(id)]) }
+    }
+
+    /// The monotonic deadline of `timeout` from now (nil: none).
+    static func deadline(_ timeout: Duration?) -> UInt64? {
+        guard let timeout else { return nil }
+        let (s, a) = timeout.components
+        let ns = max(0, s) &* 1_000_000_000 &+ max(0, a / 1_000_000_000)
+        return fl_monotonic_ns() &+ UInt64(ns)
+    }
+
+    /// How long a put or get may wait.
+    @usableFromInline
+    enum Patience {
+        /// Not at all (the nowait calls): no clock is read.
+        case none
+        case forever
+        case until(UInt64)
+
+        @usableFromInline
+        init(_ timeout: Duration?) {
+            if timeout == .zero { self = .none } else if let d = QueueRing.deadline(timeout) { self = .until(d) } else { self = .forever }
+        }
+
+        var deadline: UInt64? { if case .until(let d) = self { d } else { nil } }
+    }
+
+    /// Sleeps until futex word `which` moves past `seen` or the deadline: false when it passed.
+    func wait(_ which: Int32, _ seen: UInt32, until deadline: UInt64?) -> Bool {
+        var budget = Self.slice
+        if let deadline {
+            let now = fl_monotonic_ns()
+            if now >= deadline { return false }
+            budget = min(budget, Int64(deadline - now))
+        }
+        _ = fl_queue_wait(q, which, seen, budget, Self.spins)
+        return true
+    }
+
+    /// Puts one message, waiting for room as `patience` allows.
+    @usableFromInline
+    func put(_ payload: UnsafeRawBufferPointer, type: UInt32, _ patience: Patience, joinable: Bool) throws(ChannelError) {
+        try usable("put")
+        let len = payload.count
+        guard len <= maxMessageSize else {
+            throw ChannelError(.oversizedFrame, "\(label): a \(len)-byte message does not fit its \(capacity)-byte ring; make the queue with a larger capacity")
+        }
+        while true {
+            lock()
+            if fl_queue_has_room(q, UInt32(len)) != 0 {
+                let pending = Tracer.isEnabled ? Tracer.reserve(.send, [.uint(id), .uint(UInt64(len))]) : nil
+                let wake = fl_queue_write(q, payload.baseAddress, UInt32(len), type, pending == nil ? 0 : Tracer.processID,
+                                          pending?.seq ?? 0, joinable ? 1 : 0)
+                pending?.commit()
+                unlock()
+                if wake != 0 { fl_queue_wake(q, 0, 0) }
+                return
+            }
+            let seen = fl_queue_seq(q, 1)
+            unlock()
+            guard case .none = patience else {
+                if wait(1, seen, until: patience.deadline) { continue }
+                throw ChannelError(.full, "\(label): full until the timeout")
+            }
+            throw ChannelError(.full, "\(label): full")
+        }
+    }
+
+    /// Gets one message, waiting as `patience` allows: its payload goes into `small` when it
+    /// fits (the returned array is then nil), else into a new array.
+    @usableFromInline
+    func get(_ patience: Patience, into small: UnsafeMutableRawBufferPointer) throws(ChannelError) -> (count: Int, type: UInt32, big: [UInt8]?) {
+        try usable("get")
+        while true {
+            lock()
+            var len: UInt32 = 0, type: UInt32 = 0, puid: UInt64 = 0, seq: UInt64 = 0
+            if fl_queue_peek(q, &len, &type, &puid, &seq) != 0 {
+                var big: [UInt8]? = nil
+                let wake: Int32
+                if Int(len) <= small.count {
+                    wake = fl_queue_take(q, small.baseAddress, len)
+                } else {
+                    var w: Int32 = 0
+                    big = [UInt8](unsafeUninitializedCapacity: Int(len)) { b, n in
+                        w = fl_queue_take(q, b.baseAddress, len)
+                        n = Int(len)
+                    }
+                    wake = w
+                }
+                if Tracer.isEnabled { Tracer.record(.recv, [.uint(id), .uint(puid), .uint(seq), .uint(UInt64(len))]) }
+                unlock()
+                if wake != 0 { fl_queue_wake(q, 1, 0) }
+                return (Int(len), type, big)
+            }
+            let seen = fl_queue_seq(q, 0)
+            unlock()
+            guard case .none = patience else {
+                if wait(0, seen, until: patience.deadline) { continue }
+                throw ChannelError(.empty, "\(label): empty until the timeout")
+            }
+            throw ChannelError(.empty, "\(label): empty")
+        }
+    }
+
+    /// Messages in the ring now.
+    var count: Int {
+        lock()
+        defer { unlock() }
+        return Int(fl_queue_count(q))
+    }
+
+    /// True when a put of a small message would wait now.
+    var isFull: Bool {
+        lock()
+        defer { unlock() }
+        return fl_queue_has_room(q, 0) == 0
+    }
+
+    /// Marks one task done (JoinableQueue).
+    func taskDone() throws(ChannelError) {
+        try usable("mark a task done")
+        lock()
+        let rc = fl_queue_task_done(q)
+        let left = fl_queue_unfinished(q)
+        if rc >= 0 { Tracer.record(.queueTaskDone, [.uint(id), .uint(UInt64(left))]) }
+        unlock()
+        if rc < 0 { throw ChannelError(.taskDoneTooOften, "\(label): taskDone() called more times than items were put") }
+        if rc == 1 { fl_queue_wake(q, 2, 1) }
+    }
+
+    /// Waits until every put item had its taskDone (JoinableQueue); false on timeout.
+    func join(timeout: Duration?) throws(ChannelError) -> Bool {
+        try usable("join")
+        let deadline = Self.deadline(timeout)
+        while true {
+            lock()
+            if fl_queue_unfinished(q) <= 0 {
+                Tracer.record(.queueJoin, [.uint(id)])
+                unlock()
+                return true
+            }
+            let seen = fl_queue_seq(q, 2)
+            unlock()
+            guard wait(2, seen, until: deadline) else { return false }
+        }
+    }
+
+    /// Test hook: takes the ring's mutex and never gives it back (the caller is then killed).
+    func holdLockForever() { lock() }
+}

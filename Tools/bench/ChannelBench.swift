@@ -1,0 +1,227 @@
+// Channel figures (issue 3): small-message round trip over a Connection beside a C socketpair
+// ping-pong and CPython's Pipe; queue throughput beside a C shared-memory ring and CPython's
+// multiprocessing.Queue; the cost of Connection's encodings, in one process.
+import CForkline
+import Forkline
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum ChannelBench {
+    /// `forkline-bench --channels`: only these figures, then the encoding costs.
+    static func main(quick: Bool, json: Bool) throws {
+        if getenv("FORKLINE_BENCH_ENCODINGS") != nil { print(try encodings()); return }
+        if getenv("FORKLINE_BENCH_QUEUE_LOOP") != nil {
+            let q = try Queue<Int>()
+            let t0 = fl_monotonic_ns()
+            for i in 0..<2_000_000 { try q.putNowait(i); _ = try q.getNowait() }
+            print("Queue<Int> put+get: \(Double(fl_monotonic_ns() - t0) / 2e6) ns")
+            return
+        }
+        let f = try figures(quick: quick)
+        print(json ? Report.json(f) : Report.table(f))
+        if !json { print("\n" + (try encodings())) }
+    }
+
+    static func figures(quick: Bool) throws -> [Figure] {
+        let rounds = quick ? 3 : 7
+        let trips = quick ? 2_000 : 5_000
+        let items = quick ? 200_000 : 1_000_000
+        var out: [Figure] = []
+        let python = Python.find()
+
+        func progress(_ s: String) { let line = "channels: \(s)\n"; _ = line.withCString { write(2, $0, strlen($0)) } }
+        // Round trips: n per round, in us per round trip.
+        progress("C ping-pong")
+        let cPing = C.run(C.pingPong, ["\(trips)", "\(rounds)"]) ?? []
+        var json: [Double] = [], raw: [Double] = []
+        progress("Connection round trips")
+        for _ in 0..<rounds {
+            json.append(try roundTrip(trips, raw: false))
+            raw.append(try roundTrip(trips, raw: true))
+        }
+        progress("CPython Pipe")
+        let pyPing = python.flatMap { py($0, pythonPipe(trips, rounds)) }
+        out.append(Figure(name: "round trip, Connection, Int (JSON)", unit: "us", ours: json, peerName: "C socketpair ping-pong", peer: cPing, python: pyPing))
+        out.append(Figure(name: "round trip, Connection, 8 raw bytes", unit: "us", ours: raw, peerName: "C socketpair ping-pong", peer: cPing, python: pyPing))
+
+        // Queue throughput, 1 producer 1 consumer, in M items/s.
+        progress("C ring")
+        let cRing = C.run(C.ring, ["\(items * 10)", "\(rounds)"]) ?? []
+        var q11: [Double] = [], q22: [Double] = []
+        progress("Queue 1x1")
+        for _ in 0..<rounds { q11.append(try queueThroughput(items, producers: 1, consumers: 1)) }
+        progress("Queue 2x2")
+        for _ in 0..<rounds { q22.append(try queueThroughput(items, producers: 2, consumers: 2)) }
+        let pyItems = quick ? 50_000 : 200_000
+        progress("CPython Queue")
+        let py11 = python.flatMap { py($0, pythonQueue(pyItems, 1, rounds)) }
+        let py22 = python.flatMap { py($0, pythonQueue(pyItems, 2, rounds)) }
+        out.append(Figure(name: "queue Int, 1 producer 1 consumer", unit: "M/s", ours: q11, peerName: "C shared-memory SPSC ring", peer: cRing, python: py11))
+        out.append(Figure(name: "queue Int, 2 producers 2 consumers", unit: "M/s", ours: q22, peerName: "C shared-memory SPSC ring (1x1)", peer: cRing, python: py22))
+        return out
+    }
+
+    /// Encoding costs in one process, ns per value (printed; docs/channels.md).
+    static func encodings() throws -> String {
+        struct Small: Codable, Sendable { var id: Int; var value: Double }
+        struct Named: Codable, Sendable { var id: Int; var name: String }
+        let n = 100_000
+        func ns(_ body: () throws -> Void) rethrows -> Double {
+            let t0 = fl_monotonic_ns()
+            for _ in 0..<n { try body() }
+            return Double(fl_monotonic_ns() - t0) / Double(n)
+        }
+        let enc = JSONEncoder(), dec = JSONDecoder()
+        let jsonInt = try ns { _ = try dec.decode(Int.self, from: try enc.encode(42)) }
+        let jsonSmall = try ns { _ = try dec.decode(Small.self, from: try enc.encode(Small(id: 1, value: 2.5))) }
+        let ints = try Queue<Int>(), smalls = try Queue<Small>(), nameds = try Queue<Named>(), strings = try Queue<String>()
+        let qInt = try ns { try ints.putNowait(42); _ = try ints.getNowait() }
+        let qSmall = try ns { try smalls.putNowait(Small(id: 1, value: 2.5)); _ = try smalls.getNowait() }
+        let qNamed = try ns { try nameds.putNowait(Named(id: 1, name: "seven")); _ = try nameds.getNowait() }
+        let qString = try ns { try strings.putNowait("seven"); _ = try strings.getNowait() }
+        let (a, b) = try Connection.pipe()
+        let cJSON = try ns { try a.send(42); _ = try b.receive(Int.self) }
+        let cRaw = try ns { try a.sendBytes([1, 2, 3, 4, 5, 6, 7, 8]); _ = try b.receiveBytes() }
+        return """
+        | operation, one process | ns per value |
+        |---|---|
+        | JSONEncoder + JSONDecoder, Int | \(Report.fmt(jsonInt)) |
+        | JSONEncoder + JSONDecoder, struct {Int, Double} | \(Report.fmt(jsonSmall)) |
+        | Queue<Int> putNowait + getNowait (plain bytes) | \(Report.fmt(qInt)) |
+        | Queue<struct {Int, Double}> putNowait + getNowait (plain bytes) | \(Report.fmt(qSmall)) |
+        | Queue<String> putNowait + getNowait (UTF-8) | \(Report.fmt(qString)) |
+        | Queue<struct {Int, String}> putNowait + getNowait (JSON) | \(Report.fmt(qNamed)) |
+        | Connection send + receive, Int (JSON) | \(Report.fmt(cJSON)) |
+        | Connection sendBytes + receiveBytes, 8 bytes | \(Report.fmt(cRaw)) |
+        """
+    }
+
+    /// Mean round trip over a duplex Connection to a fork child that echoes, in us.
+    static func roundTrip(_ n: Int, raw: Bool) throws -> Double {
+        let (mine, theirs) = try Connection.pipe()
+        var o = ChildOptions(method: .fork)
+        o.pass(theirs)
+        let child = ChildProcess(options: o) {
+            if raw {
+                while let b = try theirs.receiveBytes() { try theirs.sendBytes(b) }
+            } else {
+                while let v = try theirs.receive(Int.self) { try theirs.send(v) }
+            }
+        }
+        try child.start()
+        theirs.close()
+        let bytes: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8]
+        // Warm-up, then the timed trips.
+        for i in 0..<100 { if raw { try mine.sendBytes(bytes); _ = try mine.receiveBytes() } else { try mine.send(i); _ = try mine.receive(Int.self) } }
+        let t0 = fl_monotonic_ns()
+        for i in 0..<n { if raw { try mine.sendBytes(bytes); _ = try mine.receiveBytes() } else { try mine.send(i); _ = try mine.receive(Int.self) } }
+        let t = Double(fl_monotonic_ns() - t0) / Double(n) / 1000
+        mine.close()
+        _ = try child.join(timeout: nil)
+        return t
+    }
+
+    /// Items per second through a Queue<Int> from `producers` fork children to `consumers`
+    /// (the parent when 1, else fork children), in millions; timed from the first item got.
+    static func queueThroughput(_ n: Int, producers: Int, consumers: Int) throws -> Double {
+        let q = try Queue<Int>(maxSize: 0, capacity: 1 << 20), done = try Queue<Int>()
+        var o = ChildOptions(method: .fork)
+        o.pass(q, done)
+        let per = n / producers
+        var children: [ChildProcess] = []
+        for _ in 0..<producers {
+            children.append(ChildProcess(options: o) { for i in 0..<per { try q.put(i) } })
+        }
+        if consumers == 1 {
+            for c in children { try c.start() }
+            _ = try q.get()
+            let t0 = fl_monotonic_ns()
+            for _ in 1..<(per * producers) { _ = try q.get() }
+            let t = Double(fl_monotonic_ns() - t0)
+            for c in children { _ = try c.join(timeout: nil) }
+            return Double(per * producers - 1) / t * 1000
+        }
+        for _ in 0..<consumers {
+            children.append(ChildProcess(options: o) {
+                var got = 0
+                while try q.get() >= 0 { got += 1 }
+                try done.put(got)
+            })
+        }
+        let t0 = fl_monotonic_ns()
+        for c in children { try c.start() }
+        for c in children.prefix(producers) { _ = try c.join(timeout: nil) }
+        for _ in 0..<consumers { try q.put(-1) }
+        var total = 0
+        for _ in 0..<consumers { total += try done.get() }
+        let t = Double(fl_monotonic_ns() - t0)
+        for c in children.dropFirst(producers) { _ = try c.join(timeout: nil) }
+        precondition(total == per * producers, "queue benchmark lost items: \(total)")
+        return Double(total) / t * 1000
+    }
+
+    static func pythonPipe(_ n: Int, _ rounds: Int) -> String {
+        """
+        import multiprocessing as mp, time
+        def echo(c):
+            while (v := c.recv()) is not None: c.send(v)
+        if __name__ == '__main__':
+            a, b = mp.Pipe()
+            p = mp.get_context('fork').Process(target=echo, args=(b,)); p.start(); b.close()
+            for i in range(100): a.send(i); a.recv()
+            out = []
+            for r in range(\(rounds)):
+                t = time.perf_counter()
+                for i in range(\(n)): a.send(i); a.recv()
+                out.append((time.perf_counter() - t) / \(n) * 1e6)
+            a.send(None); p.join()
+            print(' '.join(str(x) for x in out))
+        """
+    }
+
+    static func pythonQueue(_ n: Int, _ pairs: Int, _ rounds: Int) -> String {
+        """
+        import multiprocessing as mp, time
+        def produce(q, n):
+            for i in range(n): q.put(i)
+        def consume(q, done):
+            got = 0
+            while q.get() >= 0: got += 1
+            done.put(got)
+        if __name__ == '__main__':
+            ctx = mp.get_context('fork')
+            out = []
+            for r in range(\(rounds)):
+                q = ctx.Queue(); done = ctx.Queue()
+                if \(pairs) == 1:
+                    p = ctx.Process(target=produce, args=(q, \(n))); p.start()
+                    q.get(); t = time.perf_counter()
+                    for i in range(\(n) - 1): q.get()
+                    out.append((\(n) - 1) / (time.perf_counter() - t) / 1e6); p.join()
+                else:
+                    t = time.perf_counter()
+                    ps = [ctx.Process(target=produce, args=(q, \(n) // \(pairs))) for _ in range(\(pairs))]
+                    cs = [ctx.Process(target=consume, args=(q, done)) for _ in range(\(pairs))]
+                    for p in ps + cs: p.start()
+                    for p in ps: p.join()
+                    for _ in cs: q.put(-1)
+                    total = sum(done.get() for _ in cs)
+                    out.append(total / (time.perf_counter() - t) / 1e6)
+                    for c in cs: c.join()
+            print(' '.join(str(x) for x in out))
+        """
+    }
+
+    /// Runs a CPython script; the numbers it prints.
+    static func py(_ python: String, _ script: String) -> [Double]? {
+        let path = "/tmp/forkline-bench-channels-\(getpid()).py"
+        guard let f = fopen(path, "w") else { return nil }
+        fputs(script, f)
+        fclose(f)
+        defer { unlink(path) }
+        return C.numbers("\(python) \(path) 2>/dev/null")
+    }
+}
