@@ -70,7 +70,7 @@ extension Trace {
                 if holders.count > 1 {
                     throw failure("expected one holder of \(name) at a time, but generation \(g) was acquired by \(holders.count) processes at once", holders)
                 }
-                guard let next = gens[g + 1]?.first else { continue }
+                guard g < .max, let next = gens[g + 1]?.first else { continue }
                 guard let rel = releases[l]?[g] else {
                     throw failure("expected \(name) to be released before generation \(g + 1) was acquired, but generation \(g) has no release", holders + [next])
                 }

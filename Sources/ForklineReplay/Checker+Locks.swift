@@ -20,7 +20,7 @@ extension Trace {
                 if list.count > 1 {
                     v.append(Violation(.overlappingHolds, "lock \(hex16(lock)) was acquired \(list.count) times at generation \(g): held by two processes at once", list))
                 }
-                if let next = byGeneration[g + 1]?.first, let release = releases[lock]?[g], next.time < release.time {
+                if g < .max, let next = byGeneration[g + 1]?.first, let release = releases[lock]?[g], next.time < release.time {
                     v.append(Violation(.overlappingHolds, "lock \(hex16(lock)) was acquired (generation \(g + 1)) before its previous holder released it", [release, next]))
                 }
             }
