@@ -5,11 +5,11 @@ import ForklineTrace
 import Testing
 
 /// `replay show` output for the golden fixtures, 100 columns, no colour, compared with
-/// `Tests/ForklineReplayTests/Snapshots/<valid|invalid>.<fixture>.txt`.
+/// `Fixtures/snapshots/show/<valid|invalid>.<fixture>.txt`.
 /// `FORKLINE_REGENERATE_SNAPSHOTS=1 swift test --filter TimelineTests` rewrites them.
 @Suite("Terminal timeline")
 struct TimelineTests {
-    static let snapshots = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+    static let snapshots = GoldenFixtureTests.root.deletingLastPathComponent().appendingPathComponent("snapshots/show")
     static let regenerate = ProcessInfo.processInfo.environment["FORKLINE_REGENERATE_SNAPSHOTS"] == "1"
 
     /// The fixture files that have a snapshot (every fixture, once regenerated).
