@@ -12,8 +12,15 @@ public struct Flow: Sendable, Hashable {
     /// The caused event, in another process.
     public var to: TraceEvent
 
+    /// An edge from `from` to `to`.
+    public init(from: TraceEvent, to: TraceEvent) {
+        self.from = from
+        self.to = to
+    }
+
     /// What the arrow stands for, from the two kinds' names: `fork`, `request`, `message`,
-    /// `lock`, `join`, or `"<from kind>-><to kind>"` for kinds this version does not name.
+    /// `lock` (any `...Release` -> `...Acquire`), `join`, or `"<from kind>-><to kind>"` for kinds
+    /// this version does not name.
     public var label: String {
         switch (from.kind.name, to.kind.name) {
         case ("fork", _): "fork"
@@ -21,6 +28,8 @@ public struct Flow: Sendable, Hashable {
         case ("send", _), (_, "recv"): "message"
         case ("lockRelease", _), (_, "lockAcquire"): "lock"
         case (_, "join"): "join"
+        // Other hand-offs of a held resource (a semaphore, a re-entrant lock): release -> acquire.
+        case (let a, let b) where a.hasSuffix("Release") && b.hasSuffix("Acquire"): "lock"
         case (let a, let b): "\(a)->\(b)"
         }
     }

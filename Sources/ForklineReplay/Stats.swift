@@ -65,7 +65,7 @@ extension Trace {
     public func channelStats() -> [(channel: UInt64, sends: Int, recvs: Int, latency: Percentiles)] {
         var sends: [UInt64: Int] = [:], recvs: [UInt64: Int] = [:], lat: [UInt64: [UInt64]] = [:]
         for p in processes {
-            for e in p.events {
+            for e in p.events where e.kind == .send || e.kind == .recv {
                 guard let c = e["channel"]?.uint else { continue }
                 if e.kind == .send { sends[c, default: 0] += 1 }
                 if e.kind == .recv { recvs[c, default: 0] += 1 }

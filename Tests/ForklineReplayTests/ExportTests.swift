@@ -66,6 +66,17 @@ struct ExportTests {
         #expect(lifetime["name"] as? String == "Process-1" && lifetime["ts"] as? Double == 2.0)
     }
 
+    @Test("edges and events of kinds the renderers do not name render generically: kind names and arguments")
+    func generic() {
+        func e(_ k: EventKind, _ args: [TraceValue]) -> TraceEvent { TraceEvent(kind: k, pid: 1, puid: 1, seq: 0, time: 0, args: args) }
+        #expect(Flow(from: e(.mark, [.string("a")]), to: e(.exit, [.int(0)])).label == "mark->exit")
+        #expect(Flow(from: e(.lockRelease, []), to: e(.lockAcquire, [])).label == "lock")
+        #expect(EventText.describe(e(.mark, [.string("hello")])) == "mark(label=hello)")
+        #expect(EventText.describe(e(.send, [.uint(0xC4), .uint(8)])) == "send(channel=0xc4, size=8)")
+        #expect(EventText.describe(e(.crash, [.int(11), .int(1), .uint(16), .uint(0x1234), .backtrace(Backtrace(frames: [1, 2]))]))
+                == "crash(signal=11, code=1, address=0x10, pc=0x1234, backtrace=2 frames)")
+    }
+
     @Test("replay export --format chrome -o writes the JSON; shiviz to standard output")
     func command() throws {
         let dir = Scratch.directory()

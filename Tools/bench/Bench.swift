@@ -53,6 +53,7 @@ enum Bench {
             print("child minor faults per start+join: forkline fork \(try childFaults { _ = try startJoin(.fork) }), bare fork \(childFaults { _ = bareFork() })")
         }
         figures += recordingCost(quick: quick)
+        ReplayBench.run(quick: quick)
         if let python = Python.find() {
             for method in ["fork", "forkserver", "spawn"] {
                 if let samples = Python.startJoin(python, method: method, iterations: method == "spawn" ? (quick ? 5 : 15) : (quick ? 20 : 60)),
