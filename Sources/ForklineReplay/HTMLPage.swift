@@ -36,6 +36,8 @@ public enum HTMLPage {
         let data = "{\"title\":\(q(title)),\"span\":\(span),\"lanes\":[\(lanes.joined(separator: ","))],\"events\":[\(events.joined(separator: ",\n"))],"
             + "\"flows\":[\(flows.joined(separator: ","))],\"ok\":\(report.ok),\"summary\":\(q(report.text().split(separator: "\n").first.map(String.init) ?? "")),"
             + "\"violations\":[\(violations.joined(separator: ","))],\"notes\":[\(report.notes.map(q).joined(separator: ","))]}"
+        // "<" only occurs inside the data's strings, where \u003c reads back the same, so nothing in
+        // it can end the script element ("</script>") or open a comment.
         return """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(escape(title)) (loading)</title>
@@ -47,7 +49,7 @@ public enum HTMLPage {
         <section id="verdict"></section>
         <div id="view"><div id="labels"></div><div id="scroller"><svg id="timeline" xmlns="http://www.w3.org/2000/svg"></svg></div></div>
         <pre id="details">Hover over an event for its details.</pre>
-        <script type="application/json" id="trace-data">\(data.replacingOccurrences("</", with: "<\\/"))</script>
+        <script type="application/json" id="trace-data">\(data.replacingOccurrences("<", with: "\\u003c"))</script>
         <script>\(HTMLAssets.script)</script>
         </body></html>
 

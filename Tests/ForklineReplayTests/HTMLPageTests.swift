@@ -23,6 +23,15 @@ struct HTMLPageTests {
         let html = HTMLPage.render(try Trace.load(path: GoldenFixtureTests.root.path + "/invalid/double-join.jsonl"))
         #expect(!html.contains("https://") && !html.contains(" src=") && !html.contains("<link") && !html.contains("@import"))
         #expect(html.contains("<script>") && html.contains("id=\"trace-data\""))
+        // Names and labels cannot end the data's script element.
+        var b = FixtureBuilder()
+        let root = b.process(pid: 1, puid: 1)
+        b.start(root, parent: nil, method: .root, name: "</script><script>alert(1)</script><!--")
+        b.event(root, .mark, [.string("</SCRIPT> & \"quotes\"\n")])
+        b.exit(root, 0)
+        let hostile = HTMLPage.render(b.trace)
+        #expect(hostile.components(separatedBy: "</script>").count - 1 == 2)
+        #expect(!hostile.contains("<!--") && !hostile.lowercased().contains("</script><script>alert"))
     }
 
     @Test("chromium loads the page without script errors, draws the lanes, marks and arrows, and links the violations")
