@@ -26,7 +26,7 @@ struct FuzzCorpusTests {
             try FileManager.default.createDirectory(at: Self.corpus, withIntermediateDirectories: true)
             for (name, bytes) in Self.seeds() { try Data(bytes).write(to: Self.corpus.appendingPathComponent(name)) }
         }
-        for (name, bytes) in Self.seeds() where GoldenFixtureTests.fixtureFiles.contains { $0.hasSuffix("/" + name.split(separator: ".")[0] + ".jsonl") } {
+        for (name, bytes) in Self.seeds() where GoldenFixtureTests.fixtureFiles.contains(where: { $0.hasSuffix("/" + name.split(separator: ".")[0] + ".jsonl") }) {
             let disk = try Data(contentsOf: Self.corpus.appendingPathComponent(name))
             #expect(Array(disk) == bytes, "\(name) differs from the generator")
         }
