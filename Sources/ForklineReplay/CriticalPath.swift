@@ -10,8 +10,9 @@ import ForklineTrace
 public struct CriticalPath: Sendable {
     /// A stretch of the path inside one process.
     public struct Segment: Sendable, Hashable {
-        /// The first and last event of the stretch (the same event for a stretch of one).
+        /// The first event of the stretch.
         public var from: TraceEvent
+        /// The last event of the stretch (`from` itself for a stretch of one event).
         public var to: TraceEvent
         /// How the path entered this stretch: a flow label (`fork`, `message`, `join`, ...), or
         /// nil for the first segment.
@@ -40,7 +41,7 @@ extension Trace {
             }
         }
         guard var at = best else { return CriticalPath(segments: []) }
-        let incoming = causalGraph.incoming(processCount: processes.count, eventCounts: processes.map(\.events.count))
+        let incoming = causalGraph.incoming(processCount: processes.count)
         var steps: [(Int, Int, String?)] = []  // process, position, label of the edge taken into the next step
         var seen: Set<Int> = []
         var offsets: [Int] = []

@@ -66,11 +66,7 @@ public enum ChromeTrace {
 
     /// `task 7` from a task event's first argument whose name contains "task", else `task`.
     static func taskName(_ e: TraceEvent) -> String {
-        if let (name, v) = EventText.arguments(e).first(where: { $0.name.lowercased().contains("task") }) {
-            _ = name
-            return "task \(v)"
-        }
-        return "task"
+        EventText.arguments(e).first { $0.name.lowercased().contains("task") }.map { "task \($0.value)" } ?? "task"
     }
 
     /// An event's arguments as a JSON object, plus its sequence number.

@@ -42,7 +42,7 @@ public struct Flow: Sendable, Hashable {
 extension CausalGraph {
     /// For each process (by index), for each event position, the cross edges arriving there as
     /// (source process, source position). Built on demand; linear in the edges.
-    func incoming(processCount: Int, eventCounts: [Int]) -> [[Int: [(Int, Int)]]] {
+    func incoming(processCount: Int) -> [[Int: [(Int, Int)]]] {
         var inc = [[Int: [(Int, Int)]]](repeating: [:], count: processCount)
         for (p, list) in edges.enumerated() {
             for e in list where e.toProcess < processCount {

@@ -2,10 +2,13 @@ import ForklineTrace
 
 /// Per-process timing for `replay stats`.
 public struct ProcessTiming: Sendable, Hashable {
-    /// The process's pid, name and role.
+    /// The process's pid.
     public var pid: Int32
+    /// Its unique id.
     public var puid: UInt64
+    /// The name its `start` gives.
     public var name: String
+    /// Its start method (`root`, `fork`, `spawn`, `forkserver`).
     public var role: String
     /// From its first event to its last.
     public var lifetime: UInt64
@@ -23,7 +26,9 @@ public struct ProcessTiming: Sendable, Hashable {
 
 /// Latency percentiles (nearest rank) of a set of durations.
 public struct Percentiles: Sendable, Hashable {
+    /// How many durations there are.
     public var count: Int
+    /// The median, the 90th and 99th percentiles and the largest, in ns.
     public var p50: UInt64, p90: UInt64, p99: UInt64, max: UInt64
 
     /// Percentiles of `values` (all zero when empty).
@@ -45,7 +50,7 @@ public struct Percentiles: Sendable, Hashable {
 extension Trace {
     /// Each process's lifetime, waiting and busy time (see ``ProcessTiming``).
     public func timings() -> [ProcessTiming] {
-        let incoming = causalGraph.incoming(processCount: processes.count, eventCounts: processes.map(\.events.count))
+        let incoming = causalGraph.incoming(processCount: processes.count)
         return processes.enumerated().map { pi, p in
             let times = p.events.filter { $0.kind != .modules }.map(\.time)
             var waited: UInt64 = 0

@@ -48,8 +48,9 @@ public struct Timeline: Sendable {
     public var pids: Set<Int32>?
     /// Colour the marks with ANSI escapes (for a terminal; plain text otherwise).
     public var color: Bool
-    /// The time window, in ns from the trace's first event (nil: from the start / to the end).
+    /// The start of the time window, in ns after the trace's first event (nil: from the start).
     public var from: UInt64?
+    /// The end of the time window, in ns after the trace's first event (nil: to the end).
     public var to: UInt64?
     /// Print each crash's symbolised backtrace under its lane (at most this many frames; 0: none).
     public var backtraceFrames: Int
