@@ -54,12 +54,14 @@ extension CausalGraph {
 }
 
 extension Trace {
-    /// Every cross-process causal edge (``Flow``), process by process in source order.
+    /// Every cross-process causal edge (``Flow``), process by process in source order. Edges
+    /// within one process (a lock released and taken again by the same process) are program
+    /// order already and are left out.
     public var flows: [Flow] {
         let g = causalGraph
         var out: [Flow] = []
         for (pi, list) in g.edges.enumerated() {
-            for e in list {
+            for e in list where e.toProcess != pi {
                 let src = processes[pi].events[e.from], dst = processes[e.toProcess].events[e.toPosition]
                 out.append(Flow(from: src, to: dst))
             }

@@ -62,6 +62,17 @@ struct ExportTests {
         #expect(msg == sendTimes)
         let locks = try Self.chromeEvents(ChromeTrace.export(try Self.load("valid/lock-handoffs.jsonl")))
         #expect(locks.filter { $0["ph"] as? String == "s" }.map { $0["name"] as? String } == ["fork", "lock", "join"])
+        // A lock taken again by the process that released it is program order: no arrow.
+        var b = FixtureBuilder()
+        let root = b.process(pid: 1, puid: 1)
+        b.start(root, parent: nil, method: .root, name: "main")
+        b.event(root, .lockAcquire, [.uint(7), .uint(1), .uint(0)])
+        b.event(root, .lockRelease, [.uint(7), .uint(1)])
+        b.event(root, .lockAcquire, [.uint(7), .uint(2), .uint(0)])
+        b.event(root, .lockRelease, [.uint(7), .uint(2)])
+        b.exit(root, 0)
+        #expect(b.trace.flows.isEmpty)
+        #expect(try Self.chromeEvents(ChromeTrace.export(b.trace)).filter { $0["ph"] as? String == "s" }.isEmpty)
         let lifetime = try #require(events.first { $0["cat"] as? String == "process" && $0["pid"] as? Int == 401 })
         #expect(lifetime["name"] as? String == "Process-1" && lifetime["ts"] as? Double == 2.0)
     }
