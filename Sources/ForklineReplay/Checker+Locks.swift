@@ -9,7 +9,7 @@ extension Trace {
         var acquires: [UInt64: [UInt64: [TraceEvent]]] = [:]  // lock -> generation -> acquires
         var releases: [UInt64: [UInt64: TraceEvent]] = [:]
         for p in processes {
-            for e in p.events {
+            for e in p.events where e.kind == .lockAcquire || e.kind == .lockRelease {
                 guard let lock = e["lock"]?.uint, let g = e["generation"]?.uint else { continue }
                 if e.kind == .lockAcquire { acquires[lock, default: [:]][g, default: []].append(e) }
                 if e.kind == .lockRelease { releases[lock, default: [:]][g] = e }
@@ -20,7 +20,7 @@ extension Trace {
                 if list.count > 1 {
                     v.append(Violation(.overlappingHolds, "lock \(hex16(lock)) was acquired \(list.count) times at generation \(g): held by two processes at once", list))
                 }
-                if let next = byGeneration[g + 1]?.first, let release = releases[lock]?[g], next.time < release.time {
+                if g < .max, let next = byGeneration[g + 1]?.first, let release = releases[lock]?[g], next.time < release.time {
                     v.append(Violation(.overlappingHolds, "lock \(hex16(lock)) was acquired (generation \(g + 1)) before its previous holder released it", [release, next]))
                 }
             }

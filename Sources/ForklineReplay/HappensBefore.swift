@@ -42,7 +42,7 @@ public struct CausalGraph: Sendable {
                     for (rp, ri) in recvsOf[e.id] ?? [] { edges[pi].append((i, rp, ri)) }
                 case .lockRelease:
                     // A release hands the lock to the next generation's acquire.
-                    if let l = e["lock"]?.uint, let g = e["generation"]?.uint, let (ap, ai) = acquireOf[LockHold(lock: l, generation: g + 1)] {
+                    if let l = e["lock"]?.uint, let g = e["generation"]?.uint, g < .max, let (ap, ai) = acquireOf[LockHold(lock: l, generation: g + 1)] {
                         edges[pi].append((i, ap, ai))
                     }
                 default:

@@ -1,7 +1,8 @@
 import ForklineTrace
 
-/// A terminal timeline: one lane per process (labelled with pid, name and start method), time
-/// across the width, a mark per event.
+/// A terminal timeline: one lane per process (labelled with pid, name and role), a time axis,
+/// a mark per event, `:` where a causal edge (fork, message, lock hand-off, join) crosses the
+/// lanes between its two ends, and a crash's symbolised backtrace under its lane.
 public struct Timeline: Sendable {
     /// The mark for each kind, by the kind's name (so kinds added later fall back to `·`).
     static func glyph(_ k: EventKind) -> Character {
@@ -47,6 +48,7 @@ public struct Timeline: Sendable {
         case "S": "\u{1B}[36m"
         case "J": "\u{1B}[34m"
         case "K", "T": "\u{1B}[35m"
+        case ">", "<", "L", "U", ":": "\u{1B}[2m"
         default: nil
         }
     }
@@ -57,30 +59,37 @@ public struct Timeline: Sendable {
     public var pids: Set<Int32>?
     /// Colour the marks with ANSI escapes (for a terminal; plain text otherwise).
     public var color: Bool
+    /// The start of the time window, in ns after the trace's first event (nil: from the start).
+    public var from: UInt64?
+    /// The end of the time window, in ns after the trace's first event (nil: to the end).
+    public var to: UInt64?
+    /// Print each crash's symbolised backtrace under its lane (at most this many frames; 0: none).
+    public var backtraceFrames: Int
 
-    /// A timeline `width` columns wide, of `pids` (all when nil).
-    public init(width: Int = 100, pids: Set<Int32>? = nil, color: Bool = false) {
+    /// A timeline `width` columns wide, of `pids` (all when nil), over `from`...`to` (ns after
+    /// the first event).
+    public init(width: Int = 100, pids: Set<Int32>? = nil, color: Bool = false, from: UInt64? = nil, to: UInt64? = nil,
+                backtraceFrames: Int = 8) {
         self.width = max(40, width)
         self.pids = pids
         self.color = color
+        self.from = from
+        self.to = to
+        self.backtraceFrames = backtraceFrames
     }
 
     /// The legend printed under the lanes.
     public static let legend =
-        "S start  F fork  R request  X exit  ! crash  J join  T terminate  K kill  * mark  ? start failed  # trace cut  > send  < recv"
+        "S start  F fork  R request  X exit  ! crash  J join  T terminate  K kill  * mark  ? start failed  # trace cut  > send  < recv  L lock  U unlock  · other  : hand-off across lanes"
 
     /// Renders the trace.
     public func render(_ trace: Trace) -> String {
+        guard let all = trace.timeSpan else { return "(no events)\n" }
+        let t0 = all.lowerBound &+ (from ?? 0)
+        let t1 = min(all.upperBound, to.map { all.lowerBound &+ $0 } ?? all.upperBound)
+        guard t0 <= t1 else { return "(no events in the window)\n" }
         let procs = trace.processes.filter { pids?.contains($0.header.pid) ?? true }
-        var t0 = UInt64.max, t1 = UInt64.min
-        for p in procs {
-            for e in p.events where e.kind != .modules {
-                t0 = min(t0, e.time)
-                t1 = max(t1, e.time)
-            }
-        }
-        guard t0 <= t1 else { return "(no events)\n" }
-        let labels = procs.map { "\($0.header.pid) \($0.name) [\($0.method?.description ?? "?")]" }
+        let labels = procs.map { "\($0.header.pid) \($0.name) [\(trace.role(of: $0))]" }
         let labelWidth = min(32, (labels.map(\.count).max() ?? 10) + 1)
         let lane = max(10, width - labelWidth - 2)
         let span = max(1, t1 - t0)
@@ -88,20 +97,77 @@ public struct Timeline: Sendable {
             let c = Int(Double(t &- t0) / Double(span) * Double(lane - 1))
             return min(max(c, 0), lane - 1)
         }
-        let spanText = formatNs(span)
-        var out = pad("time", labelWidth) + "| 0" + String(repeating: " ", count: max(0, lane - 2 - spanText.count)) + spanText + "\n"
-        for (p, label) in zip(procs, labels) {
+        func inWindow(_ t: UInt64) -> Bool { t >= t0 && t <= t1 }
+        var out = axis(labelWidth: labelWidth, lane: lane, start: t0 - all.lowerBound, span: span)
+        var rows: [[Character]] = []
+        var laneOf: [UInt64: Int] = [:]
+        for (i, p) in procs.enumerated() {
+            if laneOf[p.header.puid] == nil { laneOf[p.header.puid] = i }
             var row = [Character](repeating: " ", count: lane)
             let evs = p.events.filter { $0.kind != .modules }
             // The lane runs from the earliest to the latest event (a damaged file may be unsorted).
-            if let a = evs.map(\.time).min(), let b = evs.map(\.time).max() {
-                for c in col(a)...col(b) { row[c] = "-" }
+            if let a = evs.map(\.time).min(), let b = evs.map(\.time).max(), a <= t1, b >= t0 {
+                for c in col(max(a, t0))...col(min(b, t1)) { row[c] = "-" }
             }
-            for e in evs { row[col(e.time)] = Self.glyph(e.kind) }
-            out += pad(label, labelWidth) + "|" + paint(row) + "\n"
+            for e in evs where inWindow(e.time) { row[col(e.time)] = Self.glyph(e.kind) }
+            rows.append(row)
         }
-        out += "\n" + Self.legend + "\n"
+        // Causal edges between shown lanes: a `:` in the lanes they cross, at the effect's time.
+        for f in trace.flows where inWindow(f.to.time) {
+            guard let a = laneOf[f.from.puid], let b = laneOf[f.to.puid], abs(a - b) > 1 else { continue }
+            let c = col(f.to.time)
+            for l in (min(a, b) + 1)..<max(a, b) where rows[l][c] == " " || rows[l][c] == "-" { rows[l][c] = ":" }
+        }
+        let symbolizer = Symbolizer()
+        for (i, p) in procs.enumerated() {
+            out += pad(labels[i], labelWidth) + "|" + paint(rows[i]) + "\n"
+            guard backtraceFrames > 0 else { continue }
+            for e in p.events where e.kind == .crash && inWindow(e.time) {
+                out += crashLines(e, p, trace, symbolizer, indent: labelWidth)
+            }
+        }
+        out += "\n" + wrapped(Self.legend) + "\n"
         return out
+    }
+
+    /// The legend's entries packed into lines of at most `width` columns.
+    func wrapped(_ legend: String) -> String {
+        var lines: [String] = [], line = ""
+        for item in legend.split(separator: "  ") {
+            if !line.isEmpty, line.count + 2 + item.count > width { lines.append(line); line = "" }
+            line += (line.isEmpty ? "" : "  ") + item
+        }
+        return (lines + [line]).joined(separator: "\n")
+    }
+
+    /// The time axis: tick labels over a `+---+---` ruler, five ticks across the lane.
+    func axis(labelWidth: Int, lane: Int, start: UInt64, span: UInt64) -> String {
+        var labels = [Character](repeating: " ", count: lane)
+        var ruler = [Character](repeating: "-", count: lane)
+        let ticks = 4
+        for k in 0...ticks {
+            let c = k == ticks ? lane - 1 : k * (lane - 1) / ticks
+            ruler[c] = "+"
+            let text = Array(formatNs(start + span / UInt64(ticks) * UInt64(k)))
+            let at = k == ticks ? max(0, lane - text.count) : (k == 0 ? 0 : max(0, c - text.count / 2))
+            // Skip a label that would overwrite the previous one.
+            if at > 0, labels[..<min(lane, at + text.count)].suffix(text.count + 1).contains(where: { $0 != " " }) { continue }
+            for (j, ch) in text.enumerated() where at + j < lane { labels[at + j] = ch }
+        }
+        return pad("time", labelWidth) + "|" + String(labels) + "\n" + String(repeating: " ", count: labelWidth + 1) + String(ruler) + "\n"
+    }
+
+    /// A crash's signal and first frames, indented under its lane, cut to the width.
+    func crashLines(_ e: TraceEvent, _ p: ProcessTrace, _ trace: Trace, _ sym: Symbolizer, indent: Int) -> String {
+        let pad = String(repeating: " ", count: min(indent, 8))
+        var lines = ["\(pad)! pid \(p.header.pid) \(p.name): \(signalName(e.signalNumber ?? 0)) at 0x\(String(e["address"]?.uint ?? 0, radix: 16))"]
+        if let bt = e["backtrace"]?.backtrace, let frames = sym.symbolicate(bt, in: trace.modules(for: p), firstIsPC: true) {
+            for (i, f) in frames.prefix(backtraceFrames).enumerated() { lines.append("\(pad)    \(i) \(f)") }
+            if frames.count > backtraceFrames { lines.append("\(pad)    ... \(frames.count - backtraceFrames) more (replay check prints them all)") }
+        } else {
+            lines.append("\(pad)    backtrace unavailable")
+        }
+        return lines.map { String($0.prefix(width)) + "\n" }.joined()
     }
 
     func paint(_ row: [Character]) -> String {
@@ -115,6 +181,24 @@ public struct Timeline: Sendable {
 
     func pad(_ s: String, _ n: Int) -> String {
         s.count >= n ? String(s.prefix(n - 1)) + " " : s + String(repeating: " ", count: n - s.count)
+    }
+
+    /// Parses a duration: `250` (ns), `250ns`, `1.5us`, `2ms`, `0.3s`.
+    public static func parseDuration(_ text: String) -> UInt64? {
+        let t = text.trimmingCharacters(in: " ")
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
+        for (suffix, scale) in units where t.hasSuffix(suffix) {
+            guard let v = Double(t.dropLast(suffix.count)), v >= 0, v * scale < 1.8e19 else { return nil }
+            return UInt64(v * scale)
+        }
+        guard let v = Double(t), v >= 0, v < 1.8e19 else { return nil }
+        return UInt64(v)
+    }
+}
+
+extension String {
+    func trimmingCharacters(in c: Character) -> String {
+        String(drop { $0 == c }.reversed().drop { $0 == c }.reversed())
     }
 }
 

@@ -57,6 +57,7 @@ enum Bench {
         figures += LockBench.figures(quick: quick)
         figures += try ChannelBench.figures(quick: quick)
         figures += recordingCost(quick: quick)
+        ReplayBench.run(quick: quick)
         if let python = Python.find() {
             for method in ["fork", "forkserver", "spawn"] {
                 if let samples = Python.startJoin(python, method: method, iterations: method == "spawn" ? (quick ? 5 : 15) : (quick ? 20 : 60)),

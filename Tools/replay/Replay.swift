@@ -11,9 +11,9 @@ import Glibc
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Check, show and export Forkline traces.",
+        abstract: "Check, show, export and measure Forkline traces.",
         discussion: "Exit status: 0 when the trace is sound, 1 when `check` finds violations, 2 when the input cannot be read.",
-        subcommands: [Check.self, Show.self, Export.self, Stats.self])
+        subcommands: [Check.self, Show.self, HTML.self, Export.self, Stats.self])
 }
 
 struct TraceArgument: ParsableArguments {
@@ -66,50 +66,81 @@ struct Check: ParsableCommand {
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Draw the trace as a timeline, one lane per process.")
     @OptionGroup var input: TraceArgument
-    @Option(help: "Width in columns (default: the terminal's, or 100).") var width: Int?
+    @Option(help: "Width in columns (default: the terminal's, else $COLUMNS, else 100).") var width: Int?
     @Option(help: "Only these pids (repeatable).") var pid: [Int32] = []
+    @Option(help: "Start of the time window after the first event: 250, 250ns, 1.5us, 2ms, 0.3s.") var from: String?
+    @Option(help: "End of the time window after the first event (same units as --from).") var to: String?
+
+    func validate() throws {
+        for (name, v) in [("--from", from), ("--to", to)] {
+            if let v, Timeline.parseDuration(v) == nil { throw ValidationError("\(name): '\(v)' is not a duration (250, 250ns, 1.5us, 2ms, 0.3s)") }
+        }
+    }
 
     func run() throws {
         let trace = input.load()
-        var ws = winsize()
-        let columns = ioctlWidth(&ws)
-        let tl = Timeline(width: width ?? columns ?? 100, pids: pid.isEmpty ? nil : Set(pid), color: isatty(1) != 0)
+        let columns = width ?? terminalWidth() ?? getenv("COLUMNS").flatMap { Int(String(cString: $0)) } ?? 100
+        let tl = Timeline(width: columns, pids: pid.isEmpty ? nil : Set(pid), color: isatty(1) != 0,
+                          from: from.flatMap(Timeline.parseDuration), to: to.flatMap(Timeline.parseDuration))
         print(tl.render(trace), terminator: "")
-        print(CheckReport.crashReport(trace), terminator: "")
     }
 
-    func ioctlWidth(_ ws: inout winsize) -> Int? {
+    func terminalWidth() -> Int? {
+        var ws = winsize()
         guard isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 else { return nil }
         return Int(ws.ws_col)
     }
 }
 
-struct Export: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Export the trace (jsonl: one JSON object per event).")
+struct HTML: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Write a self-contained HTML page with the timeline and the check verdict.")
     @OptionGroup var input: TraceArgument
-    @Option(help: "Output format: jsonl.") var format: String = "jsonl"
+    @Option(name: .shortAndLong, help: "The page to write (default: standard output).") var output: String?
+
+    func run() throws {
+        write(HTMLPage.render(input.load()), to: output)
+    }
+}
+
+/// Writes `text` to `path` (standard output when nil); exits 2 when the file cannot be written.
+func write(_ text: String, to path: String?) {
+    guard let path else { print(text, terminator: ""); return }
+    guard let f = fopen(path, "w") else {
+        warn("replay: cannot write \(path): \(String(cString: strerror(errno)))")
+        Foundationless.exit(2)
+    }
+    fputs(text, f)
+    if fclose(f) != 0 {
+        warn("replay: cannot write \(path): \(String(cString: strerror(errno)))")
+        Foundationless.exit(2)
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export the trace: jsonl (one JSON object per event), chrome (Perfetto / chrome://tracing), shiviz (vector-clock log).")
+    @OptionGroup var input: TraceArgument
+    @Option(help: "Output format: jsonl, chrome or shiviz.") var format: String = "jsonl"
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
 
     func validate() throws {
-        guard format == "jsonl" else { throw ValidationError("unknown format '\(format)': supported: jsonl") }
+        guard ["jsonl", "chrome", "shiviz"].contains(format) else { throw ValidationError("unknown format '\(format)': supported: jsonl, chrome, shiviz") }
     }
 
     func run() throws {
-        let text = JSONLines.export(input.load())
-        guard let output else { print(text, terminator: ""); return }
-        guard let f = fopen(output, "w") else {
-            warn("replay: cannot write \(output): \(String(cString: strerror(errno)))")
-            Foundationless.exit(2)
+        let trace = input.load()
+        switch format {
+        case "chrome": write(ChromeTrace.export(trace), to: output)
+        case "shiviz": write(ShiVizLog.export(trace), to: output)
+        default: write(JSONLines.export(trace), to: output)
         }
-        fputs(text, f)
-        fclose(f)
     }
 }
 
 struct Stats: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Count processes and events.")
+    static let configuration = CommandConfiguration(abstract: "Per-process lifetime and busy time, channel latencies, hand-offs and the critical path.")
     @OptionGroup var input: TraceArgument
-    @Flag(help: "Print {\"processes\": N, \"events\": {\"<kind>\": count}} as JSON.") var json = false
+    @Flag(help: "Print {\"processes\": N, \"events\": {\"<kind>\": count}, \"per_process\", \"channels\", \"flows\", \"critical_path\"} as JSON.") var json = false
 
     func run() throws {
         let trace = input.load()
