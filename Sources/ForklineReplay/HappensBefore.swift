@@ -54,6 +54,9 @@ public struct CausalGraph: Sendable {
             }
         }
         SyncEdges.add(trace, &edges)
+        // Join edges leave from each process's last event and synchronisation edges are added
+        // after the scan: restore the order by source position that readers rely on.
+        for pi in edges.indices { edges[pi].sort { $0.from < $1.from } }
         self.edges = edges
     }
 
