@@ -76,7 +76,7 @@ let holder = EntryPoint<HolderArgs>("holder") { args in
 }
 let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.conn) }
 
-ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder])
+ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder] + poolEntries)
 
 func method(_ s: String) -> StartMethod {
     guard let m = StartMethod(name: s) else {
@@ -288,6 +288,7 @@ case "lifecycle":
     try daemon.start()
     print("daemon=\(daemon.pid!)")
     // Exit without joining it: the library terminates and reaps it at exit.
+case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)
 default:
     writeStderrLine("unknown scenario \(scenario)")
     exit(2)
