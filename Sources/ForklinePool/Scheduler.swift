@@ -15,7 +15,8 @@ import ForklineTrace
 /// - a worker that reached `maxTasksPerChild` is stopped when idle and replaced;
 /// - a task past its timeout (counted from when it became its worker's first task) has its worker
 ///   killed; the task then fails as timed out;
-/// - workers that keep dying before they are ready break the pool: queued and later tasks fail;
+/// - workers that keep dying before they are ready (`maxStartFailures` in a row, SIGKILL aside)
+///   break the pool: queued and later tasks fail;
 /// - closing lets every submitted task finish; terminating fails what is left and kills workers.
 package struct Scheduler: Sendable {
     package typealias TaskID = UInt64
@@ -202,7 +203,9 @@ package struct Scheduler: Sendable {
         let reason: ReplaceReason
         if !worker.ready {
             reason = .startFailed
-            startFailures += 1
+            // SIGKILL comes from outside (a kill, the OOM killer), not from the worker's program:
+            // only other deaths before `ready` count towards breaking the pool.
+            if status != .signaled(9) { startFailures += 1 }
             if let startError { lastStartError = startError }
         } else if worker.killedFor != nil {
             reason = .timedOut

@@ -56,6 +56,7 @@ struct Checker {
         checkMissingJoins()
         trace.checkMessages(&violations, &notes)
         trace.checkLocks(&violations)
+        trace.checkPools(&violations, &notes)
         return CheckReport(violations: violations, processes: trace.processes.count, events: trace.eventCount, notes: notes)
     }
 

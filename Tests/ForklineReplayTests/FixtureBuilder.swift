@@ -229,6 +229,7 @@ enum GoldenFixtures {
             let s1 = send(&b, r), s2 = send(&b, r)
             recv(&b, c, from: r, s2); recv(&b, c, from: r, s1)
         }, ["out-of-order-recv"]))
+        out += poolFixtures().map { ($0.name, $0.valid, $0.trace, $0.rules) }
         return out
     }
 

@@ -183,6 +183,7 @@ enum PoolScenarios {
             return kills
         }
         var ok = 0, died = 0, other = 0
+        var otherCodes: Set<String> = []
         var it = try pool.imapUnordered(poolChaos, Array(0..<tasks), chunksize: 1).makeAsyncIterator()
         var seen = 0
         while true {
@@ -190,7 +191,10 @@ enum PoolScenarios {
                 guard try await it.next() != nil else { break }
                 ok += 1
             } catch let e as PoolError {
-                if e.code == .workerDied { died += 1 } else { other += 1 }
+                if e.code == .workerDied { died += 1 } else {
+                    other += 1
+                    otherCodes.insert("\(e.code)")
+                }
             }
             seen += 1
         }
@@ -199,7 +203,7 @@ enum PoolScenarios {
         pool.close()
         await pool.join()
         print("accounted \(ok + died + other) of \(tasks)")
-        print("died>0 \(died > 0) kills>0 \(kills > 0) other \(other)")
+        print("died>0 \(died > 0) kills>0 \(kills > 0) other \(other)\(otherCodes.isEmpty ? "" : " \(otherCodes.sorted())")")
     }
 
     /// terminate while tasks run: no worker is left.
