@@ -2,6 +2,7 @@
 //
 //   forkline-examples hello-process [--method fork|spawn|forkserver]
 //   forkline-examples four-processes [--method ...]
+//   forkline-examples pool-map | pool-crash [--method ...]
 import ArgumentParser
 import Forkline
 
@@ -36,7 +37,7 @@ struct Examples: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forkline-examples",
         abstract: "Runnable versions of the classic multiprocessing programs.",
-        subcommands: [HelloProcess.self, FourProcesses.self, PipePingPong.self, SharedCounter.self])
+        subcommands: [HelloProcess.self, FourProcesses.self, PipePingPong.self, SharedCounter.self, PoolMap.self, PoolCrash.self])
 }
 
 struct HelloProcess: AsyncParsableCommand {
@@ -75,7 +76,7 @@ struct FourProcesses: AsyncParsableCommand {
 enum ExamplesMain {
     static func main() async {
         // First: in spawn children and the forkserver, this runs the child's part and never returns.
-        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong, addToCounter])
+        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong, addToCounter, poolTask, riskyTask])
         await Examples.main()
     }
 }
