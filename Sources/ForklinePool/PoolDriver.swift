@@ -43,6 +43,7 @@ final class PoolDriver: @unchecked Sendable {
         var fd: Int32
         var pid: Int32
         var startError: String?
+        var buffer = FrameBuffer()
     }
 
     struct Done {
@@ -189,12 +190,18 @@ final class PoolDriver: @unchecked Sendable {
         }
     }
 
-    /// Reads the messages a readable worker has (at least one), or handles its end.
+    /// Reads the messages a readable worker has (one non-blocking read), or handles its end.
     func readWorker(_ id: Scheduler.WorkerID) {
-        while let w = workers[id] {
-            let bytes: [UInt8]?
-            do { bytes = try w.connection.receiveBytes() } catch { bytes = nil }
-            guard let bytes, let message = WorkerMessage.decode(bytes) else {
+        guard var w = workers[id] else { return }
+        let frames: [[UInt8]]?
+        do { frames = try w.connection.receiveAvailable(&w.buffer) } catch { frames = nil }
+        workers[id]?.buffer = w.buffer
+        guard let frames else {
+            workerEnded(id)
+            return
+        }
+        for bytes in frames {
+            guard let message = WorkerMessage.decode(bytes) else {
                 workerEnded(id)
                 return
             }
@@ -212,7 +219,6 @@ final class PoolDriver: @unchecked Sendable {
                 workerEnded(id)
                 return
             }
-            guard let again = workers[id], again.connection.poll(timeout: .zero) else { return }
         }
     }
 

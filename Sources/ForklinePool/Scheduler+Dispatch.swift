@@ -5,6 +5,7 @@ extension Scheduler {
         var batches: [WorkerID: [TaskID]] = [:]
         var order: [WorkerID] = []
         let ids = workers.keys.sorted()
+        let window = currentWindow
         while let next = queue.first {
             guard tasks[next] != nil else {
                 _ = queue.popFirst()
@@ -14,7 +15,7 @@ extension Scheduler {
             var best: WorkerID?
             for w in ids {
                 let worker = workers[w]!
-                guard worker.ready, !worker.stopping, worker.killedFor == nil, worker.outstanding.count < config.window else { continue }
+                guard worker.ready, !worker.stopping, worker.killedFor == nil, worker.outstanding.count < window else { continue }
                 if let max = config.maxTasksPerChild, worker.assigned >= max { continue }
                 if !worker.outstanding.isEmpty && worker.bytesInFlight + size > config.windowBytes { continue }
                 if best == nil || worker.outstanding.count < workers[best!]!.outstanding.count { best = w }
@@ -30,6 +31,12 @@ extension Scheduler {
             batches[w, default: []].append(next)
         }
         return order.map { w in .send(w, batches[w]!, attempts: batches[w]!.map { tasks[$0]!.attempt }) }
+    }
+
+    /// How many tasks a worker may hold now: `queuedWorkNs` worth by the average duration.
+    package var currentWindow: Int {
+        guard let avg = averageTaskNs else { return config.initialWindow }
+        return Int(max(1, min(UInt64(config.window), config.queuedWorkNs / max(avg, 1))))
     }
 }
 

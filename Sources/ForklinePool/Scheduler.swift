@@ -6,9 +6,11 @@ import ForklineTrace
 /// returns: start, feed, stop or kill a worker, deliver a task's outcome.
 ///
 /// The rules it keeps:
-/// - tasks go to ready workers, the least loaded first; a worker holds at most `window` tasks,
-///   and more than one only while their payloads fit `windowBytes` (so the parent's write never
-///   blocks on a worker that is itself blocked writing a result);
+/// - tasks go to ready workers, the least loaded first; a worker holds as many tasks as take
+///   about `queuedWorkNs` by the measured average (at most `window`), so tiny tasks travel in
+///   batches and long ones go to whichever worker is idle; and more than one only while their
+///   payloads fit `windowBytes` (so the parent's write never blocks on a worker that is itself
+///   blocked writing a result);
 /// - a worker runs its tasks in order, so when it dies its first outstanding task is the one it
 ///   was running: that task fails (crash or timeout) and the others, never begun, are queued again
 ///   at the front (a re-dispatch with `attempt` + 1);
@@ -26,16 +28,26 @@ package struct Scheduler: Sendable {
     package struct Config: Sendable, Hashable {
         package var workers: Int
         package var maxTasksPerChild: Int?
+        /// The most tasks a worker may hold at once.
         package var window: Int
+        /// How many it may hold before the first task's duration is known.
+        package var initialWindow: Int
+        /// A worker holds as many tasks as take about this long (by the measured average task
+        /// duration), between 1 and `window`: short tasks are batched, long ones go one at a
+        /// time to whichever worker is idle.
+        package var queuedWorkNs: UInt64
+        /// Beyond its first task, a worker holds tasks only while their payloads fit this.
         package var windowBytes: Int
         package var maxStartFailures: Int
 
-        package init(workers: Int, maxTasksPerChild: Int? = nil, window: Int = 2, windowBytes: Int = 32 << 10,
-                     maxStartFailures: Int = 3) {
+        package init(workers: Int, maxTasksPerChild: Int? = nil, window: Int = 64, initialWindow: Int? = nil,
+                     queuedWorkNs: UInt64 = 400_000, windowBytes: Int = 32 << 10, maxStartFailures: Int = 3) {
             precondition(workers > 0 && window > 0)
             self.workers = workers
             self.maxTasksPerChild = maxTasksPerChild
             self.window = window
+            self.initialWindow = min(window, initialWindow ?? window)
+            self.queuedWorkNs = queuedWorkNs
             self.windowBytes = windowBytes
             self.maxStartFailures = maxStartFailures
         }
@@ -108,6 +120,8 @@ package struct Scheduler: Sendable {
     var nextWorker: WorkerID = 1
     var startFailures = 0
     var lastStartError: String?
+    /// The average task duration (ns, exponentially weighted), once one task has finished.
+    package private(set) var averageTaskNs: UInt64?
     /// Set when workers kept dying before they were ready: every task fails from then on.
     package private(set) var isBroken = false
 
@@ -172,6 +186,8 @@ package struct Scheduler: Sendable {
         }
         worker.outstanding.removeFirst()
         worker.bytesInFlight -= tasks[task]?.size ?? 0
+        let took = now >= worker.headSince ? now - worker.headSince : 0
+        averageTaskNs = averageTaskNs.map { ($0 * 7 + took) / 8 } ?? took
         worker.headSince = now
         workers[w] = worker
         tasks[task] = nil

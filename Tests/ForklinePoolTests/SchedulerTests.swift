@@ -43,6 +43,25 @@ struct SchedulerTests {
         #expect(s.finished(2, 2, now: 1) == [.deliverReply(2), .send(2, [5], attempts: [0])])
     }
 
+    @Test("short tasks are batched up to `window`; long tasks go one at a time (window from the measured duration)")
+    func adaptiveWindow() {
+        var s = started(.init(workers: 1, window: 64, initialWindow: 2, queuedWorkNs: 400_000))
+        #expect(s.currentWindow == 2)
+        for t in 1...200 { _ = s.submit(UInt64(t), size: 8, now: 0) }
+        #expect(s.outstanding(1) == [1, 2])
+        // 10 us tasks: 40 fit in 0.4 ms.
+        _ = s.finished(1, 1, now: 10_000)
+        #expect(s.currentWindow == 40)
+        #expect(s.outstanding(1).count == 40)
+        // 50 ms tasks: one at a time.
+        var t: UInt64 = 10_000
+        for _ in 0..<30 {
+            t += 50_000_000
+            _ = s.finished(1, s.outstanding(1)[0], now: t)
+        }
+        #expect(s.currentWindow == 1)
+    }
+
     @Test("a worker holds a second task only while the payloads fit windowBytes")
     func windowBytes() {
         var s = started(.init(workers: 1, window: 4, windowBytes: 100))

@@ -20,7 +20,7 @@ enum Bench {
     static func main() async throws {
         // A bare re-execution of this binary for the spawn baseline: exit before anything else.
         if CommandLine.arguments.dropFirst().first == "--noop" { fl_exit_now(0) }
-        ChildProcess.bootstrap(entries: [noop])
+        ChildProcess.bootstrap(entries: [noop] + PoolBench.entries)
         let args = Set(CommandLine.arguments.dropFirst())
         let quick = args.contains("--quick")
         let json = args.contains("--json")
@@ -63,6 +63,7 @@ enum Bench {
         } else {
             print("python3 not found: CPython figures skipped")
         }
+        if !args.contains("--no-pool") { figures += try await PoolBench.figures(quick: quick) }
         if json { print(Report.json(figures)) } else { print(Report.table(figures)) }
     }
 
