@@ -35,11 +35,16 @@ final class CallState {
     /// The first input index of each chunk.
     let starts: [Int]
     let continuation: AsyncStream<(Int, ChunkOutcome)>.Continuation
+    /// Collecting calls (`map`) hand everything over at the end: one wake-up of the caller, not
+    /// one per chunk.
+    let collect: Bool
+    var collected: [(Int, ChunkOutcome)] = []
     var pending: [Int: ChunkOutcome] = [:]
     var next = 0
     var released = 0
 
-    init(pool: UInt64, call: UInt64, ordered: Bool, starts: [Int], continuation: AsyncStream<(Int, ChunkOutcome)>.Continuation) {
+    init(pool: UInt64, call: UInt64, ordered: Bool, collect: Bool, starts: [Int], continuation: AsyncStream<(Int, ChunkOutcome)>.Continuation) {
+        self.collect = collect
         self.pool = pool
         self.call = call
         self.ordered = ordered
@@ -60,12 +65,16 @@ final class CallState {
                 next += 1
             }
         }
-        if done { continuation.finish() }
+        if done {
+            for c in collected { continuation.yield(c) }
+            collected = []
+            continuation.finish()
+        }
     }
 
     func release(_ chunk: Int, task: UInt64, _ outcome: ChunkOutcome) {
-        Tracer.record(.poolResult, [.uint(pool), .uint(task), .uint(call), .uint(UInt64(starts[chunk])), .uint(outcome.traceCode)])
+        if Tracer.isEnabled { Tracer.record(.poolResult, [.uint(pool), .uint(task), .uint(call), .uint(UInt64(starts[chunk])), .uint(outcome.traceCode)]) }
         released += 1
-        continuation.yield((chunk, outcome))
+        if collect { collected.append((chunk, outcome)) } else { continuation.yield((chunk, outcome)) }
     }
 }

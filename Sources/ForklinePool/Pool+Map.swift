@@ -10,9 +10,9 @@ extension Pool {
 
     /// Submits `inputs` as chunks; returns the call's outcome stream and its task ids.
     func submit<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: [In], chunksize: Int?, timeout: Duration?,
-                         ordered: Bool) throws(PoolError) -> (AsyncStream<(Int, ChunkOutcome)>, [UInt64], [Int]) {
+                         ordered: Bool, collect: Bool = false) throws(PoolError) -> (AsyncStream<(Int, ChunkOutcome)>, [UInt64], [Int]) {
         let size = max(1, chunksize ?? automaticChunksize(for: inputs.count))
-        let payloads = inputs.isEmpty ? [] : try JSONChunks.encode(inputs, chunksize: size)
+        let payloads = inputs.isEmpty ? [] : try JSONChunks.encodeChunks(inputs, chunksize: size)
         guard let (call, first) = reserve(payloads.count) else {
             throw PoolError(.closed, "pool \(hex16(id)) is closed: it takes no new tasks")
         }
@@ -23,7 +23,7 @@ extension Pool {
             Tracer.record(.poolSubmit, [.uint(id), .uint(first + UInt64(i)), .uint(call), .uint(UInt64(start)),
                                         .uint(UInt64(min(size, inputs.count - start))), .uint(ordered ? 1 : 0)])
         }
-        let state = CallState(pool: id, call: call, ordered: ordered, starts: starts, continuation: continuation)
+        let state = CallState(pool: id, call: call, ordered: ordered, collect: collect, starts: starts, continuation: continuation)
         let timeoutNs = (timeout ?? defaultTimeout).map { d -> UInt64 in
             let (s, a) = d.components
             return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a) / 1_000_000_000)
@@ -43,7 +43,7 @@ extension Pool {
     ///   `CancellationError` when the calling task is cancelled.
     public func map<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: some Sequence<In>, chunksize: Int? = nil,
                              timeout: Duration? = nil) async throws -> [Out] {
-        let (stream, tasks, counts) = try submit(f, Array(inputs), chunksize: chunksize, timeout: timeout, ordered: true)
+        let (stream, tasks, counts) = try submit(f, Array(inputs), chunksize: chunksize, timeout: timeout, ordered: true, collect: true)
         var outcomes = [ChunkOutcome?](repeating: nil, count: tasks.count)
         try await withTaskCancellationHandler {
             for await (chunk, outcome) in stream { outcomes[chunk] = outcome }
@@ -57,7 +57,7 @@ extension Pool {
             arrays.append(b)
         }
         if arrays.count == outcomes.count {
-            do { return try JSONDecoder().decode([Out].self, from: Data(JSONChunks.join(arrays))) } catch {
+            do { return try JSONChunks.decodeAll(arrays, as: Out.self) } catch {
                 throw PoolError(.encoding, "\(f.name): cannot decode its outputs as [\(Out.self)]: \(error)")
             }
         }
@@ -107,7 +107,7 @@ extension Pool {
         switch outcome {
         case .failure(let e): return all(e)
         case .reply(.values(let b), _):
-            guard let v = try? JSONDecoder().decode([Out].self, from: Data(b)), v.count == count else {
+            guard let v = try? JSONChunks.decodeChunk(b, as: Out.self), v.count == count else {
                 return all(PoolError(.encoding, "\(function): cannot decode its outputs as [\(Out.self)]"))
             }
             return v.map { .success($0) }

@@ -33,6 +33,7 @@ extension PoolDriver {
     /// The worker's connection ended: it exited (or is about to). Joins it and tells the scheduler.
     func workerEnded(_ id: Scheduler.WorkerID) {
         guard let w = workers.removeValue(forKey: id) else { return }
+        outbox[id] = nil
         pids.withLock { _ = $0.removeValue(forKey: id) }
         w.connection.close()
         var status: ExitStatus?

@@ -65,6 +65,8 @@ final class PoolDriver: @unchecked Sendable {
     var departed: [Scheduler.WorkerID: (WorkerHandle, ExitStatus?)] = [:]
     var bodies: [UInt64: (call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])] = [:]
     var replies: [UInt64: (TaskReply, Int32)] = [:]
+    /// Tasks dispatched but not yet written: all of a worker's go in one message per loop turn.
+    var outbox: [Scheduler.WorkerID: [WorkerMessage.Job]] = [:]
 
     init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config) throws(PoolError) {
         self.pool = pool
@@ -162,6 +164,7 @@ final class PoolDriver: @unchecked Sendable {
             for (k, id) in ids.enumerated() where fds[k + 1].revents != 0 {
                 readWorker(id)
             }
+            flushAll()
         }
         let waiters = done.withLock { d in
             d.finished = true
@@ -169,6 +172,17 @@ final class PoolDriver: @unchecked Sendable {
             return d.waiters
         }
         for w in waiters { w.resume() }
+    }
+
+    /// Writes a worker's pending tasks in one message. A failed write means the worker is gone:
+    /// its end of file comes through poll.
+    func flush(_ id: Scheduler.WorkerID) {
+        guard let jobs = outbox.removeValue(forKey: id), !jobs.isEmpty, let w = workers[id] else { return }
+        try? w.connection.sendBytes(WorkerMessage.run(jobs).encode())
+    }
+
+    func flushAll() {
+        for id in Array(outbox.keys) { flush(id) }
     }
 
     func handle(_ command: PoolCommand) {
@@ -228,18 +242,17 @@ final class PoolDriver: @unchecked Sendable {
             case .startWorker(let id): startWorker(id)
             case .send(let id, let tasks, let attempts):
                 guard let w = workers[id] else { continue }
-                var jobs: [WorkerMessage.Job] = []
-                jobs.reserveCapacity(tasks.count)
+                let tracing = Tracer.isEnabled
                 for (t, attempt) in zip(tasks, attempts) {
                     guard let b = bodies[t] else { continue }
-                    Tracer.record(.poolDispatch, [.uint(pool), .uint(t), .uint(w.child.puid), .uint(UInt64(attempt))])
-                    jobs.append(.init(task: t, function: b.function, payload: b.payload))
+                    if tracing { Tracer.record(.poolDispatch, [.uint(pool), .uint(t), .uint(w.child.puid), .uint(UInt64(attempt))]) }
+                    outbox[id, default: []].append(.init(task: t, function: b.function, payload: b.payload))
                 }
-                // A failed send means the worker is gone: its end of file comes through poll.
-                try? w.connection.sendBytes(WorkerMessage.run(jobs).encode())
             case .stopWorker(let id):
+                flush(id)
                 try? workers[id]?.connection.sendBytes(WorkerMessage.stop.encode())
             case .killWorker(let id):
+                outbox[id] = nil
                 try? workers[id]?.child.kill()
             case .deliverReply(let task):
                 guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }

@@ -38,7 +38,7 @@ protocol AnyPoolFunction: Sendable {
 extension PoolFunction: AnyPoolFunction {
     func runChunk(_ payload: [UInt8], pool: UInt64, task: UInt64) -> TaskReply {
         let inputs: [Input]
-        do { inputs = try JSONDecoder().decode([Input].self, from: Data(payload)) } catch {
+        do { inputs = try JSONChunks.decodeChunk(payload, as: Input.self) } catch {
             return .badInput("\(name): cannot decode its inputs as [\(Input.self)]: \(error)")
         }
         var outputs: [Output] = []
@@ -50,7 +50,7 @@ extension PoolFunction: AnyPoolFunction {
             }
         }
         do {
-            if failures.isEmpty { return .values(Array(try JSONEncoder().encode(outputs))) }
+            if failures.isEmpty { return .values(try JSONChunks.encodeChunk(outputs)) }
             var mixed: [ItemOutcome<Output>] = []
             var next = 0
             for i in inputs.indices {

@@ -37,13 +37,14 @@ enum PoolWorker {
         }
         try conn.sendBytes(WorkerMessage.ready(getpid()).encode())
         var functions: [String: any AnyPoolFunction] = [:]
+        let tracing = Tracer.isEnabled
         while let bytes = try conn.receiveBytes() {
             guard let message = WorkerMessage.decode(bytes) else {
                 throw PoolError(.encoding, "pool worker \(getpid()): a message from the pool could not be decoded")
             }
             guard case .run(let jobs) = message else { return }
             for job in jobs {
-                Tracer.record(.taskBegin, [.uint(args.pool), .uint(job.task)])
+                if tracing { Tracer.record(.taskBegin, [.uint(args.pool), .uint(job.task)]) }
                 let reply: TaskReply
                 if let f = functions[job.function] ?? (ChildProcess.registeredEntry(job.function) as? any AnyPoolFunction) {
                     functions[job.function] = f
@@ -52,7 +53,7 @@ enum PoolWorker {
                     reply = .unknownFunction(job.function)
                 }
                 let ok: UInt64 = if case .values = reply { 1 } else { 0 }
-                Tracer.record(.taskEnd, [.uint(args.pool), .uint(job.task), .uint(ok)])
+                if tracing { Tracer.record(.taskEnd, [.uint(args.pool), .uint(job.task), .uint(ok)]) }
                 try conn.sendBytes(WorkerMessage.reply(job.task, reply).encode())
             }
         }

@@ -60,6 +60,14 @@ enum PoolScenarios {
         case "pool-crash": try await crash(m)
         case "pool-chaos": try await chaos(m, tasks: count)
         case "pool-terminate": try await terminate(m)
+        case "pool-speed":
+            // Hand-off cost: `count` one-item tasks; prints the time per task.
+            try await withPool(workers: 2, method: m) { pool in
+                _ = try await pool.map(poolSquare, Array(0..<200), chunksize: 1)
+                let t0 = ContinuousClock.now
+                _ = try await pool.map(poolSquare, Array(0..<count), chunksize: 1)
+                print("us/task \((ContinuousClock.now - t0) / count)")
+            }
         default:
             writeStderrLine("unknown scenario \(scenario)")
             exit(2)
