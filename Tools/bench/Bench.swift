@@ -52,6 +52,8 @@ enum Bench {
             }
             print("child minor faults per start+join: forkline fork \(try childFaults { _ = try startJoin(.fork) }), bare fork \(childFaults { _ = bareFork() })")
         }
+        // Before recordingCost, which leaves tracing on in this process.
+        if !args.contains("--no-pool") { figures += try await PoolBench.figures(quick: quick) }
         figures += recordingCost(quick: quick)
         if let python = Python.find() {
             for method in ["fork", "forkserver", "spawn"] {
@@ -63,7 +65,6 @@ enum Bench {
         } else {
             print("python3 not found: CPython figures skipped")
         }
-        if !args.contains("--no-pool") { figures += try await PoolBench.figures(quick: quick) }
         if json { print(Report.json(figures)) } else { print(Report.table(figures)) }
     }
 
