@@ -35,6 +35,7 @@ final class PoolDriver: @unchecked Sendable {
     struct Inbox {
         var commands: [PoolCommand] = []
         var wakePending = false
+        var pipeClosed = false
     }
 
     struct WorkerHandle {
@@ -82,19 +83,27 @@ final class PoolDriver: @unchecked Sendable {
         wakeWrite = fds[1]
     }
 
-    deinit {
-        _ = Glibc.close(wakeRead)
-        _ = Glibc.close(wakeWrite)
+    deinit { closePipe() }
+
+    /// Closes the wake-up pipe once (when the driver ends, so `join` returns with no descriptor
+    /// of the pool left open).
+    func closePipe() {
+        inbox.withLock { i in
+            guard !i.pipeClosed else { return }
+            i.pipeClosed = true
+            _ = Glibc.close(wakeRead)
+            _ = Glibc.close(wakeWrite)
+        }
     }
 
-    /// Queues a command and wakes the driver (one byte in the pipe at most).
+    /// Queues a command and wakes the driver (one byte in the pipe at most). The write happens
+    /// under the inbox lock, so it never races with the driver closing the pipe when it ends.
     func send(_ command: PoolCommand) {
-        let write = inbox.withLock { i in
+        inbox.withLock { i in
+            guard !i.pipeClosed else { return }
             i.commands.append(command)
-            defer { i.wakePending = true }
-            return !i.wakePending
-        }
-        if write {
+            guard !i.wakePending else { return }
+            i.wakePending = true
             var b: UInt8 = 1
             while Glibc.write(wakeWrite, &b, 1) < 0 && errno == EINTR {}
         }
@@ -166,6 +175,7 @@ final class PoolDriver: @unchecked Sendable {
             }
             flushAll()
         }
+        closePipe()
         let waiters = done.withLock { d in
             d.finished = true
             defer { d.waiters = [] }

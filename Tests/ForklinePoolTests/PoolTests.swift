@@ -122,6 +122,7 @@ struct PoolTests {
             "3 workerDied signal=SIGILL pid=set backtrace=yes",
             "7 ok 7",
             "chunk workerDied workerDied workerDied",
+            "descriptors leaked 0",
         ])
         #expect(r.report.ok, "\(r.report.violations)")
         #expect(r.events(.crash).compactMap { $0["signal"]?.int }.sorted() == [4, 11])

@@ -154,7 +154,19 @@ enum PoolScenarios {
     }
 
     /// Tasks that kill their worker: each fails alone, with the signal; the others succeed.
+    static func openDescriptors() -> Int {
+        guard let dir = opendir("/proc/self/fd") else { return -1 }
+        defer { closedir(dir) }
+        var n = 0
+        while readdir(dir) != nil { n += 1 }
+        return n
+    }
+
     static func crash(_ m: StartMethod) async throws {
+        // A first pool starts what stays (the forkserver and its connection).
+        _ = try await withPool(workers: 1, method: m) { pool in try await pool.apply(poolSquare, 2) }
+        let before = openDescriptors()
+        if getenv("POOL_FDS") != nil { _ = system("ls -l /proc/\(getpid())/fd >&2") }
         try await withPool(workers: 2, method: m) { pool in
             let inputs = [0, 1, 5, 2, 6, 3, 7]
             var handles: [PoolTask<Int>] = []
@@ -171,6 +183,8 @@ enum PoolScenarios {
             }
             print("chunk \(seen.joined(separator: " "))")
         }
+        print("descriptors leaked \(openDescriptors() - before)")
+        if getenv("POOL_FDS") != nil { _ = system("ls -l /proc/\(getpid())/fd >&2") }
     }
 
     /// SIGKILLs random workers from outside while `tasks` tasks run: every task ends exactly once.
