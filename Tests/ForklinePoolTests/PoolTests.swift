@@ -128,7 +128,7 @@ struct PoolTests {
         #expect(r.events(.crash).compactMap { $0["signal"]?.int }.sorted() == [4, 11])
         #expect(r.events(.workerReplaced).filter { $0["reason"]?.uint == 1 }.count == 4)
         // Every task began at most once: no crash made a task run twice.
-        let begins = Dictionary(grouping: r.events(.taskBegin), by: { $0["task"]!.uint! })
+        let begins = Dictionary(grouping: r.events(.taskBegin), by: { [$0["pool"]!.uint!, $0["task"]!.uint!] })
         #expect(begins.values.allSatisfy { $0.count == 1 })
     }
 
