@@ -167,6 +167,19 @@ struct PoolTests {
         }
     }
 
+    @Test("cancelling the awaiting Swift task cancels the map's undispatched tasks; the pool goes on", arguments: methods)
+    func cancellation(method: String) throws {
+        let r = try run("pool-cancel", method)
+        #expect(r.out.status == 0, "\(r.out.stderr)")
+        #expect(r.lines == ["map cancelled", "after 9"])
+        #expect(r.report.ok, "\(r.report.violations)")
+        let results = r.events(.poolResult).filter { $0["call"]?.uint == 1 }
+        #expect(results.count == 200)
+        let cancelled = results.filter { $0["outcome"]?.uint == 4 }.count
+        #expect(cancelled > 100)
+        #expect(r.events(.taskBegin).count == 200 - cancelled + 1)
+    }
+
     @Test("terminate fails the running tasks and leaves no worker behind", arguments: methods)
     func terminateLeavesNothing(method: String) throws {
         let r = try run("pool-terminate", method)

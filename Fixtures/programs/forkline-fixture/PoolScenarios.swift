@@ -60,6 +60,7 @@ enum PoolScenarios {
         case "pool-crash": try await crash(m)
         case "pool-chaos": try await chaos(m, tasks: count)
         case "pool-terminate": try await terminate(m)
+        case "pool-cancel": try await cancel(m)
         case "pool-speed":
             // Hand-off cost: `count` one-item tasks; prints the time per task.
             try await withPool(workers: 2, method: m) { pool in
@@ -226,6 +227,22 @@ enum PoolScenarios {
         await pool.join()
         print("accounted \(ok + died + other) of \(tasks)")
         print("died>0 \(died > 0) kills>0 \(kills > 0) other \(other)\(otherCodes.isEmpty ? "" : " \(otherCodes.sorted())")")
+    }
+
+    /// Cancelling the Swift task that awaits a map cancels the tasks not yet dispatched.
+    static func cancel(_ m: StartMethod) async throws {
+        try await withPool(workers: 2, method: m) { pool in
+            let call = Task { try await pool.map(poolSleepMs, Array(repeating: 20, count: 200), chunksize: 1) }
+            try await Task.sleep(for: .milliseconds(150))
+            call.cancel()
+            do {
+                _ = try await call.value
+                print("map finished")
+            } catch is CancellationError {
+                print("map cancelled")
+            }
+            print("after \(try await pool.apply(poolSquare, 3))")
+        }
     }
 
     /// terminate while tasks run: no worker is left.
