@@ -34,16 +34,17 @@ final class CallState {
     let ordered: Bool
     /// The first input index of each chunk.
     let starts: [Int]
-    let continuation: AsyncStream<(Int, ChunkOutcome)>.Continuation
+    let continuation: AsyncStream<[(Int, ChunkOutcome)]>.Continuation
     /// Collecting calls (`map`) hand everything over at the end: one wake-up of the caller, not
-    /// one per chunk.
+    /// one per chunk. Streaming calls hand over what one `resolve` released, as one batch.
     let collect: Bool
     var collected: [(Int, ChunkOutcome)] = []
+    var batch: [(Int, ChunkOutcome)] = []
     var pending: [Int: ChunkOutcome] = [:]
     var next = 0
     var released = 0
 
-    init(pool: UInt64, call: UInt64, ordered: Bool, collect: Bool, starts: [Int], continuation: AsyncStream<(Int, ChunkOutcome)>.Continuation) {
+    init(pool: UInt64, call: UInt64, ordered: Bool, collect: Bool, starts: [Int], continuation: AsyncStream<[(Int, ChunkOutcome)]>.Continuation) {
         self.collect = collect
         self.pool = pool
         self.call = call
@@ -65,8 +66,12 @@ final class CallState {
                 next += 1
             }
         }
+        if !batch.isEmpty {
+            continuation.yield(batch)
+            batch = []
+        }
         if done {
-            for c in collected { continuation.yield(c) }
+            if !collected.isEmpty { continuation.yield(collected) }
             collected = []
             continuation.finish()
         }
@@ -75,6 +80,6 @@ final class CallState {
     func release(_ chunk: Int, task: UInt64, _ outcome: ChunkOutcome) {
         if Tracer.isEnabled { Tracer.record(.poolResult, [.uint(pool), .uint(task), .uint(call), .uint(UInt64(starts[chunk])), .uint(outcome.traceCode)]) }
         released += 1
-        if collect { collected.append((chunk, outcome)) } else { continuation.yield((chunk, outcome)) }
+        if collect { collected.append((chunk, outcome)) } else { batch.append((chunk, outcome)) }
     }
 }

@@ -10,14 +10,14 @@ extension Pool {
 
     /// Submits `inputs` as chunks; returns the call's outcome stream and its task ids.
     func submit<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: [In], chunksize: Int?, timeout: Duration?,
-                         ordered: Bool, collect: Bool = false) throws(PoolError) -> (AsyncStream<(Int, ChunkOutcome)>, [UInt64], [Int]) {
+                         ordered: Bool, collect: Bool = false) throws(PoolError) -> (AsyncStream<[(Int, ChunkOutcome)]>, [UInt64], [Int]) {
         let size = max(1, chunksize ?? automaticChunksize(for: inputs.count))
         let payloads = inputs.isEmpty ? [] : try JSONChunks.encodeChunks(inputs, chunksize: size)
         guard let (call, first) = reserve(payloads.count) else {
             throw PoolError(.closed, "pool \(hex16(id)) is closed: it takes no new tasks")
         }
         let starts = payloads.indices.map { $0 * size }
-        let (stream, continuation) = AsyncStream<(Int, ChunkOutcome)>.makeStream()
+        let (stream, continuation) = AsyncStream<[(Int, ChunkOutcome)]>.makeStream()
         if payloads.isEmpty { continuation.finish() }
         for (i, start) in starts.enumerated() {
             Tracer.record(.poolSubmit, [.uint(id), .uint(first + UInt64(i)), .uint(call), .uint(UInt64(start)),
@@ -46,7 +46,9 @@ extension Pool {
         let (stream, tasks, counts) = try submit(f, Array(inputs), chunksize: chunksize, timeout: timeout, ordered: true, collect: true)
         var outcomes = [ChunkOutcome?](repeating: nil, count: tasks.count)
         try await withTaskCancellationHandler {
-            for await (chunk, outcome) in stream { outcomes[chunk] = outcome }
+            for await batch in stream {
+                for (chunk, outcome) in batch { outcomes[chunk] = outcome }
+            }
             try Task.checkCancellation()
         } onCancel: { driver.send(.cancel(tasks)) }
         // Fast path: every chunk succeeded; one decode of all the values.

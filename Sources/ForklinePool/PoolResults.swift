@@ -11,28 +11,38 @@ import ForklineTrace
 /// item. Cancelling the iterating task cancels the tasks not yet dispatched.
 public struct PoolResults<Output: Codable & Sendable>: AsyncSequence, Sendable {
     public typealias Element = Output
-    let stream: AsyncStream<(Int, ChunkOutcome)>
+    let stream: AsyncStream<[(Int, ChunkOutcome)]>
     let counts: [Int]
     let function: String
     let cancel: @Sendable () -> Void
 
     /// Iterates the outputs.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncStream<(Int, ChunkOutcome)>.AsyncIterator
+        var base: AsyncStream<[(Int, ChunkOutcome)]>.AsyncIterator
         let counts: [Int]
         let function: String
         let cancel: @Sendable () -> Void
+        var chunks: [(Int, ChunkOutcome)] = []
+        var nextChunk = 0
         var buffer: [Result<Output, PoolError>] = []
         var at = 0
 
+        /// The next output; throws a failed item's ``PoolError`` at its place.
         public mutating func next() async throws -> Output? {
             while at == buffer.count {
-                let cancel = self.cancel
-                let item = await withTaskCancellationHandler { await base.next() } onCancel: { cancel() }
-                guard let (chunk, outcome) = item else {
-                    try Task.checkCancellation()
-                    return nil
+                if nextChunk == chunks.count {
+                    let cancel = self.cancel
+                    let item = await withTaskCancellationHandler { await base.next() } onCancel: { cancel() }
+                    guard let item else {
+                        try Task.checkCancellation()
+                        return nil
+                    }
+                    chunks = item
+                    nextChunk = 0
+                    continue
                 }
+                let (chunk, outcome) = chunks[nextChunk]
+                nextChunk += 1
                 buffer = Pool.items(outcome, count: counts[chunk], as: Output.self, function: function)
                 at = 0
             }
@@ -41,6 +51,7 @@ public struct PoolResults<Output: Codable & Sendable>: AsyncSequence, Sendable {
         }
     }
 
+    /// An iterator over the outputs.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(base: stream.makeAsyncIterator(), counts: counts, function: function, cancel: cancel)
     }
@@ -57,11 +68,12 @@ public final class PoolTask<Output: Codable & Sendable>: Sendable {
     let state = ForkSafeLock(State())
     let cancelTasks: @Sendable () -> Void
 
-    init(stream: AsyncStream<(Int, ChunkOutcome)>, function: String, cancel: @escaping @Sendable () -> Void) {
+    init(stream: AsyncStream<[(Int, ChunkOutcome)]>, function: String, cancel: @escaping @Sendable () -> Void) {
         cancelTasks = cancel
         Task { [state] in
             var r = Result<Output, PoolError>.failure(PoolError(.cancelled, "\(function): cancelled"))
-            for await (_, o) in stream {
+            for await batch in stream {
+                guard let (_, o) = batch.first else { continue }
                 r = Pool.items(o, count: 1, as: Output.self, function: function)[0]
                 break
             }
