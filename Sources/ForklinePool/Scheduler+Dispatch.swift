@@ -4,7 +4,6 @@ extension Scheduler {
         guard phase == .running || phase == .closing, !queue.isEmpty else { return [] }
         var batches: [WorkerID: [TaskID]] = [:]
         var order: [WorkerID] = []
-        let ids = workers.keys.sorted()
         let window = currentWindow
         while let next = queue.first {
             guard tasks[next] != nil else {

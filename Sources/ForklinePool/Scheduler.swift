@@ -118,6 +118,10 @@ package struct Scheduler: Sendable {
     var tasks: [TaskID: TaskState] = [:]
     var queue = TaskQueue()
     var nextWorker: WorkerID = 1
+    /// The live workers' ids in order (kept beside `workers`, so dispatch does not sort).
+    var ids: [WorkerID] = []
+    /// Set once a task with a timeout was submitted: only then does `tick` look at the workers.
+    var timeouts = false
     var startFailures = 0
     var lastStartError: String?
     /// The average task duration (ns, exponentially weighted), once one task has finished.
@@ -138,7 +142,7 @@ package struct Scheduler: Sendable {
     /// How many tasks the worker was given.
     package func assigned(_ w: WorkerID) -> Int { workers[w]?.assigned ?? 0 }
     /// The ids of the workers alive.
-    package var workerIDs: [WorkerID] { workers.keys.sorted() }
+    package var workerIDs: [WorkerID] { ids }
 
     /// Starts the pool's workers.
     package mutating func start() -> [Action] {
@@ -150,6 +154,7 @@ package struct Scheduler: Sendable {
     mutating func newWorker() -> WorkerID {
         defer { nextWorker += 1 }
         workers[nextWorker] = Worker()
+        ids.append(nextWorker)
         return nextWorker
     }
 
@@ -163,6 +168,7 @@ package struct Scheduler: Sendable {
         case .created, .running, .closing: break
         }
         tasks[id] = TaskState(size: size, timeout: timeout)
+        if timeout != nil { timeouts = true }
         queue.append(id)
         return dispatch(now: now)
     }
@@ -206,6 +212,7 @@ package struct Scheduler: Sendable {
     /// A worker exited (or could not start: `startError`). `status` is how it ended, if known.
     package mutating func exited(_ w: WorkerID, status: ExitStatus?, startError: String? = nil, now: UInt64) -> [Action] {
         guard let worker = workers.removeValue(forKey: w) else { return [] }
+        ids.removeAll { $0 == w }
         var actions: [Action] = []
         if let head = worker.outstanding.first {
             tasks[head] = nil
@@ -247,6 +254,7 @@ package struct Scheduler: Sendable {
 
     /// Time passed: kills the workers whose first task ran past its timeout.
     package mutating func tick(now: UInt64) -> [Action] {
+        guard timeouts else { return [] }
         var actions: [Action] = []
         for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where worker.killedFor == nil {
             guard let head = worker.outstanding.first, let timeout = tasks[head]?.timeout else { continue }
@@ -260,6 +268,7 @@ package struct Scheduler: Sendable {
 
     /// The earliest time at which ``tick(now:)`` has something to do, if any.
     package var nextDeadline: UInt64? {
+        guard timeouts else { return nil }
         var best: UInt64?
         for worker in workers.values where worker.killedFor == nil {
             guard let head = worker.outstanding.first, let timeout = tasks[head]?.timeout else { continue }
