@@ -95,6 +95,10 @@ public final class Pool: Sendable {
     /// The pids of the workers alive now (they change as workers are replaced).
     public var workerPIDs: [Int32] { driver.pids.withLock { $0.sorted(by: { $0.key < $1.key }).map(\.value) } }
 
+    /// SIGKILLs one live worker, chosen by `n` (for chaos tests): the pool's own thread sends
+    /// the signal through the worker's pidfd, so it can never hit a process that reused a pid.
+    package func killWorker(_ n: Int) { driver.send(.killWorker(n)) }
+
     /// Reserves a call id and `count` consecutive task ids; nil once the pool is closed.
     func reserve(_ count: Int) -> (call: UInt64, firstTask: UInt64)? {
         counters.withLock { c in

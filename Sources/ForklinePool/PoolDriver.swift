@@ -13,6 +13,8 @@ enum PoolCommand: Sendable {
     case cancel([UInt64])
     case close
     case terminate
+    /// Tests: SIGKILL the n-th live worker (modulo their number).
+    case killWorker(Int)
 }
 
 /// A call's tasks, ready to run: chunk `i` is task `firstTask + i`.
@@ -211,6 +213,10 @@ final class PoolDriver: @unchecked Sendable {
         case .terminate:
             Tracer.record(.poolClose, [.uint(pool), .uint(1)])
             perform(scheduler.terminate())
+        case .killWorker(let n):
+            // Through the child's pidfd, by the only thread that reaps workers: never a reused pid.
+            let ids = workers.keys.sorted()
+            if !ids.isEmpty { try? workers[ids[n % ids.count]]?.child.kill() }
         }
     }
 

@@ -145,7 +145,7 @@ enum PoolScenarios {
 
     /// A task past its timeout: its worker is killed and replaced; the others finish.
     static func timeout(_ m: StartMethod) async throws {
-        try await withPool(workers: 2, method: m, timeout: .milliseconds(300)) { pool in
+        try await withPool(workers: 2, method: m, timeout: .seconds(1)) { pool in
             async let slow = pool.apply(poolSleepMs, 30_000)
             let fast = try await pool.map(poolSleepMs, [1, 2, 3, 4], chunksize: 1)
             do { print("slow \(try await slow)") } catch let e as PoolError { print("slow \(e.code) signal=\(e.signal ?? 0)") }
@@ -197,11 +197,9 @@ enum PoolScenarios {
             var rng = SystemRandomNumberGenerator()
             while !stop.load(ordering: .relaxed) {
                 try? await Task.sleep(for: .milliseconds(Int.random(in: 5...30, using: &rng)))
-                let pids = pool.workerPIDs
-                if let victim = pids.randomElement(using: &rng), victim > 0 {
-                    kill(victim, SIGKILL)
-                    kills += 1
-                }
+                // Not kill(pid): a worker that just exited may have given its pid to another process.
+                pool.killWorker(Int.random(in: 0..<64, using: &rng))
+                kills += 1
             }
             return kills
         }
