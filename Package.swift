@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "ForklineSpawn", targets: ["ForklineSpawn"]),
         .library(name: "ForklineReplay", targets: ["ForklineReplay"]),
         .library(name: "ForklineChannels", targets: ["ForklineChannels"]),
+        .library(name: "ForklinePool", targets: ["ForklinePool"]),
         .executable(name: "replay", targets: ["replay"]),
         .executable(name: "forkline-examples", targets: ["forkline-examples"]),
         .executable(name: "forkline-bench", targets: ["forkline-bench"]),
@@ -25,8 +26,9 @@ let package = Package(
         .target(name: "ForklineTrace", dependencies: ["CForkline"]),
         .target(name: "ForklineSpawn", dependencies: ["CForkline", "ForklineTrace"]),
         .target(name: "ForklineChannels", dependencies: ["CForkline", "ForklineTrace", "ForklineSpawn"]),
+        .target(name: "ForklinePool", dependencies: ["CForkline", "ForklineTrace", "ForklineSpawn", "ForklineChannels"]),
         .target(name: "ForklineReplay", dependencies: ["ForklineTrace"]),
-        .target(name: "Forkline", dependencies: ["ForklineTrace", "ForklineSpawn", "ForklineChannels", "ForklineReplay"]),
+        .target(name: "Forkline", dependencies: ["ForklineTrace", "ForklineSpawn", "ForklineChannels", "ForklinePool", "ForklineReplay"]),
         .executableTarget(
             name: "replay",
             dependencies: ["ForklineReplay", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -66,6 +68,10 @@ let package = Package(
         .testTarget(
             name: "ForklineReliabilityTests",
             dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture"]
+        ),
+        .testTarget(
+            name: "ForklinePoolTests",
+            dependencies: ["Forkline", "ForklinePool", "ForklineTestSupport", "forkline-fixture", "forkline-examples"]
         ),
         .testTarget(
             name: "ForklineReplayTests",

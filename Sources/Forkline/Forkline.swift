@@ -2,3 +2,4 @@
 @_exported import ForklineSpawn
 @_exported import ForklineChannels
 @_exported import ForklineReplay
+@_exported import ForklinePool

@@ -57,6 +57,7 @@ struct Checker {
         trace.checkMessages(&violations, &notes)
         trace.checkLocks(&violations)
         trace.checkSync(&violations)
+        trace.checkPools(&violations, &notes)
         return CheckReport(violations: violations, processes: trace.processes.count, events: trace.eventCount, notes: notes)
     }
 

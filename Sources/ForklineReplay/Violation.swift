@@ -46,6 +46,18 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
         case semaphoreOverCapacity = "semaphore-over-capacity"
         /// A party left a barrier round before every party of that round arrived (invariant 5).
         case barrierEarlyRelease = "barrier-early-release"
+        /// A submitted pool task has no delivered result or failure (invariant 6).
+        case poolTaskLost = "pool-task-lost"
+        /// A pool task was delivered more than once.
+        case poolDuplicateResult = "pool-duplicate-result"
+        /// A pool task began in a worker more than once, or was delivered as run without running.
+        case poolTaskRerun = "pool-task-rerun"
+        /// A pool task was dispatched again without being shown as a retry after its worker left.
+        case poolUnannouncedRetry = "pool-unannounced-retry"
+        /// An ordered call (`map`, `imap`) delivered its results out of input order.
+        case poolResultOrder = "pool-result-order"
+        /// A worker ran more tasks than the pool's `maxTasksPerChild`.
+        case poolOverMaxTasks = "pool-over-max-tasks"
     }
 
     /// Which invariant is broken.

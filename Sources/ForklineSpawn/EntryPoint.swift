@@ -51,6 +51,22 @@ extension EntryPoint: AnyEntryPoint {
     }
 }
 
+/// An entry point that brings others with it when it is registered: ForklinePool's functions
+/// bring the pool's worker loop, so listing a pool function in `bootstrap` is enough.
+package protocol CompanionEntries {
+    /// The entry points registered along with this one.
+    var companions: [any AnyEntryPoint] { get }
+}
+
+extension ChildProcess {
+    /// Registers entry points in this process only (a fork child inherits them); `bootstrap`
+    /// does this too, and is what spawn and forkserver children need.
+    package static func register(entries: [any AnyEntryPoint]) { EntryRegistry.register(entries) }
+
+    /// The registered entry point called `name`, if any.
+    package static func registeredEntry(_ name: String) -> (any AnyEntryPoint)? { EntryRegistry.lookup(name) }
+}
+
 /// The entry points this program registered.
 enum EntryRegistry {
     static let entries = ForkSafeLock<[String: any AnyEntryPoint]>([:])
@@ -60,6 +76,7 @@ enum EntryRegistry {
             for e in list {
                 precondition(table[e.name] == nil || table[e.name]!.name == e.name, "two entry points named '\(e.name)'")
                 table[e.name] = e
+                for c in (e as? CompanionEntries)?.companions ?? [] { table[c.name] = c }
             }
         }
     }

@@ -75,6 +75,28 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
     /// A wait on a condition returned: `notified` 1 when a notification woke it (at `state`), 0 on timeout.
     case conditionWait = 29
 
+    /// A pool was created: its id, worker count, `maxTasksPerChild` (0: unlimited), start method.
+    case poolCreate = 40
+    /// A task (one item, or a chunk of `count` items from input `index` of call `call`) was
+    /// submitted to a pool; `ordered` is 1 when its call delivers results in input order.
+    case poolSubmit = 41
+    /// The pool sent a task to a worker (`worker` is its puid); `attempt` > 0 is a re-dispatch of
+    /// a task whose earlier worker died before beginning it.
+    case poolDispatch = 42
+    /// A worker began running a task.
+    case taskBegin = 43
+    /// A worker finished a task (`ok` 0 when it threw).
+    case taskEnd = 44
+    /// The pool delivered a task's result to its caller; `outcome` says how it ended
+    /// (0 value, 1 thrown error, 2 worker died, 3 timed out, 4 cancelled, 5 pool terminated,
+    /// 6 no worker could start).
+    case poolResult = 45
+    /// A worker left the pool and another took its place; `reason`: 0 maxTasksPerChild,
+    /// 1 died, 2 killed after a task timeout, 3 died while starting.
+    case workerReplaced = 46
+    /// The pool was closed (`terminate` 0) or terminated (1).
+    case poolClose = 47
+
     /// The name used in text formats (JSON Lines, reports).
     public var name: String { Self.table[Int(rawValue)]!.name }
 
@@ -136,6 +158,21 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
         .conditionWait: ("conditionWait", [.init("condition", .u64), .init("state", .u64), .init("notified", .u8)]),
         .queueTaskDone: ("queueTaskDone", [.init("queue", .u64), .init("unfinished", .u64)]),
         .queueJoin: ("queueJoin", [.init("queue", .u64)]),
+        .poolCreate: ("poolCreate", [
+            .init("pool", .u64), .init("workers", .u64), .init("maxTasksPerChild", .u64), .init("method", .u8),
+        ]),
+        .poolSubmit: ("poolSubmit", [
+            .init("pool", .u64), .init("task", .u64), .init("call", .u64), .init("index", .u64),
+            .init("count", .u64), .init("ordered", .u8),
+        ]),
+        .poolDispatch: ("poolDispatch", [.init("pool", .u64), .init("task", .u64), .init("worker", .u64), .init("attempt", .u64)]),
+        .taskBegin: ("taskBegin", [.init("pool", .u64), .init("task", .u64)]),
+        .taskEnd: ("taskEnd", [.init("pool", .u64), .init("task", .u64), .init("ok", .u8)]),
+        .poolResult: ("poolResult", [
+            .init("pool", .u64), .init("task", .u64), .init("call", .u64), .init("index", .u64), .init("outcome", .u8),
+        ]),
+        .workerReplaced: ("workerReplaced", [.init("pool", .u64), .init("old", .u64), .init("new", .u64), .init("reason", .u8)]),
+        .poolClose: ("poolClose", [.init("pool", .u64), .init("terminate", .u8)]),
     ]
 }
 

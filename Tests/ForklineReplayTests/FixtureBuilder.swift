@@ -231,6 +231,7 @@ enum GoldenFixtures {
         }, ["out-of-order-recv"]))
         out += syncFixtures()
         out += queueFixtures()
+        out += poolFixtures().map { ($0.name, $0.valid, $0.trace, $0.rules) }
         return out
     }
 

@@ -20,7 +20,7 @@ enum Bench {
     static func main() async throws {
         // A bare re-execution of this binary for the spawn baseline: exit before anything else.
         if CommandLine.arguments.dropFirst().first == "--noop" { fl_exit_now(0) }
-        ChildProcess.bootstrap(entries: [noop])
+        ChildProcess.bootstrap(entries: [noop] + PoolBench.entries)
         let args = Set(CommandLine.arguments.dropFirst())
         let quick = args.contains("--quick")
         let json = args.contains("--json")
@@ -56,6 +56,7 @@ enum Bench {
         // Untraced figures first: recordingCost turns tracing on for the rest of the run.
         figures += LockBench.figures(quick: quick)
         figures += try ChannelBench.figures(quick: quick)
+        if !args.contains("--no-pool") { figures += try await PoolBench.figures(quick: quick) }
         figures += recordingCost(quick: quick)
         ReplayBench.run(quick: quick)
         if let python = Python.find() {

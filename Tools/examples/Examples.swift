@@ -3,6 +3,7 @@
 //   forkline-examples hello-process [--method fork|spawn|forkserver]
 //   forkline-examples four-processes [--method ...]
 //   forkline-examples queue-workers [--method ...]
+//   forkline-examples pool-map | pool-crash [--method ...]
 import ArgumentParser
 import Forkline
 
@@ -37,7 +38,8 @@ struct Examples: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forkline-examples",
         abstract: "Runnable versions of the classic multiprocessing programs.",
-        subcommands: [HelloProcess.self, FourProcesses.self, PipePingPong.self, SharedCounter.self, QueueWorkers.self])
+        subcommands: [HelloProcess.self, FourProcesses.self, PipePingPong.self, SharedCounter.self, QueueWorkers.self,
+                      PoolMap.self, PoolCrash.self])
 }
 
 struct HelloProcess: AsyncParsableCommand {
@@ -76,7 +78,7 @@ struct FourProcesses: AsyncParsableCommand {
 enum ExamplesMain {
     static func main() async {
         // First: in spawn children and the forkserver, this runs the child's part and never returns.
-        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong, addToCounter, squareWorker, jobProducer])
+        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong, addToCounter, squareWorker, jobProducer, poolTask, riskyTask])
         await Examples.main()
     }
 }

@@ -1,0 +1,85 @@
+import ForklineTrace
+
+/// How one chunk of a call ended, as the driver hands it to the caller.
+enum ChunkOutcome: Sendable {
+    /// The worker's reply, and the worker's pid.
+    case reply(TaskReply, Int32)
+    /// No reply: why.
+    case failure(PoolError)
+
+    /// The `outcome` argument of `poolResult`.
+    var traceCode: UInt64 {
+        switch self {
+        case .reply(.values, _): 0
+        case .reply: 1
+        case .failure(let e):
+            switch e.code {
+            case .workerDied: 2
+            case .timedOut: 3
+            case .cancelled: 4
+            case .terminated: 5
+            case .workerStartFailed: 6
+            default: 1
+            }
+        }
+    }
+}
+
+/// One call (a map, an imap, an apply) as the driver thread sees it: its tasks (chunks), and the
+/// stream its caller reads outcomes from. Ordered calls release outcomes in input order (the
+/// `poolResult` events show it); unordered calls as they come. Only the driver thread touches it.
+final class CallState {
+    let pool: UInt64
+    let call: UInt64
+    let ordered: Bool
+    /// The first input index of each chunk.
+    let starts: [Int]
+    let continuation: AsyncStream<[(Int, ChunkOutcome)]>.Continuation
+    /// Collecting calls (`map`) hand everything over at the end: one wake-up of the caller, not
+    /// one per chunk. Streaming calls hand over what one `resolve` released, as one batch.
+    let collect: Bool
+    var collected: [(Int, ChunkOutcome)] = []
+    var batch: [(Int, ChunkOutcome)] = []
+    var pending: [Int: ChunkOutcome] = [:]
+    var next = 0
+    var released = 0
+
+    init(pool: UInt64, call: UInt64, ordered: Bool, collect: Bool, starts: [Int], continuation: AsyncStream<[(Int, ChunkOutcome)]>.Continuation) {
+        self.collect = collect
+        self.pool = pool
+        self.call = call
+        self.ordered = ordered
+        self.starts = starts
+        self.continuation = continuation
+    }
+
+    var done: Bool { released == starts.count }
+
+    /// Chunk `chunk` (task `task`) ended with `outcome`.
+    func resolve(chunk: Int, task: UInt64, taskBase: UInt64, _ outcome: ChunkOutcome) {
+        if !ordered {
+            release(chunk, task: task, outcome)
+        } else {
+            pending[chunk] = outcome
+            while let o = pending.removeValue(forKey: next) {
+                release(next, task: taskBase + UInt64(next), o)
+                next += 1
+            }
+        }
+        if !batch.isEmpty {
+            continuation.yield(batch)
+            batch = []
+        }
+        if done {
+            if !collected.isEmpty { continuation.yield(collected) }
+            collected = []
+            continuation.finish()
+        }
+    }
+
+    func release(_ chunk: Int, task: UInt64, _ outcome: ChunkOutcome) {
+        if Tracer.isEnabled { Tracer.record(.poolResult, [.uint(pool), .uint(task), .uint(call), .uint(UInt64(starts[chunk])), .uint(outcome.traceCode)]) }
+        released += 1
+        if collect { collected.append((chunk, outcome)) } else { batch.append((chunk, outcome)) }
+    }
+}

@@ -1,0 +1,141 @@
+import FoundationEssentials
+import ForklineTrace
+
+extension Pool {
+    /// Python's automatic chunk size: `ceil(count / (4 * workers))`.
+    public func automaticChunksize(for count: Int) -> Int {
+        let (q, r) = count.quotientAndRemainder(dividingBy: max(1, workers * 4))
+        return max(1, q + (r > 0 ? 1 : 0))
+    }
+
+    /// Submits `inputs` as chunks; returns the call's outcome stream and its task ids.
+    func submit<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: [In], chunksize: Int?, timeout: Duration?,
+                         ordered: Bool, collect: Bool = false) throws(PoolError) -> (AsyncStream<[(Int, ChunkOutcome)]>, [UInt64], [Int]) {
+        let size = max(1, chunksize ?? automaticChunksize(for: inputs.count))
+        let payloads = inputs.isEmpty ? [] : try JSONChunks.encodeChunks(inputs, chunksize: size)
+        guard let (call, first) = reserve(payloads.count) else {
+            throw PoolError(.closed, "pool \(hex16(id)) is closed: it takes no new tasks")
+        }
+        let starts = payloads.indices.map { $0 * size }
+        let (stream, continuation) = AsyncStream<[(Int, ChunkOutcome)]>.makeStream()
+        if payloads.isEmpty { continuation.finish() }
+        for (i, start) in starts.enumerated() {
+            Tracer.record(.poolSubmit, [.uint(id), .uint(first + UInt64(i)), .uint(call), .uint(UInt64(start)),
+                                        .uint(UInt64(min(size, inputs.count - start))), .uint(ordered ? 1 : 0)])
+        }
+        let state = CallState(pool: id, call: call, ordered: ordered, collect: collect, starts: starts, continuation: continuation)
+        let timeoutNs = (timeout ?? defaultTimeout).map { d -> UInt64 in
+            let (s, a) = d.components
+            return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a) / 1_000_000_000)
+        }
+        driver.send(.submit(CallSubmission(state: state, firstTask: first, function: f.name, payloads: payloads, timeout: timeoutNs)))
+        let tasks = payloads.indices.map { first + UInt64($0) }
+        return (stream, tasks, starts.enumerated().map { i, s in min(size, inputs.count - s) })
+    }
+
+    /// Applies `f` to every input in the workers and returns the outputs in input order
+    /// (Python's `map`). Throws the first failure in input order.
+    ///
+    /// - Parameters:
+    ///   - chunksize: inputs per task (default: automatic, `ceil(count / (4 * workers))`).
+    ///   - timeout: per task (chunk); default: the pool's.
+    /// - Throws: ``PoolError``: `taskFailed`, `workerDied`, `timedOut`, `closed`, ...;
+    ///   `CancellationError` when the calling task is cancelled.
+    public func map<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: some Sequence<In>, chunksize: Int? = nil,
+                             timeout: Duration? = nil) async throws -> [Out] {
+        let (stream, tasks, counts) = try submit(f, Array(inputs), chunksize: chunksize, timeout: timeout, ordered: true, collect: true)
+        var outcomes = [ChunkOutcome?](repeating: nil, count: tasks.count)
+        try await withTaskCancellationHandler {
+            for await batch in stream {
+                for (chunk, outcome) in batch { outcomes[chunk] = outcome }
+            }
+            try Task.checkCancellation()
+        } onCancel: { driver.send(.cancel(tasks)) }
+        // Fast path: every chunk succeeded; one decode of all the values.
+        var arrays: [[UInt8]] = []
+        arrays.reserveCapacity(outcomes.count)
+        for o in outcomes {
+            guard case .reply(.values(let b), _)? = o else { break }
+            arrays.append(b)
+        }
+        if arrays.count == outcomes.count {
+            do { return try JSONChunks.decodeAll(arrays, as: Out.self) } catch {
+                throw PoolError(.encoding, "\(f.name): cannot decode its outputs as [\(Out.self)]: \(error)")
+            }
+        }
+        var out: [Out] = []
+        for (o, n) in zip(outcomes, counts) {
+            guard let o else { throw CancellationError() }
+            for r in Pool.items(o, count: n, as: Out.self, function: f.name) { out.append(try r.get()) }
+        }
+        return out
+    }
+
+    /// Python's `starmap`: each input is a pair of arguments.
+    public func starmap<A, B, Out>(_ f: PoolFunction<Arguments2<A, B>, Out>, _ inputs: some Sequence<(A, B)>,
+                                   chunksize: Int? = nil, timeout: Duration? = nil) async throws -> [Out] {
+        try await map(f, inputs.map { Arguments2($0.0, $0.1) }, chunksize: chunksize, timeout: timeout)
+    }
+
+    /// Lazily yields the outputs in input order as they become available (Python's `imap`).
+    /// Iterating throws at the first failed item; the items after it are still computed.
+    public func imap<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: some Sequence<In>, chunksize: Int = 1,
+                              timeout: Duration? = nil) throws(PoolError) -> PoolResults<Out> {
+        let (stream, tasks, counts) = try submit(f, Array(inputs), chunksize: chunksize, timeout: timeout, ordered: true)
+        return PoolResults(stream: stream, counts: counts, function: f.name, cancel: { [driver] in driver.send(.cancel(tasks)) })
+    }
+
+    /// Yields the outputs as they finish, in any order (Python's `imap_unordered`).
+    public func imapUnordered<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: some Sequence<In>, chunksize: Int = 1,
+                                       timeout: Duration? = nil) throws(PoolError) -> PoolResults<Out> {
+        let (stream, tasks, counts) = try submit(f, Array(inputs), chunksize: chunksize, timeout: timeout, ordered: false)
+        return PoolResults(stream: stream, counts: counts, function: f.name, cancel: { [driver] in driver.send(.cancel(tasks)) })
+    }
+
+    /// Runs `f(input)` in a worker and returns its output (Python's `apply`).
+    public func apply<In, Out>(_ f: PoolFunction<In, Out>, _ input: In, timeout: Duration? = nil) async throws -> Out {
+        try await applyAsync(f, input, timeout: timeout).value
+    }
+
+    /// Submits `f(input)` and returns a handle to await its output (Python's `apply_async`).
+    public func applyAsync<In, Out>(_ f: PoolFunction<In, Out>, _ input: In, timeout: Duration? = nil) throws(PoolError) -> PoolTask<Out> {
+        let (stream, tasks, _) = try submit(f, [input], chunksize: 1, timeout: timeout, ordered: true)
+        return PoolTask(stream: stream, function: f.name, cancel: { [driver] in driver.send(.cancel(tasks)) })
+    }
+
+    /// The per-item results of one chunk's outcome.
+    static func items<Out: Codable>(_ outcome: ChunkOutcome, count: Int, as: Out.Type, function: String) -> [Result<Out, PoolError>] {
+        func all(_ e: PoolError) -> [Result<Out, PoolError>] { Array(repeating: .failure(e), count: count) }
+        switch outcome {
+        case .failure(let e): return all(e)
+        case .reply(.values(let b), _):
+            guard let v = try? JSONChunks.decodeChunk(b, as: Out.self), v.count == count else {
+                return all(PoolError(.encoding, "\(function): cannot decode its outputs as [\(Out.self)]"))
+            }
+            return v.map { .success($0) }
+        case .reply(.mixed(let b), let pid):
+            guard let v = try? JSONDecoder().decode([ItemOutcome<Out>].self, from: Data(b)), v.count == count else {
+                return all(PoolError(.encoding, "\(function): cannot decode its outputs as [\(Out.self)]"))
+            }
+            return v.map { o in
+                switch o {
+                case .value(let x): return .success(x)
+                case .thrown(let type, let description):
+                    var e = PoolError(.taskFailed, "\(function) threw \(type) in worker pid \(pid): \(description)")
+                    e.workerPid = pid
+                    e.errorType = type
+                    e.errorDescription = description
+                    return .failure(e)
+                }
+            }
+        case .reply(.unknownFunction(let name), let pid):
+            var e = PoolError(.unknownFunction, "worker pid \(pid) has no pool function named '\(name)': list it in ChildProcess.bootstrap(entries:)")
+            e.workerPid = pid
+            return all(e)
+        case .reply(.badInput(let why), let pid):
+            var e = PoolError(.encoding, why)
+            e.workerPid = pid
+            return all(e)
+        }
+    }
+}

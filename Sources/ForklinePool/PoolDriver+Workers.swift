@@ -1,0 +1,108 @@
+import CForkline
+import ForklineChannels
+import ForklineSpawn
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension PoolDriver {
+    /// Starts worker `id`: a child running the worker loop, with its end of a duplex connection.
+    func startWorker(_ id: Scheduler.WorkerID) {
+        do {
+            let (mine, theirs) = try Connection.pipe()
+            var options = ChildOptions(name: "PoolWorker-\(id)", method: method, daemon: true)
+            options.pass(theirs)
+            let args = WorkerArguments(connection: theirs, pool: pool, initializer: initializer?.entry,
+                                       initializerArguments: initializer?.arguments)
+            let child = try ChildProcess(entry: PoolWorker.entry, arguments: args, options: options)
+            do { try child.start() } catch {
+                mine.close()
+                theirs.close()
+                throw error
+            }
+            theirs.close()
+            workers[id] = WorkerHandle(child: child, connection: mine, fd: mine.fileDescriptors[0], pid: child.pid ?? 0)
+            pids.withLock { $0[id] = child.pid ?? 0 }
+        } catch {
+            perform(scheduler.exited(id, status: nil, startError: "starting a pool worker: \(error)", now: fl_monotonic_ns()))
+        }
+    }
+
+    /// The worker's connection ended: it exited (or is about to). Joins it and tells the scheduler.
+    func workerEnded(_ id: Scheduler.WorkerID) {
+        guard let w = workers.removeValue(forKey: id) else { return }
+        outbox[id] = nil
+        pids.withLock { _ = $0.removeValue(forKey: id) }
+        w.connection.close()
+        var status: ExitStatus?
+        do {
+            status = try w.child.join(timeout: .seconds(10))
+            if status == nil {
+                try w.child.kill()
+                status = try w.child.join(timeout: nil)
+            }
+        } catch {
+            status = nil
+        }
+        departed[id] = (w, status)
+        perform(scheduler.exited(id, status: status, startError: w.startError, now: fl_monotonic_ns()))
+        departed[id] = nil
+    }
+
+    /// The error a caller gets for a task that failed without a reply.
+    func error(for failure: Scheduler.Failure, task: UInt64, chunkSize payload: [UInt8]) -> PoolError {
+        switch failure {
+        case .workerDied(let w, let status):
+            let handle = departed[w]?.0
+            let pid = handle?.pid ?? 0
+            var e = PoolError(.workerDied, "task \(task): its worker (pid \(pid)) died while running it: \(status.map(describe) ?? "status unknown"); a new worker took its place")
+            e.workerPid = pid
+            switch status {
+            case .signaled(let s): e.signal = s
+            case .exited(let c): e.exitCode = c
+            case nil: break
+            }
+            if let handle, case .signaled = status { e.backtrace = crashBacktrace(pid: handle.pid, puid: handle.child.puid) }
+            return e
+        case .timedOut(let w):
+            let pid = departed[w]?.0.pid ?? 0
+            var e = PoolError(.timedOut, "task \(task): ran past its timeout; its worker (pid \(pid)) was killed and replaced")
+            e.workerPid = pid
+            e.signal = SIGKILL
+            return e
+        case .cancelled: return PoolError(.cancelled, "task \(task): cancelled before a worker took it")
+        case .terminated: return PoolError(.terminated, "task \(task): the pool was terminated before it finished")
+        case .noWorkers(let why):
+            return PoolError(.workerStartFailed, "task \(task): no pool worker could start\(why.map { ": \($0)" } ?? " (they exited before they were ready)")")
+        }
+    }
+
+    func describe(_ status: ExitStatus) -> String {
+        switch status {
+        case .signaled(let s): "killed by \(signalName(s))"
+        case .exited(let c): "exited with code \(c)"
+        }
+    }
+
+    /// The backtrace of the worker's `crash` event, read from its trace file, if tracing is on
+    /// and the crash writer recorded one.
+    func crashBacktrace(pid: Int32, puid: UInt64) -> [UInt64]? {
+        guard let dir = Tracer.directory else { return nil }
+        let path = "\(dir)/\(pid).\(hex16(puid)).\(TraceFormat.fileExtension)"
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { _ = Glibc.close(fd) }
+        var bytes: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes += buf[0..<n]
+        }
+        guard let trace = try? bytes.withUnsafeBytes({ try ProcessTrace(bytes: $0, source: path) }) else { return nil }
+        return trace.events.last(where: { $0.kind == .crash })?["backtrace"]?.backtrace?.frames
+    }
+}

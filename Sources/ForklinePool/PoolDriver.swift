@@ -1,0 +1,288 @@
+import CForkline
+import ForklineChannels
+import ForklineSpawn
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What callers ask the driver thread for.
+enum PoolCommand: Sendable {
+    case submit(CallSubmission)
+    case cancel([UInt64])
+    case close
+    case terminate
+    /// Tests: SIGKILL the n-th live worker (modulo their number).
+    case killWorker(Int)
+}
+
+/// A call's tasks, ready to run: chunk `i` is task `firstTask + i`.
+struct CallSubmission: @unchecked Sendable {
+    // @unchecked: `state` is created by the caller and from then on touched only by the driver
+    // thread (it travels once, through the inbox lock).
+    var state: CallState
+    var firstTask: UInt64
+    var function: String
+    var payloads: [[UInt8]]
+    var timeout: UInt64?
+}
+
+/// The pool's shell: one thread that owns the ``Scheduler``, the workers and their connections,
+/// polls the connections and a wake-up pipe, and performs the scheduler's actions. Callers talk
+/// to it through `inbox` and read outcomes from their call's stream.
+final class PoolDriver: @unchecked Sendable {
+    // @unchecked: everything but `inbox` and `done` is touched only by the driver thread; those
+    // two are locked.
+    struct Inbox {
+        var commands: [PoolCommand] = []
+        var wakePending = false
+        var pipeClosed = false
+    }
+
+    struct WorkerHandle {
+        var child: ChildProcess
+        var connection: Connection
+        var fd: Int32
+        var pid: Int32
+        var startError: String?
+        var buffer = FrameBuffer()
+    }
+
+    struct Done {
+        var finished = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    let pool: UInt64
+    let method: StartMethod
+    let initializer: PoolInitializer?
+    let inbox = ForkSafeLock(Inbox())
+    /// The pids of the live workers, for ``Pool/workerPIDs``.
+    let pids = ForkSafeLock([Scheduler.WorkerID: Int32]())
+    let done = ForkSafeLock(Done())
+    let wakeRead: Int32
+    let wakeWrite: Int32
+    var scheduler: Scheduler
+    var workers: [Scheduler.WorkerID: WorkerHandle] = [:]
+    var departed: [Scheduler.WorkerID: (WorkerHandle, ExitStatus?)] = [:]
+    var bodies: [UInt64: (call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])] = [:]
+    var replies: [UInt64: (TaskReply, Int32)] = [:]
+    /// Tasks dispatched but not yet written: all of a worker's go in one message per loop turn.
+    var outbox: [Scheduler.WorkerID: [WorkerMessage.Job]] = [:]
+
+    init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config) throws(PoolError) {
+        self.pool = pool
+        self.method = method
+        self.initializer = initializer
+        self.scheduler = Scheduler(config)
+        var fds: [Int32] = [-1, -1]
+        let rc = fds.withUnsafeMutableBufferPointer { fl_pipe_cloexec($0.baseAddress!) }
+        guard rc == 0 else {
+            throw PoolError(.systemCallFailed, "creating the pool's wake-up pipe: pipe2 failed: \(String(cString: strerror(-rc)))")
+        }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+    }
+
+    deinit { closePipe() }
+
+    /// Closes the wake-up pipe once (when the driver ends, so `join` returns with no descriptor
+    /// of the pool left open).
+    func closePipe() {
+        inbox.withLock { i in
+            guard !i.pipeClosed else { return }
+            i.pipeClosed = true
+            _ = Glibc.close(wakeRead)
+            _ = Glibc.close(wakeWrite)
+        }
+    }
+
+    /// Queues a command and wakes the driver (one byte in the pipe at most). The write happens
+    /// under the inbox lock, so it never races with the driver closing the pipe when it ends.
+    func send(_ command: PoolCommand) {
+        inbox.withLock { i in
+            guard !i.pipeClosed else { return }
+            i.commands.append(command)
+            guard !i.wakePending else { return }
+            i.wakePending = true
+            var b: UInt8 = 1
+            while Glibc.write(wakeWrite, &b, 1) < 0 && errno == EINTR {}
+        }
+    }
+
+    var isFinished: Bool { done.withLock { $0.finished } }
+
+    /// Suspends until the driver has finished (every worker exited).
+    func waitFinished() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = done.withLock { d in
+                if d.finished { return true }
+                d.waiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
+
+    /// Starts the driver thread.
+    func launch() throws(PoolError) {
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            let driver = Unmanaged<PoolDriver>.fromOpaque(raw!).takeRetainedValue()
+            driver.run()
+            return nil
+        }, box.toOpaque())
+        guard rc == 0 else {
+            box.release()
+            throw PoolError(.systemCallFailed, "starting the pool's driver thread: pthread_create failed: \(String(cString: strerror(rc)))")
+        }
+        pthread_detach(thread)
+    }
+
+    func run() {
+        perform(scheduler.start())
+        var fds: [pollfd] = []
+        var ids: [Scheduler.WorkerID] = []
+        while scheduler.phase != .finished {
+            perform(scheduler.tick(now: fl_monotonic_ns()))
+            if scheduler.phase == .finished { break }
+            fds.removeAll(keepingCapacity: true)
+            ids.removeAll(keepingCapacity: true)
+            fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
+            for (id, w) in workers {
+                fds.append(pollfd(fd: w.fd, events: Int16(POLLIN), revents: 0))
+                ids.append(id)
+            }
+            var timeout: Int32 = -1
+            if let deadline = scheduler.nextDeadline {
+                let now = fl_monotonic_ns()
+                timeout = deadline <= now ? 0 : Int32(min(60_000, (deadline - now + 999_999) / 1_000_000))
+            }
+            var r: Int32
+            repeat { r = Glibc.poll(&fds, nfds_t(fds.count), timeout) } while r < 0 && errno == EINTR
+            if fds[0].revents != 0 {
+                var b: UInt8 = 0
+                _ = Glibc.read(wakeRead, &b, 1)
+            }
+            let commands = inbox.withLock { i in
+                i.wakePending = false
+                defer { i.commands = [] }
+                return i.commands
+            }
+            for c in commands { handle(c) }
+            for (k, id) in ids.enumerated() where fds[k + 1].revents != 0 {
+                readWorker(id)
+            }
+            flushAll()
+        }
+        closePipe()
+        let waiters = done.withLock { d in
+            d.finished = true
+            defer { d.waiters = [] }
+            return d.waiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    /// Writes a worker's pending tasks in one message. A failed write means the worker is gone:
+    /// its end of file comes through poll.
+    func flush(_ id: Scheduler.WorkerID) {
+        guard let jobs = outbox.removeValue(forKey: id), !jobs.isEmpty, let w = workers[id] else { return }
+        try? w.connection.sendBytes(WorkerMessage.run(jobs).encode())
+    }
+
+    func flushAll() {
+        for id in Array(outbox.keys) { flush(id) }
+    }
+
+    func handle(_ command: PoolCommand) {
+        let now = fl_monotonic_ns()
+        switch command {
+        case .submit(let s):
+            for (i, payload) in s.payloads.enumerated() {
+                let task = s.firstTask + UInt64(i)
+                bodies[task] = (s.state, i, s.firstTask, s.function, payload)
+                perform(scheduler.submit(task, size: payload.count, timeout: s.timeout, now: now))
+            }
+        case .cancel(let tasks): perform(scheduler.cancel(tasks))
+        case .close:
+            Tracer.record(.poolClose, [.uint(pool), .uint(0)])
+            perform(scheduler.close())
+        case .terminate:
+            Tracer.record(.poolClose, [.uint(pool), .uint(1)])
+            perform(scheduler.terminate())
+        case .killWorker(let n):
+            // Through the child's pidfd, by the only thread that reaps workers: never a reused pid.
+            let ids = workers.keys.sorted()
+            if !ids.isEmpty { try? workers[ids[n % ids.count]]?.child.kill() }
+        }
+    }
+
+    /// Reads the messages a readable worker has (one non-blocking read), or handles its end.
+    func readWorker(_ id: Scheduler.WorkerID) {
+        guard var w = workers[id] else { return }
+        let frames: [[UInt8]]?
+        do { frames = try w.connection.receiveAvailable(&w.buffer) } catch { frames = nil }
+        workers[id]?.buffer = w.buffer
+        guard let frames else {
+            workerEnded(id)
+            return
+        }
+        for bytes in frames {
+            guard let message = WorkerMessage.decode(bytes) else {
+                workerEnded(id)
+                return
+            }
+            let now = fl_monotonic_ns()
+            switch message {
+            case .ready(let pid):
+                workers[id]?.pid = pid
+                perform(scheduler.ready(id, now: now))
+            case .initFailed(let why):
+                workers[id]?.startError = why
+            case .reply(let task, let reply):
+                replies[task] = (reply, w.pid)
+                perform(scheduler.finished(id, task, now: now))
+            case .run, .stop:
+                workerEnded(id)
+                return
+            }
+        }
+    }
+
+    func perform(_ actions: [Scheduler.Action]) {
+        for a in actions {
+            switch a {
+            case .startWorker(let id): startWorker(id)
+            case .send(let id, let tasks, let attempts):
+                guard let w = workers[id] else { continue }
+                let tracing = Tracer.isEnabled
+                for (t, attempt) in zip(tasks, attempts) {
+                    guard let b = bodies[t] else { continue }
+                    if tracing { Tracer.record(.poolDispatch, [.uint(pool), .uint(t), .uint(w.child.puid), .uint(UInt64(attempt))]) }
+                    outbox[id, default: []].append(.init(task: t, function: b.function, payload: b.payload))
+                }
+            case .stopWorker(let id):
+                flush(id)
+                try? workers[id]?.connection.sendBytes(WorkerMessage.stop.encode())
+            case .killWorker(let id):
+                outbox[id] = nil
+                try? workers[id]?.child.kill()
+            case .deliverReply(let task):
+                guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
+                b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .reply(reply, pid))
+            case .deliverFailure(let task, let failure):
+                guard let b = bodies.removeValue(forKey: task) else { continue }
+                replies[task] = nil
+                b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .failure(error(for: failure, task: task, chunkSize: b.payload)))
+            case .replaced(let old, let new, let reason):
+                let oldPuid = departed[old]?.0.child.puid ?? 0
+                let newPuid = workers[new]?.child.puid ?? 0
+                Tracer.record(.workerReplaced, [.uint(pool), .uint(oldPuid), .uint(newPuid), .uint(UInt64(reason.rawValue))])
+            case .finished: break
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import ForklineTrace
+
+/// The error every pool operation throws or delivers: what failed, in which worker, and why.
+public struct PoolError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of failure.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        let raw: String
+        /// The task's function threw: ``errorType`` and ``errorDescription`` say what.
+        public static let taskFailed = Code(raw: "taskFailed")
+        /// The worker running the task died (``signal`` or ``exitCode``; ``backtrace`` when the
+        /// trace recorded its crash). The pool replaced it.
+        public static let workerDied = Code(raw: "workerDied")
+        /// The task ran past its timeout; its worker was killed and replaced.
+        public static let timedOut = Code(raw: "timedOut")
+        /// The caller cancelled the task (Swift task cancellation) before a worker took it.
+        public static let cancelled = Code(raw: "cancelled")
+        /// The pool was terminated before the task finished.
+        public static let terminated = Code(raw: "terminated")
+        /// The pool is closed: no new tasks.
+        public static let closed = Code(raw: "closed")
+        /// No worker could be started (the reason is in the message): the pool is broken.
+        public static let workerStartFailed = Code(raw: "workerStartFailed")
+        /// The worker has no function of that name (not registered with `bootstrap`).
+        public static let unknownFunction = Code(raw: "unknownFunction")
+        /// An input or output could not be encoded or decoded.
+        public static let encoding = Code(raw: "encoding")
+        /// ``PoolTask/value(timeout:)`` gave up waiting (the task goes on).
+        public static let waitTimedOut = Code(raw: "waitTimedOut")
+        /// A system call failed.
+        public static let systemCallFailed = Code(raw: "systemCallFailed")
+        public var description: String { raw }
+    }
+
+    /// What kind of failure.
+    public var code: Code
+    /// A message a user can act on.
+    public var message: String
+    /// The pid of the worker involved, if any.
+    public var workerPid: Int32?
+    /// The signal that ended the worker, for `workerDied`.
+    public var signal: Int32?
+    /// The worker's exit code, for `workerDied` without a signal.
+    public var exitCode: Int32?
+    /// The type of the error the task threw, for `taskFailed`.
+    public var errorType: String?
+    /// The description of the error the task threw, for `taskFailed`.
+    public var errorDescription: String?
+    /// The crash backtrace (return addresses in the worker, innermost first) when its trace has
+    /// one; `replay show` symbolises it.
+    public var backtrace: [UInt64]?
+
+    init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String {
+        var s = message
+        if let backtrace, !backtrace.isEmpty {
+            s += "\n  crash backtrace (\(backtrace.count) frames): " + backtrace.prefix(16).map { "0x" + String($0, radix: 16) }.joined(separator: " ")
+        }
+        return s
+    }
+}

@@ -1,0 +1,121 @@
+import FoundationEssentials
+import ForklineSpawn
+
+/// A named function a pool's workers run: Python's `pool.map(square, ...)` target.
+///
+/// spawn and forkserver workers start fresh, so they find the function by name: list every pool
+/// function in ``ChildProcess/bootstrap(entries:)`` at the top of `main` (that also registers the
+/// pool's worker loop). fork workers inherit the functions created before the pool started.
+///
+/// ```swift
+/// let square = PoolFunction<Int, Int>("square") { $0 * $0 }
+/// // main: ChildProcess.bootstrap(entries: [square]) first, then
+/// let squares = try await withPool(workers: 2) { pool in try await pool.map(square, 1...10) }
+/// ```
+///
+/// The body runs in a worker, synchronously (fork workers cannot run Dispatch or Swift tasks).
+/// An error it throws goes back to the caller as ``PoolError`` `taskFailed` with the error's
+/// type and description; the worker goes on.
+public struct PoolFunction<Input: Codable & Sendable, Output: Codable & Sendable>: Sendable {
+    /// The name workers find the function by; unique among the program's entry points.
+    public let name: String
+    let body: @Sendable (Input) throws -> Output
+
+    /// Creates a pool function called `name`, and registers it in this process.
+    public init(_ name: String, _ body: @escaping @Sendable (Input) throws -> Output) {
+        self.name = name
+        self.body = body
+        ChildProcess.register(entries: [self])
+    }
+}
+
+/// A pool function with its types erased, as workers run it.
+protocol AnyPoolFunction: Sendable {
+    /// Runs the function on every input of the JSON array `payload`, in order.
+    func runChunk(_ payload: [UInt8], pool: UInt64, task: UInt64) -> TaskReply
+}
+
+extension PoolFunction: AnyPoolFunction {
+    func runChunk(_ payload: [UInt8], pool: UInt64, task: UInt64) -> TaskReply {
+        let inputs: [Input]
+        do { inputs = try JSONChunks.decodeChunk(payload, as: Input.self) } catch {
+            return .badInput("\(name): cannot decode its inputs as [\(Input.self)]: \(error)")
+        }
+        var outputs: [Output] = []
+        outputs.reserveCapacity(inputs.count)
+        var failures: [Int: (String, String)] = [:]
+        for (i, x) in inputs.enumerated() {
+            do { outputs.append(try body(x)) } catch {
+                failures[i] = (String(reflecting: type(of: error)), String(describing: error))
+            }
+        }
+        do {
+            if failures.isEmpty { return .values(try JSONChunks.encodeChunk(outputs)) }
+            var mixed: [ItemOutcome<Output>] = []
+            var next = 0
+            for i in inputs.indices {
+                if let (t, d) = failures[i] {
+                    mixed.append(.thrown(type: t, description: d))
+                } else {
+                    mixed.append(.value(outputs[next]))
+                    next += 1
+                }
+            }
+            return .mixed(Array(try JSONEncoder().encode(mixed)))
+        } catch {
+            return .badInput("\(name): cannot encode its outputs [\(Output.self)]: \(error)")
+        }
+    }
+}
+
+extension PoolFunction: AnyEntryPoint, CompanionEntries {
+    /// Registering a pool function registers the pool's worker loop with it.
+    package var companions: [any AnyEntryPoint] { [PoolWorker.entry] }
+
+    /// Runs the function once on the decoded input, as a plain entry point (its output is dropped).
+    public func run(encodedArguments: [UInt8]) throws {
+        _ = try body(try JSONDecoder().decode(Input.self, from: Data(encodedArguments)))
+    }
+}
+
+/// Two arguments for ``Pool/starmap(_:_:chunksize:timeout:)``: Python's `starmap(f, [(a, b)])`.
+public struct Arguments2<A: Codable & Sendable, B: Codable & Sendable>: Codable, Sendable {
+    public var first: A
+    public var second: B
+
+    /// Pairs two arguments.
+    public init(_ first: A, _ second: B) {
+        self.first = first
+        self.second = second
+    }
+}
+
+extension PoolFunction {
+    /// A pool function of two arguments, for ``Pool/starmap(_:_:chunksize:timeout:)``.
+    ///
+    /// ```swift
+    /// let power = PoolFunction<Arguments2<Int, Int>, Int>("power") { a, b in ... }
+    /// ```
+    public init<A, B>(_ name: String, _ body: @escaping @Sendable (A, B) throws -> Output) where Input == Arguments2<A, B> {
+        self.init(name) { args in try body(args.first, args.second) }
+    }
+}
+
+/// Code every worker runs once when it starts (Python's `initializer` and `initargs`): a
+/// registered ``EntryPoint`` and its arguments.
+public struct PoolInitializer: Sendable {
+    let entry: String
+    let arguments: [UInt8]
+
+    /// Runs `entry` with `arguments` in each worker before its first task. List `entry` in
+    /// `bootstrap(entries:)` for spawn and forkserver workers.
+    ///
+    /// - Throws: ``PoolError`` `encoding` when the arguments cannot be encoded.
+    public init<A>(_ entry: EntryPoint<A>, arguments: A) throws(PoolError) {
+        self.entry = entry.name
+        do { self.arguments = Array(try JSONEncoder().encode(arguments)) } catch {
+            throw PoolError(.encoding, "initializer '\(entry.name)': cannot encode its arguments: \(error)")
+        }
+        ChildProcess.register(entries: [entry])
+    }
+}

@@ -1,0 +1,355 @@
+import ForklineTrace
+
+/// The pool's scheduler: a pure state machine, with no processes, descriptors or clocks of its
+/// own. The shell (``Pool``) feeds it what happened (a task was submitted, a worker became ready,
+/// finished a task or exited, time passed, the pool was closed) and performs the ``Action``s it
+/// returns: start, feed, stop or kill a worker, deliver a task's outcome.
+///
+/// The rules it keeps:
+/// - tasks go to ready workers, the least loaded first; a worker holds as many tasks as take
+///   about `queuedWorkNs` by the measured average (at most `window`), so tiny tasks travel in
+///   batches and long ones go to whichever worker is idle; and more than one only while their
+///   payloads fit `windowBytes` (so the parent's write never blocks on a worker that is itself
+///   blocked writing a result);
+/// - a worker runs its tasks in order, so when it dies its first outstanding task is the one it
+///   was running: that task fails (crash or timeout) and the others, never begun, are queued again
+///   at the front (a re-dispatch with `attempt` + 1);
+/// - a worker that reached `maxTasksPerChild` is stopped when idle and replaced;
+/// - a task past its timeout (counted from when it became its worker's first task) has its worker
+///   killed; the task then fails as timed out;
+/// - workers that keep dying before they are ready (`maxStartFailures` in a row, SIGKILL aside)
+///   break the pool: queued and later tasks fail;
+/// - closing lets every submitted task finish; terminating fails what is left and kills workers.
+package struct Scheduler: Sendable {
+    package typealias TaskID = UInt64
+    package typealias WorkerID = UInt64
+
+    /// The scheduler's settings.
+    package struct Config: Sendable, Hashable {
+        package var workers: Int
+        package var maxTasksPerChild: Int?
+        /// The most tasks a worker may hold at once.
+        package var window: Int
+        /// How many it may hold before the first task's duration is known.
+        package var initialWindow: Int
+        /// A worker holds as many tasks as take about this long (by the measured average task
+        /// duration), between 1 and `window`: short tasks are batched, long ones go one at a
+        /// time to whichever worker is idle.
+        package var queuedWorkNs: UInt64
+        /// Beyond its first task, a worker holds tasks only while their payloads fit this.
+        package var windowBytes: Int
+        package var maxStartFailures: Int
+
+        package init(workers: Int, maxTasksPerChild: Int? = nil, window: Int = 64, initialWindow: Int? = nil,
+                     queuedWorkNs: UInt64 = 400_000, windowBytes: Int = 32 << 10, maxStartFailures: Int = 3) {
+            precondition(workers > 0 && window > 0)
+            self.workers = workers
+            self.maxTasksPerChild = maxTasksPerChild
+            self.window = window
+            self.initialWindow = min(window, initialWindow ?? window)
+            self.queuedWorkNs = queuedWorkNs
+            self.windowBytes = windowBytes
+            self.maxStartFailures = maxStartFailures
+        }
+    }
+
+    /// Why a task failed without a result from its worker.
+    package enum Failure: Sendable, Hashable {
+        /// Its worker died while running it (status nil: unknown).
+        case workerDied(WorkerID, ExitStatus?)
+        /// It ran past its timeout; its worker was killed.
+        case timedOut(WorkerID)
+        /// Its caller cancelled it before it was dispatched.
+        case cancelled
+        /// The pool was terminated first.
+        case terminated
+        /// No worker could be started (the last start error, if any).
+        case noWorkers(String?)
+    }
+
+    /// Why a worker was replaced.
+    package enum ReplaceReason: UInt8, Sendable, Hashable {
+        case maxTasksPerChild = 0, died = 1, timedOut = 2, startFailed = 3
+    }
+
+    /// What the shell must do.
+    package enum Action: Sendable, Hashable {
+        /// Start a worker process with this id.
+        case startWorker(WorkerID)
+        /// Send these tasks to the worker, in order, in one message; `attempts` per task.
+        case send(WorkerID, [TaskID], attempts: [Int])
+        /// Tell the worker to exit once it has nothing left.
+        case stopWorker(WorkerID)
+        /// Kill the worker (SIGKILL).
+        case killWorker(WorkerID)
+        /// The worker returned this task's reply: deliver it.
+        case deliverReply(TaskID)
+        /// The task failed without a reply: deliver the failure.
+        case deliverFailure(TaskID, Failure)
+        /// Worker `old` left and `new` (started by a preceding `startWorker`) takes its place.
+        case replaced(old: WorkerID, new: WorkerID, ReplaceReason)
+        /// Closed or terminated, and every worker has exited: `join` may return.
+        case finished
+    }
+
+    package enum Phase: Sendable, Hashable { case created, running, closing, terminating, broken, finished }
+
+    struct Worker: Sendable {
+        var ready = false
+        var outstanding: [TaskID] = []
+        var bytesInFlight = 0
+        var assigned = 0
+        var stopping = false
+        var killedFor: TaskID?
+        /// When the first outstanding task became first (ns).
+        var headSince: UInt64 = 0
+    }
+
+    struct TaskState: Sendable {
+        var size: Int
+        var timeout: UInt64?
+        var attempt = 0
+        var worker: WorkerID?
+    }
+
+    package let config: Config
+    package private(set) var phase = Phase.created
+    var workers: [WorkerID: Worker] = [:]
+    var tasks: [TaskID: TaskState] = [:]
+    var queue = TaskQueue()
+    var nextWorker: WorkerID = 1
+    /// The live workers' ids in order (kept beside `workers`, so dispatch does not sort).
+    var ids: [WorkerID] = []
+    /// Set once a task with a timeout was submitted: only then does `tick` look at the workers.
+    var timeouts = false
+    var startFailures = 0
+    var lastStartError: String?
+    /// The average task duration (ns, exponentially weighted), once one task has finished.
+    package private(set) var averageTaskNs: UInt64?
+    /// Set when workers kept dying before they were ready: every task fails from then on.
+    package private(set) var isBroken = false
+
+    package init(_ config: Config) { self.config = config }
+
+    /// Workers alive (started, not yet exited).
+    package var workerCount: Int { workers.count }
+    /// Tasks submitted and not yet delivered.
+    package var unfinishedTasks: Int { tasks.count }
+    /// Tasks waiting for a worker.
+    package var queuedTasks: Int { queue.count }
+    /// The tasks the worker holds, the one it runs first.
+    package func outstanding(_ w: WorkerID) -> [TaskID] { workers[w]?.outstanding ?? [] }
+    /// How many tasks the worker was given.
+    package func assigned(_ w: WorkerID) -> Int { workers[w]?.assigned ?? 0 }
+    /// The ids of the workers alive.
+    package var workerIDs: [WorkerID] { ids }
+
+    /// Starts the pool's workers.
+    package mutating func start() -> [Action] {
+        precondition(phase == .created)
+        phase = .running
+        return (0..<config.workers).map { _ in .startWorker(newWorker()) }
+    }
+
+    mutating func newWorker() -> WorkerID {
+        defer { nextWorker += 1 }
+        workers[nextWorker] = Worker()
+        ids.append(nextWorker)
+        return nextWorker
+    }
+
+    /// A task was submitted: `size` is its payload's size in bytes; `timeout` in ns.
+    package mutating func submit(_ id: TaskID, size: Int, timeout: UInt64? = nil, now: UInt64) -> [Action] {
+        precondition(tasks[id] == nil, "task \(id) submitted twice")
+        if isBroken { return [.deliverFailure(id, .noWorkers(lastStartError))] }
+        switch phase {
+        case .broken: return [.deliverFailure(id, .noWorkers(lastStartError))]
+        case .terminating, .finished: return [.deliverFailure(id, .terminated)]
+        case .created, .running, .closing: break
+        }
+        tasks[id] = TaskState(size: size, timeout: timeout)
+        if timeout != nil { timeouts = true }
+        queue.append(id)
+        return dispatch(now: now)
+    }
+
+    /// A worker finished starting (and ran its initializer).
+    package mutating func ready(_ w: WorkerID, now: UInt64) -> [Action] {
+        guard workers[w] != nil else { return [] }
+        workers[w]!.ready = true
+        startFailures = 0
+        if phase == .closing && queue.isEmpty {
+            workers[w]!.stopping = true
+            return [.stopWorker(w)]
+        }
+        return dispatch(now: now)
+    }
+
+    /// A worker returned the reply of its first outstanding task.
+    package mutating func finished(_ w: WorkerID, _ task: TaskID, now: UInt64) -> [Action] {
+        guard var worker = workers[w], worker.outstanding.first == task else {
+            preconditionFailure("worker \(w) replied for task \(task), which is not the task it runs")
+        }
+        worker.outstanding.removeFirst()
+        worker.bytesInFlight -= tasks[task]?.size ?? 0
+        let took = now >= worker.headSince ? now - worker.headSince : 0
+        averageTaskNs = averageTaskNs.map { ($0 * 7 + took) / 8 } ?? took
+        worker.headSince = now
+        workers[w] = worker
+        tasks[task] = nil
+        var actions: [Action] = [.deliverReply(task)]
+        if worker.outstanding.isEmpty && !worker.stopping {
+            let spent = config.maxTasksPerChild.map { worker.assigned >= $0 } ?? false
+            if spent || (phase == .closing && queue.isEmpty) {
+                workers[w]!.stopping = true
+                actions.append(.stopWorker(w))
+            }
+        }
+        actions += dispatch(now: now)
+        return actions
+    }
+
+    /// A worker exited (or could not start: `startError`). `status` is how it ended, if known.
+    package mutating func exited(_ w: WorkerID, status: ExitStatus?, startError: String? = nil, now: UInt64) -> [Action] {
+        guard let worker = workers.removeValue(forKey: w) else { return [] }
+        ids.removeAll { $0 == w }
+        var actions: [Action] = []
+        if let head = worker.outstanding.first {
+            tasks[head] = nil
+            actions.append(.deliverFailure(head, worker.killedFor == head ? .timedOut(w) : .workerDied(w, status)))
+            for t in worker.outstanding.dropFirst().reversed() where tasks[t] != nil {
+                tasks[t]!.attempt += 1
+                tasks[t]!.worker = nil
+                queue.prepend(t)
+            }
+        }
+        let reason: ReplaceReason
+        if !worker.ready {
+            reason = .startFailed
+            // SIGKILL comes from outside (a kill, the OOM killer), not from the worker's program:
+            // only other deaths before `ready` count towards breaking the pool.
+            if status != .signaled(9) { startFailures += 1 }
+            if let startError { lastStartError = startError }
+        } else if worker.killedFor != nil {
+            reason = .timedOut
+        } else if worker.stopping && worker.outstanding.isEmpty && status == .exited(0) {
+            reason = .maxTasksPerChild
+        } else {
+            reason = .died
+        }
+        switch phase {
+        case .running, .closing:
+            if reason == .startFailed && startFailures >= config.maxStartFailures {
+                actions += breakPool()
+            } else if phase == .running || !queue.isEmpty || workers.isEmpty && !tasks.isEmpty {
+                let n = newWorker()
+                actions += [.startWorker(n), .replaced(old: w, new: n, reason)]
+            }
+        case .created, .terminating, .broken, .finished: break
+        }
+        actions += dispatch(now: now)
+        actions += finishIfDone()
+        return actions
+    }
+
+    /// Time passed: kills the workers whose first task ran past its timeout.
+    package mutating func tick(now: UInt64) -> [Action] {
+        guard timeouts else { return [] }
+        var actions: [Action] = []
+        for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where worker.killedFor == nil {
+            guard let head = worker.outstanding.first, let timeout = tasks[head]?.timeout else { continue }
+            if now >= worker.headSince &+ timeout {
+                workers[w]!.killedFor = head
+                actions.append(.killWorker(w))
+            }
+        }
+        return actions
+    }
+
+    /// The earliest time at which ``tick(now:)`` has something to do, if any.
+    package var nextDeadline: UInt64? {
+        guard timeouts else { return nil }
+        var best: UInt64?
+        for worker in workers.values where worker.killedFor == nil {
+            guard let head = worker.outstanding.first, let timeout = tasks[head]?.timeout else { continue }
+            best = min(best ?? .max, worker.headSince &+ timeout)
+        }
+        return best
+    }
+
+    /// The caller no longer wants these tasks: the queued ones fail as cancelled; the ones a
+    /// worker holds run to their end (their replies are delivered as usual).
+    package mutating func cancel(_ ids: [TaskID]) -> [Action] {
+        var actions: [Action] = []
+        for id in ids {
+            guard let t = tasks[id], t.worker == nil else { continue }
+            tasks[id] = nil
+            queue.remove(id)
+            actions.append(.deliverFailure(id, .cancelled))
+        }
+        return actions + finishIfDone()
+    }
+
+    /// No more tasks will be submitted; workers stop once every task has been delivered.
+    package mutating func close() -> [Action] {
+        guard phase == .running || phase == .created else { return finishIfDone() }
+        phase = phase == .created ? .finished : .closing
+        var actions: [Action] = []
+        if queue.isEmpty {
+            for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where worker.outstanding.isEmpty && !worker.stopping && worker.ready {
+                workers[w]!.stopping = true
+                actions.append(.stopWorker(w))
+            }
+        }
+        return actions + finishIfDone()
+    }
+
+    /// Fails every task not yet delivered and kills every worker.
+    package mutating func terminate() -> [Action] {
+        guard phase != .finished && phase != .terminating else { return [] }
+        phase = .terminating
+        var actions: [Action] = []
+        for id in queue.drain() where tasks[id] != nil { actions.append(.deliverFailure(id, .terminated)) }
+        for (w, worker) in workers.sorted(by: { $0.key < $1.key }) {
+            for id in worker.outstanding { actions.append(.deliverFailure(id, .terminated)) }
+            workers[w]!.outstanding = []
+            actions.append(.killWorker(w))
+        }
+        tasks = [:]
+        return actions + finishIfDone()
+    }
+
+    mutating func breakPool() -> [Action] {
+        phase = .broken
+        isBroken = true
+        var actions: [Action] = []
+        for id in queue.drain() where tasks[id] != nil {
+            tasks[id] = nil
+            actions.append(.deliverFailure(id, .noWorkers(lastStartError)))
+        }
+        for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where !worker.stopping {
+            workers[w]!.stopping = true
+            actions.append(worker.ready ? .stopWorker(w) : .killWorker(w))
+        }
+        return actions
+    }
+
+    mutating func finishIfDone() -> [Action] {
+        guard phase == .closing || phase == .terminating || phase == .broken else { return [] }
+        if phase == .closing, !tasks.isEmpty { return [] }
+        if phase == .broken, !tasks.isEmpty { return [] }
+        guard workers.isEmpty else {
+            if phase == .closing || phase == .broken {
+                var actions: [Action] = []
+                for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where !worker.stopping && worker.outstanding.isEmpty {
+                    workers[w]!.stopping = true
+                    actions.append(.stopWorker(w))
+                }
+                return actions
+            }
+            return []
+        }
+        phase = .finished
+        return [.finished]
+    }
+}

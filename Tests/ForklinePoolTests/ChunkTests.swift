@@ -1,0 +1,59 @@
+@testable import ForklinePool
+import Testing
+
+/// How chunks of inputs and outputs are encoded: raw for Int, Double and String, JSON otherwise.
+@Suite("Chunk encoding")
+struct ChunkTests {
+    struct Point: Codable, Equatable, Sendable {
+        var x: Int
+        var label: String
+        var tags: [String]
+    }
+
+    func roundTrip<T: Codable & Equatable>(_ values: [T], chunksize: Int) throws -> [T] {
+        let chunks = try JSONChunks.encodeChunks(values, chunksize: chunksize)
+        #expect(chunks.count == (values.count + chunksize - 1) / chunksize)
+        var one: [T] = []
+        for c in chunks { one += try JSONChunks.decodeChunk(c, as: T.self) }
+        #expect(one == values)
+        return try JSONChunks.decodeAll(chunks, as: T.self)
+    }
+
+    @Test("Int, Double and String chunks travel raw and come back equal", arguments: [1, 3, 7, 100])
+    func scalars(chunksize: Int) throws {
+        let ints = [0, -1, Int.max, Int.min, 42, 7, 8, 9, 10, 11]
+        #expect(try roundTrip(ints, chunksize: chunksize) == ints)
+        #expect(try JSONChunks.encodeChunks(ints, chunksize: chunksize).allSatisfy { $0.first == ScalarChunks.intTag })
+        let doubles = [0.5, -0.0, .infinity, 1e300, 3.25]
+        #expect(try roundTrip(doubles, chunksize: chunksize) == doubles)
+        let strings = ["", "a,b", "[x]", "quote \" and \\\\", "héllo", "{\"k\":1}"]
+        #expect(try roundTrip(strings, chunksize: chunksize) == strings)
+    }
+
+    @Test("other types are JSON arrays cut at their top-level elements (strings with commas and brackets included)",
+          arguments: [1, 2, 5])
+    func json(chunksize: Int) throws {
+        let points = [
+            Point(x: 1, label: "a,b", tags: ["[", "]"]),
+            Point(x: -2, label: "{\"nested\": [1,2]}", tags: []),
+            Point(x: 3, label: "quote \" backslash \\\\", tags: ["x", "y,z"]),
+            Point(x: 4, label: "", tags: ["}"]),
+        ]
+        #expect(try roundTrip(points, chunksize: chunksize) == points)
+        #expect(try JSONChunks.encodeChunks(points, chunksize: chunksize).allSatisfy { $0.first == UInt8(ascii: "[") })
+        let optionals: [Int?] = [1, nil, 3]
+        #expect(try roundTrip(optionals, chunksize: chunksize) == optionals)
+    }
+
+    @Test("worker messages survive encoding")
+    func messages() {
+        let all: [WorkerMessage] = [
+            .stop, .ready(1234), .initFailed("boom"),
+            .run([.init(task: 1, function: "square", payload: [1, 2, 3]), .init(task: 2, function: "", payload: [])]),
+            .reply(7, .values([9])), .reply(8, .mixed([1])), .reply(9, .unknownFunction("f")), .reply(10, .badInput("why")),
+        ]
+        for m in all { #expect(WorkerMessage.decode(m.encode()) == m) }
+        #expect(WorkerMessage.decode([]) == nil)
+        #expect(WorkerMessage.decode([1, 5, 0, 0, 0]) == nil)
+    }
+}
