@@ -1,3 +1,4 @@
+import FoundationEssentials
 import ForklineTrace
 
 /// What `replay stats` reports for one pool: task latencies and how busy each worker was.
@@ -122,6 +123,14 @@ extension Trace {
                              outcomes: outcomes[pool] ?? [:], latency: .init(latency), queueWait: .init(wait),
                              runTime: .init(run[pool] ?? []), replaced: replaced[pool] ?? [:], workers: workers)
         }
+    }
+
+    /// The pool statistics as a JSON array (keys sorted), for `replay stats --json`.
+    public func poolStatsJSON() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(poolStats()) else { return "[]" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The pool statistics as text, one block per pool.

@@ -92,7 +92,8 @@ extension Trace {
     }
 
     /// `replay stats --json`: `{"processes": N, "events": {"<kind>": count}, "total_events",
-    /// "wall_ns", "per_process": [...], "channels": [...], "flows": {...}, "critical_path": {...}}`.
+    /// "wall_ns", "per_process": [...], "channels": [...], "flows": {...}, "critical_path": {...},
+    /// "pools": [...]}` (``PoolStats``, one per pool in the trace).
     public func statsJSON() -> String {
         var counts: [String: Int] = [:]
         for p in processes { for e in p.events { counts[e.kind.name, default: 0] += 1 } }
@@ -111,7 +112,7 @@ extension Trace {
         }.joined(separator: ",")
         return "{\"processes\":\(processes.count),\"events\":{\(kinds)},\"total_events\":\(eventCount),\"wall_ns\":\(wall),"
             + "\"per_process\":[\(per)],\"channels\":[\(chans)],\"flows\":{\(fl)},"
-            + "\"critical_path\":{\"ns\":\(cp.duration),\"segments\":[\(segs)]}}"
+            + "\"critical_path\":{\"ns\":\(cp.duration),\"segments\":[\(segs)]},\"pools\":\(poolStatsJSON())}"
     }
 
     func ref(_ e: TraceEvent) -> String { "{\"kind\":\"\(e.kind.name)\",\"seq\":\(e.seq),\"time_ns\":\(e.time)}" }
@@ -137,6 +138,7 @@ extension Trace {
             out += "hand-offs (cause -> effect):\n"
             for f in fl { out += "  \(f.label): \(f.latency.count), \(f.latency.text)\n" }
         }
+        out += poolStatsText()
         let cp = criticalPath()
         if !cp.segments.isEmpty {
             out += "critical path (\(formatNs(cp.duration))):\n"

@@ -42,6 +42,21 @@ struct ReplayCommandTests {
         let s = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])
         #expect(s["processes"] as? Int == 5)
         #expect((s["events"] as? [String: Int])?["fork"] == 4)
+        #expect((s["pools"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test("stats --json and the text report include each pool's task figures")
+    func poolStats() throws {
+        let path = Self.fixtures + "/valid/pool-map-crash-retry.jsonl"
+        let json = try TestSupport.run(Self.replay, ["stats", "--json", path])
+        #expect(json.status == 0, "\(json.stderr)")
+        let s = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let pools = try #require(s["pools"] as? [[String: Any]])
+        #expect(pools.count == 1)
+        #expect(pools.first?["submitted"] as? Int == 3 && pools.first?["delivered"] as? Int == 3)
+        #expect((pools.first?["workers"] as? [Any])?.count == 3)
+        let text = try TestSupport.run(Self.replay, ["stats", path])
+        #expect(text.stdout.contains("3 tasks submitted, 3 delivered"), "\(text.stdout)")
     }
 
     @Test("unreadable input exits 2 with a clear message", arguments: ["missing", "empty-dir", "garbage", "newer-version"])
