@@ -53,6 +53,10 @@ public enum ChromeTrace {
                 }
                 out.append("{\"name\":\"\(e.kind.name)\",\"cat\":\"event\",\"ph\":\"X\",\(head),\"ts\":\(ts(e.time)),\"dur\":0,\"args\":\(args(e))}")
             }
+            // A task that never ended (its worker died in it) is still shown, as an event.
+            for b in openTasks {
+                out.append("{\"name\":\"\(b.kind.name)\",\"cat\":\"event\",\"ph\":\"X\",\(head),\"ts\":\(ts(b.time)),\"dur\":0,\"args\":\(args(b))}")
+            }
         }
         for (n, f) in trace.flows.enumerated() {
             guard let a = chromePid[f.from.puid], let b = chromePid[f.to.puid] else { continue }
