@@ -42,14 +42,16 @@ extension Connection {
                     if p.count > 0 { (f.baseAddress! + FrameHeader.size).copyMemory(from: p.baseAddress!, byteCount: p.count) }
                 }
             }
+            // Committed before the write: a sender killed after writing must not leave its frame
+            // naming a send the trace lacks. A write that then fails leaves a send nobody
+            // received, which `replay check` reports as a note with the channel's state.
+            pending?.commit()
             if let err = frame.withUnsafeBytes({ writeAll(writeFD, $0) }) {
-                pending?.cancel()
                 if err == EPIPE || err == ECONNRESET {
                     throw ChannelError(.peerClosed, "\(label): the other end is closed", syscall: "write", errno: err)
                 }
                 throw ChannelError(.systemCallFailed, "\(label): write failed: \(String(cString: strerror(err)))", syscall: "write", errno: err)
             }
-            pending?.commit()
         }
     }
 }
