@@ -20,6 +20,16 @@ struct ProcessFaultTests {
         #expect(trace.events(.recv).isEmpty && trace.events(.send).isEmpty)
     }
 
+    @Test("a child that exits while its parent blocks in a queue get: the get times out with Empty (a queue has no single peer), then the exit status",
+          arguments: [StartMethod.fork, .spawn, .forkserver])
+    func exitDuringGet(method: StartMethod) throws {
+        let (out, dir) = try TestSupport.runFixture(["child-exits-during-get", method.description], timeout: 60)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["get empty", "status exited(0)"])
+        let (_, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+    }
+
     @Test("a million small messages from a child all arrive, in order")
     func millionMessages() throws {
         let (out, _) = try TestSupport.runFixture(["many-messages", "fork", "1000000"], traced: false, timeout: 300)

@@ -11,6 +11,11 @@ struct ConnArgs: Codable, Sendable { var conn: Connection; var n: Int }
 /// Exits at once without touching its connection: the parent's blocked `receive` must end.
 let silentExit = EntryPoint<ConnArgs>("silent-exit") { _ in }
 
+struct SilentQueueArgs: Codable, Sendable { var queue: Queue<Int> }
+
+/// Exits at once without putting anything: the parent's blocked `get` must end.
+let silentQueueUser = EntryPoint<SilentQueueArgs>("silent-queue-user") { _ in }
+
 /// Sends `n` small messages (0..<n), then exits (its end closes with it).
 let streamer = EntryPoint<ConnArgs>("streamer") { args in
     for i in 0..<args.n { try args.conn.send(i) }
@@ -39,6 +44,40 @@ enum Reliability {
             let got = try mine.receiveBlocking()
             print("recv \(got.map { "\($0)" } ?? "eof")")
             print("status \(try await c.join())")
+        case "child-exits-during-get":
+            // The only other user of the queue exits without putting; the parent blocks in get
+            // with a timeout: a queue has no single peer whose exit would be an end (as in Python).
+            let queue = try Queue<Int>()
+            var o = ChildOptions(name: "silent", method: m)
+            o.pass(queue)
+            let c = try ChildProcess(entry: silentQueueUser, arguments: SilentQueueArgs(queue: queue), options: o)
+            try c.start()
+            do {
+                let v = try await queue.get(timeout: .seconds(1))
+                print("get \(v)")
+            } catch {
+                print("get \(error.code)")
+            }
+            print("status \(try await c.join())")
+        case "under-fire":
+            // 8 children and a pool of 2 workers busy with long tasks; prints every pid, then
+            // waits to be killed or interrupted (the test sends the signal).
+            var children: [ChildProcess] = []
+            for _ in 0..<8 {
+                let c = try ChildProcess(entry: sleeper, arguments: Number(n: 600), options: ChildOptions(method: m))
+                try c.start()
+                children.append(c)
+            }
+            let pool = try Pool(workers: 2, method: m)
+            let tasks = try (0..<2).map { _ in try pool.applyAsync(poolSleepMs, 60_000) }
+            var waited = 0
+            while pool.workerPIDs.count < 2 && waited < 10_000 {
+                usleep(10_000)
+                waited += 10
+            }
+            print((children.map { $0.pid! } + pool.workerPIDs).map(String.init).joined(separator: " "))
+            fflush(nil)
+            for t in tasks { _ = try? await t.value }
         case "many-messages":
             // A child streams `count` small messages over a one-way pipe; the parent counts them.
             let (reader, writer) = try Connection.pipe(duplex: false)

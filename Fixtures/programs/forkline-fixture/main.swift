@@ -77,7 +77,7 @@ let holder = EntryPoint<HolderArgs>("holder") { args in
 let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.conn) }
 
 ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
-                                 silentExit, streamer] + SyncScenarios.entries + Queues.entries + poolEntries)
+                                 silentExit, streamer, silentQueueUser] + SyncScenarios.entries + Queues.entries + poolEntries)
 
 func method(_ s: String) -> StartMethod {
     guard let m = StartMethod(name: s) else {
