@@ -57,7 +57,14 @@ enum Bench {
         figures += LockBench.figures(quick: quick)
         figures += try ChannelBench.figures(quick: quick)
         if !args.contains("--no-pool") { figures += try await PoolBench.figures(quick: quick) }
+        figures += try await MemoryBench.poolFigures(quick: quick)
+        let untracedChild = try MemoryBench.recordingChild()
         figures += recordingCost(quick: quick)
+        figures.append(Figure(name: "peak RSS of a child recording 200k events", unit: "MiB",
+                              ours: try MemoryBench.recordingChild(),
+                              peerName: "the same child untraced", peer: untracedChild))
+        figures += try await TracingBench.figures(untraced: figures, quick: quick)
+        _ = system("rm -rf \(traceDirectory)")
         ReplayBench.run(quick: quick)
         if let python = Python.find() {
             for method in ["fork", "forkserver", "spawn"] {
@@ -103,10 +110,13 @@ enum Bench {
         return Double(fl_monotonic_ns() - t0)
     }
 
+    /// Where the traced part of the run records (removed at the end).
+    static let traceDirectory = "/tmp/forkline-bench-\(getpid())"
+
     /// ns per event for the cheapest event (a static mark), a run-time string mark, and a
     /// generic record (a join, through the table-driven codec).
     static func recordingCost(quick: Bool) -> [Figure] {
-        let dir = "/tmp/forkline-bench-\(getpid())"
+        let dir = traceDirectory
         do { try Tracer.start(directory: dir) } catch {
             print("tracing unavailable: \(error)")
             return []
@@ -126,7 +136,6 @@ enum Bench {
         }
         // The peer: the design Forkline rejected, one write() of the same record per event.
         let writes = writeCost(n / 4, dir: dir)
-        _ = system("rm -rf \(dir)")
         return [
             Figure(name: "record one event (static mark)", unit: "ns", ours: staticMark, peerName: "one write() per event", peer: writes),
             Figure(name: "record one event (String mark)", unit: "ns", ours: stringMark, peerName: "one write() per event", peer: writes),

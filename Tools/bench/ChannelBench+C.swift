@@ -72,32 +72,5 @@ extension ChannelBench {
           printf("\\n"); return 0;
         }
         """
-
-        /// Compiles `source` and runs it with `args`; the numbers it prints (nil when no compiler).
-        static func run(_ source: String, _ args: [String]) -> [Double]? {
-            let base = "/tmp/forkline-bench-c-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            guard let f = fopen(base + ".c", "w") else { return nil }
-            fputs(source, f)
-            fclose(f)
-            defer { unlink(base + ".c"); unlink(base) }
-            guard system("cc -O2 -o \(base) \(base).c 2>/dev/null") == 0 else {
-                print("cc not available: C peer skipped")
-                return nil
-            }
-            return numbers(([base] + args).joined(separator: " "))
-        }
-
-        /// Runs a shell command; the numbers it prints.
-        static func numbers(_ command: String) -> [Double]? {
-            guard let pipe = popen(command, "r") else { return nil }
-            var output = ""
-            var buf = [CChar](repeating: 0, count: 4096)
-            while fgets(&buf, 4096, pipe) != nil {
-                output += String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            }
-            pclose(pipe)
-            let xs = output.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
-            return xs.isEmpty ? nil : xs
-        }
     }
 }

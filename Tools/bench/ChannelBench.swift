@@ -35,7 +35,7 @@ enum ChannelBench {
         func progress(_ s: String) { let line = "channels: \(s)\n"; _ = line.withCString { write(2, $0, strlen($0)) } }
         // Round trips: n per round, in us per round trip.
         progress("C ping-pong")
-        let cPing = C.run(C.pingPong, ["\(trips)", "\(rounds)"]) ?? []
+        let cPing = Shell.runC(C.pingPong, ["\(trips)", "\(rounds)"]) ?? []
         var json: [Double] = [], raw: [Double] = []
         progress("Connection round trips")
         for _ in 0..<rounds {
@@ -43,13 +43,13 @@ enum ChannelBench {
             raw.append(try roundTrip(trips, raw: true))
         }
         progress("CPython Pipe")
-        let pyPing = python.flatMap { py($0, pythonPipe(trips, rounds)) }
+        let pyPing = python.flatMap { Python.numbers($0, pythonPipe(trips, rounds)) }
         out.append(Figure(name: "round trip, Connection, Int (JSON)", unit: "us", ours: json, peerName: "C socketpair ping-pong", peer: cPing, python: pyPing))
         out.append(Figure(name: "round trip, Connection, 8 raw bytes", unit: "us", ours: raw, peerName: "C socketpair ping-pong", peer: cPing, python: pyPing))
 
         // Queue throughput, 1 producer 1 consumer, in M items/s.
         progress("C ring")
-        let cRing = C.run(C.ring, ["\(items * 10)", "\(rounds)"]) ?? []
+        let cRing = Shell.runC(C.ring, ["\(items * 10)", "\(rounds)"]) ?? []
         var q11: [Double] = [], q22: [Double] = []
         progress("Queue 1x1")
         for _ in 0..<rounds { q11.append(try queueThroughput(items, producers: 1, consumers: 1)) }
@@ -57,8 +57,8 @@ enum ChannelBench {
         for _ in 0..<rounds { q22.append(try queueThroughput(items, producers: 2, consumers: 2)) }
         let pyItems = quick ? 50_000 : 200_000
         progress("CPython Queue")
-        let py11 = python.flatMap { py($0, pythonQueue(pyItems, 1, rounds)) }
-        let py22 = python.flatMap { py($0, pythonQueue(pyItems, 2, rounds)) }
+        let py11 = python.flatMap { Python.numbers($0, pythonQueue(pyItems, 1, rounds)) }
+        let py22 = python.flatMap { Python.numbers($0, pythonQueue(pyItems, 2, rounds)) }
         out.append(Figure(name: "queue Int, 1 producer 1 consumer", unit: "M/s", ours: q11, peerName: "C shared-memory SPSC ring", peer: cRing, python: py11))
         out.append(Figure(name: "queue Int, 2 producers 2 consumers", unit: "M/s", ours: q22, peerName: "C shared-memory SPSC ring (1x1)", peer: cRing, python: py22))
         return out
@@ -213,15 +213,5 @@ enum ChannelBench {
                     for c in cs: c.join()
             print(' '.join(str(x) for x in out))
         """
-    }
-
-    /// Runs a CPython script; the numbers it prints.
-    static func py(_ python: String, _ script: String) -> [Double]? {
-        let path = "/tmp/forkline-bench-channels-\(getpid()).py"
-        guard let f = fopen(path, "w") else { return nil }
-        fputs(script, f)
-        fclose(f)
-        defer { unlink(path) }
-        return C.numbers("\(python) \(path) 2>/dev/null")
     }
 }

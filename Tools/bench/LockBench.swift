@@ -196,32 +196,3 @@ enum CPeer {
         Shell.numbers(of: "\(binary) \(n) \(spin) \(yieldEvery)").first
     }
 }
-
-enum Shell {
-    static func write(_ text: String, to path: String) -> Bool {
-        guard let f = fopen(path, "w") else { return false }
-        fputs(text, f)
-        fclose(f)
-        return true
-    }
-
-    /// The numbers a command printed.
-    static func numbers(of command: String) -> [Double] {
-        guard let pipe = popen(command + " 2>/dev/null", "r") else { return [] }
-        var output = ""
-        var buf = [CChar](repeating: 0, count: 4096)
-        while fgets(&buf, 4096, pipe) != nil {
-            output += String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-        pclose(pipe)
-        return output.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
-    }
-
-    /// Writes `script` to a temporary file and returns the numbers `command(path)` printed.
-    static func numbers(script: String, suffix: String, command: (String) -> String) -> [Double] {
-        let path = "/tmp/forkline-lockbench-\(getpid()).\(suffix)"
-        guard write(script, to: path) else { return [] }
-        defer { unlink(path) }
-        return numbers(of: command(path))
-    }
-}

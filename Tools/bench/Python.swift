@@ -25,19 +25,12 @@ enum Python {
                 t = time.perf_counter(); p = ctx.Process(target=f); p.start(); p.join(); out.append((time.perf_counter() - t) * 1000)
             print(' '.join(str(x) for x in out))
         """
-        let path = "/tmp/forkline-bench-\(getpid()).py"
-        guard let f = fopen(path, "w") else { return nil }
-        fputs(script, f)
-        fclose(f)
-        defer { unlink(path) }
-        guard let pipe = popen("\(python) \(path) 2>/dev/null", "r") else { return nil }
-        var output = ""
-        var buf = [CChar](repeating: 0, count: 4096)
-        while fgets(&buf, 4096, pipe) != nil {
-            output += String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        }
-        pclose(pipe)
-        let xs = output.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
+        return numbers(python, script)
+    }
+
+    /// Runs `script` with `python`: the numbers it printed, nil when none.
+    static func numbers(_ python: String, _ script: String) -> [Double]? {
+        let xs = Shell.numbers(script: script, suffix: "py") { "\(python) \($0)" }
         return xs.isEmpty ? nil : xs
     }
 }

@@ -1,0 +1,47 @@
+// The cost of tracing: figures taken again once `recordingCost` has turned tracing on, each
+// beside the same figure measured untraced earlier in the run.
+import CForkline
+import Forkline
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum TracingBench {
+    /// Traced twins of the start+join, round trip, queue and pool figures in `untraced`.
+    static func figures(untraced: [Figure], quick: Bool) async throws -> [Figure] {
+        guard Tracer.isEnabled else { return [] }
+        let rounds = quick ? 3 : 5
+        var out: [Figure] = []
+        func twin(_ name: String, _ samples: [Double]) {
+            guard let base = untraced.first(where: { $0.name == name }), !samples.isEmpty else { return }
+            out.append(Figure(name: name + ", traced", unit: base.unit, ours: samples,
+                              peerName: "untraced, this run", peer: base.ours))
+        }
+        for method in [StartMethod.fork, .forkserver, .spawn] {
+            let n = (quick ? 20 : 60) / (method == .spawn ? 2 : 1)
+            var ms: [Double] = []
+            for _ in 0..<rounds * n { ms.append(try Bench.startJoin(method) / 1e6) }
+            twin("start+join, \(method)", ms)
+        }
+        let trips = quick ? 2_000 : 5_000
+        twin("round trip, Connection, Int (JSON)", try (0..<rounds).map { _ in try ChannelBench.roundTrip(trips, raw: false) })
+        twin("round trip, Connection, 8 raw bytes", try (0..<rounds).map { _ in try ChannelBench.roundTrip(trips, raw: true) })
+        // 200k items a round keeps the trace to ~16 MB a round (two events an item).
+        twin("queue Int, 1 producer 1 consumer",
+             try (0..<rounds).map { _ in try ChannelBench.queueThroughput(200_000, producers: 1, consumers: 1) })
+        let tasks = quick ? 10_000 : 30_000
+        var perTask: [Double] = []
+        try await withPool(workers: 2) { pool in
+            _ = try await pool.map(benchSquare, Array(0..<2_000), chunksize: 1)
+            for _ in 0..<rounds {
+                let t0 = fl_monotonic_ns()
+                let r = try await pool.map(benchSquare, Array(0..<tasks), chunksize: 1)
+                precondition(r.count == tasks)
+                perTask.append(Double(fl_monotonic_ns() - t0) / 1e3 / Double(tasks))
+            }
+        }
+        twin("pool map, tiny tasks, chunksize 1", perTask)
+        return out
+    }
+}
