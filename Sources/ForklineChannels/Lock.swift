@@ -45,31 +45,14 @@ public final class Lock: Sendable {
         self.segment = segment
         self.offset = offset
         guard initialise else { return }
-        var attr = pthread_mutexattr_t()
-        pthread_mutexattr_init(&attr)
-        defer { pthread_mutexattr_destroy(&attr) }
-        pthread_mutexattr_setpshared(&attr, Int32(PTHREAD_PROCESS_SHARED))
-        pthread_mutexattr_setrobust(&attr, Int32(PTHREAD_MUTEX_ROBUST))
-        let rc = pthread_mutex_init(mutex, &attr)
-        if rc != 0 { throw ChannelError(.systemCallFailed, "initialising a shared lock: \(String(cString: strerror(rc)))", syscall: "pthread_mutex_init", errno: rc) }
+        try RobustMutex.initialise(mutex, what: "a shared lock")
         generation.pointee = 0
     }
 
     /// Acquires the lock, waiting up to `timeout` (nil: forever).
     @available(*, noasync, message: "blocking; call from a thread that may block, or use a child process")
     public func acquire(timeout: Duration? = nil) -> Acquisition {
-        var rc: Int32
-        if let timeout {
-            var ts = timespec()
-            clock_gettime(CLOCK_REALTIME, &ts)
-            let (s, atto) = timeout.components
-            let ns = Int(ts.tv_nsec) + Int(atto / 1_000_000_000)
-            ts.tv_sec += Int(s) + ns / 1_000_000_000
-            ts.tv_nsec = ns % 1_000_000_000
-            rc = pthread_mutex_timedlock(mutex, &ts)
-        } else {
-            rc = pthread_mutex_lock(mutex)
-        }
+        let rc = RobustMutex.lock(mutex, timeout: timeout)
         var died = false
         switch rc {
         case 0: break

@@ -31,14 +31,7 @@ public final class RLock: Sendable {
     public init() throws(ChannelError) {
         id = UInt64.random(in: 1...UInt64.max)
         segment = try SharedSegment(size: Self.size, name: "forkline-rlock")
-        var attr = pthread_mutexattr_t()
-        pthread_mutexattr_init(&attr)
-        defer { pthread_mutexattr_destroy(&attr) }
-        pthread_mutexattr_setpshared(&attr, Int32(PTHREAD_PROCESS_SHARED))
-        pthread_mutexattr_setrobust(&attr, Int32(PTHREAD_MUTEX_ROBUST))
-        pthread_mutexattr_settype(&attr, Int32(PTHREAD_MUTEX_RECURSIVE))
-        let rc = pthread_mutex_init(mutex, &attr)
-        if rc != 0 { throw ChannelError(.systemCallFailed, "initialising a shared re-entrant lock: \(String(cString: strerror(rc)))", syscall: "pthread_mutex_init", errno: rc) }
+        try RobustMutex.initialise(mutex, recursive: true, what: "a shared re-entrant lock")
     }
 
     init(id: UInt64, segment: SharedSegment) {
@@ -50,18 +43,7 @@ public final class RLock: Sendable {
     @available(*, noasync, message: "blocking; call from a thread that may block, or use a child process")
     @discardableResult
     public func acquire(timeout: Duration? = nil) -> Lock.Acquisition {
-        var rc: Int32
-        if let timeout, timeout.components.seconds < 1_000_000_000 {
-            var ts = timespec()
-            clock_gettime(CLOCK_REALTIME, &ts)
-            let (s, atto) = timeout.components
-            let ns = Int(ts.tv_nsec) + Int(atto / 1_000_000_000)
-            ts.tv_sec += Int(s) + ns / 1_000_000_000
-            ts.tv_nsec = ns % 1_000_000_000
-            rc = pthread_mutex_timedlock(mutex, &ts)
-        } else {
-            rc = pthread_mutex_lock(mutex)
-        }
+        let rc = RobustMutex.lock(mutex, timeout: timeout)
         var died = false
         switch rc {
         case 0: break

@@ -28,15 +28,7 @@ struct SyncCore {
     /// A new, zeroed monitor in its own memfd segment.
     init(name: String) throws(ChannelError) {
         segment = try SharedSegment(size: Self.size, name: name)
-        var attr = pthread_mutexattr_t()
-        pthread_mutexattr_init(&attr)
-        defer { pthread_mutexattr_destroy(&attr) }
-        pthread_mutexattr_setpshared(&attr, Int32(PTHREAD_PROCESS_SHARED))
-        pthread_mutexattr_setrobust(&attr, Int32(PTHREAD_MUTEX_ROBUST))
-        let rc = pthread_mutex_init(mutex, &attr)
-        if rc != 0 {
-            throw ChannelError(.systemCallFailed, "initialising a shared monitor: \(String(cString: strerror(rc)))", syscall: "pthread_mutex_init", errno: rc)
-        }
+        try RobustMutex.initialise(mutex, what: "a shared monitor")
     }
 
     /// The monitor a parent passed (its descriptor under the parent's number).

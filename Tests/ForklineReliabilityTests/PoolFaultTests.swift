@@ -6,37 +6,10 @@ import Testing
 /// Signals to a parent that runs children and a pool: nothing it started may outlive it.
 @Suite("A parent with children and a pool is killed or interrupted")
 struct PoolFaultTests {
-    /// Starts `forkline-fixture under-fire METHOD` and returns it with the pids it printed
-    /// (8 children, then the pool's 2 workers).
+    /// Starts `forkline-fixture under-fire METHOD`; returns it with the pids it printed (8
+    /// children, then the pool's 2 workers).
     static func startUnderFire(_ method: StartMethod) throws -> (Process, [Int32]) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: TestSupport.executable("forkline-fixture"))
-        p.arguments = ["under-fire", method.description]
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: Tracer.environmentVariable)
-        env["SWIFT_BACKTRACE"] = "enable=no"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        let pids = String(decoding: line, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
-        return (p, pids)
-    }
-
-    /// Waits up to `seconds` for every pid to end; returns those still alive.
-    static func survivors(_ pids: [Int32], within seconds: Double) -> [Int32] {
-        var alive = pids
-        for _ in 0..<Int(seconds * 100) where !alive.isEmpty {
-            usleep(10_000)
-            alive = alive.filter(TestSupport.isRunning)
-        }
-        return alive
+        try TestSupport.startPrintingPids(TestSupport.executable("forkline-fixture"), ["under-fire", method.description])
     }
 
     /// Waits for the process to end (SIGKILLed after `seconds`, which fails the test).
@@ -58,7 +31,7 @@ struct PoolFaultTests {
         #expect(pids.allSatisfy(TestSupport.isRunning))
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
-        let alive = Self.survivors(pids, within: 1)
+        let alive = TestSupport.survivors(pids, within: 1)
         #expect(alive.isEmpty, "alive a second after their parent was killed: \(alive)")
     }
 
@@ -72,7 +45,7 @@ struct PoolFaultTests {
         #expect(Self.ended(p, within: 5), "the parent is still running 5 s after signal \(signal)")
         #expect(p.terminationReason == .uncaughtSignal && p.terminationStatus == signal,
                 "ended by the signal (the default action), status \(p.terminationStatus)")
-        let alive = Self.survivors(pids, within: 1)
+        let alive = TestSupport.survivors(pids, within: 1)
         #expect(alive.isEmpty, "alive a second after their parent ended: \(alive)")
     }
 }

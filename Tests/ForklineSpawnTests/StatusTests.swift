@@ -93,30 +93,13 @@ struct StatusTests {
 
     @Test("killing the parent leaves no child alive within a second", arguments: [StartMethod.fork, .spawn, .forkserver])
     func noOrphans(method: StartMethod) throws {
-        let fixture = TestSupport.executable("forkline-fixture")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: fixture)
-        p.arguments = ["orphans", method.description, "8"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        // The first line lists the children's pids.
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line += chunk
-        }
-        let pids = String(decoding: line, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
+        let (p, pids) = try TestSupport.startPrintingPids(TestSupport.executable("forkline-fixture"),
+                                                          ["orphans", method.description, "8"])
         #expect(pids.count == 8)
         #expect(pids.allSatisfy(TestSupport.isRunning))
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
-        var alive = pids
-        for _ in 0..<100 where !alive.isEmpty {
-            usleep(10_000)
-            alive = alive.filter(TestSupport.isRunning)
-        }
+        let alive = TestSupport.survivors(pids, within: 1)
         #expect(alive.isEmpty, "children still alive a second after their parent was killed: \(alive)")
     }
 }

@@ -68,6 +68,39 @@ public enum TestSupport {
                       stderr: String(decoding: errData, as: UTF8.self), pid: p.processIdentifier)
     }
 
+    /// Starts `path` with `arguments` (untraced) and waits for the first line it prints; returns
+    /// the running process and that line's whitespace-separated pids (the caller ends it).
+    public static func startPrintingPids(_ path: String, _ arguments: [String]) throws -> (Process, [Int32]) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: Tracer.environmentVariable)
+        env["SWIFT_BACKTRACE"] = "enable=no"
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line += chunk
+        }
+        let pids = String(decoding: line, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
+        return (p, pids)
+    }
+
+    /// Waits up to `seconds` for every pid to end; returns those still running.
+    public static func survivors(_ pids: [Int32], within seconds: Double) -> [Int32] {
+        var alive = pids
+        for _ in 0..<Int(seconds * 100) where !alive.isEmpty {
+            usleep(10_000)
+            alive = alive.filter(isRunning)
+        }
+        return alive
+    }
+
     /// Runs the fixture program with tracing into a new directory; returns the output and the directory.
     public static func runFixture(_ arguments: [String], traced: Bool = true, environment: [String: String] = [:],
                                   timeout: TimeInterval = 120) throws -> (Output, String) {

@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Process-shared, robust pthread mutexes in shared memory: the one place that sets them up and
+/// takes them with a timeout (`Lock`, `RLock` and the synchronisation monitor use it).
+enum RobustMutex {
+    /// Initialises `mutex`: process-shared, robust (a holder's death is reported to the next
+    /// locker as `EOWNERDEAD`), and re-entrant when `recursive`.
+    ///
+    /// - Throws: ``ChannelError`` `systemCallFailed` naming `what`.
+    static func initialise(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, recursive: Bool = false,
+                           what: String) throws(ChannelError) {
+        var attr = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attr)
+        defer { pthread_mutexattr_destroy(&attr) }
+        pthread_mutexattr_setpshared(&attr, Int32(PTHREAD_PROCESS_SHARED))
+        pthread_mutexattr_setrobust(&attr, Int32(PTHREAD_MUTEX_ROBUST))
+        if recursive { pthread_mutexattr_settype(&attr, Int32(PTHREAD_MUTEX_RECURSIVE)) }
+        let rc = pthread_mutex_init(mutex, &attr)
+        if rc != 0 {
+            throw ChannelError(.systemCallFailed, "initialising \(what): \(String(cString: strerror(rc)))",
+                               syscall: "pthread_mutex_init", errno: rc)
+        }
+    }
+
+    /// Locks `mutex`, waiting up to `timeout` (nil, or more than ~31 years: forever). Returns
+    /// pthread's result: 0, `ETIMEDOUT`, `EOWNERDEAD` (locked; the previous holder died), or an
+    /// error that means the caller misused the lock.
+    static func lock(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, timeout: Duration?) -> Int32 {
+        guard let timeout, timeout.components.seconds < 1_000_000_000 else { return pthread_mutex_lock(mutex) }
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let (s, atto) = timeout.components
+        let ns = Int(ts.tv_nsec) + Int(max(0, atto) / 1_000_000_000)
+        ts.tv_sec += Int(max(0, s)) + ns / 1_000_000_000
+        ts.tv_nsec = ns % 1_000_000_000
+        return pthread_mutex_timedlock(mutex, &ts)
+    }
+}
