@@ -14,8 +14,8 @@ extension Connection {
     ///   closes this end), `encoding` when the message is not a `T`, `closed`.
     @available(*, noasync, message: "use the async receive")
     public func receive<T: Decodable>(_ type: T.Type = T.self) throws(ChannelError) -> T? {
-        guard let (bytes, _) = try receiveFrame() else { return nil }
-        return try decode(bytes, as: T.self)
+        guard let (bytes, header) = try receiveFrame() else { return nil }
+        return try decode(bytes, header, as: T.self)
     }
 
     /// Receives raw bytes; nil when the peer closed its end.
@@ -28,8 +28,8 @@ extension Connection {
     public func receive<T: Decodable>(_ type: T.Type = T.self) async throws(ChannelError) -> T? {
         try usable(readFD, "receive")
         while !poll(timeout: .zero) { await ReadinessMonitor.shared().waitReadable(readFD) }
-        guard let (bytes, _) = try receiveFrame() else { return nil }
-        return try decode(bytes, as: T.self)
+        guard let (bytes, header) = try receiveFrame() else { return nil }
+        return try decode(bytes, header, as: T.self)
     }
 
     /// Suspends until bytes arrive (or the peer closes: nil).
@@ -60,10 +60,12 @@ extension Connection {
         return zip(connections, fds).filter { $0.1.revents != 0 }.map(\.0)
     }
 
-    func decode<T: Decodable>(_ bytes: [UInt8], as: T.Type) throws(ChannelError) -> T {
-        do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch {
-            throw ChannelError(.encoding, "\(label): the message is not a \(T.self): \(error)")
+    /// Decodes a frame's payload as a `T` by the frame's type (docs/channels.md, "Encoding").
+    func decode<T: Decodable>(_ bytes: [UInt8], _ header: FrameHeader, as: T.Type) throws(ChannelError) -> T {
+        if UInt32(header.type) == MessageCodec.plain, !_isPOD(T.self) || header.tag != FrameHeader.fingerprint(T.self) {
+            throw ChannelError(.encoding, "\(label): the message is plain data of another type than \(T.self) (\(bytes.count) bytes)")
         }
+        return try MessageCodec.decode(bytes, type: UInt32(header.type), as: T.self, label: label)
     }
 
     /// Reads one frame; nil on a clean end of stream.

@@ -7,24 +7,31 @@ import Glibc
 #endif
 
 extension Connection {
-    /// Sends a Codable value (JSON-encoded).
+    /// Sends a Codable value: plain data (integers, floats, and structs, enums and optionals of
+    /// them) as its bytes with a fingerprint of its type, a `String` as UTF-8, `[UInt8]` as is,
+    /// anything else as JSON (docs/channels.md, "Encoding").
     ///
     /// - Throws: ``ChannelError``: `encoding`, `closed`, `peerClosed` (the other end is gone),
     ///   `oversizedFrame` when the encoded value exceeds `maxMessageSize`.
     public func send<T: Encodable>(_ value: T) throws(ChannelError) {
-        let bytes: [UInt8]
-        do { bytes = Array(try JSONEncoder().encode(value)) } catch {
-            throw ChannelError(.encoding, "\(label): cannot encode \(T.self): \(error)")
+        var failure: ChannelError?
+        try MessageCodec.withEncoded(value, label: label) { b, type in
+            let tag = type == MessageCodec.plain ? FrameHeader.fingerprint(T.self) : 0
+            do throws(ChannelError) { try sendFrame(b, type: UInt8(type), tag: tag) } catch { failure = error }
         }
-        try sendFrame(bytes, type: 1)
+        if let failure { throw failure }
     }
 
     /// Sends raw bytes.
     public func sendBytes(_ bytes: [UInt8]) throws(ChannelError) {
-        try sendFrame(bytes, type: 0)
+        var failure: ChannelError?
+        bytes.withUnsafeBytes { b in
+            do throws(ChannelError) { try sendFrame(b, type: 0, tag: 0) } catch { failure = error }
+        }
+        if let failure { throw failure }
     }
 
-    func sendFrame(_ payload: [UInt8], type: UInt8) throws(ChannelError) {
+    func sendFrame(_ payload: UnsafeRawBufferPointer, type: UInt8, tag: UInt32) throws(ChannelError) {
         try usable(writeFD, "send")
         guard payload.count <= maxMessageSize, payload.count <= Int(UInt32.max) else {
             throw ChannelError(.oversizedFrame, "\(label): a \(payload.count)-byte message exceeds the limit of \(maxMessageSize) bytes")
@@ -34,13 +41,11 @@ extension Connection {
             // The send event is reserved first, so the frame can carry its id.
             let pending = Tracer.reserve(.send, [.uint(channel), .uint(UInt64(payload.count))])
             let header = FrameHeader(length: UInt32(payload.count), senderPuid: Tracer.processID,
-                                     sendSeq: pending?.seq ?? 0, type: type)
+                                     sendSeq: pending?.seq ?? 0, type: type, tag: tag)
             var frame = [UInt8](repeating: 0, count: FrameHeader.size + payload.count)
             frame.withUnsafeMutableBytes { f in
                 header.encode(into: f.baseAddress!)
-                payload.withUnsafeBytes { p in
-                    if p.count > 0 { (f.baseAddress! + FrameHeader.size).copyMemory(from: p.baseAddress!, byteCount: p.count) }
-                }
+                if payload.count > 0 { (f.baseAddress! + FrameHeader.size).copyMemory(from: payload.baseAddress!, byteCount: payload.count) }
             }
             // Committed before the write: a sender killed after writing must not leave its frame
             // naming a send the trace lacks. A write that then fails leaves a send nobody

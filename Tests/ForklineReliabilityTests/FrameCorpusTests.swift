@@ -24,7 +24,7 @@ struct FrameCorpusTests {
 
     @Test("the corpus is there")
     func corpusPresent() {
-        #expect(Self.inputs.count >= 12, "seeds in \(Self.corpus)")
+        #expect(Self.inputs.count >= 15, "seeds in \(Self.corpus)")
     }
 
     @Test("every input gives messages, the end, or a clear error that closes the connection", arguments: inputs)
@@ -60,7 +60,8 @@ struct FrameCorpusTests {
         switch name {
         case "seed-json-probe", "seed-raw-bytes", "seed-empty-payload": #expect(received == 1 && failure == nil)
         case "seed-two-frames": #expect(received == 2 && failure == nil)
-        case "seed-bad-checksum", "seed-bad-magic", "seed-unknown-type": #expect(failure?.code == .corruptFrame)
+        case "seed-bad-checksum", "seed-bad-magic", "seed-unknown-type", "seed-reserved-set": #expect(failure?.code == .corruptFrame)
+        case "seed-utf8": #expect(received == 1 && failure == nil)
         case "seed-truncated-header", "seed-truncated-payload": #expect(failure?.code == .truncatedFrame)
         case "seed-oversized": #expect(failure?.code == .oversizedFrame)
         default: break

@@ -9,8 +9,8 @@ def fnv(b):
         h = ((h ^ x) * 0x01000193) & 0xFFFFFFFF
     return h
 
-def frame(payload, kind=1, length=None, puid=0x1234, seq=7, magic=b"FLF1"):
-    head = magic + struct.pack("<IQQI", len(payload) if length is None else length, puid, seq, kind)
+def frame(payload, kind=1, length=None, puid=0x1234, seq=7, magic=b"FLF1", reserved=b"\0\0\0"):
+    head = magic + struct.pack("<IQQB", len(payload) if length is None else length, puid, seq, kind) + reserved
     return head + struct.pack("<I", fnv(head)) + payload
 
 probe = json.dumps({"id": 1, "name": "ping", "parts": [1.5, 2]}).encode()
@@ -25,7 +25,10 @@ seeds = {
     "truncated-header": frame(probe)[:20],
     "oversized": frame(b"", kind=0, length=1 << 20),
     "bad-checksum": frame(probe)[:28] + b"\0\0\0\0" + probe,
-    "unknown-type": frame(b"xyz", kind=2),
+    "unknown-type": frame(b"xyz", kind=4),
+    "plain-int": frame(struct.pack("<q", 42), kind=2) ,
+    "utf8": frame("héllo".encode(), kind=3),
+    "reserved-set": frame(b"xyz", kind=1, reserved=b"\x01\x00\x00"),
     "bad-magic": frame(b"xyz", kind=0, magic=b"XLF1"),
 }
 out = sys.argv[1] if len(sys.argv) > 1 else "Fixtures/fuzz/frames"
