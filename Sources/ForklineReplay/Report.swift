@@ -21,7 +21,7 @@ extension CheckReport {
     public func text() -> String {
         var out: String
         if ok {
-            out = "OK: \(processes) processes, \(events) events; every fork started, every child joined with its status."
+            out = "OK: \(processes) processes, \(events) events; invariants 1-6 hold (starts, order, joins, messages, holds, pool tasks)."
         } else {
             out = "FAILED: \(violations.count) violation(s) in \(processes) processes, \(events) events\n"
             out += violations.map { "- \($0)" }.joined(separator: "\n")
