@@ -9,7 +9,8 @@ extension Trace {
         var acquires: [UInt64: [UInt64: [TraceEvent]]] = [:]  // lock -> generation -> acquires
         var releases: [UInt64: [UInt64: TraceEvent]] = [:]
         for p in processes {
-            for e in p.events where e.kind == .lockAcquire || e.kind == .lockRelease {
+            for i in p.events.indices where p.events[i].kind == .lockAcquire || p.events[i].kind == .lockRelease {
+                let e = p.events[i]
                 guard let lock = e["lock"]?.uint, let g = e["generation"]?.uint else { continue }
                 if e.kind == .lockAcquire { acquires[lock, default: [:]][g, default: []].append(e) }
                 if e.kind == .lockRelease { releases[lock, default: [:]][g] = e }

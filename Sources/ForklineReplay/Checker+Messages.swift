@@ -6,56 +6,68 @@ extension Trace {
     /// one sending process, each receiving process gets its messages in send order. Messages
     /// never received are returned as notes, with the channel's state at the end.
     func checkMessages(_ v: inout [Violation], _ notes: inout [String]) {
-        var sends: [EventID: TraceEvent] = [:]
-        var senders: [UInt64: Set<UInt64>] = [:]  // channel -> sending puids
         var closedBy: [UInt64: Int] = [:]
         var queues: Set<UInt64> = []  // channels opened as queues (channelOpen kind 3)
         for p in processes {
-            for e in p.events {
-                switch e.kind {
-                case .send:
-                    sends[e.id] = e
-                    if let c = e["channel"]?.uint { senders[c, default: []].insert(e.puid) }
+            for i in p.events.indices {
+                switch p.events[i].kind {
                 case .channelClose:
-                    if let c = e["channel"]?.uint { closedBy[c, default: 0] += 1 }
+                    if let c = p.events[i].arg(Arg.channel)?.uint { closedBy[c, default: 0] += 1 }
                 case .channelOpen:
-                    if e["kind"]?.uint == 3, let c = e["channel"]?.uint { queues.insert(c) }
+                    if p.events[i].arg(Arg.channelKind)?.uint == 3, let c = p.events[i].arg(Arg.channel)?.uint { queues.insert(c) }
                 default: break
                 }
             }
         }
-        var received: [EventID: TraceEvent] = [:]
-        for p in processes {
-            var lastSeqFrom: [UInt64: (UInt64, TraceEvent)] = [:]  // channel -> last sendSeq received here
-            for r in p.events where r.kind == .recv {
-                guard let channel = r["channel"]?.uint, let sender = r["senderPuid"]?.uint, let seq = r["sendSeq"]?.uint else { continue }
+        // Sends by id, and per send (same index) the recv that took it first: positions, not
+        // events, so the million-entry tables hold no references.
+        var index = SendIndex(self)
+        var received = [Position?](repeating: nil, count: index.sends.count)
+        // Per channel (index in `index.channels`): the last sendSeq this process received on
+        // it, and where; reset after each process through `touched`.
+        var lastSeq = [UInt64](repeating: 0, count: index.channels.count)
+        var lastAt = [Int](repeating: -1, count: index.channels.count)
+        var touched: [Int] = []
+        for (pi, p) in processes.enumerated() {
+            for c in touched { lastAt[c] = -1 }
+            touched.removeAll(keepingCapacity: true)
+            for i in p.events.indices where p.events[i].kind == .recv {
+                guard let channel = p.events[i].arg(Arg.channel)?.uint, let sender = p.events[i].arg(Arg.senderPuid)?.uint,
+                      let seq = p.events[i].arg(Arg.sendSeq)?.uint else { continue }
                 let id = EventID(puid: sender, seq: seq)
-                guard let send = sends[id], send["channel"]?.uint == channel else {
+                guard let n = index.find(id), case let s = index.sends[n], s.channel >= 0, index.channels[s.channel] == channel else {
                     let why = process(sender) == nil ? "whose process is not in the trace" : "which is not a send on channel \(hex16(channel))"
-                    v.append(Violation(.recvWithoutSend, "\(label(p)) received a message naming send \(id), \(why)", [r]))
+                    v.append(Violation(.recvWithoutSend, "\(label(p)) received a message naming send \(id), \(why)", [p.events[i]]))
                     continue
                 }
-                if r.time < send.time {
-                    v.append(Violation(.recvBeforeSend, "\(label(p)) received a message before it was sent", [send, r]))
+                let r = Position(process: pi, position: i)
+                if p.events[i].time < processes[s.process].events[s.position].time {
+                    v.append(Violation(.recvBeforeSend, "\(label(p)) received a message before it was sent", [event(s), p.events[i]]))
                 }
-                if let first = received[id] {
-                    v.append(Violation(.duplicateRecv, "the message of send \(id) was received twice", [send, first, r]))
+                if let first = received[n] {
+                    v.append(Violation(.duplicateRecv, "the message of send \(id) was received twice", [event(s), event(first), p.events[i]]))
                 } else {
-                    received[id] = r
+                    received[n] = r
                 }
-                if senders[channel]?.count == 1 {
-                    if let (last, prev) = lastSeqFrom[channel], seq < last {
-                        v.append(Violation(.outOfOrderRecv, "\(label(p)) received messages of a one-producer channel out of send order", [prev, r]))
+                if !index.manySenders[s.channel] {
+                    let c = s.channel
+                    if lastAt[c] >= 0, seq < lastSeq[c] {
+                        v.append(Violation(.outOfOrderRecv, "\(label(p)) received messages of a one-producer channel out of send order", [p.events[lastAt[c]], p.events[i]]))
                     }
-                    lastSeqFrom[channel] = (seq, r)
+                    if lastAt[c] < 0 { touched.append(c) }
+                    (lastSeq[c], lastAt[c]) = (seq, i)
                 }
             }
         }
-        var unreceived: [UInt64: Int] = [:]
-        for (id, s) in sends where received[id] == nil {
-            if let c = s["channel"]?.uint { unreceived[c, default: 0] += 1 }
+        // Unreceived sends, counted per channel; a send replaced by a later one with its id
+        // (a second file for one process) is not counted.
+        var unreceived = [Int](repeating: 0, count: index.channels.count)
+        for (n, s) in index.sends.enumerated() where received[n] == nil && s.channel >= 0 {
+            let e = processes[s.process].events[s.position]
+            if index.find(e.id) == n { unreceived[s.channel] += 1 }
         }
-        for (c, n) in unreceived.sorted(by: { $0.key < $1.key }) {
+        let counts = unreceived.indices.filter { unreceived[$0] > 0 }.map { (index.channels[$0], unreceived[$0]) }
+        for (c, n) in counts.sorted(by: { $0.0 < $1.0 }) {
             if queues.contains(c) {
                 // A queue has many ends: its messages outlive any one of them.
                 notes.append("queue \(hex16(c)): \(n) message(s) never received; left in the queue when the trace ended, or taken by a process that died before recording it")
@@ -65,4 +77,16 @@ extension Trace {
             notes.append("channel \(hex16(c)): \(n) message(s) never received; channel \(state)")
         }
     }
+
+    /// The event at a send's position.
+    private func event(_ s: SendIndex.Send) -> TraceEvent { processes[s.process].events[s.position] }
+    /// The event at `at`.
+    private func event(_ at: Position) -> TraceEvent { processes[at.process].events[at.position] }
+}
+
+/// Where an event is: its process's index in ``Trace/processes`` and its position in that
+/// process's events.
+struct Position {
+    var process: Int
+    var position: Int
 }

@@ -29,8 +29,10 @@ extension Trace {
         var owners: [UInt64: ProcessTrace] = [:]
         var hasPools = false
         for p in processes {
-            for e in p.events {
-                guard let pool = e["pool"]?.uint else { continue }
+            for i in p.events.indices {
+                // Positional: most events are not pool events, and a name lookup per event is slow.
+                guard let pool = p.events[i].arg(Arg.pool)?.uint else { continue }
+                let e = p.events[i]
                 hasPools = true
                 let key = TaskKey(pool: pool, task: e["task"]?.uint ?? 0)
                 switch e.kind {

@@ -9,28 +9,26 @@ extension Checker {
     /// start names a fork that created it, after that fork).
     mutating func checkProcess(_ p: ProcessTrace) {
         var orderReports = 0
-        var end: TraceEvent?
+        var end: Int?
         var reportedAfterEnd = false
-        var previous: TraceEvent?
-        for (i, e) in p.events.enumerated() {
-            if let a = previous {
-                if e.seq <= a.seq || e.time < a.time {
-                    orderReports += 1
-                    if orderReports <= Self.orderReportLimit {
-                        let what = e.seq <= a.seq ? "sequence number goes from \(a.seq) to \(e.seq)"
-                                                  : "time goes backwards from \(a.time) to \(e.time) ns"
-                        add(.order, "\(label(p)): \(what)", [a, e])
-                    }
+        // By index: copying each event out of the array would retain its arguments.
+        for i in p.events.indices {
+            if i > 0, p.events[i].seq <= p.events[i - 1].seq || p.events[i].time < p.events[i - 1].time {
+                orderReports += 1
+                if orderReports <= Self.orderReportLimit {
+                    let (a, e) = (p.events[i - 1], p.events[i])
+                    let what = e.seq <= a.seq ? "sequence number goes from \(a.seq) to \(e.seq)"
+                                              : "time goes backwards from \(a.time) to \(e.time) ns"
+                    add(.order, "\(label(p)): \(what)", [a, e])
                 }
             }
-            previous = e
             if let end, !reportedAfterEnd {
-                add(.afterEnd, "\(label(p)) records \(e.kind.name) after its \(end.kind.name)", [end, e])
+                add(.afterEnd, "\(label(p)) records \(p.events[i].kind.name) after its \(p.events[end].kind.name)", [p.events[end], p.events[i]])
                 reportedAfterEnd = true
             }
-            if e.isEnd, end == nil { end = e }
-            if e.kind == .start, i > 0 {
-                add(.duplicateStart, "\(label(p)) records a second start", [p.events[0], e])
+            if end == nil, p.events[i].isEnd { end = i }
+            if i > 0, p.events[i].kind == .start {
+                add(.duplicateStart, "\(label(p)) records a second start", [p.events[0], p.events[i]])
             }
         }
         if orderReports > Self.orderReportLimit {

@@ -20,7 +20,8 @@ extension Trace {
     func checkSemaphores(_ v: inout [Violation]) {
         var ops: [UInt64: [TraceEvent]] = [:]
         for p in processes {
-            for e in p.events where e.kind == .semAcquire || e.kind == .semRelease {
+            for i in p.events.indices where p.events[i].kind == .semAcquire || p.events[i].kind == .semRelease {
+                let e = p.events[i]
                 if let s = e["semaphore"]?.uint { ops[s, default: []].append(e) }
             }
         }
@@ -57,7 +58,8 @@ extension Trace {
         var arrivals: [BarrierRound: [TraceEvent]] = [:]
         var passes: [BarrierRound: [TraceEvent]] = [:]
         for p in processes {
-            for e in p.events where e.kind == .barrierArrive || e.kind == .barrierPass {
+            for i in p.events.indices where p.events[i].kind == .barrierArrive || p.events[i].kind == .barrierPass {
+                let e = p.events[i]
                 guard let b = e["barrier"]?.uint, let r = e["round"]?.uint else { continue }
                 if e.kind == .barrierArrive { arrivals[BarrierRound(barrier: b, round: r), default: []].append(e) }
                 else { passes[BarrierRound(barrier: b, round: r), default: []].append(e) }
@@ -93,7 +95,8 @@ extension Trace {
         var nested: [LockHold: [TraceEvent]] = [:]
         var freed: [LockHold: TraceEvent] = [:]
         for p in processes {
-            for e in p.events where e.kind == .rlockAcquire || e.kind == .rlockRelease {
+            for i in p.events.indices where p.events[i].kind == .rlockAcquire || p.events[i].kind == .rlockRelease {
+                let e = p.events[i]
                 guard let l = e["lock"]?.uint, let g = e["generation"]?.uint, let d = e["depth"]?.uint else { continue }
                 let key = LockHold(lock: l, generation: g)
                 if e.kind == .rlockAcquire { if d == 1 { outer[key, default: []].append(e) } else { nested[key, default: []].append(e) } }

@@ -27,6 +27,13 @@ enum Arg {
     static let code = positions("code")
     static let status = positions("status")
     static let name = positions("name")
+    static let channel = positions("channel")
+    static let channelKind = positions("kind")
+    static let senderPuid = positions("senderPuid")
+    static let sendSeq = positions("sendSeq")
+    static let pool = positions("pool")
+    static let lock = positions("lock")
+    static let generation = positions("generation")
 }
 
 extension TraceEvent {

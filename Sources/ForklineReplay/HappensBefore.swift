@@ -20,10 +20,10 @@ public struct CausalGraph: Sendable {
         for (pi, p) in trace.processes.enumerated() {
             for (i, e) in p.events.enumerated() {
                 if e.kind == .fork, let r = e.requestID { forkByRequest[r] = (pi, i) }
-                if e.kind == .lockAcquire, let l = e["lock"]?.uint, let g = e["generation"]?.uint {
+                if e.kind == .lockAcquire, let l = e.arg(Arg.lock)?.uint, let g = e.arg(Arg.generation)?.uint {
                     acquireOf[LockHold(lock: l, generation: g)] = (pi, i)
                 }
-                if e.kind == .recv, let sender = e["senderPuid"]?.uint, let seq = e["sendSeq"]?.uint {
+                if e.kind == .recv, let sender = e.arg(Arg.senderPuid)?.uint, let seq = e.arg(Arg.sendSeq)?.uint {
                     recvsOf[EventID(puid: sender, seq: seq), default: []].append((pi, i))
                 }
                 if e.kind == .join, let c = e.childPuid { joinsOf[c, default: []].append((pi, i)) }
@@ -42,7 +42,7 @@ public struct CausalGraph: Sendable {
                     for (rp, ri) in recvsOf[e.id] ?? [] { edges[pi].append((i, rp, ri)) }
                 case .lockRelease:
                     // A release hands the lock to the next generation's acquire.
-                    if let l = e["lock"]?.uint, let g = e["generation"]?.uint, g < .max, let (ap, ai) = acquireOf[LockHold(lock: l, generation: g + 1)] {
+                    if let l = e.arg(Arg.lock)?.uint, let g = e.arg(Arg.generation)?.uint, g < .max, let (ap, ai) = acquireOf[LockHold(lock: l, generation: g + 1)] {
                         edges[pi].append((i, ap, ai))
                     }
                 default:

@@ -2,6 +2,7 @@
 // binary) and beside CPython's multiprocessing, in the same run, with ratios.
 //
 //   forkline-bench [--quick] [--json] [--channels (only the channel figures, and encoding costs)]
+//                  [--replay (only the replay figures)]
 //
 // The first table of issue 2: start+join latency per start method and the per-event recording
 // cost. The full suite (pipes, queues, pool) is its own issue.
@@ -26,6 +27,7 @@ enum Bench {
         let json = args.contains("--json")
         var figures: [Figure] = []
         if args.contains("--channels") { return try ChannelBench.main(quick: quick, json: json) }
+        if args.contains("--replay") { return ReplayBench.run(quick: quick) }
         let rounds = quick ? 3 : 7
         let perRound = quick ? 20 : 60
 
