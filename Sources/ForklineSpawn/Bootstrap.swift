@@ -1,5 +1,4 @@
 import CForkline
-import FoundationEssentials
 import ForklineTrace
 
 #if canImport(Glibc)
