@@ -1,12 +1,12 @@
 import CForkline
-import FoundationEssentials
 import ForklineTrace
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// What a spawn child or the forkserver reads at `bootstrap`, from descriptor 3.
+/// What a spawn child or the forkserver reads at `bootstrap`, from descriptor 3 (length-prefixed,
+/// encoded by ``WireWriter``), and what a forkserver request carries for the child.
 struct BootstrapPayload: Codable, Sendable {
     enum Role: String, Codable { case child, forkserver }
     var role: Role
@@ -73,7 +73,7 @@ extension ChildProcess {
         }
         let length = Int(header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian })
         guard length < 64 << 20, let body = Sys.readExactly(payloadFD, length),
-              let payload = try? JSONDecoder().decode(BootstrapPayload.self, from: Data(body)) else { return nil }
+              let payload = try? BootstrapPayload(decoding: body) else { return nil }
         return (payload, Array(fds.prefix(Int(nfds))))
     }
 
@@ -105,13 +105,15 @@ extension ChildProcess {
 
     /// Sends a payload (and descriptors) over the bootstrap socket.
     static func sendPayload(_ payload: BootstrapPayload, fds: [Int32], on sock: Int32) -> Int32? {
-        guard let body = try? JSONEncoder().encode(payload) else { return EINVAL }
+        var w = WireWriter()
+        payload.encode(into: &w)
+        let body = w.bytes
         var header = [UInt8](repeating: 0, count: 4)
         header.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(body.count).littleEndian, as: UInt32.self) }
         let r = header.withUnsafeBytes { h in
             fds.withUnsafeBufferPointer { f in fl_send_fds(sock, h.baseAddress, 4, f.baseAddress, Int32(f.count)) }
         }
         if r < 0 { return Int32(-r) }
-        return Array(body).withUnsafeBytes { Sys.writeAll(sock, $0) }
+        return body.withUnsafeBytes { Sys.writeAll(sock, $0) }
     }
 }

@@ -1,4 +1,5 @@
 import CForkline
+import FoundationEssentials
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -15,9 +16,18 @@ enum ForkServer {
         var conn: Int32
     }
 
+    /// Set beside `LD_BIND_NOW` when the client added it, so the server removes both.
+    static let bindNowMarker = "FORKLINE_BIND_NOW_ADDED"
+
     /// Serves until the control socket (held by the process that started the server) closes.
     static func run(_ payload: BootstrapPayload, descriptors: [Int32], control: Int32) -> Never {
         ChildSetup.bindLifetime(to: payload.parentPid)
+        if getenv(bindNowMarker) != nil {
+            // The loader has bound every symbol already; children inherit the server's environment.
+            unsetenv("LD_BIND_NOW")
+            unsetenv(bindNowMarker)
+        }
+        warmUp()
         guard let listener = descriptors.first else {
             writeStderr("forkline: forkserver: no listening socket was passed\n")
             fl_exit_now(70)
@@ -73,6 +83,20 @@ enum ForkServer {
         fl_exit_now(0)
     }
 
+    /// Runs once what every child runs first, so that children inherit it done: the lazily
+    /// created globals a child resets after the fork or uses at exit, and Foundation's generic
+    /// JSON decoder types (an entry point's arguments are JSON). Each child otherwise repeated
+    /// this on its way to the entry; it was ~30% of a child's CPU (docs/benchmarks.md).
+    static func warmUp() {
+        Launcher.resetAfterFork()
+        ReadinessMonitor.resetAfterFork()
+        ProcessExit.prepare()
+        _ = Tracer.directory
+        struct Probe: Codable { var a: Int; var b: String; var c: [UInt8]; var d: Double? }
+        let data = try? JSONEncoder().encode(Probe(a: 1, b: "b", c: [1], d: 0.5))
+        _ = data.flatMap { try? JSONDecoder().decode(Probe.self, from: $0) }
+    }
+
     /// Traces the server into `directory`: at start, or at the first request that is traced (its
     /// owner called `Tracer.start(directory:)` after the server was running).
     static func startTracing(_ server: BootstrapPayload, into directory: String?) {
@@ -88,7 +112,7 @@ enum ForkServer {
     static func accept(listener: Int32, control: Int32, server: BootstrapPayload) -> Child? {
         let conn = fl_accept_cloexec(listener)
         guard conn >= 0 else { return nil }
-        guard peerIsSameUser(conn), let (request, received) = Wire.receive(ForkRequest.self, on: conn, maxFDs: Int(FL_MAX_PASSED_FDS)) else {
+        guard peerIsSameUser(conn), let (request, received) = Wire.receive(on: conn, maxFDs: Int(FL_MAX_PASSED_FDS), ForkRequest.init(decoding:)) else {
             Sys.close(conn)
             return nil
         }
@@ -130,7 +154,7 @@ enum ForkServer {
         guard pid > 0 else {
             let err = errno
             pending?.cancel()
-            _ = Wire.send(ForkResponse(pid: nil, error: "fork failed: \(String(cString: strerror(err)))"), fds: [], on: conn)
+            _ = Wire.send(ForkResponse(pid: nil, error: "fork failed: \(String(cString: strerror(err)))").encoded, fds: [], on: conn)
             Sys.close(conn)
             return nil
         }
@@ -141,11 +165,11 @@ enum ForkServer {
             _ = Glibc.kill(pid, SIGKILL)
             var st: Int32 = 0
             _ = waitpid(pid, &st, 0)
-            _ = Wire.send(ForkResponse(pid: nil, error: "pidfd_open failed (errno \(-pidfd))"), fds: [], on: conn)
+            _ = Wire.send(ForkResponse(pid: nil, error: "pidfd_open failed (errno \(-pidfd))").encoded, fds: [], on: conn)
             Sys.close(conn)
             return nil
         }
-        _ = Wire.send(ForkResponse(pid: pid, error: nil), fds: [], on: conn)
+        _ = Wire.send(ForkResponse(pid: pid, error: nil).encoded, fds: [], on: conn)
         return Child(pid: pid, pidfd: pidfd, conn: conn)
     }
 

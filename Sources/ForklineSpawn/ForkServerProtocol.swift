@@ -1,5 +1,4 @@
 import CForkline
-import FoundationEssentials
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -7,11 +6,11 @@ import Glibc
 #endif
 
 /// A request to the forkserver: one connection per child. The client sends a length-prefixed
-/// JSON request with the child's stdio descriptors attached (SCM_RIGHTS); the server answers with
-/// a length-prefixed JSON response, and later writes the child's 5-byte status (u8 0 exited / 1
+/// binary request (``WireWriter``) with the child's stdio descriptors attached (SCM_RIGHTS); the
+/// server answers with a length-prefixed binary response, and later writes the child's 5-byte status (u8 0 exited / 1
 /// signaled, i32 value) and closes the connection. A client that disconnects early has its child
 /// killed: a forkserver child never outlives the process that asked for it.
-struct ForkRequest: Codable, Sendable {
+struct ForkRequest: Sendable {
     var child: BootstrapPayload
     var requestSeq: UInt64
     /// The child's environment; nil: the server's own.
@@ -23,16 +22,16 @@ struct ForkRequest: Codable, Sendable {
     var inherited: [Int32] = []
 }
 
-struct ForkResponse: Codable, Sendable {
+struct ForkResponse: Sendable {
     var pid: Int32?
     var error: String?
 }
 
 enum Wire {
-    /// Sends a length-prefixed JSON value, with descriptors on the first byte.
-    static func send<T: Encodable>(_ value: T, fds: [Int32], on sock: Int32) -> Int32? {
-        guard let body = try? JSONEncoder().encode(value) else { return EINVAL }
+    /// Sends a length-prefixed message (``WireWriter``), with descriptors on the first byte.
+    static func send(_ body: [UInt8], fds: [Int32], on sock: Int32) -> Int32? {
         var bytes = [UInt8](repeating: 0, count: 4)
+        bytes.reserveCapacity(4 + body.count)
         bytes.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(body.count).littleEndian, as: UInt32.self) }
         bytes += body
         let first = bytes.withUnsafeBytes { b in
@@ -45,8 +44,10 @@ enum Wire {
         return nil
     }
 
-    /// Receives a length-prefixed JSON value and any descriptors sent with it.
-    static func receive<T: Decodable>(_: T.Type, on sock: Int32, maxFDs: Int = 3) -> (T, [Int32])? {
+    /// Receives a length-prefixed message and any descriptors sent with it, and decodes it with
+    /// `decode`; nil (the descriptors closed) when the peer hung up or sent what does not decode.
+    static func receive<T>(on sock: Int32, maxFDs: Int = 3,
+                           _ decode: ([UInt8]) throws(WireDecodingError) -> T) -> (T, [Int32])? {
         var header = [UInt8](repeating: 0, count: 4)
         var fds = [Int32](repeating: -1, count: maxFDs)
         var nfds: Int32 = 0
@@ -61,7 +62,7 @@ enum Wire {
         }
         let length = Int(header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian })
         guard got == 4, length < 64 << 20, let body = Sys.readExactly(sock, length),
-              let value = try? JSONDecoder().decode(T.self, from: Data(body)) else {
+              let value = try? decode(body) else {
             for fd in received { Sys.close(fd) }
             return nil
         }

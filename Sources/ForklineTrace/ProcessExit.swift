@@ -26,6 +26,10 @@ package enum ProcessExit {
         fl_on_exit(processExitCallback)
     }
 
+    /// Creates the hook list now: a forkserver does, so its children find it made instead of each
+    /// initialising it on the way to `_exit`.
+    package static func prepare() { _ = hooks.withLock { $0.count } }
+
     /// Runs the hooks and records the exit (paths that end with `_exit`, or twice-safe).
     package static func run(status: Int32) {
         let me = getpid()

@@ -3,6 +3,7 @@
 //
 //   forkline-bench [--quick] [--json] [--channels (only the channel figures, and encoding costs)]
 //                  [--replay (only the replay figures)]
+//                  [--start (only the start+join figures, no CPython)] [--forkserver (with --start: only its row)]
 //
 // The first table of issue 2: start+join latency per start method and the per-event recording
 // cost. The full suite (pipes, queues, pool) is its own issue.
@@ -31,7 +32,8 @@ enum Bench {
         let rounds = quick ? 3 : 7
         let perRound = quick ? 20 : 60
 
-        for method in [StartMethod.fork, .forkserver, .spawn] {
+        let methods: [StartMethod] = args.contains("--forkserver") ? [.forkserver] : [.fork, .forkserver, .spawn]
+        for method in methods {
             let n = method == .spawn ? perRound / 2 : perRound
             var ours: [Double] = [], bare: [Double] = []
             // Warm-up: starts the forkserver and the join monitor.
@@ -55,6 +57,7 @@ enum Bench {
             }
             print("child minor faults per start+join: forkline fork \(try childFaults { _ = try startJoin(.fork) }), bare fork \(childFaults { _ = bareFork() })")
         }
+        if args.contains("--start") { return print(json ? Report.json(figures) : Report.table(figures)) }
         // Untraced figures first: recordingCost turns tracing on for the rest of the run.
         figures += LockBench.figures(quick: quick)
         figures += try ChannelBench.figures(quick: quick)
