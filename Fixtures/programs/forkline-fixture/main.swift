@@ -87,6 +87,25 @@ func method(_ s: String) -> StartMethod {
     return m
 }
 
+/// Waits (up to 10 s) until the traced process `pid` has its trace file, which appears once its
+/// `start` is recorded; without tracing, waits 50 ms.
+func waitForTraceFile(of pid: Int32) {
+    guard let dir = getenv(Tracer.environmentVariable).map({ String(cString: $0) }) else {
+        usleep(50_000)
+        return
+    }
+    for _ in 0..<2000 {
+        if let d = opendir(dir) {
+            defer { closedir(d) }
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                if name.hasPrefix("\(pid).") { return }
+            }
+        }
+        usleep(5_000)
+    }
+}
+
 func writeStderrLine(_ s: String) {
     var line = s + "\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
@@ -124,7 +143,7 @@ case "statuses":
         let c = try child({ try Behaviours.run(b) }, entry: behave, b)
         try c.start()
         if b == "sleep" {
-            usleep(50_000)
+            waitForTraceFile(of: c.pid!)  // its start is recorded before the kill, however slow it is
             try c.kill()
         }
         let status = try await c.join()
