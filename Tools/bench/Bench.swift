@@ -1,7 +1,7 @@
 // forkline-bench: Forkline beside its physical limit (a bare fork / posix_spawn of this same
 // binary) and beside CPython's multiprocessing, in the same run, with ratios.
 //
-//   forkline-bench [--quick] [--json] [--channels (only the channel figures, and encoding costs)]
+//   forkline-bench [--quick] [--json] [--channels (only the channel figures, and encoding costs)] [--pool (only the pool figures)]
 //
 // The first table of issue 2: start+join latency per start method and the per-event recording
 // cost. The full suite (pipes, queues, pool) is its own issue.
@@ -26,6 +26,7 @@ enum Bench {
         let json = args.contains("--json")
         var figures: [Figure] = []
         if args.contains("--channels") { return try ChannelBench.main(quick: quick, json: json) }
+        if args.contains("--pool") { return try await PoolBench.main(quick: quick, json: json) }
         let rounds = quick ? 3 : 7
         let perRound = quick ? 20 : 60
 
