@@ -86,9 +86,10 @@ static int map_chunk(size_t off, size_t len) {
 }
 
 static void put_header(char *rec, uint32_t size, uint16_t kind, uint64_t seq, uint64_t t) {
-  memcpy(rec + 4, &kind, 2);
+  // Kind and size in words in one store: a writer killed mid-header leaves both or neither
+  // (a reader steps over a reserved record by its words; kind alone is unreadable garbage).
   uint16_t words = (uint16_t)(size / 8);
-  memcpy(rec + 6, &words, 2);
+  __atomic_store_n((uint32_t *)(rec + 4), (uint32_t)kind | ((uint32_t)words << 16), __ATOMIC_RELAXED);
   memcpy(rec + 8, &seq, 8);
   memcpy(rec + 16, &t, 8);
 }

@@ -43,7 +43,14 @@ static int is_kept(int fd, const int *keep, int nkeep) {
   return 0;
 }
 
+static void close_fds_from(int first, const int *keep, int nkeep);
+
 void fl_close_fds_from(int first, const int *keep, int nkeep) {
+  close_fds_from(first, keep, nkeep);
+  fl_unwinder_after_close();
+}
+
+static void close_fds_from(int first, const int *keep, int nkeep) {
   // Close every range between kept descriptors with close_range; fall back to /proc/self/fd.
   int sorted[64];
   int n = 0;

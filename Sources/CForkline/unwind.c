@@ -39,3 +39,16 @@ int fl_backtrace(uint64_t *frames, int max) {
   if (!fn) return -1;
   return fn((void **)frames, max);
 }
+
+// libunwind checks addresses by writing them to a pipe it opened once (and reopens it when a
+// read from it fails). A child that closed its inherited descriptors leaves libunwind holding
+// the pipe's old numbers; the next open() (the child's trace file) reuses one of them for a
+// readable file, libunwind then thinks its pipe works, every check fails, and crash backtraces
+// come back empty. One short unwind right after the close, while those numbers are still
+// free, makes libunwind find its pipe gone and open a new one.
+void fl_unwinder_after_close(void) {
+  unw_backtrace_fn fn = atomic_load(&backtrace_fn);
+  if (!fn) return;
+  void *frames[4];
+  (void)fn(frames, 4);
+}

@@ -11,11 +11,15 @@ extension PoolDriver {
     /// Starts worker `id`: a child running the worker loop, with its end of a duplex connection.
     func startWorker(_ id: Scheduler.WorkerID) {
         do {
+            let ring = try ReplyRing()
+            // The worker has its own descriptor (or mapping) once started: the driver keeps the mapping.
+            defer { ring.closeDescriptor() }
             let (mine, theirs) = try Connection.pipe()
             var options = ChildOptions(name: "PoolWorker-\(id)", method: method, daemon: true)
             options.pass(theirs)
+            options.inheritedDescriptors += [ring.fd, wakeWrite]
             let args = WorkerArguments(connection: theirs, pool: pool, initializer: initializer?.entry,
-                                       initializerArguments: initializer?.arguments)
+                                       initializerArguments: initializer?.arguments, ring: ring.fd, wake: wakeWrite)
             let child = try ChildProcess(entry: PoolWorker.entry, arguments: args, options: options)
             do { try child.start() } catch {
                 mine.close()
@@ -23,7 +27,7 @@ extension PoolDriver {
                 throw error
             }
             theirs.close()
-            workers[id] = WorkerHandle(child: child, connection: mine, fd: mine.fileDescriptors[0], pid: child.pid ?? 0)
+            workers[id] = WorkerHandle(child: child, connection: mine, fd: mine.fileDescriptors[0], pid: child.pid ?? 0, ring: ring)
             pids.withLock { $0[id] = child.pid ?? 0 }
         } catch {
             perform(scheduler.exited(id, status: nil, startError: "starting a pool worker: \(error)", now: fl_monotonic_ns()))
@@ -32,6 +36,9 @@ extension PoolDriver {
 
     /// The worker's connection ended: it exited (or is about to). Joins it and tells the scheduler.
     func workerEnded(_ id: Scheduler.WorkerID) {
+        // What it published before it ended counts: its first task left unanswered is then
+        // exactly the one it was running.
+        drainRing(id)
         guard let w = workers.removeValue(forKey: id) else { return }
         outbox[id] = nil
         pids.withLock { _ = $0.removeValue(forKey: id) }
@@ -49,6 +56,42 @@ extension PoolDriver {
         departed[id] = (w, status)
         perform(scheduler.exited(id, status: status, startError: w.startError, now: fl_monotonic_ns()))
         departed[id] = nil
+    }
+
+    /// Handles the replies worker `id` published in its ring, in order, up to a marker (whose
+    /// reply comes over the connection), or through the first marker when `throughMarker`.
+    func drainRing(_ id: Scheduler.WorkerID, throughMarker: Bool = false) {
+        guard let w = workers[id], !w.ringBroken else { return }
+        let tracing = Tracer.isEnabled
+        while let r = w.ring.peek() {
+            if r.marker {
+                if throughMarker { w.ring.consume(to: r.next) }
+                return
+            }
+            w.ring.consume(to: r.next)
+            guard case .reply(let task, let reply)? = WorkerMessage.decode(r.message) else {
+                workers[id]?.ringBroken = true
+                try? w.child.kill()
+                return
+            }
+            if tracing {
+                Tracer.record(.recv, [.uint(w.connection.channel), .uint(r.senderPuid), .uint(r.sendSeq), .uint(UInt64(r.message.count))])
+            }
+            deliver(id, task, reply, pid: w.pid, now: r.endNs)
+            guard workers[id] != nil else { return }
+        }
+    }
+
+    func drainRings() {
+        for id in workers.keys.sorted() { drainRing(id) }
+    }
+
+    /// A worker's reply to a task: delivered if it is the task the scheduler knows it runs (a
+    /// reply to a task already failed, by `terminate`, is dropped).
+    func deliver(_ id: Scheduler.WorkerID, _ task: UInt64, _ reply: TaskReply, pid: Int32, now: UInt64) {
+        guard scheduler.outstanding(id).first == task else { return }
+        replies[task] = (reply, pid)
+        perform(scheduler.finished(id, task, now: now))
     }
 
     /// The error a caller gets for a task that failed without a reply.

@@ -28,9 +28,12 @@ struct CallSubmission: @unchecked Sendable {
     var timeout: UInt64?
 }
 
-/// The pool's shell: one thread that owns the ``Scheduler``, the workers and their connections,
-/// polls the connections and a wake-up pipe, and performs the scheduler's actions. Callers talk
-/// to it through `inbox` and read outcomes from their call's stream.
+/// The pool's shell: one thread that owns the ``Scheduler``, the workers, their connections and
+/// reply rings, polls the connections and a wake-up socket, and performs the scheduler's actions.
+/// Callers talk to it through `inbox` and read outcomes from their call's stream. Workers publish
+/// replies in their ``ReplyRing``, drained every loop turn; before it sleeps the driver raises
+/// each ring's asleep flag and looks once more, and a worker that finds the flag raised (at the
+/// points ``PoolWorker`` chooses) wakes it with a byte on the wake-up socket.
 final class PoolDriver: @unchecked Sendable {
     // @unchecked: everything but `inbox` and `done` is touched only by the driver thread; those
     // two are locked.
@@ -47,6 +50,9 @@ final class PoolDriver: @unchecked Sendable {
         var pid: Int32
         var startError: String?
         var buffer = FrameBuffer()
+        var ring: ReplyRing
+        /// A record of the ring could not be read: nothing more is read from it.
+        var ringBroken = false
     }
 
     struct Done {
@@ -76,10 +82,11 @@ final class PoolDriver: @unchecked Sendable {
         self.method = method
         self.initializer = initializer
         self.scheduler = Scheduler(config)
+        // A socket pair rather than a pipe: workers write to it too, with MSG_NOSIGNAL.
         var fds: [Int32] = [-1, -1]
-        let rc = fds.withUnsafeMutableBufferPointer { fl_pipe_cloexec($0.baseAddress!) }
+        let rc = fds.withUnsafeMutableBufferPointer { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, $0.baseAddress!) }
         guard rc == 0 else {
-            throw PoolError(.systemCallFailed, "creating the pool's wake-up pipe: pipe2 failed: \(String(cString: strerror(-rc)))")
+            throw PoolError(.systemCallFailed, "creating the pool's wake-up socket: socketpair failed: \(String(cString: strerror(errno)))")
         }
         wakeRead = fds[0]
         wakeWrite = fds[1]
@@ -145,9 +152,12 @@ final class PoolDriver: @unchecked Sendable {
         perform(scheduler.start())
         var fds: [pollfd] = []
         var ids: [Scheduler.WorkerID] = []
+        var wakeBytes = [UInt8](repeating: 0, count: 64)
         while scheduler.phase != .finished {
+            drainRings()
             perform(scheduler.tick(now: fl_monotonic_ns()))
             if scheduler.phase == .finished { break }
+            flushAll()
             fds.removeAll(keepingCapacity: true)
             ids.removeAll(keepingCapacity: true)
             fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
@@ -160,11 +170,15 @@ final class PoolDriver: @unchecked Sendable {
                 let now = fl_monotonic_ns()
                 timeout = deadline <= now ? 0 : Int32(min(60_000, (deadline - now + 999_999) / 1_000_000))
             }
+            // Raise the asleep flags, then look once more: a reply published before a worker could
+            // see its flag is read now, and one after it comes with a wake-up byte.
+            for w in workers.values { w.ring.setSleeping(true) }
+            if workers.values.contains(where: { $0.ring.hasAnnouncedUnread && !$0.ringBroken }) { timeout = 0 }
             var r: Int32
             repeat { r = Glibc.poll(&fds, nfds_t(fds.count), timeout) } while r < 0 && errno == EINTR
+            for w in workers.values { w.ring.setSleeping(false) }
             if fds[0].revents != 0 {
-                var b: UInt8 = 0
-                _ = Glibc.read(wakeRead, &b, 1)
+                _ = wakeBytes.withUnsafeMutableBytes { recv(wakeRead, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             }
             let commands = inbox.withLock { i in
                 i.wakePending = false
@@ -175,7 +189,6 @@ final class PoolDriver: @unchecked Sendable {
             for (k, id) in ids.enumerated() where fds[k + 1].revents != 0 {
                 readWorker(id)
             }
-            flushAll()
         }
         closePipe()
         let waiters = done.withLock { d in
@@ -193,8 +206,13 @@ final class PoolDriver: @unchecked Sendable {
         try? w.connection.sendBytes(WorkerMessage.run(jobs).encode())
     }
 
+    /// Writes the pending tasks of each worker that has done at least half of what it holds
+    /// (it holds no more tasks than are pending for it): a worker is topped up in batches, not
+    /// one task per reply, and never runs dry while tasks wait for it.
     func flushAll() {
-        for id in Array(outbox.keys) { flush(id) }
+        for (id, jobs) in outbox where !jobs.isEmpty {
+            if scheduler.outstanding(id).count - jobs.count <= jobs.count { flush(id) }
+        }
     }
 
     func handle(_ command: PoolCommand) {
@@ -243,8 +261,11 @@ final class PoolDriver: @unchecked Sendable {
             case .initFailed(let why):
                 workers[id]?.startError = why
             case .reply(let task, let reply):
-                replies[task] = (reply, w.pid)
-                perform(scheduler.finished(id, task, now: now))
+                // Too large for the ring: the worker put a marker there first, so the replies
+                // before this one are handled first.
+                drainRing(id, throughMarker: true)
+                guard workers[id] != nil else { return }
+                deliver(id, task, reply, pid: w.pid, now: now)
             case .run, .stop:
                 workerEnded(id)
                 return

@@ -35,27 +35,37 @@ protocol AnyPoolFunction: Sendable {
     func runChunk(_ payload: [UInt8], pool: UInt64, task: UInt64) -> TaskReply
 }
 
+/// An item that threw: its error's type and description.
+struct ThrownItem {
+    var type: String
+    var description: String
+}
+
 extension PoolFunction: AnyPoolFunction {
     func runChunk(_ payload: [UInt8], pool: UInt64, task: UInt64) -> TaskReply {
         let inputs: [Input]
         do { inputs = try JSONChunks.decodeChunk(payload, as: Input.self) } catch {
             return .badInput("\(name): cannot decode its inputs as [\(Input.self)]: \(error)")
         }
+        // Plain loops and a non-generic failure record: on the per-task path of tiny tasks, an
+        // `enumerated()` or a dictionary of tuples costs runtime generic-metadata look-ups.
         var outputs: [Output] = []
         outputs.reserveCapacity(inputs.count)
-        var failures: [Int: (String, String)] = [:]
-        for (i, x) in inputs.enumerated() {
-            do { outputs.append(try body(x)) } catch {
-                failures[i] = (String(reflecting: type(of: error)), String(describing: error))
+        var failures: [Int: ThrownItem] = [:]
+        var i = 0
+        while i < inputs.count {
+            do { outputs.append(try body(inputs[i])) } catch {
+                failures[i] = ThrownItem(type: String(reflecting: type(of: error)), description: String(describing: error))
             }
+            i += 1
         }
         do {
             if failures.isEmpty { return .values(try JSONChunks.encodeChunk(outputs)) }
             var mixed: [ItemOutcome<Output>] = []
             var next = 0
             for i in inputs.indices {
-                if let (t, d) = failures[i] {
-                    mixed.append(.thrown(type: t, description: d))
+                if let f = failures[i] {
+                    mixed.append(.thrown(type: f.type, description: f.description))
                 } else {
                     mixed.append(.value(outputs[next]))
                     next += 1

@@ -1,3 +1,4 @@
+import CForkline
 import ForklineChannels
 import ForklineSpawn
 import ForklineTrace
@@ -12,11 +13,18 @@ struct WorkerArguments: Codable, Sendable {
     var pool: UInt64
     var initializer: String?
     var initializerArguments: [UInt8]?
+    /// The reply ring's descriptor (the parent's number; passed to the child).
+    var ring: Int32
+    /// The driver's wake-up socket (the parent's number; passed to the child).
+    var wake: Int32
 }
 
 /// The worker side of a pool: a synchronous loop (fork workers cannot run Dispatch or Swift
 /// concurrency) that runs the initializer, says `ready`, then runs each task it is sent, in
-/// order, recording `taskBegin`/`taskEnd` and sending the reply before it begins the next task.
+/// order, recording `taskBegin`/`taskEnd` and publishing the reply in its ``ReplyRing`` before it
+/// begins the next task (so a reply is never lost with the worker, and a dead worker's first
+/// unanswered task is the one it was running). It wakes a sleeping driver only when it has done
+/// at least as many tasks of its batch since the last wake-up as it has left, or all of them.
 /// It exits when told to stop or when the parent's end closes.
 enum PoolWorker {
     /// The worker's entry point, registered along with any ``PoolFunction``.
@@ -36,6 +44,10 @@ enum PoolWorker {
             }
         }
         try conn.sendBytes(WorkerMessage.ready(getpid()).encode())
+        guard let ringFD = ChildProcess.inheritedDescriptor(args.ring), let wakeFD = ChildProcess.inheritedDescriptor(args.wake) else {
+            throw PoolError(.workerStartFailed, "pool worker \(getpid()): its reply ring or wake-up socket was not passed")
+        }
+        let out = try Replies(connection: conn, ring: ReplyRing(inherited: ringFD), wake: wakeFD)
         var functions: [String: any AnyPoolFunction] = [:]
         let tracing = Tracer.isEnabled
         while let bytes = try conn.receiveBytes() {
@@ -43,7 +55,8 @@ enum PoolWorker {
                 throw PoolError(.encoding, "pool worker \(getpid()): a message from the pool could not be decoded")
             }
             guard case .run(let jobs) = message else { return }
-            for job in jobs {
+            var sinceWake = 0
+            for (i, job) in jobs.enumerated() {
                 if tracing { Tracer.record(.taskBegin, [.uint(args.pool), .uint(job.task)]) }
                 let reply: TaskReply
                 if let f = functions[job.function] ?? (ChildProcess.registeredEntry(job.function) as? any AnyPoolFunction) {
@@ -54,8 +67,61 @@ enum PoolWorker {
                 }
                 let ok: UInt64 = if case .values = reply { 1 } else { 0 }
                 if tracing { Tracer.record(.taskEnd, [.uint(args.pool), .uint(job.task), .uint(ok)]) }
-                try conn.sendBytes(WorkerMessage.reply(job.task, reply).encode())
+                try out.publish(WorkerMessage.reply(job.task, reply).encode())
+                sinceWake += 1
+                let left = jobs.count - i - 1
+                if left == 0 || sinceWake >= left {
+                    sinceWake = 0
+                    out.wakeDriverIfAsleep()
+                }
             }
         }
+    }
+}
+
+/// A worker's way back to the driver: the reply ring, the connection for replies too large for
+/// the ring, and the driver's wake-up socket.
+struct Replies {
+    let connection: Connection
+    let ring: ReplyRing
+    let wake: Int32
+
+    /// Publishes one reply: into the ring (with its `send` event when tracing, as the connection
+    /// would record it), or, when larger than ``ReplyRing/largest``, as a marker in the ring and
+    /// then a frame on the connection (the driver reads the frame when it meets the marker).
+    func publish(_ message: [UInt8]) throws {
+        let endNs = fl_monotonic_ns()
+        if message.count + ReplyRing.recordHeader > ReplyRing.largest {
+            try put(ReplyRing.record(marker: true, puid: 0, seq: 0, endNs: endNs, message: []))
+            try connection.sendBytes(message)
+            return
+        }
+        let pending = Tracer.isEnabled ? Tracer.reserve(.send, [.uint(connection.channel), .uint(UInt64(message.count))]) : nil
+        pending?.commit()
+        try put(ReplyRing.record(marker: false, puid: pending == nil ? 0 : Tracer.processID, seq: pending?.seq ?? 0,
+                                 endNs: endNs, message: message))
+    }
+
+    /// Appends a record, waiting for room (waking the driver) while the ring is full.
+    func put(_ record: [UInt8]) throws {
+        while !ring.put(record) {
+            wakeDriverIfAsleep()
+            var ts = timespec(tv_sec: 0, tv_nsec: 50_000)
+            _ = nanosleep(&ts, nil)
+            // The driver gone (end of file on the connection): nobody will drain the ring.
+            var b: UInt8 = 0
+            let fd = connection.fileDescriptors[0]
+            if recv(fd, &b, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0 {
+                throw PoolError(.workerDied, "pool worker \(getpid()): the pool ended while its reply ring was full")
+            }
+        }
+    }
+
+    /// Announces the replies published so far, and wakes the driver if it said it sleeps (one
+    /// byte on its wake-up socket).
+    func wakeDriverIfAsleep() {
+        guard ring.announce() else { return }
+        var b: UInt8 = 2
+        _ = send(wake, &b, 1, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
     }
 }

@@ -150,6 +150,36 @@ struct PoolTests {
         #expect(retries.count == dispatchCount.values.reduce(0) { $0 + $1.count - 1 })
     }
 
+    @Test("chaos with tracing off (the replies' fast path): every task delivered once, none begun twice",
+          arguments: [("fork", 10_000), ("spawn", 2_000)])
+    func chaosUntraced(method: String, tasks: Int) throws {
+        let log = TestSupport.temporaryDirectory("forkline-pool-log") + "/runs"
+        let (out, _) = try TestSupport.runFixture(["pool-chaos-logged", method, String(tasks)], traced: false,
+                                                   environment: ["POOL_RUN_LOG": log], timeout: 60)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["accounted \(tasks) of \(tasks)", "died>0 true kills>0 true other 0"])
+        // Each worker notes an input when it begins it: a task re-run after a crash shows twice.
+        let begun = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").compactMap { Int($0) }
+        let counts = Dictionary(grouping: begun, by: { $0 }).mapValues(\.count)
+        #expect(counts.values.allSatisfy { $0 == 1 }, "\(counts.filter { $0.value > 1 })")
+        #expect(Set(begun).isSubset(of: Set(0..<tasks)))
+    }
+
+    @Test("replies too large for the reply ring travel over the connection, in order among small ones",
+          arguments: [("fork", 1), ("forkserver", 1), ("spawn", 3)])
+    func largeReplies(method: String, chunksize: Int) throws {
+        let r = try run("pool-large-replies", method, chunksize)
+        #expect(r.out.status == 0, "\(r.out.stderr)")
+        #expect(r.lines == ["large ok"])
+        #expect(r.report.ok, "\(r.report.violations)")
+        let ends = Dictionary(uniqueKeysWithValues: r.events(.taskEnd).map { ($0["task"]!.uint!, $0) })
+        let results = r.events(.poolResult)
+        #expect(results.count == ends.count && !results.isEmpty)
+        for result in results {
+            #expect(r.trace.happensBefore(ends[result["task"]!.uint!]!.id, result.id))
+        }
+    }
+
     /// A process SIGKILLed between reserving a trace record and committing it leaves the record
     /// uncommitted (`damaged`): the kill's doing, not the pool's. (A `send` is committed before
     /// its frame is written, so a receiver never names a send the trace lacks.)

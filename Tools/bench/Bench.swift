@@ -4,6 +4,7 @@
 //   forkline-bench [--quick] [--json] [--channels (only the channel figures, and encoding costs)]
 //                  [--replay (only the replay figures)]
 //                  [--start (only the start+join figures, no CPython)] [--forkserver (with --start: only its row)]
+//                  [--pool (only the pool figures)]
 //
 // The first table of issue 2: start+join latency per start method and the per-event recording
 // cost. The full suite (pipes, queues, pool) is its own issue.
@@ -29,6 +30,7 @@ enum Bench {
         var figures: [Figure] = []
         if args.contains("--channels") { return try ChannelBench.main(quick: quick, json: json) }
         if args.contains("--replay") { return ReplayBench.run(quick: quick) }
+        if args.contains("--pool") { return try await PoolBench.main(quick: quick, json: json) }
         let rounds = quick ? 3 : 7
         let perRound = quick ? 20 : 60
 

@@ -20,6 +20,12 @@ let benchBurn = PoolFunction<Int, UInt64>("bench-burn") { n in
 enum PoolBench {
     static let entries: [any AnyEntryPoint] = [benchSquare, benchBurn]
 
+    /// `forkline-bench --pool`: only these figures.
+    static func main(quick: Bool, json: Bool) async throws {
+        let f = try await figures(quick: quick)
+        print(json ? Report.json(f) : Report.table(f))
+    }
+
     static func figures(quick: Bool) async throws -> [Figure] {
         let rounds = quick ? 3 : 5
         let tiny1 = quick ? 10_000 : 30_000

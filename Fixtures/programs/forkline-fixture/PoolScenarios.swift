@@ -38,6 +38,17 @@ let poolChaos = PoolFunction<Int, Int>("pool-chaos") { x in
     if x % 10 == 0 { usleep(200) }
     return x + 1
 }
+/// The log `pool-chaos-logged` workers append each input they begin to (`POOL_RUN_LOG`).
+let poolRunLog: Int32 = getenv("POOL_RUN_LOG").map { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600) } ?? -1
+/// `pool-chaos`, noting each input in the run log before it runs (one append of a short line).
+let poolChaosLogged = PoolFunction<Int, Int>("pool-chaos-logged") { x in
+    let line = Array("\(x)\n".utf8)
+    _ = line.withUnsafeBytes { write(poolRunLog, $0.baseAddress, $0.count) }
+    if x % 10 == 0 { usleep(200) }
+    return x + 1
+}
+/// A result larger than a reply ring record (256 KiB) when `n` is: it travels over the connection.
+let poolBlob = PoolFunction<Int, String>("pool-blob") { n in String(repeating: "b", count: n) }
 
 /// How many times the initializer ran in this process.
 let initRuns = Atomic<Int>(0)
@@ -47,7 +58,7 @@ let poolInit = EntryPoint<Number>("pool-init") { args in
 }
 let poolInitCount = PoolFunction<Int, [Int32]>("pool-init-count") { _ in [getpid(), Int32(initRuns.load(ordering: .relaxed))] }
 
-let poolEntries: [any AnyEntryPoint] = [poolSquare, poolFailAt3, poolPid, poolPower, poolSleepMs, poolDie, poolChaos, poolInit, poolInitCount]
+let poolEntries: [any AnyEntryPoint] = [poolSquare, poolFailAt3, poolPid, poolPower, poolSleepMs, poolDie, poolChaos, poolInit, poolInitCount, poolChaosLogged, poolBlob]
 
 enum PoolScenarios {
     static func run(_ scenario: String, _ m: StartMethod, _ count: Int) async throws {
@@ -59,6 +70,14 @@ enum PoolScenarios {
         case "pool-timeout": try await timeout(m)
         case "pool-crash": try await crash(m)
         case "pool-chaos": try await chaos(m, tasks: count)
+        case "pool-chaos-logged": try await chaos(m, tasks: count, function: poolChaosLogged)
+        case "pool-large-replies":
+            // Replies too large for the reply ring, between small ones: in order, each once.
+            let sizes = [10, 300_000, 20, 1 << 20, 5, 0, 270_000, 7, 400_000, 3]
+            try await withPool(workers: 2, method: m) { pool in
+                let out = try await pool.map(poolBlob, sizes + sizes, chunksize: count)
+                print(out.map(\.utf8.count) == sizes + sizes && out.allSatisfy { $0.allSatisfy { $0 == "b" } } ? "large ok" : "large \(out.map(\.utf8.count))")
+            }
         case "pool-terminate": try await terminate(m)
         case "pool-cancel": try await cancel(m)
         case "pool-speed":
@@ -189,7 +208,7 @@ enum PoolScenarios {
     }
 
     /// SIGKILLs random workers from outside while `tasks` tasks run: every task ends exactly once.
-    static func chaos(_ m: StartMethod, tasks: Int) async throws {
+    static func chaos(_ m: StartMethod, tasks: Int, function: PoolFunction<Int, Int> = poolChaos) async throws {
         let pool = try Pool(workers: 3, method: m)
         let stop = Atomic<Bool>(false)
         let killer = Task.detached {
@@ -205,7 +224,7 @@ enum PoolScenarios {
         }
         var ok = 0, died = 0, other = 0
         var otherCodes: Set<String> = []
-        var it = try pool.imapUnordered(poolChaos, Array(0..<tasks), chunksize: 1).makeAsyncIterator()
+        var it = try pool.imapUnordered(function, Array(0..<tasks), chunksize: 1).makeAsyncIterator()
         var seen = 0
         while true {
             do {

@@ -32,6 +32,9 @@ void fl_close_fds_from(int first, const int *keep, int nkeep);
 /// memfd_create(name, MFD_CLOEXEC) sized to `size` bytes: anonymous shared memory that vanishes
 /// with its last descriptor and mapping (nothing in /dev/shm to leak). Returns fd or -errno.
 int fl_memfd(const char *name, size_t size);
+/// If libunwind is loaded, one short unwind so it reopens the pipe it checks addresses with
+/// (called by fl_close_fds_from, after which that pipe's descriptors are gone).
+void fl_unwinder_after_close(void);
 /// pipe2(fds, O_CLOEXEC). Returns 0 or -errno.
 int fl_pipe_cloexec(int fds[2]);
 /// gettid().
@@ -194,6 +197,29 @@ void fl_queue_wake(void *q, int which, int all);
 /// Waits until futex word `which` differs from `seen`: spins `spins` times, then sleeps up to
 /// `timeout_ns` (-1 forever, 0 do not sleep). 0 when it changed (or may have), ETIMEDOUT.
 int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spins);
+
+// MARK: - pool reply rings (ring.c): single producer (a worker), single consumer (the driver)
+
+/// Bytes before a ring's data: its written and consumed positions and the driver's asleep flag.
+#define FL_RING_HEADER 256
+/// Appends a record (a 4-byte length, then `len` bytes) and publishes it. Returns 1, or 0 when
+/// the ring has no room for it (nothing written).
+int fl_ring_put(void *base, uint64_t cap, const void *bytes, uint32_t len);
+/// The position up to which records are published (sequentially consistent load).
+uint64_t fl_ring_written(void *base);
+/// The position up to which the driver has consumed.
+uint64_t fl_ring_consumed(void *base);
+/// Copies `len` bytes from position `at` (wrapping) into `out`.
+void fl_ring_copy_out(void *base, uint64_t cap, uint64_t at, void *out, uint64_t len);
+/// Gives the bytes before `to` back to the producer.
+void fl_ring_consume(void *base, uint64_t to);
+/// The driver says it is about to sleep (1) or is awake (0).
+void fl_ring_set_sleeping(void *base, uint32_t value);
+/// The worker announces what it has written so far; returns 1 (and clears the flag) when the
+/// driver said it sleeps: the caller must wake it.
+int fl_ring_announce(void *base);
+/// The position the worker last announced.
+uint64_t fl_ring_announced(void *base);
 
 #ifdef __cplusplus
 }

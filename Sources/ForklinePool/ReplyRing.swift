@@ -1,0 +1,134 @@
+import CForkline
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A worker's replies to the pool, in shared memory (`memfd_create`, no name to leak): the worker
+/// appends one record per task with no system call, and the driver drains the ring when it is
+/// awake or when the worker wakes it (``PoolWorker`` wakes it only when it has done as much of
+/// its batch as it has left, or all of it). Replies a worker published survive its death, so the
+/// driver drains the ring before it handles the end: the first task still outstanding is exactly
+/// the one the worker was running.
+///
+/// A record: kind (u8: 0 a reply, 1 a marker saying the next reply comes over the connection,
+/// for replies too large for the ring), the sender's trace puid and `send` sequence number (0
+/// when tracing is off), the worker's clock when the task ended (ns), then the
+/// ``WorkerMessage/reply(_:_:)`` bytes, exactly the payload the connection used to carry.
+final class ReplyRing: @unchecked Sendable {
+    // @unchecked: `base` is shared memory with one producer (the worker process) and one consumer
+    // (the driver thread); the positions are atomics in the C header, the bytes are published by them.
+    static let capacity = 1 << 20
+    static let recordHeader = 1 + 8 + 8 + 8
+    /// Larger records go over the connection (after a marker), so one reply never fills the ring.
+    static let largest = capacity / 4
+
+    let fd: Int32
+    let base: UnsafeMutableRawPointer
+    let cap = UInt64(ReplyRing.capacity)
+    var size: Int { Int(FL_RING_HEADER) + ReplyRing.capacity }
+    /// The driver's read position (the driver's side only).
+    var readAt: UInt64 = 0
+
+    /// Creates a zero-filled ring (the driver, before starting the worker).
+    init() throws(PoolError) {
+        let size = Int(FL_RING_HEADER) + ReplyRing.capacity
+        let fd = fl_memfd("forkline-pool-replies", size)
+        guard fd >= 0 else {
+            throw PoolError(.systemCallFailed, "creating a pool worker's reply ring: memfd_create failed: \(String(cString: strerror(-fd)))")
+        }
+        guard let base = ReplyRing.map(fd, size) else {
+            let err = errno
+            _ = Glibc.close(fd)
+            throw PoolError(.systemCallFailed, "mapping a pool worker's reply ring: mmap failed: \(String(cString: strerror(err)))")
+        }
+        self.fd = fd
+        self.base = base
+    }
+
+    /// Maps the ring the driver passed (the worker; `fd` under this process's number).
+    init(inherited fd: Int32) throws(PoolError) {
+        guard let base = ReplyRing.map(fd, Int(FL_RING_HEADER) + ReplyRing.capacity) else {
+            throw PoolError(.systemCallFailed, "pool worker \(getpid()): descriptor \(fd) is not the reply ring its pool passed")
+        }
+        self.fd = fd
+        self.base = base
+    }
+
+    static func map(_ fd: Int32, _ size: Int) -> UnsafeMutableRawPointer? {
+        let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+        return p == MAP_FAILED ? nil : p
+    }
+
+    /// Closes the descriptor (the mapping stays): the driver's, once the worker has started.
+    func closeDescriptor() { _ = Glibc.close(fd) }
+
+    deinit { munmap(base, size) }
+
+    // MARK: the worker's side
+
+    /// Appends a record; false when the ring has no room for it now.
+    func put(_ record: [UInt8]) -> Bool {
+        record.withUnsafeBytes { fl_ring_put(base, cap, $0.baseAddress, UInt32($0.count)) } == 1
+    }
+
+    /// Announces what is written; true (once) when the driver said it sleeps: the caller must wake it.
+    func announce() -> Bool { fl_ring_announce(base) == 1 }
+
+    /// True when the driver has consumed every record.
+    var isDrained: Bool { fl_ring_consumed(base) == fl_ring_written(base) }
+
+    // MARK: the driver's side
+
+    /// One published record, or nil when there is none.
+    struct Record {
+        var marker: Bool
+        var senderPuid: UInt64
+        var sendSeq: UInt64
+        var endNs: UInt64
+        var message: [UInt8]
+        /// The position after it, for ``consume(to:)``.
+        var next: UInt64
+    }
+
+    /// The record at the read position, if one is published (not consumed yet).
+    func peek() -> Record? {
+        let written = fl_ring_written(base)
+        guard written > readAt else { return nil }
+        var len: UInt32 = 0
+        fl_ring_copy_out(base, cap, readAt, &len, 4)
+        var bytes = [UInt8](repeating: 0, count: Int(len))
+        bytes.withUnsafeMutableBytes { fl_ring_copy_out(base, cap, readAt + 4, $0.baseAddress!, UInt64(len)) }
+        guard bytes.count >= ReplyRing.recordHeader else { return nil }
+        func u64(_ at: Int) -> UInt64 {
+            bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        }
+        return Record(marker: bytes[0] == 1, senderPuid: u64(1), sendSeq: u64(9), endNs: u64(17),
+                      message: Array(bytes[ReplyRing.recordHeader...]), next: readAt + 4 + UInt64(len))
+    }
+
+    /// Gives the bytes up to `to` back to the worker.
+    func consume(to: UInt64) {
+        readAt = to
+        fl_ring_consume(base, to)
+    }
+
+    /// True when the worker announced records the driver has not read: the driver must not
+    /// sleep (records published after the announcement come with a wake-up if it sleeps).
+    var hasAnnouncedUnread: Bool { fl_ring_announced(base) > readAt }
+
+    /// The driver is about to sleep (true) or awake (false).
+    func setSleeping(_ on: Bool) { fl_ring_set_sleeping(base, on ? 1 : 0) }
+
+    /// Builds a record.
+    static func record(marker: Bool, puid: UInt64, seq: UInt64, endNs: UInt64, message: [UInt8]) -> [UInt8] {
+        var w = ByteWriter()
+        w.out.reserveCapacity(recordHeader + message.count)
+        w.u8(marker ? 1 : 0)
+        w.u64(puid)
+        w.u64(seq)
+        w.u64(endNs)
+        w.out.append(contentsOf: message)
+        return w.out
+    }
+}
