@@ -1,4 +1,5 @@
-// posix_spawn with the GNU file actions (closefrom, chdir) Swift's Glibc module does not expose.
+// posix_spawn with the GNU file actions (closefrom, chdir) Swift's Glibc module does not expose,
+// and the stdio hand-over around fork().
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -8,6 +9,8 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <stdio_ext.h>
 #include <unistd.h>
 
 pid_t fl_spawn(const char *path, char *const argv[], char *const envp[], const fl_spawn_io *io,
@@ -66,4 +69,25 @@ int fl_move_fds(const int *src, int n, int first) {
     if (dup2(tmp[i], first + i) < 0) return -errno;  // dup2 clears close-on-exec on the copy
   fl_close_fds_from(first + n, NULL, 0);
   return 0;
+}
+
+// What stdout and stderr hold unwritten at fork() is the parent's to write: a child that kept it
+// would print those lines a second time when it exits. The streams' locks are held across the
+// fork, so no other thread is half-way through a line then; the child drops its copy.
+void fl_stdio_hold_for_fork(void) {
+  fflush(NULL);
+  flockfile(stdout);
+  flockfile(stderr);
+}
+
+void fl_stdio_release_in_parent(void) {
+  funlockfile(stderr);
+  funlockfile(stdout);
+}
+
+void fl_stdio_release_in_child(void) {
+  __fpurge(stdout);
+  __fpurge(stderr);
+  funlockfile(stderr);
+  funlockfile(stdout);
 }

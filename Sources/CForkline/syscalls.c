@@ -46,15 +46,20 @@ static int is_kept(int fd, const int *keep, int nkeep) {
 static void close_fds_from(int first, const int *keep, int nkeep);
 
 void fl_close_fds_from(int first, const int *keep, int nkeep) {
-  close_fds_from(first, keep, nkeep);
-  fl_unwinder_after_close();
+  int all[FL_MAX_PASSED_FDS + 2];
+  int n = 0;
+  for (int i = 0; i < nkeep && n < FL_MAX_PASSED_FDS; i++) all[n++] = keep[i];
+  int unwinder[2];
+  int m = fl_unwinder_fds(unwinder);
+  for (int i = 0; i < m; i++) all[n++] = unwinder[i];
+  close_fds_from(first, all, n);
 }
 
 static void close_fds_from(int first, const int *keep, int nkeep) {
   // Close every range between kept descriptors with close_range; fall back to /proc/self/fd.
-  int sorted[64];
+  int sorted[FL_MAX_PASSED_FDS + 2];
   int n = 0;
-  for (int i = 0; i < nkeep && n < 64; i++)
+  for (int i = 0; i < nkeep && n < FL_MAX_PASSED_FDS + 2; i++)
     if (keep[i] >= first) sorted[n++] = keep[i];
   for (int i = 1; i < n; i++)
     for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {

@@ -19,13 +19,15 @@ extension ChildProcess {
         ])
         let childFDs = io.child
         let keep = options.inheritedDescriptors
-        fflush(nil)  // or the child would print the parent's buffered output again
-        // Hold the locks a child inherits so no other thread leaves them torn mid-update.
+        // Hold the locks a child inherits so no other thread leaves them torn mid-update; the
+        // child drops the parent's unwritten stdout and stderr (or it would print them again).
+        fl_stdio_hold_for_fork()
         Tracer.state.acquire()
         ChildRegistry.state.acquire()
         let pid = Glibc.fork()
         ChildRegistry.state.release()
         Tracer.state.release()
+        if pid == 0 { fl_stdio_release_in_child() } else { fl_stdio_release_in_parent() }
         if pid == 0 {
             ChildSetup.afterFork()
             fl_unblock_all_signals()

@@ -48,6 +48,25 @@ struct StartJoinTests {
         #expect(marks.filter { $0["label"]?.string == "dispatch ran" }.count == 3)
     }
 
+    @Test("a fork child does not print its parent's buffered output again, even while another thread prints")
+    func forkChildDropsParentsBuffer() throws {
+        let (out, _) = try TestSupport.runFixture(["fork-stdio", "fork", "40"])
+        #expect(out.status == 0, "\(out.stderr)")
+        // Each child writes its line in one write at exit, which may land inside a line of the
+        // parent's (its buffer fills and is written at any byte): take the children's lines out,
+        // and what is left is exactly the parent's output, each line once.
+        var parent = out.stdout
+        for i in 0..<40 {
+            let line = "child \(i)\n"
+            #expect(parent.components(separatedBy: line).count == 2, "\(line) printed once")
+            parent = parent.replacingOccurrences(of: line, with: "")
+        }
+        let lines = parent.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        let repeated = Dictionary(lines.map { ($0, 1) }, uniquingKeysWith: +).filter { $0.value > 1 }
+        #expect(repeated.isEmpty, "lines printed more than once: \(repeated.keys.sorted().prefix(5))")
+        #expect(parent == (0..<20_000).map { "p \($0)\n" }.joined())
+    }
+
     @Test("a child gets its environment, working directory, stdin from a file, stdout to a pipe and stderr to a file",
           arguments: methods)
     func options(method: StartMethod) throws {

@@ -62,6 +62,25 @@ struct StatusTests {
         }
     }
 
+    // libunwind checks each address it reads by writing it to a pipe of its own. A child that
+    // closed that pipe's descriptors and reused the numbers for its own files got empty crash
+    // backtraces (seen in CI on forkserver pool workers): the pipe must survive into children.
+    @Test("a child that opened files of its own before crashing still gets a full crash backtrace",
+          arguments: [StartMethod.fork, .spawn, .forkserver])
+    func backtraceAfterOpens(method: StartMethod) throws {
+        let (out, dir) = try TestSupport.runFixture(["crash-after-opens", method.description])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["raise-after-opens signaled(SIGSEGV)"])
+        let (trace, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+        let crash = try #require(trace.events(.crash).first)
+        let child = try #require(trace.processes.first { $0.events.last?.kind == .crash })
+        let bt = try #require(crash["backtrace"]?.backtrace)
+        let frames = Symbolizer().symbolicate(bt, in: trace.modules(for: child), firstIsPC: true) ?? []
+        #expect(frames.count > 3, "the crash backtrace has frames")
+        #expect(frames.contains { $0.symbol?.contains("raiseAfterOpens") == true }, "\(frames.prefix(8).map(\.description))")
+    }
+
     @Test("without libunwind, crashes are still recorded, with backtraces marked unavailable")
     func withoutLibunwind() throws {
         let (out, dir) = try TestSupport.runFixture(["statuses", "fork"], environment: ["FORKLINE_NO_LIBUNWIND": "1"])

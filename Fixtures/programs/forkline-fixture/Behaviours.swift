@@ -20,6 +20,7 @@ enum Behaviours {
         case "fatal": fatalHere()
         case "bus": busHere()
         case "sleep": sleep(600)
+        case "raise-after-opens": raiseAfterOpens()
         default: exit(99)
         }
     }
@@ -33,6 +34,14 @@ enum Behaviours {
     @inline(never)
     static func fatalHere() {
         fatalError("the child failed on purpose")
+    }
+
+    /// Opens readable files first, so that any descriptor number the child does not own (one
+    /// left from the process it was forked from) now names one of them, then raises SIGSEGV.
+    @inline(never)
+    static func raiseAfterOpens() {
+        for _ in 0..<12 { _ = open("/proc/self/exe", O_RDONLY) }
+        raise(SIGSEGV)
     }
 
     /// Touches a page of a file mapping beyond the file's end: SIGBUS.

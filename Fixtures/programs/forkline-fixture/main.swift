@@ -149,6 +149,10 @@ case "statuses":
         let status = try await c.join()
         print("\(b) \(status)")
     }
+case "crash-after-opens":
+    let c = try child({ try Behaviours.run("raise-after-opens") }, entry: behave, "raise-after-opens")
+    try c.start()
+    print("raise-after-opens \(try await c.join())")
 case "marks-then-sigkill":
     var o = ChildOptions(method: m, standardOutput: .pipe)
     o.name = "victim"
@@ -207,6 +211,19 @@ case "threads":
     background.cancel()
     spin.signal()
     print(statuses.map(\.description).joined(separator: " "))
+case "fork-stdio":
+    // A thread prints without flushing while fork children start, print a line and exit: the
+    // parent's half-full stdout buffer is its own, and no child may print it a second time.
+    let printer = DispatchGroup()
+    DispatchQueue.global().async(group: printer) {
+        for i in 0..<20_000 { print("p \(i)") }
+    }
+    for i in 0..<count {
+        let c = ChildProcess(options: ChildOptions(method: .fork)) { print("child \(i)") }
+        try c.start()
+        _ = try await c.join()
+    }
+    printer.wait()
 case "errors":
     let c = try ChildProcess(entry: work, arguments: Number(n: 1), options: ChildOptions(method: m))
     do { _ = try await c.join() } catch { print("join-unstarted \(error.code)") }

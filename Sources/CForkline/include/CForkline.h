@@ -27,14 +27,12 @@ int fl_set_pdeathsig(int sig);
 int fl_pidfd_open(pid_t pid);
 /// pidfd_send_signal(pidfd, sig, NULL, 0). Returns 0 or -errno.
 int fl_pidfd_send_signal(int pidfd, int sig);
-/// close_range(first, ~0U, 0) with a fallback loop over /proc/self/fd. Keeps the fds in `keep`.
+/// close_range(first, ~0U, 0) with a fallback loop over /proc/self/fd. Keeps the fds in `keep`
+/// (at most FL_MAX_PASSED_FDS) and libunwind's pipe (see fl_unwinder_fds).
 void fl_close_fds_from(int first, const int *keep, int nkeep);
 /// memfd_create(name, MFD_CLOEXEC) sized to `size` bytes: anonymous shared memory that vanishes
 /// with its last descriptor and mapping (nothing in /dev/shm to leak). Returns fd or -errno.
 int fl_memfd(const char *name, size_t size);
-/// If libunwind is loaded, one short unwind so it reopens the pipe it checks addresses with
-/// (called by fl_close_fds_from, after which that pipe's descriptors are gone).
-void fl_unwinder_after_close(void);
 /// pipe2(fds, O_CLOEXEC). Returns 0 or -errno.
 int fl_pipe_cloexec(int fds[2]);
 /// gettid().
@@ -65,6 +63,11 @@ pid_t fl_spawn(const char *path, char *const argv[], char *const envp[], const f
 /// In a new child: moves `src[i]` to descriptor `first + i` (whatever the overlaps), then closes
 /// every descriptor from `first + n` up. Returns 0 or -errno.
 int fl_move_fds(const int *src, int n, int first);
+/// Around fork(): flushes all streams and holds stdout's and stderr's locks (hold), then lets
+/// them go in the parent, or drops the unwritten output the child inherited and lets go there.
+void fl_stdio_hold_for_fork(void);
+void fl_stdio_release_in_parent(void);
+void fl_stdio_release_in_child(void);
 
 /// Sends `fd` and `bytes` over a unix socket with SCM_RIGHTS (fds may be NULL / nfds 0).
 /// Returns bytes sent or -errno.
@@ -107,6 +110,9 @@ int fl_unwind_load(void);
 /// Captures up to `max` return addresses of the calling thread. Returns the count, or -1 when
 /// libunwind is unavailable. Async-signal-safe once fl_unwind_load has returned 1.
 int fl_backtrace(uint64_t *frames, int max);
+/// The two descriptors of the pipe libunwind checks addresses with (numbers at or above
+/// 3 + FL_MAX_PASSED_FDS), which children must keep. Returns 2, or 0 when not known.
+int fl_unwinder_fds(int out[2]);
 
 // MARK: - trace recorder
 
