@@ -1,13 +1,8 @@
 // forkline-bench: Forkline beside its physical limit (a bare fork / posix_spawn of this same
 // binary) and beside CPython's multiprocessing, in the same run, with ratios.
 //
-//   forkline-bench [--quick] [--json] [--channels (only the channel figures, and encoding costs)]
-//                  [--replay (only the replay figures)]
-//                  [--start (only the start+join figures, no CPython)] [--forkserver (with --start: only its row)]
-//                  [--pool (only the pool figures)]
 //
-// The first table of issue 2: start+join latency per start method and the per-event recording
-// cost. The full suite (pipes, queues, pool) is its own issue.
+// Arguments: see `Bench.usage` (`forkline-bench --help`); docs/benchmarks.md has the figures.
 import CForkline
 import Forkline
 
@@ -20,11 +15,30 @@ let noop = EntryPoint<Empty>("noop") { _ in }
 
 @main
 enum Bench {
+    static let flags: Set<String> = ["--quick", "--json", "--channels", "--replay", "--start", "--forkserver",
+                                     "--pool", "--faults", "--no-pool"]
+    static let usage = """
+        usage: forkline-bench [--quick] [--json] [--channels | --replay | --pool | --start [--forkserver]]
+          --quick       fewer rounds (a smoke run; figures are not to be quoted)
+          --json        figures as JSON instead of a Markdown table
+          --channels    only the channel figures (and encoding costs)
+          --replay      only the replay figures
+          --pool        only the pool figures
+          --start       only the start+join figures, without CPython; --forkserver: only its row
+          --no-pool     the full run without the pool figures
+          --faults      also print the children's page faults per start+join
+        """
+
     static func main() async throws {
         // A bare re-execution of this binary for the spawn baseline: exit before anything else.
         if CommandLine.arguments.dropFirst().first == "--noop" { fl_exit_now(0) }
         ChildProcess.bootstrap(entries: [noop] + PoolBench.entries)
         let args = Set(CommandLine.arguments.dropFirst())
+        if args.contains("--help") || args.contains("-h") { return print(usage) }
+        if let unknown = CommandLine.arguments.dropFirst().first(where: { !flags.contains($0) }) {
+            writeStderr("forkline-bench: unknown argument '\(unknown)'\n\(usage)\n")
+            fl_exit_now(64)
+        }
         let quick = args.contains("--quick")
         let json = args.contains("--json")
         var figures: [Figure] = []
