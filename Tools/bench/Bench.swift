@@ -1,7 +1,6 @@
 // forkline-bench: Forkline beside its physical limit (a bare fork / posix_spawn of this same
 // binary) and beside CPython's multiprocessing, in the same run, with ratios.
 //
-//
 // Arguments: see `Bench.usage` (`forkline-bench --help`); docs/benchmarks.md has the figures.
 import CForkline
 import Forkline

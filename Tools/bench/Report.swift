@@ -29,12 +29,14 @@ enum Report {
     }
 
     static func table(_ figures: [Figure]) -> String {
-        var lines = ["| figure | Forkline median (min-max) | peer | peer median | Forkline/peer | CPython median | CPython/Forkline |",
+        var lines = ["| figure | Forkline median (min-max) | peer | peer median | Forkline/peer | CPython median | Forkline's speed / CPython's |",
                      "|---|---|---|---|---|---|---|"]
         for f in figures {
             let m = Stats.median(f.ours), p = Stats.median(f.peer)
             let py = f.python.map(Stats.median) ?? .nan
-            lines.append("| \(f.name) | \(fmt(m)) \(f.unit) (\(fmt(f.ours.min() ?? .nan))-\(fmt(f.ours.max() ?? .nan))) | \(f.peerName) | \(fmt(p)) \(f.unit) | \(fmt(m / p))x | \(py.isNaN ? "-" : fmt(py) + " " + f.unit) | \(py.isNaN ? "-" : fmt(py / m) + "x") |")
+            // Above 1 when Forkline is faster, whether the unit is a time or a rate.
+            let speedup = f.unit.hasSuffix("/s") ? m / py : py / m
+            lines.append("| \(f.name) | \(fmt(m)) \(f.unit) (\(fmt(f.ours.min() ?? .nan))-\(fmt(f.ours.max() ?? .nan))) | \(f.peerName) | \(fmt(p)) \(f.unit) | \(fmt(m / p))x | \(py.isNaN ? "-" : fmt(py) + " " + f.unit) | \(py.isNaN ? "-" : fmt(speedup) + "x") |")
         }
         return lines.joined(separator: "\n")
     }
