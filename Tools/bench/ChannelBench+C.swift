@@ -30,6 +30,44 @@ extension ChannelBench {
         }
         """
 
+        /// 1 MiB messages one way over a socketpair from a fork child (a length word, then the
+        /// bytes; the parent reads each whole): prints MiB/s per round. argv: messages rounds.
+        static let bandwidth = """
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <sys/socket.h>
+        #include <sys/wait.h>
+        #include <time.h>
+        #include <unistd.h>
+        #define MSG (1 << 20)
+        static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+        static int full(int fd, char *p, long n, int rd) {
+          while (n > 0) { long k = rd ? read(fd, p, n) : write(fd, p, n); if (k <= 0) return -1; p += k; n -= k; }
+          return 0;
+        }
+        int main(int argc, char **argv) {
+          int n = atoi(argv[1]), rounds = atoi(argv[2]);
+          char *buf = malloc(MSG);
+          memset(buf, 7, MSG);
+          for (int r = 0; r < rounds; r++) {
+            int sv[2];
+            socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+            if (fork() == 0) {
+              close(sv[0]);
+              for (int i = 0; i < n; i++) { int len = MSG; full(sv[1], (char *)&len, 4, 0); full(sv[1], buf, MSG, 0); }
+              _exit(0);
+            }
+            close(sv[1]);
+            double t = now();
+            for (int i = 0; i < n; i++) { int len; full(sv[0], (char *)&len, 4, 1); full(sv[0], buf, len, 1); }
+            printf("%f ", n / (now() - t));
+            close(sv[0]); wait(NULL);
+          }
+          printf("\\n"); return 0;
+        }
+        """
+
         /// A single-producer single-consumer ring of u64 in shared memory between a fork child
         /// and its parent, both spinning: prints M items/s per round. argv: items rounds.
         static let ring = """

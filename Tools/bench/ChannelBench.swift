@@ -47,6 +47,16 @@ enum ChannelBench {
         out.append(Figure(name: "round trip, Connection, Int (JSON)", unit: "us", ours: json, peerName: "C socketpair ping-pong", peer: cPing, python: pyPing))
         out.append(Figure(name: "round trip, Connection, 8 raw bytes", unit: "us", ours: raw, peerName: "C socketpair ping-pong", peer: cPing, python: pyPing))
 
+        // One-way bandwidth of 1 MiB messages, in MiB/s.
+        let megs = quick ? 50 : 200
+        progress("C 1 MiB messages")
+        let cBand = Shell.runC(C.bandwidth, ["\(megs)", "\(rounds)"]) ?? []
+        progress("Connection 1 MiB messages")
+        let band = try (0..<rounds).map { _ in try bandwidth(megs) }
+        progress("CPython Pipe 1 MiB messages")
+        let pyBand = python.flatMap { Python.numbers($0, pythonBandwidth(megs, rounds)) }
+        out.append(Figure(name: "one way, Connection, 1 MiB messages", unit: "MiB/s", ours: band, peerName: "C socketpair, 1 MiB writes", peer: cBand, python: pyBand))
+
         // Queue throughput, 1 producer 1 consumer, in M items/s.
         progress("C ring")
         let cRing = Shell.runC(C.ring, ["\(items * 10)", "\(rounds)"]) ?? []
@@ -124,6 +134,30 @@ enum ChannelBench {
         return t
     }
 
+    /// 1 MiB messages (`sendBytes`) from a fork child to this process, in MiB/s.
+    static func bandwidth(_ n: Int) throws -> Double {
+        let (mine, theirs) = try Connection.pipe()
+        var o = ChildOptions(method: .fork)
+        o.pass(theirs)
+        let child = ChildProcess(options: o) {
+            let message = [UInt8](repeating: 7, count: 1 << 20)
+            for _ in 0..<n { try theirs.sendBytes(message) }
+        }
+        try child.start()
+        theirs.close()
+        let t0 = fl_monotonic_ns()
+        var got = 0
+        while let m = try mine.receiveBytes() {
+            precondition(m.count == 1 << 20, "bandwidth benchmark: a message of \(m.count) bytes")
+            got += 1
+        }
+        let t = Double(fl_monotonic_ns() - t0) / 1e9
+        mine.close()
+        _ = try child.join(timeout: nil)
+        precondition(got == n, "bandwidth benchmark lost messages: \(got) of \(n)")
+        return Double(n) / t
+    }
+
     /// Items per second through a Queue<Int> from `producers` fork children to `consumers`
     /// (the parent when 1, else fork children), in millions; timed from the first item got.
     static func queueThroughput(_ n: Int, producers: Int, consumers: Int) throws -> Double {
@@ -178,6 +212,27 @@ enum ChannelBench {
                 for i in range(\(n)): a.send(i); a.recv()
                 out.append((time.perf_counter() - t) / \(n) * 1e6)
             a.send(None); p.join()
+            print(' '.join(str(x) for x in out))
+        """
+    }
+
+    static func pythonBandwidth(_ n: Int, _ rounds: Int) -> String {
+        """
+        import multiprocessing as mp, time
+        def send(c, n):
+            m = bytes([7]) * (1 << 20)
+            for i in range(n): c.send_bytes(m)
+            c.close()
+        if __name__ == '__main__':
+            ctx = mp.get_context('fork')
+            out = []
+            for r in range(\(rounds)):
+                a, b = ctx.Pipe(duplex=False)
+                p = ctx.Process(target=send, args=(b, \(n))); p.start(); b.close()
+                t = time.perf_counter()
+                for i in range(\(n)): assert len(a.recv_bytes()) == 1 << 20
+                out.append(\(n) / (time.perf_counter() - t))
+                p.join(); a.close()
             print(' '.join(str(x) for x in out))
         """
     }

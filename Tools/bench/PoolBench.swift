@@ -1,5 +1,5 @@
 // Pool figures: tiny tasks at chunksize 1 and with automatic chunks beside CPython's Pool.map
-// in the same run, and a CPU-bound map on 2 workers against 1.
+// and ProcessPoolExecutor.map in the same run, and a CPU-bound map on 2 workers against 1.
 import CForkline
 import Forkline
 
@@ -58,10 +58,16 @@ enum PoolBench {
             Figure(name: "pool CPU-bound map, 2 workers", unit: "s", ours: two, peerName: "same map, 1 worker", peer: one),
         ]
         if let python = Python.find(), let py = python3Pool(python, tiny1: tiny1, tinyAuto: tinyAuto, rounds: rounds) {
-            out[0].peer = py.0
-            out[0].python = py.0
-            out[1].peer = py.1
-            out[1].python = py.1
+            out[0].peer = py.pool1
+            out[0].python = py.pool1
+            out[1].peer = py.poolAuto
+            out[1].python = py.poolAuto
+            out.insert(contentsOf: [
+                Figure(name: "pool map, tiny tasks, chunksize 1", unit: "us/task", ours: chunk1,
+                       peerName: "CPython ProcessPoolExecutor.map (forkserver)", peer: py.executor1, python: py.executor1),
+                Figure(name: "pool map, tiny tasks, automatic chunks", unit: "us/task", ours: auto,
+                       peerName: "CPython ProcessPoolExecutor.map, same chunks", peer: py.executorAuto, python: py.executorAuto),
+            ], at: 2)
         }
         let speedup = Stats.median(one) / Stats.median(two)
         print("pool: chunksize 1 \(Report.fmt(1e3 / Stats.median(chunk1))) k tasks/s, automatic \(Report.fmt(1 / Stats.median(auto))) M tasks/s; CPU-bound speedup 2 workers vs 1: \(Report.fmt(speedup))x")
@@ -75,36 +81,42 @@ enum PoolBench {
         return Double(fl_monotonic_ns() - t0) / 1e3 / Double(n)
     }
 
-    /// CPython's `Pool(2).map(sq, range(n))`, chunksize 1 and automatic, in us per task.
-    static func python3Pool(_ python: String, tiny1: Int, tinyAuto: Int, rounds: Int) -> ([Double], [Double])? {
+    /// CPython's `Pool(2).map(sq, range(n))` and `ProcessPoolExecutor(2).map`, chunksize 1 and
+    /// automatic (the executor given the chunks Pool picks), in us per task.
+    static func python3Pool(_ python: String, tiny1: Int, tinyAuto: Int, rounds: Int)
+        -> (pool1: [Double], poolAuto: [Double], executor1: [Double], executorAuto: [Double])? {
         let script = """
-        import multiprocessing as mp, time
+        import multiprocessing as mp, time, math
+        from concurrent.futures import ProcessPoolExecutor
         def sq(x): return x * x
+        def us(f, n):
+            t = time.perf_counter(); f(); return (time.perf_counter() - t) * 1e6 / n
         if __name__ == '__main__':
-            with mp.get_context('forkserver').Pool(2) as p:
+            ctx = mp.get_context('forkserver')
+            chunks = math.ceil(\(tinyAuto) / (4 * 2))
+            with ctx.Pool(2) as p, ProcessPoolExecutor(2, mp_context=ctx) as e:
                 p.map(sq, range(2000), chunksize=1)
+                list(e.map(sq, range(2000)))
                 for _ in range(\(rounds)):
-                    t = time.perf_counter(); p.map(sq, range(\(tiny1)), chunksize=1); a = (time.perf_counter() - t) * 1e6 / \(tiny1)
-                    t = time.perf_counter(); p.map(sq, range(\(tinyAuto))); b = (time.perf_counter() - t) * 1e6 / \(tinyAuto)
-                    print(a, b)
+                    a = us(lambda: p.map(sq, range(\(tiny1)), chunksize=1), \(tiny1))
+                    b = us(lambda: p.map(sq, range(\(tinyAuto))), \(tinyAuto))
+                    c = us(lambda: list(e.map(sq, range(\(tiny1)), chunksize=1)), \(tiny1))
+                    d = us(lambda: list(e.map(sq, range(\(tinyAuto)), chunksize=chunks)), \(tinyAuto))
+                    print(a, b, c, d, flush=True)
         """
         let path = "/tmp/forkline-poolbench-\(getpid()).py"
-        guard let f = fopen(path, "w") else { return nil }
-        fputs(script, f)
-        fclose(f)
+        guard Shell.write(script, to: path) else { return nil }
         defer { unlink(path) }
         guard let pipe = popen("\(python) \(path) 2>/dev/null", "r") else { return nil }
-        var a: [Double] = [], b: [Double] = []
+        var rows: [[Double]] = []
         var buf = [CChar](repeating: 0, count: 4096)
         while fgets(&buf, 4096, pipe) != nil {
             let xs = String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 .split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Double($0) }
-            if xs.count == 2 {
-                a.append(xs[0])
-                b.append(xs[1])
-            }
+            if xs.count == 4 { rows.append(xs) }
         }
         pclose(pipe)
-        return a.isEmpty ? nil : (a, b)
+        guard !rows.isEmpty else { return nil }
+        return (rows.map { $0[0] }, rows.map { $0[1] }, rows.map { $0[2] }, rows.map { $0[3] })
     }
 }
