@@ -27,21 +27,22 @@ enum TracingBench {
         let trips = quick ? 2_000 : 5_000
         twin("round trip, Connection, Int (JSON)", try (0..<rounds).map { _ in try ChannelBench.roundTrip(trips, raw: false) })
         twin("round trip, Connection, 8 raw bytes", try (0..<rounds).map { _ in try ChannelBench.roundTrip(trips, raw: true) })
+        twin("one way, Connection, 1 MiB messages", try (0..<rounds).map { _ in try ChannelBench.bandwidth(quick ? 50 : 200) })
         // 200k items a round keeps the trace to ~16 MB a round (two events an item).
         twin("queue Int, 1 producer 1 consumer",
              try (0..<rounds).map { _ in try ChannelBench.queueThroughput(200_000, producers: 1, consumers: 1) })
         let tasks = quick ? 10_000 : 30_000
-        var perTask: [Double] = []
+        let autoTasks = quick ? 200_000 : 1_000_000
+        var perTask: [Double] = [], perAuto: [Double] = []
         try await withPool(workers: 2) { pool in
             _ = try await pool.map(benchSquare, Array(0..<2_000), chunksize: 1)
             for _ in 0..<rounds {
-                let t0 = fl_monotonic_ns()
-                let r = try await pool.map(benchSquare, Array(0..<tasks), chunksize: 1)
-                precondition(r.count == tasks)
-                perTask.append(Double(fl_monotonic_ns() - t0) / 1e3 / Double(tasks))
+                perTask.append(try await PoolBench.usPerTask(tasks) { try await pool.map(benchSquare, Array(0..<tasks), chunksize: 1) })
+                perAuto.append(try await PoolBench.usPerTask(autoTasks) { try await pool.map(benchSquare, Array(0..<autoTasks)) })
             }
         }
         twin("pool map, tiny tasks, chunksize 1", perTask)
+        twin("pool map, tiny tasks, automatic chunks", perAuto)
         return out
     }
 }
