@@ -17,7 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FIRST_CHUNK (256u * 1024u)
+// A process's first chunk is one page: most processes a program starts record a few hundred
+// bytes (header, start, exit), and every page of a chunk costs at start (posix_fallocate, the
+// MAP_POPULATE mapping) and at exit (the ftruncate frees the unused blocks; on ext4 without a
+// journal, mounted with `discard`, that is a synchronous discard). A 256 KiB first chunk cost a
+// fork child ~0.3 ms on ext4 (docs/benchmarks.md, 2026-11-26). Chunks double from there, so a
+// busy process reaches MAX_CHUNK after a few more small grows.
+#define MIN_FIRST_CHUNK 4096u
 #define MAX_CHUNK (16u * 1024u * 1024u)
 #define MAX_MAPS 512
 #define CUT_RESERVE 64  // always room left for the trace-cut record
@@ -122,7 +128,10 @@ int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, ui
   R.nmaps = 0;
   R.seq = 0;
   R.failure = 0;
-  int rc = map_chunk(0, FIRST_CHUNK);
+  // Every chunk's offset must be a multiple of the page size: a page, or 4 KiB if pages are smaller.
+  long page = sysconf(_SC_PAGESIZE);
+  size_t first = page > (long)MIN_FIRST_CHUNK ? (size_t)page : MIN_FIRST_CHUNK;
+  int rc = map_chunk(0, first);
   if (rc) {
     close(fd);
     if (!anonymous) unlink(path);

@@ -43,6 +43,8 @@ extension Checker {
             if joins[child.header.puid] != nil { continue }
             // The parent's file is missing: the fork or request rules report the gap.
             guard let p = trace.process(parent) else { continue }
+            // A parent whose trace was cut (disk full) recorded nothing after the cut.
+            if p.events.contains(where: { $0.kind == .traceCut }) { continue }
             let how = p.end == nil
                 ? "its parent \(label(p)) did not finish either (still running, or killed)"
                 : "its parent \(label(p)) \(p.end?.kind == .crash ? "crashed" : "exited") without joining it"

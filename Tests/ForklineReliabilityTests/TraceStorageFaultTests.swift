@@ -36,7 +36,9 @@ struct SmallFileSystem: ~Copyable {
 struct TraceStorageFaultTests {
     @Test("a full disk stops tracing with one warning; the program finishes; the trace says where it was cut")
     func diskFills() throws {
-        // Room for the first 256 KiB chunk of the trace file, not for the next one.
+        // Room for the root's first chunks (4 KiB doubling to 128 KiB, 252 KiB in all), not for the
+        // next one (256 KiB); the child then still has room for its own 4 KiB file, whose start
+        // names a fork the root could no longer record.
         let fs = try SmallFileSystem(bytes: 400 << 10)
         let dir = fs.path + "/trace"
         let out = try TestSupport.run(TestSupport.executable("forkline-fixture"), ["trace-fills", "fork", "50000"],
