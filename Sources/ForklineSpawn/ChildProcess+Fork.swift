@@ -19,6 +19,7 @@ extension ChildProcess {
         ])
         let childFDs = io.child
         let keep = options.inheritedDescriptors
+        ChildSetup.prepareParent()
         // Hold the locks a child inherits so no other thread leaves them torn mid-update; the
         // child drops the parent's unwritten stdout and stderr (or it would print them again).
         fl_stdio_hold_for_fork()

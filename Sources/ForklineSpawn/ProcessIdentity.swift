@@ -77,6 +77,26 @@ enum ChildSetup {
         if getppid() != parentPid { fl_exit_now(1) }
     }
 
+    /// In the parent, before a fork: creates every lazily initialised global a fork child
+    /// touches on its way to its body and at exit. Swift initialises such globals under one
+    /// process-wide lock; a child forked while another thread held it, that then initialised one
+    /// itself, waited forever (seen: a pool worker stuck creating `ReadinessMonitor.current` in
+    /// `afterFork`). A user's closure that first touches a global in the child runs that risk
+    /// still (docs/spawn.md).
+    static func prepareParent() { _ = prepared }
+
+    private static let prepared: Void = {
+        _ = Launcher.state.withLock { $0.started }
+        _ = Launcher.launcherTid.load(ordering: .relaxed)
+        _ = ReadinessMonitor.current.withLock { $0 == nil }
+        _ = ForkServerClient.state.withLock { $0 == nil }
+        _ = ChildProcess.inheritedMap.withLock { $0.count }
+        _ = ChildProcess.lineage.withLock { $0.name }
+        _ = ChildRegistry.state.withLock { _ in true }
+        ProcessExit.prepare()
+        _ = Tracer.directory
+    }()
+
     /// In a fork child, before anything else: forget what belonged to the parent.
     static func afterFork() {
         Tracer.forgetAfterFork()

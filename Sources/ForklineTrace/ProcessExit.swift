@@ -26,9 +26,13 @@ package enum ProcessExit {
         fl_on_exit(processExitCallback)
     }
 
-    /// Creates the hook list now: a forkserver does, so its children find it made instead of each
-    /// initialising it on the way to `_exit`.
-    package static func prepare() { _ = hooks.withLock { $0.count } }
+    /// Creates the hook list and flags now (a forkserver, and every process before its first
+    /// fork), so children find them made instead of initialising them on the way to `_exit`.
+    package static func prepare() {
+        _ = hooks.withLock { $0.count }
+        _ = installed.load(ordering: .relaxed)
+        _ = ranIn.load(ordering: .relaxed)
+    }
 
     /// Runs the hooks and records the exit (paths that end with `_exit`, or twice-safe).
     package static func run(status: Int32) {
