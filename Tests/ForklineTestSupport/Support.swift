@@ -69,8 +69,10 @@ public enum TestSupport {
     }
 
     /// Starts `path` with `arguments` (untraced) and waits for the first line it prints; returns
-    /// the running process and that line's whitespace-separated pids (the caller ends it).
-    public static func startPrintingPids(_ path: String, _ arguments: [String]) throws -> (Process, [Int32]) {
+    /// the running process and that line's whitespace-separated pids (the caller ends it). A
+    /// program that prints no line within `timeout` seconds is SIGKILLed (no pids: the test fails
+    /// instead of hanging).
+    public static func startPrintingPids(_ path: String, _ arguments: [String], timeout: TimeInterval = 60) throws -> (Process, [Int32]) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
@@ -81,12 +83,15 @@ public enum TestSupport {
         let out = Pipe()
         p.standardOutput = out
         try p.run()
+        let killer = DispatchWorkItem { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
             let chunk = out.fileHandleForReading.availableData
             if chunk.isEmpty { break }
             line += chunk
         }
+        killer.cancel()
         let pids = String(decoding: line, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
         return (p, pids)
     }
