@@ -18,11 +18,19 @@ enum TracingBench {
             out.append(Figure(name: name + ", traced", unit: base.unit, ours: samples,
                               peerName: "untraced, this run", peer: base.ours))
         }
+        // Start+join traced beside a bare fork (or posix_spawn) taken alternately at the same
+        // moment: late in a run the process is larger and the machine busier, so the untraced
+        // figure from the run's start is no fair baseline (docs/benchmarks.md).
         for method in [StartMethod.fork, .forkserver, .spawn] {
             let n = (quick ? 20 : 60) / (method == .spawn ? 2 : 1)
-            var ms: [Double] = []
-            for _ in 0..<rounds * n { ms.append(try Bench.startJoin(method) / 1e6) }
-            twin("start+join, \(method)", ms)
+            var ms: [Double] = [], bare: [Double] = []
+            for _ in 0..<rounds * n {
+                ms.append(try Bench.startJoin(method) / 1e6)
+                bare.append((method == .spawn ? Bench.bareSpawn() : Bench.bareFork()) / 1e6)
+            }
+            out.append(Figure(name: "start+join, \(method), traced", unit: "ms", ours: ms,
+                              peerName: method == .spawn ? "bare posix_spawn, alternated" : "bare fork+_exit+waitpid, alternated",
+                              peer: bare))
         }
         let trips = quick ? 2_000 : 5_000
         twin("round trip, Connection, Int (JSON)", try (0..<rounds).map { _ in try ChannelBench.roundTrip(trips, raw: false) })
