@@ -170,17 +170,22 @@ public enum Tracer {
     /// Records a user annotation with a run-time label.
     public static func mark(_ label: String) {
         guard fl_trace_enabled() != 0 else { return }
-        var label = label
-        label.withUTF8 { u in
-            let n = min(u.count, 0xFFFF)
-            guard let p = fl_trace_reserve(EventKind.mark.rawValue, UInt32(2 + n), nil) else {
-                reportFailure()
-                return
-            }
-            p.storeBytes(of: UInt16(n).littleEndian, as: UInt16.self)
-            if n > 0 { (p + 2).copyMemory(from: u.baseAddress!, byteCount: n) }
-            fl_trace_commit(p)
+        // A native string's bytes are read in place; others (bridged, lazily decoded) are made
+        // contiguous in a copy first.
+        if label.utf8.withContiguousStorageIfAvailable({ markBytes(UnsafeRawBufferPointer($0)) }) != nil { return }
+        var copy = label
+        copy.withUTF8 { markBytes(UnsafeRawBufferPointer($0)) }
+    }
+
+    private static func markBytes(_ u: UnsafeRawBufferPointer) {
+        let n = min(u.count, 0xFFFF)
+        guard let p = fl_trace_reserve(EventKind.mark.rawValue, UInt32(2 + n), nil) else {
+            reportFailure()
+            return
         }
+        p.storeBytes(of: UInt16(n).littleEndian, as: UInt16.self)
+        if n > 0 { (p + 2).copyMemory(from: u.baseAddress!, byteCount: n) }
+        fl_trace_commit(p)
     }
 
     /// Records this process's `exit` event and closes its file (normal exit paths).

@@ -15,7 +15,7 @@ let noop = EntryPoint<Empty>("noop") { _ in }
 @main
 enum Bench {
     static let flags: Set<String> = ["--quick", "--json", "--channels", "--replay", "--start", "--forkserver",
-                                     "--pool", "--faults", "--no-pool"]
+                                     "--pool", "--faults", "--no-pool", "--recording"]
     static let usage = """
         usage: forkline-bench [--quick] [--json] [--channels | --replay | --pool | --start [--forkserver]]
           --quick       fewer rounds (a smoke run; figures are not to be quoted)
@@ -24,6 +24,7 @@ enum Bench {
           --replay      only the replay figures
           --pool        only the pool figures
           --start       only the start+join figures, without CPython; --forkserver: only its row
+          --recording   only the per-event recording figures
           --no-pool     the full run without the pool figures
           --faults      also print the children's page faults per start+join
         """
@@ -44,6 +45,11 @@ enum Bench {
         if args.contains("--channels") { return try ChannelBench.main(quick: quick, json: json) }
         if args.contains("--replay") { return ReplayBench.run(quick: quick) }
         if args.contains("--pool") { return try await PoolBench.main(quick: quick, json: json) }
+        if args.contains("--recording") {
+            let f = recordingCost(quick: quick)
+            _ = system("rm -rf \(traceDirectory)")
+            return print(json ? Report.json(f) : Report.table(f))
+        }
         let rounds = quick ? 3 : 7
         let perRound = quick ? 20 : 60
 
@@ -131,7 +137,8 @@ enum Bench {
     }
 
     /// Where the traced part of the run records (removed at the end).
-    static let traceDirectory = "/tmp/forkline-bench-\(getpid())"
+    /// Where the traced figures record: under `FORKLINE_BENCH_TRACE_ROOT` (default /tmp).
+    static let traceDirectory = "\(getenv("FORKLINE_BENCH_TRACE_ROOT").map { String(cString: $0) } ?? "/tmp")/forkline-bench-\(getpid())"
 
     /// ns per event for the cheapest event (a static mark), a run-time string mark, and a
     /// generic record (a join, through the table-driven codec).
@@ -141,19 +148,26 @@ enum Bench {
             print("tracing unavailable: \(error)")
             return []
         }
-        // 200k events (about 8 MB of trace) per round: a busy program's minute, not a disk-filling
-        // stream. Beyond a few hundred MB the page cache's writeback dominates (see docs/benchmarks.md).
-        let n = 200_000
-        var staticMark: [Double] = [], stringMark: [Double] = []
+        // Each sample records 16 MiB of events, one chunk's worth once chunks have grown to their
+        // 16 MiB maximum, so every sample pays for the same share of chunk grows (reserving and
+        // populating a new chunk is most of an event's cost after the clock read). With a fixed
+        // count the two labels' different record sizes put the grows in one row's samples and not
+        // the other's, which made either row look 2.5x the other (docs/benchmarks.md).
+        let chunk = 16 << 20
+        func events(label bytes: Int) -> Int { chunk / (24 + (2 + bytes + 7) / 8 * 8) }
+        let staticLabel: StaticString = "a static label"
         let label = "a run-time label"
+        let nStatic = events(label: staticLabel.utf8CodeUnitCount), nString = events(label: label.utf8.count)
+        var staticMark: [Double] = [], stringMark: [Double] = []
         for _ in 0..<(quick ? 3 : 7) {
             var t0 = fl_monotonic_ns()
-            for _ in 0..<n { Tracer.mark("a static label") }
-            staticMark.append(Double(fl_monotonic_ns() - t0) / Double(n))
+            for _ in 0..<nStatic { Tracer.mark(staticLabel) }
+            staticMark.append(Double(fl_monotonic_ns() - t0) / Double(nStatic))
             t0 = fl_monotonic_ns()
-            for _ in 0..<n { Tracer.mark(label) }
-            stringMark.append(Double(fl_monotonic_ns() - t0) / Double(n))
+            for _ in 0..<nString { Tracer.mark(label) }
+            stringMark.append(Double(fl_monotonic_ns() - t0) / Double(nString))
         }
+        let n = nString
         // The peer: the design Forkline rejected, one write() of the same record per event.
         let writes = writeCost(n / 4, dir: dir)
         return [
