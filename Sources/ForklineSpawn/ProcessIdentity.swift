@@ -78,11 +78,13 @@ enum ChildSetup {
     }
 
     /// In the parent, before a fork: creates every lazily initialised global a fork child
-    /// touches on its way to its body and at exit. Swift initialises such globals under one
-    /// process-wide lock; a child forked while another thread held it, that then initialised one
-    /// itself, waited forever (seen: a pool worker stuck creating `ReadinessMonitor.current` in
-    /// `afterFork`). A user's closure that first touches a global in the child runs that risk
-    /// still (docs/spawn.md).
+    /// touches on its way to its body and at exit. Swift initialises a global under a lock of
+    /// its own (`swift_once`); forked while another thread was initialising one, the child finds
+    /// that lock held by a thread it does not have, and waits forever the first time it touches
+    /// the global (seen: a pool worker stuck on `ReadinessMonitor.current` in `afterFork` while
+    /// an async join created the monitor in the parent). Touched here first, each is either made
+    /// or waited for before the fork. A user's closure that touches a global in the child runs
+    /// that risk still (docs/spawn.md).
     static func prepareParent() { _ = prepared }
 
     private static let prepared: Void = {
