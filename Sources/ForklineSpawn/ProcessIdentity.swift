@@ -97,6 +97,7 @@ enum ChildSetup {
         _ = ChildRegistry.state.withLock { _ in true }
         ProcessExit.prepare()
         _ = Tracer.directory
+        fl_bind_child_calls()
     }()
 
     /// In a fork child, before anything else: forget what belonged to the parent.

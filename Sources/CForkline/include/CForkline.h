@@ -68,6 +68,9 @@ int fl_move_fds(const int *src, int n, int first);
 void fl_stdio_hold_for_fork(void);
 void fl_stdio_release_in_parent(void);
 void fl_stdio_release_in_child(void);
+/// Calls, harmlessly, the libc functions only a fork child uses, so the parent binds them and
+/// children need no symbol lookups (see spawn.c).
+void fl_bind_child_calls(void);
 
 /// Sends `fd` and `bytes` over a unix socket with SCM_RIGHTS (fds may be NULL / nfds 0).
 /// Returns bytes sent or -errno.
