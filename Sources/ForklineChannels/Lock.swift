@@ -52,18 +52,9 @@ public final class Lock: Sendable {
     /// Acquires the lock, waiting up to `timeout` (nil: forever).
     @available(*, noasync, message: "blocking; call from a thread that may block, or use a child process")
     public func acquire(timeout: Duration? = nil) -> Acquisition {
-        let rc = RobustMutex.lock(mutex, timeout: timeout)
-        var died = false
-        switch rc {
-        case 0: break
-        case ETIMEDOUT: return .timedOut
-        case EOWNERDEAD:
-            pthread_mutex_consistent(mutex)
-            died = true
-        default:
-            // EINVAL, ENOTRECOVERABLE, EDEADLK: a bug in how the lock is used.
-            preconditionFailure("Lock \(hex16(id)): pthread_mutex_lock failed: \(String(cString: strerror(rc)))")
-        }
+        let outcome = RobustMutex.acquire(mutex, timeout: timeout, what: "Lock \(hex16(id))")
+        if outcome == .timedOut { return .timedOut }
+        let died = outcome == .previousOwnerDied
         generation.pointee &+= 1
         Tracer.recordWords(.lockAcquire, id, generation.pointee, died ? 1 : 0)
         return died ? .previousOwnerDied : .acquired

@@ -43,19 +43,11 @@ public final class RLock: Sendable {
     @available(*, noasync, message: "blocking; call from a thread that may block, or use a child process")
     @discardableResult
     public func acquire(timeout: Duration? = nil) -> Lock.Acquisition {
-        let rc = RobustMutex.lock(mutex, timeout: timeout)
-        var died = false
-        switch rc {
-        case 0: break
-        case ETIMEDOUT: return .timedOut
-        case EOWNERDEAD:
-            // The holder died at whatever depth: the lock is ours once, the old depth is void.
-            pthread_mutex_consistent(mutex)
-            depth.pointee = 0
-            died = true
-        default:
-            preconditionFailure("RLock \(hex16(id)): pthread_mutex_lock failed: \(String(cString: strerror(rc)))")
-        }
+        let outcome = RobustMutex.acquire(mutex, timeout: timeout, what: "RLock \(hex16(id))")
+        if outcome == .timedOut { return .timedOut }
+        let died = outcome == .previousOwnerDied
+        // The holder died at whatever depth: the lock is ours once, the old depth is void.
+        if died { depth.pointee = 0 }
         depth.pointee += 1
         if depth.pointee == 1 {
             generation.pointee &+= 1

@@ -24,10 +24,30 @@ enum RobustMutex {
         }
     }
 
+    enum Outcome { case locked, previousOwnerDied, timedOut }
+
+    /// Locks `mutex`, waiting up to `timeout` (nil: forever). A holder that died leaves the mutex
+    /// ours and made consistent again (`previousOwnerDied`: what it guarded may be half-updated).
+    /// Any other failure means the caller misused the lock (EINVAL, ENOTRECOVERABLE, EDEADLK):
+    /// a precondition failure naming `what`.
+    static func acquire(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, timeout: Duration? = nil,
+                        what: @autoclosure () -> String) -> Outcome {
+        let rc = lock(mutex, timeout: timeout)
+        switch rc {
+        case 0: return .locked
+        case ETIMEDOUT: return .timedOut
+        case EOWNERDEAD:
+            pthread_mutex_consistent(mutex)
+            return .previousOwnerDied
+        default:
+            preconditionFailure("\(what()): pthread_mutex_lock failed: \(String(cString: strerror(rc)))")
+        }
+    }
+
     /// Locks `mutex`, waiting up to `timeout` (nil, or more than ~31 years: forever). Returns
     /// pthread's result: 0, `ETIMEDOUT`, `EOWNERDEAD` (locked; the previous holder died), or an
     /// error that means the caller misused the lock.
-    static func lock(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, timeout: Duration?) -> Int32 {
+    private static func lock(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, timeout: Duration?) -> Int32 {
         guard let timeout, timeout.components.seconds < 1_000_000_000 else { return pthread_mutex_lock(mutex) }
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

@@ -40,13 +40,7 @@ struct SyncCore {
     /// half-updated; the mutex is consistent again).
     @discardableResult
     func lock() -> Bool {
-        let rc = pthread_mutex_lock(mutex)
-        if rc == 0 { return false }
-        if rc == EOWNERDEAD {
-            pthread_mutex_consistent(mutex)
-            return true
-        }
-        preconditionFailure("shared monitor: pthread_mutex_lock failed: \(String(cString: strerror(rc)))")
+        RobustMutex.acquire(mutex, what: "shared monitor") == .previousOwnerDied
     }
 
     func unlock() { pthread_mutex_unlock(mutex) }

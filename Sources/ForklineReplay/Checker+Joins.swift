@@ -44,7 +44,7 @@ extension Checker {
             // The parent's file is missing: the fork or request rules report the gap.
             guard let p = trace.process(parent) else { continue }
             // A parent whose trace was cut (disk full) recorded nothing after the cut.
-            if p.events.contains(where: { $0.kind == .traceCut }) { continue }
+            if p.wasCut { continue }
             let how = p.end == nil
                 ? "its parent \(label(p)) did not finish either (still running, or killed)"
                 : "its parent \(label(p)) \(p.end?.kind == .crash ? "crashed" : "exited") without joining it"
@@ -75,7 +75,7 @@ extension Checker {
             return "the parent sent \(sent.map(signalName).joined(separator: ", "))"
         case (_, .exited):
             // A trace cut short (disk full) may have lost the exit.
-            return child.events.contains(where: { $0.kind == .traceCut }) ? nil : "the child recorded no exit"
+            return child.wasCut ? nil : "the child recorded no exit"
         }
     }
 }

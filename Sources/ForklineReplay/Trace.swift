@@ -90,6 +90,8 @@ extension ProcessTrace {
     public var method: StartMethod? { start?.startMethod }
     /// Its `exit` or `crash` event, if it recorded one.
     public var end: TraceEvent? { events.last { $0.isEnd } }
+    /// Whether its recording stopped early (a full disk): it recorded a `traceCut`.
+    public var wasCut: Bool { events.contains { $0.kind == .traceCut } }
     /// Its executable mappings (from its own `modules` event).
     public var modules: [Module]? { events.first { $0.kind == .modules }?["modules"]?.modules }
 

@@ -167,9 +167,8 @@ enum Bench {
             for _ in 0..<nString { Tracer.mark(label) }
             stringMark.append(Double(fl_monotonic_ns() - t0) / Double(nString))
         }
-        let n = nString
         // The peer: the design Forkline rejected, one write() of the same record per event.
-        let writes = writeCost(n / 4, dir: dir)
+        let writes = writeCost(nString / 4, dir: dir)
         return [
             Figure(name: "record one event (static mark)", unit: "ns", ours: staticMark, peerName: "one write() per event", peer: writes),
             Figure(name: "record one event (String mark)", unit: "ns", ours: stringMark, peerName: "one write() per event", peer: writes),
