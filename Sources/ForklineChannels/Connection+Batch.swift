@@ -54,7 +54,7 @@ extension Connection {
             guard end <= buffer.bytes.count else { break }
             frames.append(Array(buffer.bytes[(at + FrameHeader.size)..<end]))
             buffer.start = end
-            Tracer.record(.recv, [.uint(channel), .uint(header.senderPuid), .uint(header.sendSeq), .uint(UInt64(header.length))])
+            Tracer.recordWords(.recv, channel, header.senderPuid, header.sendSeq, UInt64(header.length))
         }
         if n == 0 {
             if buffer.start < buffer.bytes.count {

@@ -92,7 +92,7 @@ extension Connection {
             case .eof: throw broken(.truncatedFrame, "the peer closed the connection in the middle of a \(header.length)-byte message")
             case .error(let e): throw ChannelError(.systemCallFailed, "\(label): read failed: \(String(cString: strerror(e)))", syscall: "read", errno: e)
             }
-            Tracer.record(.recv, [.uint(channel), .uint(header.senderPuid), .uint(header.sendSeq), .uint(UInt64(header.length))])
+            Tracer.recordWords(.recv, channel, header.senderPuid, header.sendSeq, UInt64(header.length))
             return (payload, header)
         }
     }

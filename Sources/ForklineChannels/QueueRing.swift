@@ -166,7 +166,7 @@ final class QueueRing: @unchecked Sendable {
                     }
                     wake = w
                 }
-                if Tracer.isEnabled { Tracer.record(.recv, [.uint(id), .uint(puid), .uint(seq), .uint(UInt64(len))]) }
+                Tracer.recordWords(.recv, id, puid, seq, UInt64(len))
                 unlock()
                 if wake != 0 { fl_queue_wake(q, 1, 0) }
                 return (Int(len), type, big)
@@ -201,7 +201,7 @@ final class QueueRing: @unchecked Sendable {
         lock()
         let rc = fl_queue_task_done(q)
         let left = fl_queue_unfinished(q)
-        if rc >= 0 { Tracer.record(.queueTaskDone, [.uint(id), .uint(UInt64(left))]) }
+        if rc >= 0 { Tracer.recordWords(.queueTaskDone, id, UInt64(left)) }
         unlock()
         if rc < 0 { throw ChannelError(.taskDoneTooOften, "\(label): taskDone() called more times than items were put") }
         if rc == 1 { fl_queue_wake(q, 2, 1) }

@@ -75,7 +75,7 @@ extension PoolDriver {
                 return
             }
             if tracing {
-                Tracer.record(.recv, [.uint(w.connection.channel), .uint(r.senderPuid), .uint(r.sendSeq), .uint(UInt64(r.message.count))])
+                Tracer.recordWords(.recv, w.connection.channel, r.senderPuid, r.sendSeq, UInt64(r.message.count))
             }
             deliver(id, task, reply, pid: w.pid, now: r.endNs)
             guard workers[id] != nil else { return }

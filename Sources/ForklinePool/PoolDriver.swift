@@ -282,7 +282,7 @@ final class PoolDriver: @unchecked Sendable {
                 let tracing = Tracer.isEnabled
                 for (t, attempt) in zip(tasks, attempts) {
                     guard let b = bodies[t] else { continue }
-                    if tracing { Tracer.record(.poolDispatch, [.uint(pool), .uint(t), .uint(w.child.puid), .uint(UInt64(attempt))]) }
+                    if tracing { Tracer.recordWords(.poolDispatch, pool, t, w.child.puid, UInt64(attempt)) }
                     outbox[id, default: []].append(.init(task: t, function: b.function, payload: b.payload))
                 }
             case .stopWorker(let id):

@@ -57,7 +57,7 @@ enum PoolWorker {
             guard case .run(let jobs) = message else { return }
             var sinceWake = 0
             for (i, job) in jobs.enumerated() {
-                if tracing { Tracer.record(.taskBegin, [.uint(args.pool), .uint(job.task)]) }
+                if tracing { Tracer.recordWords(.taskBegin, args.pool, job.task) }
                 let reply: TaskReply
                 if let f = functions[job.function] ?? (ChildProcess.registeredEntry(job.function) as? any AnyPoolFunction) {
                     functions[job.function] = f
@@ -66,7 +66,7 @@ enum PoolWorker {
                     reply = .unknownFunction(job.function)
                 }
                 let ok: UInt64 = if case .values = reply { 1 } else { 0 }
-                if tracing { Tracer.record(.taskEnd, [.uint(args.pool), .uint(job.task), .uint(ok)]) }
+                if tracing { Tracer.recordWords(.taskEnd, args.pool, job.task, ok) }
                 try out.publish(WorkerMessage.reply(job.task, reply).encode())
                 sinceWake += 1
                 let left = jobs.count - i - 1
