@@ -27,6 +27,7 @@
 #define MAX_CHUNK (16u * 1024u * 1024u)
 #define MAX_MAPS 512
 #define CUT_RESERVE 64  // always room left for the trace-cut record
+_Static_assert(FL_TRACE_MAX_PAYLOAD == 0xFFFF * 8 - FL_TRACE_RECORD_HEADER, "a record's size in words is a u16");
 
 enum { OFF = 0, ON = 1, FAILED = 2 };
 
@@ -239,9 +240,28 @@ static void *reserve_locked(uint16_t kind, uint32_t payload_len, uint64_t *seq_o
   return rec + FL_TRACE_RECORD_HEADER;
 }
 
+// An event too large for a record (its size in words is a u16) is replaced by a record that
+// says so: the reader would otherwise stop at a wrapped size and lose every later event.
+static void record_dropped(uint16_t kind, uint32_t payload_len) {
+  char *p = reserve_locked(FL_KIND_EVENT_TRUNCATED, 25, NULL);
+  if (!p) return;
+  uint64_t k = kind, needed = payload_len, seq = 0;
+  uint8_t recorded = 0;
+  memcpy(p, &k, 8);
+  memcpy(p + 8, &needed, 8);
+  memcpy(p + 16, &seq, 8);
+  memcpy(p + 24, &recorded, 1);
+  fl_trace_commit(p);
+}
+
 void *fl_trace_reserve(uint16_t kind, uint32_t payload_len, uint64_t *seq_out) {
   if (atomic_load_explicit(&R.state, memory_order_relaxed) != ON) return NULL;
-  if (payload_len > 0x7FFF0u) return NULL;
+  if (payload_len > FL_TRACE_MAX_PAYLOAD) {
+    lock(0);
+    if (atomic_load_explicit(&R.state, memory_order_relaxed) == ON) record_dropped(kind, payload_len);
+    unlock();
+    return NULL;
+  }
   lock(0);
   void *p = atomic_load_explicit(&R.state, memory_order_relaxed) == ON
                 ? reserve_locked(kind, payload_len, seq_out)
@@ -253,6 +273,7 @@ void *fl_trace_reserve(uint16_t kind, uint32_t payload_len, uint64_t *seq_out) {
 // Used by the crash writer: bounded wait on the lock.
 void *fl_trace_reserve_in_signal(uint16_t kind, uint32_t payload_len) {
   if (atomic_load_explicit(&R.state, memory_order_relaxed) != ON) return NULL;
+  if (payload_len > FL_TRACE_MAX_PAYLOAD) return NULL;
   if (!lock(1)) return NULL;
   void *p = atomic_load_explicit(&R.state, memory_order_relaxed) == ON
                 ? reserve_locked(kind, payload_len, NULL)

@@ -100,6 +100,7 @@ struct Checker {
         var seen: Set<UInt64> = []
         for p in trace.processes {
             for d in p.damage { add(.damaged, "\(p.source): \(d)", pids: [p.header.pid]) }
+            for e in p.events where e.kind == .eventTruncated { notes.append(trace.truncationNote(p, e)) }
             if !seen.insert(p.header.puid).inserted {
                 add(.damaged, "\(p.source): a second file for process \(hex16(p.header.puid)); only the first is checked",
                     pids: [p.header.pid])
@@ -116,6 +117,16 @@ struct Checker {
 }
 
 extension Trace {
+    /// What an `eventTruncated` record says, as a note of `check`.
+    func truncationNote(_ p: ProcessTrace, _ e: TraceEvent) -> String {
+        let kind = (e["kind"]?.uint).flatMap { UInt16(exactly: $0) }.flatMap(EventKind.init(rawValue:))?.name ?? "unknown-kind"
+        let needed = e["needed"]?.uint ?? 0
+        if e["recorded"]?.uint == 1 {
+            return "\(label(p)): \(kind) #\(e["seq"]?.uint ?? 0) (\(needed) bytes) was over the trace format's limits and is recorded cut short"
+        }
+        return "\(label(p)): a \(kind) event of \(needed) bytes was over the trace format's limits (\(PayloadCodec.maxPayload) bytes a record) and was dropped"
+    }
+
     /// "process NAME (pid N)", as violation messages name processes.
     func label(_ p: ProcessTrace) -> String { "process \(p.name) (pid \(p.header.pid))" }
 }

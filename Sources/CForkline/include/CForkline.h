@@ -127,6 +127,9 @@ int fl_unwinder_fds(int out[2]);
 #define FL_KIND_PADDING 0xFFFF
 #define FL_KIND_CRASH 4
 #define FL_KIND_TRACE_CUT 12
+#define FL_KIND_EVENT_TRUNCATED 60
+/// The largest payload a record can hold: a record's size in words is a u16 (0xFFFF * 8 bytes).
+#define FL_TRACE_MAX_PAYLOAD 524256  /* 0xFFFF * 8 - FL_TRACE_RECORD_HEADER */
 
 /// Opens `path` (O_CREAT|O_EXCL|O_CLOEXEC), writes the header and maps the first chunk.
 /// Returns 0 or -errno. Only one recorder exists per process.
@@ -139,7 +142,9 @@ int fl_trace_link(void);
 int fl_trace_enabled(void);
 /// Reserves a record of `payload_len` bytes for `kind`; returns a pointer to the payload, or NULL
 /// when tracing is off or failed. `*seq` gets the record's sequence number. The record becomes
-/// visible to readers only at fl_trace_commit.
+/// visible to readers only at fl_trace_commit. A payload over FL_TRACE_MAX_PAYLOAD is not
+/// recorded: an `eventTruncated` record (kind, needed size, recorded 0) takes its place and NULL
+/// is returned.
 void *fl_trace_reserve(uint16_t kind, uint32_t payload_len, uint64_t *seq);
 /// Publishes a record reserved by fl_trace_reserve.
 void fl_trace_commit(void *payload);
