@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,6 +79,12 @@ static void unlock(void) { atomic_flag_clear_explicit(&R.lock, memory_order_rele
 
 static int map_chunk(size_t off, size_t len) {
   if (R.nmaps == MAX_MAPS) return ENOMEM;
+  // Past RLIMIT_FSIZE (`ulimit -f`) the kernel raises SIGXFSZ, whose default action kills the
+  // process, before posix_fallocate can return EFBIG: ask first.
+  struct rlimit fsize;
+  if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+      (rlim_t)(off + len) > fsize.rlim_cur)
+    return EFBIG;
   int rc = posix_fallocate(R.fd, (off_t)off, (off_t)len);  // ENOSPC now, never SIGBUS later
   if (rc) return rc;
   void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, R.fd, (off_t)off);

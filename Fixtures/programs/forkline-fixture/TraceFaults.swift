@@ -24,6 +24,16 @@ enum TraceFaults {
             Tracer.mark("after")
             print("done")
             return true
+        case "trace-fills-on-this-thread":
+            // Records `count` marks on a thread that takes SIGXFSZ as a plain program's main
+            // thread does (this scenario's thread may have it blocked), for `ulimit -f` runs.
+            var set = sigset_t()
+            sigemptyset(&set)
+            sigaddset(&set, SIGXFSZ)
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+            for i in 0..<count { Tracer.mark(i % 2 == 0 ? "filling" : "the disk") }
+            print("done")
+            return true
         case "trace-exit-race":
             // `count` threads mark as fast as they can while `main` returns (exit runs the
             // recorder's exit hook under them).
