@@ -30,7 +30,8 @@
 #define CUT_RESERVE 64  // always room left for the trace-cut record
 _Static_assert(FL_TRACE_MAX_PAYLOAD == 0xFFFF * 8 - FL_TRACE_RECORD_HEADER, "a record's size in words is a u16");
 
-enum { OFF = 0, ON = 1, FAILED = 2 };
+// SILENT: recording turned off for good by the crash writer, mappings kept (fl_trace_silence).
+enum { OFF = 0, ON = 1, FAILED = 2, SILENT = 3 };
 
 static struct {
   atomic_int state;
@@ -277,14 +278,23 @@ void *fl_trace_reserve(uint16_t kind, uint32_t payload_len, uint64_t *seq_out) {
   return p;
 }
 
-// Used by the crash writer: bounded wait on the lock.
+void fl_trace_silence(void) {
+  int on = ON;
+  atomic_compare_exchange_strong(&R.state, &on, SILENT);
+}
+
+// Used by the crash writer, after fl_trace_silence: bounded wait on the lock.
 void *fl_trace_reserve_in_signal(uint16_t kind, uint32_t payload_len) {
+<<<<<<< HEAD
   if (atomic_load_explicit(&R.state, memory_order_relaxed) != ON) return NULL;
   if (payload_len > FL_TRACE_MAX_PAYLOAD) return NULL;
+=======
+  int st = atomic_load_explicit(&R.state, memory_order_relaxed);
+  if (st != ON && st != SILENT) return NULL;
+>>>>>>> main
   if (!lock(1)) return NULL;
-  void *p = atomic_load_explicit(&R.state, memory_order_relaxed) == ON
-                ? reserve_locked(kind, payload_len, NULL)
-                : NULL;
+  st = atomic_load_explicit(&R.state, memory_order_relaxed);
+  void *p = st == ON || st == SILENT ? reserve_locked(kind, payload_len, NULL) : NULL;
   unlock();
   return p;
 }

@@ -101,6 +101,17 @@ struct Checker {
         for p in trace.processes {
             for d in p.damage { add(.damaged, "\(p.source): \(d)", pids: [p.header.pid]) }
             for e in p.events where e.kind == .eventTruncated { notes.append(trace.truncationNote(p, e)) }
+            // A record left half-written is what dying mid-write looks like: expected of a
+            // process that crashed or was killed (no end recorded), damage after a clean exit.
+            let endedAbruptly = p.events.last.map { $0.kind == .crash || $0.kind == .traceCut } ?? true
+                || !p.events.contains { $0.kind == .exit }
+            for d in p.interrupted {
+                if endedAbruptly {
+                    notes.append("\(label(p)) died while writing a record (\(p.source): \(d))")
+                } else {
+                    add(.damaged, "\(p.source): \(d)", pids: [p.header.pid])
+                }
+            }
             if !seen.insert(p.header.puid).inserted {
                 add(.damaged, "\(p.source): a second file for process \(hex16(p.header.puid)); only the first is checked",
                     pids: [p.header.pid])

@@ -59,7 +59,12 @@ extension ChildProcess {
     }
 
     /// Sets up the state of a new child: its name and parent, nothing of the parent's children.
+    ///
+    /// Also installs the crash writer, traced or not: a child that crashes ends at once by its
+    /// signal instead of running the Swift runtime's crash report (docs/spawn.md, "Crashes"),
+    /// unless `FORKLINE_CRASH_REPORT=swift` asks for that report.
     static func becomeChild(name: String, puid: UInt64, parent: ProcessIdentity) {
+        fl_crash_become_child(ChildSetup.wantsRuntimeCrashReport ? 1 : 0)
         Tracer.adopt(puid: puid)
         lineage.withLock { l in
             l.name = name
@@ -75,6 +80,13 @@ enum ChildSetup {
     static func bindLifetime(to parentPid: Int32) {
         _ = fl_set_pdeathsig(SIGKILL)
         if getppid() != parentPid { fl_exit_now(1) }
+    }
+
+    /// `FORKLINE_CRASH_REPORT=swift`: children chain to the Swift runtime's crash report (seconds
+    /// per crash, with a helper process of its own) instead of ending at once.
+    static var wantsRuntimeCrashReport: Bool {
+        guard let v = getenv("FORKLINE_CRASH_REPORT") else { return false }
+        return String(cString: v) == "swift"
     }
 
     /// In the parent, before a fork: creates every lazily initialised global a fork child

@@ -161,11 +161,24 @@ uint64_t fl_monotonic_ns(void);
 /// CLOCK_REALTIME in nanoseconds.
 uint64_t fl_realtime_ns(void);
 
+/// Turns recording off for every thread of the process, keeping the mappings (a thread between
+/// reserve and commit still writes into mapped memory): later reserves return NULL, except the
+/// crash writer's one record (fl_trace_reserve_in_signal).
+void fl_trace_silence(void);
+
 /// Installs the crash writer for SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE and SIGTRAP on an
-/// alternate stack. On a crash it records a `crash` event (signal, code, fault address,
-/// backtrace), restores the previous handler and returns, so the signal is delivered again to the
-/// handler that was there before (the Swift runtime's, or the default).
+/// alternate stack. On a crash it silences the recorder (no thread records after the crash),
+/// records a `crash` event (signal, code, fault address, backtrace), then:
+/// - in a Forkline child (fl_crash_become_child), ends the process at once by the crash's own
+///   signal with its default action: the Swift runtime's crash report (seconds long, with a
+///   helper process) does not run, and no other thread makes progress for more than the moment
+///   the kernel takes to end them;
+/// - in the root process, or a child that opted into the runtime's report, restores the previous
+///   handler and lets the signal reach it (the Swift runtime's report, or the default action).
 void fl_crash_install(void);
+/// Marks this process as a Forkline child and installs the crash writer (traced or not).
+/// `keep_runtime_report`: 1 to chain to the Swift runtime's crash report instead of ending at once.
+void fl_crash_become_child(int keep_runtime_report);
 /// Gives the calling thread an alternate signal stack if it has none (call on new threads).
 void fl_crash_thread_init(void);
 
