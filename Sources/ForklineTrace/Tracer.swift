@@ -193,7 +193,12 @@ public enum Tracer {
             return !s.exitRecorded
         }
         guard first else { return }
-        record(.exit, [.int(Int64(code))])
+        // The exit is the last record: reserving it turns recording off for every other thread.
+        let args: [TraceValue] = [.int(Int64(code))]
+        if let p = fl_trace_reserve_final(EventKind.exit.rawValue, UInt32(PayloadCodec.size(of: .exit, args))) {
+            PayloadCodec.encode(.exit, args, into: p)
+            fl_trace_commit(p)
+        }
         fl_trace_close()
     }
 

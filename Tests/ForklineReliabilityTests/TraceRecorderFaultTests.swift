@@ -43,4 +43,49 @@ struct TraceRecorderFaultTests {
         #expect(report.ok, "\(report.violations)")
         #expect(report.notes.filter { $0.contains("over the trace format's limits") }.count == 4, "\(report.notes)")
     }
+
+    @Test("threads recording while main returns: never a crash, the exit is the last event, nothing half-written (200 runs)")
+    func exitRace() throws {
+        var failures: [String] = []
+        for run in 0..<200 where failures.count < 5 {
+            let dir = TestSupport.temporaryDirectory("forkline-exit-race")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let out = try TestSupport.run(TestSupport.executable("forkline-fixture"), ["trace-exit-race", "fork", "4"],
+                                          environment: [Tracer.environmentVariable: dir], timeout: 60)
+            if out.status != 0 { failures.append("run \(run): status \(out.status) \(out.stderr.suffix(300))"); continue }
+            let trace = try Trace.load(path: dir)
+            let report = trace.check()
+            if !report.ok { failures.append("run \(run): \(report.violations.prefix(2))") }
+            if trace.processes.first?.events.last?.kind != .exit { failures.append("run \(run): the last event is not the exit") }
+        }
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
+    @Test("the crash writer records a crash near a chunk's end without growing the file in the signal handler")
+    func crashNeedsNoGrow() throws {
+        // strace shows what the handler does: after a child's SIGSEGV is delivered, no
+        // fallocate or mmap may follow in that process (neither is async-signal-safe).
+        let strace = try #require(["/usr/bin/strace", "/bin/strace"].first { FileManager.default.isExecutableFile(atPath: $0) },
+                                  "strace is needed (apt-get install strace)")
+        let dir = TestSupport.temporaryDirectory("forkline-crash-room")
+        let log = dir + ".strace"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let out = try TestSupport.run(strace, ["-f", "-o", log, "-e", "trace=fallocate,mmap", "-e", "signal=SIGSEGV",
+                                               TestSupport.executable("forkline-fixture"), "trace-crash-near-chunk-end"],
+                                      environment: [Tracer.environmentVariable: dir], timeout: 300)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines.count == 51 && out.lines.allSatisfy { $0.hasSuffix("signaled(SIGSEGV)") }, "\(out.lines)")
+        var crashed: Set<String> = []
+        var inHandler: [String] = []
+        for line in try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n") {
+            let pid = String(line.prefix { $0 != " " })
+            if line.contains("--- SIGSEGV") { crashed.insert(pid) }
+            else if crashed.contains(pid), line.contains("fallocate(") || line.contains("mmap(") { inHandler.append(String(line)) }
+        }
+        #expect(crashed.count == 51, "every child's SIGSEGV is in the strace log")
+        #expect(inHandler.isEmpty, "system calls in the crash handler: \(inHandler)")
+        let trace = try Trace.load(path: dir)
+        let crashes = trace.processes.filter { $0.events.last?.kind == .crash }
+        #expect(crashes.count == 51, "each child's last event is its crash")
+    }
 }

@@ -34,6 +34,23 @@ enum TraceFaults {
             for i in 0..<count { Tracer.mark(i % 2 == 0 ? "filling" : "the disk") }
             print("done")
             return true
+        case "trace-crash-near-chunk-end":
+            // Fork children that record k marks (k = 60...110: across the end of their first
+            // 4 KiB chunk) and then segfault: the crash writer must find room without growing
+            // the file inside the signal handler.
+            for k in 60...110 {
+                let c = ChildProcess(options: ChildOptions(method: .fork)) {
+                    for _ in 0..<k { Tracer.mark("filling") }
+                    Behaviours.crashHere()
+                }
+                do {
+                    try c.start()
+                    print("\(k) \(try c.join(timeout: .seconds(60)).map(String.init(describing:)) ?? "timeout")")
+                } catch {
+                    print("\(k) \(error)")
+                }
+            }
+            return true
         case "trace-exit-race":
             // `count` threads mark as fast as they can while `main` returns (exit runs the
             // recorder's exit hook under them).

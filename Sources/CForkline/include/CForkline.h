@@ -148,11 +148,16 @@ int fl_trace_enabled(void);
 void *fl_trace_reserve(uint16_t kind, uint32_t payload_len, uint64_t *seq);
 /// Publishes a record reserved by fl_trace_reserve.
 void fl_trace_commit(void *payload);
+/// Reserves the process's last record (its `exit`) and, in the same step, turns recording off for
+/// every other thread (as fl_trace_silence), so nothing follows it. NULL when tracing is off.
+void *fl_trace_reserve_final(uint16_t kind, uint32_t payload_len);
 /// Sequence number the next record will get (for causal references made before recording).
 uint64_t fl_trace_next_seq(void);
 /// The errno that stopped tracing (ENOSPC, EROFS, ...), 0 while healthy.
 int fl_trace_failure(void);
-/// Truncates the file to the bytes used and unmaps it (clean exit).
+/// Turns recording off, waits briefly for records other threads are writing, truncates the file
+/// to the bytes used and closes it (clean exit). The mappings stay: a thread still between
+/// reserve and commit writes into mapped memory, never into unmapped pages.
 void fl_trace_close(void);
 /// In a freshly forked child: forget the parent's recorder (unmap, close) without touching its file.
 void fl_trace_forget_after_fork(void);
