@@ -107,6 +107,16 @@ public enum PayloadCodec {
         return out
     }
 
+    /// The length of the longest prefix of the UTF-8 bytes `u` of at most `limit` bytes that
+    /// ends on a character boundary (a string cut to its u16 count stays valid UTF-8).
+    @inline(__always)
+    package static func utf8Prefix(_ u: UnsafeRawBufferPointer, _ limit: Int) -> Int {
+        guard u.count > limit else { return u.count }
+        var n = limit
+        while n > 0, u[n] & 0xC0 == 0x80 { n -= 1 }
+        return n
+    }
+
     static let maxFrames = 0xFFFE
     static let maxCount = 0xFFFF
     static func clampedUTF8Count(_ s: String) -> Int { min(s.utf8.count, 0xFFFF) }
@@ -115,7 +125,12 @@ public enum PayloadCodec {
 /// A payload ended before its kind's arguments did.
 public struct PayloadError: Error, Sendable, CustomStringConvertible {
     public var offset: Int
-    public var description: String { "payload ends early at byte \(offset)" }
+    /// True when a string argument's bytes are not valid UTF-8 (the writer only writes valid
+    /// UTF-8, so the record was damaged); false when the payload ends early.
+    public var invalidUTF8 = false
+    public var description: String {
+        invalidUTF8 ? "a string at byte \(offset) is not valid UTF-8 (damaged)" : "payload ends early at byte \(offset)"
+    }
 }
 
 struct PayloadWriter {
@@ -129,7 +144,7 @@ struct PayloadWriter {
     mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { u in
-            let n = min(u.count, 0xFFFF)
+            let n = PayloadCodec.utf8Prefix(UnsafeRawBufferPointer(u), 0xFFFF)
             u16(UInt16(n))
             if n > 0 { p.copyMemory(from: u.baseAddress!, byteCount: n) }
             p += n
@@ -166,6 +181,9 @@ struct PayloadReader {
     mutating func string() throws(PayloadError) -> String {
         let n = Int(try u16())
         let at = try take(n)
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[at..<at + n]), as: UTF8.self)
+        guard let s = String(validating: UnsafeRawBufferPointer(rebasing: bytes[at..<at + n]).bindMemory(to: UInt8.self), as: UTF8.self) else {
+            throw PayloadError(offset: at, invalidUTF8: true)
+        }
+        return s
     }
 }

@@ -126,6 +126,12 @@ extension ProcessTrace {
                 break
             }
             if kindRaw == TraceFormat.paddingKind { at += size; continue }
+            // The writer stores the size in words at reservation and in bytes at the commit: a
+            // record whose two disagree was damaged after it was written.
+            guard words * 8 == size else {
+                damage.append("offset \(at): record size \(size) disagrees with its size in words (\(words)); the rest is skipped")
+                break
+            }
             guard size >= TraceFormat.recordHeaderSize else {
                 damage.append("offset \(at): record size \(size) is smaller than a record header; the rest is skipped")
                 break

@@ -174,7 +174,7 @@ public enum Tracer {
     /// `eventTruncated` that names it.
     @inline(__always)
     private static func markBytes(_ u: UnsafeRawBufferPointer) {
-        let n = min(u.count, 0xFFFF)
+        let n = PayloadCodec.utf8Prefix(u, 0xFFFF)
         var seq: UInt64 = 0
         guard let p = fl_trace_reserve(EventKind.mark.rawValue, UInt32(2 + n), &seq) else {
             reportFailure()
