@@ -68,7 +68,7 @@ public enum Tracer {
     public static var isEnabled: Bool { fl_trace_enabled() != 0 }
 
     /// Turns tracing on for this process (and, through ForklineSpawn, for the children it starts
-    /// from now on), writing into `directory`, which is created if needed.
+    /// from now on), writing into `directory`, which is created with any missing parents.
     ///
     /// - Throws: ``TraceError`` when the directory or the file cannot be created.
     public static func start(directory: String) throws(TraceError) {
@@ -106,9 +106,7 @@ public enum Tracer {
             return s.puid
         }
         if fl_trace_enabled() != 0 { return }
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-            throw TraceError(operation: "mkdir", path: directory, errno: errno)
-        }
+        try makeDirectories(directory)
         let path = "\(directory)/\(pid).\(hex16(id)).\(TraceFormat.fileExtension)"
         let rc = fl_trace_open(path, id, pid, getppid(), fl_monotonic_ns(), fl_realtime_ns())
         if rc != 0 { throw TraceError(operation: "open", path: path, errno: -rc) }
@@ -133,6 +131,20 @@ public enum Tracer {
                 s.path = nil
             }
             throw TraceError(operation: "link", path: path, errno: -linked)
+        }
+    }
+
+    /// Creates `directory` and any missing parents (as `mkdir -p`); another process creating
+    /// one at the same moment is fine.
+    static func makeDirectories(_ directory: String) throws(TraceError) {
+        if mkdir(directory, 0o755) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw TraceError(operation: "mkdir", path: directory, errno: errno) }
+        var parts = directory.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast()
+        let parent = parts.joined(separator: "/")
+        if !parent.isEmpty && parent != directory { try makeDirectories(parent) }
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            throw TraceError(operation: "mkdir", path: directory, errno: errno)
         }
     }
 
