@@ -54,7 +54,7 @@ enum HTMLAssets {
         var labels = document.getElementById('labels');
         labels.style.paddingTop = TOP + 'px';
         D.lanes.forEach(function (l) { var d = document.createElement('div'); d.className = 'lane'; d.textContent = l.label; d.title = l.label; labels.appendChild(d); });
-        document.getElementById('span').textContent = D.lanes.length + ' processes, ' + D.events.length + ' events, ' + fmt(D.span);
+        document.getElementById('span').textContent = D.lanes.length + ' processes, ' + D.count + ' events, ' + fmt(D.span);
         function draw() {
           var base = Math.max(300, scroller.clientWidth - 30), width = base * zoom, span = Math.max(1, D.span);
           var x = function (t) { return 10 + t / span * width; };

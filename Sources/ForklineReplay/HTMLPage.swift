@@ -33,7 +33,9 @@ public enum HTMLPage {
             "{\"rule\":\(q(v.ruleID)),\"message\":\(q(v.message)),\"events\":[\(v.eventIDs.compactMap { index[$0].map(String.init) }.joined(separator: ","))]}"
         }
         let span = trace.timeSpan.map { $0.upperBound - $0.lowerBound } ?? 0
-        let data = "{\"title\":\(q(title)),\"span\":\(span),\"lanes\":[\(lanes.joined(separator: ","))],\"events\":[\(events.joined(separator: ",\n"))],"
+        // `count` is every event, as `check` and `stats` count them; `events` leaves out the
+        // `modules` records, which are not drawn.
+        let data = "{\"title\":\(q(title)),\"span\":\(span),\"count\":\(trace.eventCount),\"lanes\":[\(lanes.joined(separator: ","))],\"events\":[\(events.joined(separator: ",\n"))],"
             + "\"flows\":[\(flows.joined(separator: ","))],\"ok\":\(report.ok),\"summary\":\(q(report.text().split(separator: "\n").first.map(String.init) ?? "")),"
             + "\"violations\":[\(violations.joined(separator: ","))],\"notes\":[\(report.notes.map(q).joined(separator: ","))]}"
         // "<" only occurs inside the data's strings, where \u003c reads back the same, so nothing in
