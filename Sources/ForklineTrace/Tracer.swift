@@ -214,6 +214,17 @@ public enum Tracer {
         fl_trace_close()
     }
 
+    /// Turns tracing off in this process and closes its file, without an `exit` event (the
+    /// process goes on untraced; children started from now on are untraced too). For tests and
+    /// tools that trace a part of a run; ``start(directory:)`` may turn it on again.
+    package static func stop() {
+        fl_trace_close()
+        state.withLock { s in
+            s.directory = nil
+            s.path = nil
+        }
+    }
+
     /// Forgets the parent's recorder in a freshly forked child (before it opens its own file).
     package static func forgetAfterFork() {
         fl_trace_forget_after_fork()
