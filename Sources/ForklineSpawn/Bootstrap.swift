@@ -38,7 +38,7 @@ extension ChildProcess {
     /// Everything `main` does before `bootstrap` also runs in every spawn child and in the
     /// forkserver, so do nothing there.
     public static func bootstrap(entries: [any AnyEntryPoint]) {
-        EntryRegistry.register(entries)
+        EntryRegistry.register(entries, fromBootstrap: true)
         guard getenv(bootstrapVariable) != nil else {
             Tracer.startFromEnvironment()
             return

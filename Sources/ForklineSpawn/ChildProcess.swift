@@ -121,6 +121,9 @@ public final class ChildProcess: Sendable {
             guard options.inheritedDescriptors.count + 3 <= Int(FL_MAX_PASSED_FDS) else {
                 throw SpawnError(.unsupported, "\(name): at most \(Int(FL_MAX_PASSED_FDS) - 3) descriptors can be passed to a child")
             }
+            if method == .spawn || method == .forkserver, case .entry(let e, _) = body {
+                try EntryRegistry.checkStartable(e.name, child: name, method: method)
+            }
             s.phase = .running
         }
         Tracer.startFromEnvironment()
