@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineChannels
 import ForklineSpawn
 import ForklineTrace
@@ -134,8 +135,8 @@ final class PoolDriver: @unchecked Sendable {
             i.commands.append(command)
             guard !i.wakePending else { return true }
             i.wakePending = true
-            var b: UInt8 = 1
-            while Glibc.write(wakeWrite, &b, 1) < 0 && errno == EINTR {}
+            let b: UInt8 = 1
+            _ = withUnsafeBytes(of: b) { Syscall.writeAll(wakeWrite, $0) }
             return true
         }
         if !accepted { failLate(command) }

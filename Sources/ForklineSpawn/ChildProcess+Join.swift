@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -33,7 +34,7 @@ extension ChildProcess {
                 if now >= deadline { return nil }
                 ms = Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
             }
-            _ = Sys.waitReadable(fd, timeoutMs: ms)
+            _ = Syscall.waitReadable(fd, timeoutMs: ms)
         }
     }
 
@@ -75,7 +76,7 @@ extension ChildProcess {
             guard let pid = s.pid else { return nil }
             switch method {
             case .forkserver:
-                guard Sys.waitReadable(s.waitFD, timeoutMs: 0) else { return nil }
+                guard Syscall.waitReadable(s.waitFD, timeoutMs: 0) else { return nil }
                 s.status = ForkServerClient.readStatus(s.waitFD)
             default:
                 switch Sys.reap(pid) {

@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import FoundationEssentials
 import ForklineTrace
 
@@ -58,7 +59,7 @@ enum ForkServer {
                 }
                 if exited, let st = Sys.reap(children[i].pid) ?? .signaled(SIGKILL) {
                     if children[i].conn >= 0 {
-                        _ = Wire.encodeStatus(st).withUnsafeBytes { Sys.writeAll(children[i].conn, $0) }
+                        _ = Wire.encodeStatus(st).withUnsafeBytes { Syscall.writeAll(children[i].conn, $0) }
                         Sys.close(children[i].conn)
                     }
                     Sys.close(children[i].pidfd)

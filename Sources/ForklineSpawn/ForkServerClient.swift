@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -177,7 +178,7 @@ enum ForkServerClient {
 
     /// Reads the status the server wrote; a server that vanished means its children were killed.
     static func readStatus(_ fd: Int32) -> ExitStatus {
-        guard let b = Sys.readExactly(fd, 5) else { return .signaled(SIGKILL) }
+        guard let b = Syscall.readExactly(fd, 5) else { return .signaled(SIGKILL) }
         return Wire.decodeStatus(b)
     }
 

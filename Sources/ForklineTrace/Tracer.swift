@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -227,7 +228,7 @@ public enum Tracer {
 /// Writes to standard error without buffering (safe in fork children).
 package func writeStderr(_ s: String) {
     var s = s
-    s.withUTF8 { u in _ = write(2, u.baseAddress, u.count) }
+    s.withUTF8 { u in _ = Syscall.writeAll(2, UnsafeRawBufferPointer(u)) }
 }
 
 /// Tracing could not start.

@@ -332,6 +332,7 @@ case _ where SyncScenarios.names.contains(scenario): try SyncScenarios.run(scena
 case "sync-async": try await SyncScenarios.asyncWaits(method: m)
 case "crash-ends": try CrashEndings.run(method: m)
 case "no-bootstrap": await MissingBootstrap.run(method: m)
+case "sigpipe": try await SigPipe.run(method: m)
 case "forkserver-env": try ForkServerEnv.run(method: m, dir: args[2])
 case let s where s.hasPrefix("queue-") || s.hasPrefix("shm-"): try s.hasPrefix("shm-") ? SharedArrays.run(s, m, count) : Queues.run(s, m, count)
 case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)

@@ -35,6 +35,10 @@ void fl_close_fds_from(int first, const int *keep, int nkeep);
 int fl_memfd(const char *name, size_t size);
 /// pipe2(fds, O_CLOEXEC). Returns 0 or -errno.
 int fl_pipe_cloexec(int fds[2]);
+/// One write that never raises SIGPIPE: send(MSG_NOSIGNAL) on a socket; on anything else a write
+/// with SIGPIPE blocked for the calling thread, the SIGPIPE it raised taken back. Returns the
+/// bytes written or -errno (-EPIPE when the reader is gone).
+ssize_t fl_write_nosigpipe(int fd, const void *buf, size_t len);
 /// gettid().
 pid_t fl_gettid(void);
 /// Resets every signal's disposition to default and unblocks all signals (used in new children).
