@@ -26,6 +26,8 @@ struct ForkRequest: Sendable {
 struct ForkResponse: Sendable {
     var pid: Int32?
     var error: String?
+    /// The errno of the server's failed call (fork's EAGAIN under RLIMIT_NPROC), 0 when none.
+    var errno: Int32 = 0
 }
 
 enum Wire {

@@ -104,6 +104,7 @@ enum ChildSetup {
         _ = Launcher.launcherTid.load(ordering: .relaxed)
         _ = ReadinessMonitor.current.withLock { $0 == nil }
         _ = ForkServerClient.state.withLock { $0 == nil }
+        _ = ForkServerClient.retired.withLock { $0.isEmpty }
         _ = ChildProcess.inheritedMap.withLock { $0.count }
         _ = ChildProcess.lineage.withLock { $0.name }
         _ = ChildRegistry.state.withLock { _ in true }
