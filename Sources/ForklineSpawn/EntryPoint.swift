@@ -7,6 +7,12 @@ import ForklineTrace
 /// run an entry point found by name. Register every entry point with
 /// ``ChildProcess/bootstrap(entries:)`` at the top of `main`.
 ///
+/// The child ends when `body` returns (or throws), as a Swift program ends when `main` returns:
+/// threads and tasks it started are stopped with it, and work they had not finished is lost.
+/// Python's `multiprocessing` waits for a child's non-daemon threads; Swift has no such kind of
+/// thread, so wait for yours before returning (join a `Thread` with a semaphore, `await` a
+/// `Task`'s value, `group.wait()` a `DispatchGroup`).
+///
 /// ```swift
 /// struct Greeting: Codable, Sendable { var who: String }
 /// let greet = EntryPoint<Greeting>("greet") { args in print("Hello, \(args.who)") }
