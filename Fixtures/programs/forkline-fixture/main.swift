@@ -77,7 +77,8 @@ let holder = EntryPoint<HolderArgs>("holder") { args in
 let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.conn) }
 
 ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
-                                 silentExit, streamer, silentQueueUser, envDump] + SyncScenarios.entries + Queues.entries + poolEntries)
+                                 silentExit, streamer, silentQueueUser, envDump] + SyncScenarios.entries + Queues.entries + poolEntries
+                                 + ChannelFaults.entries)
 
 func method(_ s: String) -> StartMethod {
     guard let m = StartMethod(name: s) else {
@@ -329,6 +330,7 @@ case _ where SyncScenarios.names.contains(scenario): try SyncScenarios.run(scena
 case "sync-async": try await SyncScenarios.asyncWaits(method: m)
 case "forkserver-env": try ForkServerEnv.run(method: m, dir: args[2])
 case let s where s.hasPrefix("queue-") || s.hasPrefix("shm-"): try s.hasPrefix("shm-") ? SharedArrays.run(s, m, count) : Queues.run(s, m, count)
+case let s where s.hasPrefix("fault-"): try ChannelFaults.run(s, m, count)
 case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)
 default:
     if try await Reliability.run(scenario, method: m, count: count, args: args) { break }

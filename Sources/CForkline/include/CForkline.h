@@ -30,9 +30,14 @@ int fl_pidfd_send_signal(int pidfd, int sig);
 /// close_range(first, ~0U, 0) with a fallback loop over /proc/self/fd. Keeps the fds in `keep`
 /// (at most FL_MAX_PASSED_FDS) and libunwind's pipe (see fl_unwinder_fds).
 void fl_close_fds_from(int first, const int *keep, int nkeep);
-/// memfd_create(name, MFD_CLOEXEC) sized to `size` bytes: anonymous shared memory that vanishes
-/// with its last descriptor and mapping (nothing in /dev/shm to leak). Returns fd or -errno.
+/// memfd_create(name, MFD_CLOEXEC) sized to `size` bytes, its pages reserved (fl_reserve):
+/// anonymous shared memory that vanishes with its last descriptor and mapping (nothing in
+/// /dev/shm to leak). Returns fd or -errno (-ENOSPC, -ENOMEM when the pages cannot be had).
 int fl_memfd(const char *name, size_t size);
+/// posix_fallocate(fd, 0, size), retried on EINTR: reserves the pages of a shared memory file
+/// now, so a full tmpfs is an error here (-ENOSPC) instead of a SIGBUS at the first write to a
+/// page it cannot back. Returns 0 or -errno.
+int fl_reserve(int fd, size_t size);
 /// pipe2(fds, O_CLOEXEC). Returns 0 or -errno.
 int fl_pipe_cloexec(int fds[2]);
 /// gettid().
