@@ -7,12 +7,26 @@ import Forkline
 import Glibc
 #endif
 
+struct QueueVictimArgs: Codable, Sendable { var jobs: JoinableQueue<Int>; var point: Int32; var value: Int }
+
 enum ChannelFaults {
-    static let entries: [any AnyEntryPoint] = []
+    /// Arms a fault point in its own queue code, then puts `value` (a put point) or gets one item
+    /// (a get point): it SIGKILLs itself inside that call. Exits 9 if it survives.
+    static let queueVictim = EntryPoint<QueueVictimArgs>("fault-queue-victim") { a in
+        let point = Queue<Int>.FaultPoint(rawValue: a.point)!
+        a.jobs.dieInside(point)
+        if point == .getAfterTake { _ = try a.jobs.get(timeout: .seconds(60)) } else { try a.jobs.put(a.value) }
+        exit(9)
+    }
+
+    static let entries: [any AnyEntryPoint] = [queueVictim]
 
     static func run(_ scenario: String, _ m: StartMethod, _ count: Int) throws {
         switch scenario {
         case "fault-shm-full": try shmFull()
+        case "fault-joinable-put-unpublished": try joinableVictim(m, .putBeforePublish)
+        case "fault-joinable-put-published": try joinableVictim(m, .putAfterPublish)
+        case "fault-joinable-get-taken": try joinableVictim(m, .getAfterTake)
         default:
             writeStderrLine("unknown scenario \(scenario)")
             exit(2)
@@ -56,6 +70,29 @@ enum ChannelFaults {
         let (after, s) = outcome { () throws(ChannelError) in try SharedMemory(size: 768 << 10) }
         print("768KiB after close \(after)")
         s?.close()
+    }
+
+    /// The parent puts 1 and 2 on a joinable queue; a child SIGKILLs itself inside a put of 100
+    /// or inside a get; the parent then gets what is left, marks each done and joins (bounded:
+    /// a join that would hang prints "join timed out").
+    static func joinableVictim(_ m: StartMethod, _ point: Queue<Int>.FaultPoint) throws {
+        let jobs = try JoinableQueue<Int>()
+        try jobs.put(1)
+        try jobs.put(2)
+        let victim = try Queues.start(queueVictim, QueueVictimArgs(jobs: jobs, point: point.rawValue, value: 100), m, name: "victim", pass: [jobs])
+        print("victim \(try victim.join(timeout: .seconds(60)).map { "\($0)" } ?? "still running")")
+        var got: [Int] = []
+        while let v = try? jobs.get(timeout: .milliseconds(200)) {
+            got.append(v)
+            try jobs.taskDone()
+        }
+        print("got \(got)")
+        do {
+            print(try jobs.join(timeout: .seconds(20)) ? "joined" : "join timed out")
+        } catch {
+            print("join \(error.code)\(error.message.contains("seq") ? " names-item" : "")")
+        }
+        print("unfinished \(jobs.unfinishedTasks) qsize \(jobs.qsize)")
     }
 
     static func listShm() throws -> [String] {
