@@ -87,11 +87,20 @@ static void close_fds_from(int first, const int *keep, int nkeep) {
   closedir(d);
 }
 
+int fl_reserve(int fd, size_t size) {
+  // posix_fallocate returns the error (it does not set errno); a signal may interrupt it.
+  int rc;
+  do rc = posix_fallocate(fd, 0, (off_t)size); while (rc == EINTR);
+  return -rc;
+}
+
 int fl_memfd(const char *name, size_t size) {
   int fd = memfd_create(name, MFD_CLOEXEC);
   if (fd < 0) return -errno;
-  if (ftruncate(fd, (off_t)size) != 0) {
-    int err = errno;
+  int err = 0;
+  if (ftruncate(fd, (off_t)size) != 0) err = errno;
+  else err = -fl_reserve(fd, size);
+  if (err != 0) {
     close(fd);
     return -err;
   }

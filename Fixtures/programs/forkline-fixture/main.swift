@@ -79,7 +79,9 @@ let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.co
 // FIXTURE_SKIP_BOOTSTRAP: the program a user writes who forgot bootstrap (the no-bootstrap scenario).
 if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
     ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
-                                     silentExit, streamer, silentQueueUser, envDump, crashWithThreads] + SyncScenarios.entries + Queues.entries + poolEntries)
+                                     silentExit, streamer, silentQueueUser, envDump, crashWithThreads]
+                                     + SyncScenarios.entries + Queues.entries + poolEntries
+                                     + ChannelFaults.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -337,6 +339,7 @@ case "forkserver-setuid": ForkServerLimits.setuid()
 case "forkserver-nproc": ForkServerLimits.nproc()
 case "forkserver-env": try ForkServerEnv.run(method: m, dir: args[2])
 case let s where s.hasPrefix("queue-") || s.hasPrefix("shm-"): try s.hasPrefix("shm-") ? SharedArrays.run(s, m, count) : Queues.run(s, m, count)
+case let s where s.hasPrefix("fault-"): try ChannelFaults.run(s, m, count)
 case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)
 default:
     if try await Reliability.run(scenario, method: m, count: count, args: args) { break }

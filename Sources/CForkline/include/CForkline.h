@@ -30,9 +30,14 @@ int fl_pidfd_send_signal(int pidfd, int sig);
 /// close_range(first, ~0U, 0) with a fallback loop over /proc/self/fd. Keeps the fds in `keep`
 /// (at most FL_MAX_PASSED_FDS) and libunwind's pipe (see fl_unwinder_fds).
 void fl_close_fds_from(int first, const int *keep, int nkeep);
-/// memfd_create(name, MFD_CLOEXEC) sized to `size` bytes: anonymous shared memory that vanishes
-/// with its last descriptor and mapping (nothing in /dev/shm to leak). Returns fd or -errno.
+/// memfd_create(name, MFD_CLOEXEC) sized to `size` bytes, its pages reserved (fl_reserve):
+/// anonymous shared memory that vanishes with its last descriptor and mapping (nothing in
+/// /dev/shm to leak). Returns fd or -errno (-ENOSPC, -ENOMEM when the pages cannot be had).
 int fl_memfd(const char *name, size_t size);
+/// posix_fallocate(fd, 0, size), retried on EINTR: reserves the pages of a shared memory file
+/// now, so a full tmpfs is an error here (-ENOSPC) instead of a SIGBUS at the first write to a
+/// page it cannot back. Returns 0 or -errno.
+int fl_reserve(int fd, size_t size);
 /// pipe2(fds, O_CLOEXEC). Returns 0 or -errno.
 int fl_pipe_cloexec(int fds[2]);
 /// One write that never raises SIGPIPE: send(MSG_NOSIGNAL) on a socket; on anything else a write
@@ -190,22 +195,29 @@ void fl_on_exit(void (*callback)(int status));
 #define FL_QUEUE_HEADER_SIZE 256
 /// Initialises a queue header (robust process-shared mutex) for a ring of `capacity` bytes.
 int fl_queue_init(void *q, uint64_t capacity, uint64_t max_items);
-/// Locks the queue's mutex: 0, 1 when its holder had died (recovered: the ring was recounted),
-/// or -errno.
+/// Locks the queue's mutex: 0, 1 when its holder had died (recovered: its put or take finished
+/// or undone, the ring recounted), or -errno.
 int fl_queue_lock(void *q);
-/// Unlocks the queue's mutex.
+/// Ends the operation in progress (it is the caller's now) and unlocks the queue's mutex.
 void fl_queue_unlock(void *q);
 /// The ring bytes one record of `len` payload bytes takes.
 uint64_t fl_queue_record_size(uint32_t len);
 /// Under the lock: 1 when a record of `len` bytes fits now (count and bytes), else 0.
 int fl_queue_has_room(void *q, uint32_t len);
 /// Under the lock: appends a record and publishes it; returns 1 when a getter waits (wake it).
+/// If this process dies before the unlock, the next locker keeps a published record (counted
+/// unfinished when `joinable`) and forgets an unpublished one.
 int fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
                    int joinable);
 /// Under the lock: the oldest record's header; 0 when the ring is empty.
 int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64_t *seq);
 /// Under the lock: copies the oldest record's payload out and removes it; 1 when a putter waits.
-int fl_queue_take(void *q, void *dst, uint32_t len);
+/// If this process dies before the unlock, the item is counted lost (`fl_queue_lost`) and, when
+/// `joinable`, taken out of `unfinished` (no taskDone will come for it).
+int fl_queue_take(void *q, void *dst, uint32_t len, int joinable);
+/// Items taken by a process that died holding the lock, before it returned them; the last one's
+/// sender puid and send sequence go to `puid` and `seq`.
+uint64_t fl_queue_lost(void *q, uint64_t *puid, uint64_t *seq);
 /// Messages in the ring (under the lock for an exact figure).
 uint64_t fl_queue_count(void *q);
 uint64_t fl_queue_capacity(void *q);
@@ -218,6 +230,15 @@ int64_t fl_queue_unfinished(void *q);
 int fl_queue_task_done(void *q);
 /// A futex word (0 data, 1 space, 2 all tasks done).
 uint32_t fl_queue_seq(void *q, int which);
+/// Test hook: the calling process will SIGKILL itself at fault `point` (1 put: counted, not yet
+/// published; 2 put: published, before the unlock; 3 get: taken, before the unlock; 0 none).
+void fl_queue_set_fault_point(int point);
+extern int fl_queue_fault_point_;
+void fl_queue_die(void);
+/// SIGKILLs the calling process when it set `point` (a test hook: one load and a branch).
+static inline void fl_queue_fault(int point) {
+  if (__builtin_expect(fl_queue_fault_point_ == point, 0)) fl_queue_die();
+}
 /// Wakes one (or all) waiters on a futex word.
 void fl_queue_wake(void *q, int which, int all);
 /// Waits until futex word `which` differs from `seen`: spins `spins` times, then sleeps up to
