@@ -49,6 +49,7 @@ struct TraceFileTests {
         add(.poolResult, [.uint(0x9001), .uint(1), .uint(1), .uint(0), .uint(0)])
         add(.workerReplaced, [.uint(0x9001), .uint(7), .uint(8), .uint(1)])
         add(.poolClose, [.uint(0x9001), .uint(0)])
+        add(.eventTruncated, [.uint(UInt64(EventKind.mark.rawValue)), .uint(70_000), .uint(3), .uint(1)])
         add(.exit, [.int(3)])
         return ProcessTrace(header: h, events: events)
     }

@@ -342,6 +342,7 @@ case let s where s.hasPrefix("queue-") || s.hasPrefix("shm-"): try s.hasPrefix("
 case let s where s.hasPrefix("fault-"): try ChannelFaults.run(s, m, count)
 case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)
 default:
+    if TraceFaults.run(scenario, count: count) { break }
     if try await Reliability.run(scenario, method: m, count: count, args: args) { break }
     writeStderrLine("unknown scenario \(scenario)")
     exit(2)

@@ -136,6 +136,9 @@ int fl_unwinder_fds(int out[2]);
 #define FL_KIND_PADDING 0xFFFF
 #define FL_KIND_CRASH 4
 #define FL_KIND_TRACE_CUT 12
+#define FL_KIND_EVENT_TRUNCATED 60
+/// The largest payload a record can hold: a record's size in words is a u16 (0xFFFF * 8 bytes).
+#define FL_TRACE_MAX_PAYLOAD 524256  /* 0xFFFF * 8 - FL_TRACE_RECORD_HEADER */
 
 /// Opens `path` (O_CREAT|O_EXCL|O_CLOEXEC), writes the header and maps the first chunk.
 /// Returns 0 or -errno. Only one recorder exists per process.
@@ -148,15 +151,22 @@ int fl_trace_link(void);
 int fl_trace_enabled(void);
 /// Reserves a record of `payload_len` bytes for `kind`; returns a pointer to the payload, or NULL
 /// when tracing is off or failed. `*seq` gets the record's sequence number. The record becomes
-/// visible to readers only at fl_trace_commit.
+/// visible to readers only at fl_trace_commit. A payload over FL_TRACE_MAX_PAYLOAD is not
+/// recorded: an `eventTruncated` record (kind, needed size, recorded 0) takes its place and NULL
+/// is returned.
 void *fl_trace_reserve(uint16_t kind, uint32_t payload_len, uint64_t *seq);
 /// Publishes a record reserved by fl_trace_reserve.
 void fl_trace_commit(void *payload);
+/// Reserves the process's last record (its `exit`) and, in the same step, turns recording off for
+/// every other thread (as fl_trace_silence), so nothing follows it. NULL when tracing is off.
+void *fl_trace_reserve_final(uint16_t kind, uint32_t payload_len);
 /// Sequence number the next record will get (for causal references made before recording).
 uint64_t fl_trace_next_seq(void);
 /// The errno that stopped tracing (ENOSPC, EROFS, ...), 0 while healthy.
 int fl_trace_failure(void);
-/// Truncates the file to the bytes used and unmaps it (clean exit).
+/// Turns recording off, waits briefly for records other threads are writing, truncates the file
+/// to the bytes used and closes it (clean exit). The mappings stay: a thread still between
+/// reserve and commit writes into mapped memory, never into unmapped pages.
 void fl_trace_close(void);
 /// In a freshly forked child: forget the parent's recorder (unmap, close) without touching its file.
 void fl_trace_forget_after_fork(void);
