@@ -20,7 +20,12 @@ extension PoolDriver {
             options.inheritedDescriptors += [ring.fd, wakeWrite]
             let args = WorkerArguments(connection: theirs, pool: pool, initializer: initializer?.entry,
                                        initializerArguments: initializer?.arguments, ring: ring.fd, wake: wakeWrite)
-            let child = try ChildProcess(entry: PoolWorker.entry, arguments: args, options: options)
+            // A fork worker runs the loop on the arguments it inherits: nothing to decode on its
+            // way to `ready` (the first JSON decode in a fork child could wait forever on a
+            // runtime lock another thread held at the fork: PoolWorker.rehearse).
+            let child = method == .fork
+                ? ChildProcess(options: options) { try PoolWorker.run(args) }
+                : try ChildProcess(entry: PoolWorker.entry, arguments: args, options: options)
             do { try child.start() } catch {
                 mine.close()
                 theirs.close()

@@ -79,6 +79,8 @@ final class PoolDriver: @unchecked Sendable {
     var replies: [UInt64: (TaskReply, Int32)] = [:]
     /// Tasks dispatched but not yet written: all of a worker's go in one message per loop turn.
     var outbox: [Scheduler.WorkerID: [WorkerMessage.Job]] = [:]
+    /// The functions ``PoolWorker/rehearse(_:payload:)`` ran for (fork pools only).
+    var rehearsed: Set<String> = []
 
     init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config) throws(PoolError) {
         self.pool = pool
@@ -173,6 +175,7 @@ final class PoolDriver: @unchecked Sendable {
     }
 
     func run() {
+        if method == .fork { PoolWorker.rehearse("", payload: []) }
         perform(scheduler.start())
         var fds: [pollfd] = []
         var ids: [Scheduler.WorkerID] = []
@@ -246,6 +249,9 @@ final class PoolDriver: @unchecked Sendable {
         let now = fl_monotonic_ns()
         switch command {
         case .submit(let s):
+            if method == .fork, let first = s.payloads.first, rehearsed.insert(s.function).inserted {
+                PoolWorker.rehearse(s.function, payload: first)
+            }
             for (i, payload) in s.payloads.enumerated() {
                 let task = s.firstTask + UInt64(i)
                 bodies[task] = (s.state, i, s.firstTask, s.function, payload)

@@ -33,6 +33,9 @@ public struct PoolFunction<Input: Codable & Sendable, Output: Codable & Sendable
 protocol AnyPoolFunction: Sendable {
     /// Runs the function on every input of the JSON array `payload`, in order.
     func runChunk(_ payload: [UInt8], pool: UInt64, task: UInt64) -> TaskReply
+    /// Runs what ``runChunk(_:pool:task:)`` runs around the body (decoding `payload`, building
+    /// and encoding outputs and failures), without the body: see ``PoolWorker/rehearse(_:)``.
+    func rehearse(_ payload: [UInt8])
 }
 
 /// An item that threw: its error's type and description.
@@ -75,6 +78,21 @@ extension PoolFunction: AnyPoolFunction {
         } catch {
             return .badInput("\(name): cannot encode its outputs [\(Output.self)]: \(error)")
         }
+    }
+}
+
+extension PoolFunction {
+    func rehearse(_ payload: [UInt8]) {
+        _ = try? JSONChunks.decodeChunk(payload, as: Input.self)
+        var outputs: [Output] = []
+        outputs.reserveCapacity(1)
+        var failures: [Int: ThrownItem] = [:]
+        failures[0] = ThrownItem(type: "", description: "")
+        _ = failures[0]
+        _ = try? JSONChunks.encodeChunk(outputs)
+        var mixed: [ItemOutcome<Output>] = []
+        mixed.append(.thrown(type: "", description: ""))
+        _ = try? JSONEncoder().encode(mixed)
     }
 }
 

@@ -56,7 +56,12 @@ enum PoolWorker {
             }
             guard case .run(let jobs) = message else { return }
             var sinceWake = 0
-            for (i, job) in jobs.enumerated() {
+            // An index loop: `enumerated()` would instantiate a generic type that the process the
+            // worker was forked from may never have (PoolWorker.rehearse).
+            var i = 0
+            while i < jobs.count {
+                let job = jobs[i]
+                defer { i += 1 }
                 if tracing { Tracer.recordWords(.taskBegin, args.pool, job.task) }
                 let reply: TaskReply
                 if let f = functions[job.function] ?? (ChildProcess.registeredEntry(job.function) as? any AnyPoolFunction) {

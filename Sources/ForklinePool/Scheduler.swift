@@ -214,9 +214,12 @@ package struct Scheduler: Sendable {
         guard let worker = workers.removeValue(forKey: w) else { return [] }
         ids.removeAll { $0 == w }
         var actions: [Action] = []
+        // The failure goes last: a replacement is started (forked) before the caller that waits
+        // for the task is woken, not while that caller's thread starts running.
+        var failure: Action?
         if let head = worker.outstanding.first {
             tasks[head] = nil
-            actions.append(.deliverFailure(head, worker.killedFor == head ? .timedOut(w) : .workerDied(w, status)))
+            failure = .deliverFailure(head, worker.killedFor == head ? .timedOut(w) : .workerDied(w, status))
             for t in worker.outstanding.dropFirst().reversed() where tasks[t] != nil {
                 tasks[t]!.attempt += 1
                 tasks[t]!.worker = nil
@@ -247,6 +250,7 @@ package struct Scheduler: Sendable {
             }
         case .created, .terminating, .broken, .finished: break
         }
+        if let failure { actions.append(failure) }
         actions += dispatch(now: now)
         actions += finishIfDone()
         return actions

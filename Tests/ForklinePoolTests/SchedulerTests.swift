@@ -87,6 +87,17 @@ struct SchedulerTests {
         #expect(s.unfinishedTasks == 5)
     }
 
+    @Test("a dead or timed-out worker's replacement is started before its task's failure is delivered (the fork precedes the caller's wake-up)")
+    func replacementBeforeFailure() {
+        var s = started(.init(workers: 1, window: 2))
+        _ = s.submit(1, size: 8, timeout: 100, now: 0)
+        _ = s.submit(2, size: 8, now: 0)
+        #expect(s.tick(now: 100) == [.killWorker(1)])
+        #expect(s.exited(1, status: .signaled(9), now: 110) == [.startWorker(2), .replaced(old: 1, new: 2, .timedOut), .deliverFailure(1, .timedOut(1))])
+        _ = s.ready(2, now: 120)
+        #expect(s.exited(2, status: .signaled(11), now: 130) == [.startWorker(3), .replaced(old: 2, new: 3, .died), .deliverFailure(2, .workerDied(2, .signaled(11)))])
+    }
+
     @Test("maxTasksPerChild: a worker is stopped after its quota and replaced when it exits")
     func maxTasksPerChild() {
         var s = started(.init(workers: 1, maxTasksPerChild: 2, window: 4))

@@ -88,6 +88,7 @@ enum PoolScenarios {
                 _ = try await pool.map(poolSquare, Array(0..<count), chunksize: 1)
                 print("us/task \((ContinuousClock.now - t0) / count)")
             }
+        case _ where PoolHangScenarios.names.contains(scenario): try await PoolHangScenarios.run(scenario, m, count)
         default:
             writeStderrLine("unknown scenario \(scenario)")
             exit(2)
