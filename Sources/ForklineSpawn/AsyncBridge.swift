@@ -142,9 +142,12 @@ package final class AsyncBridge: @unchecked Sendable {
 
     func register(_ token: UInt64, _ c: CheckedContinuation<Result<Bool, WaitFailure>, Never>,
                   _ arm: (UInt64) -> Result<Kind, WaitFailure>) {
+        // The token stays pending until its waiter is in `waiters`, so a cancellation or close
+        // that comes while the wait is being armed is kept in `early`, never lost.
         let refused = state.withLock { s -> WaitFailure? in
+            guard let f = s.early.removeValue(forKey: token) ?? s.failure else { return nil }
             s.pending.remove(token)
-            return s.early.removeValue(forKey: token) ?? s.failure
+            return f
         }
         if let refused { return c.resume(returning: .failure(refused)) }
         let kind: Kind
@@ -154,7 +157,8 @@ package final class AsyncBridge: @unchecked Sendable {
         }
         // Registered before it is armed, so a wake-up that comes at once finds it.
         let late = state.withLock { s -> WaitFailure? in
-            if let f = s.failure { return f }
+            s.pending.remove(token)
+            if let f = s.early.removeValue(forKey: token) ?? s.failure { return f }
             s.waiters[token] = Waiter(kind: kind, continuation: c)
             return nil
         }
