@@ -10,12 +10,17 @@ extension ChildProcess {
     /// Waits for the child to end and returns how it ended. Records the `join` event.
     ///
     /// - Throws: ``SpawnError`` `notStarted` when the child was never started, `joinSelf` when a
-    ///   process joins itself (as in Python).
+    ///   process joins itself (as in Python), `cancelled` when the awaiting task is cancelled (the
+    ///   child is not touched: join it again), `systemCallFailed` when the async bridge failed.
     public func join() async throws(SpawnError) -> ExitStatus {
         let fd = try joinableFD()
         while true {
             if let status = collect() { return recordJoin(status) }
-            await ReadinessMonitor.shared().waitReadable(fd)
+            do throws(WaitFailure) {
+                try await AsyncBridge.shared().waitReadable(fd)
+            } catch {
+                throw SpawnError(waiting: error, "\(name): joining")
+            }
         }
     }
 

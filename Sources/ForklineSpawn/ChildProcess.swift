@@ -57,7 +57,8 @@ public final class ChildProcess: Sendable {
     let body: Body
     /// The pid of the process that created this handle: only it may join.
     let creatorPid: Int32
-    let state = ForkSafeLock(State())
+    // A sleeping lock: `collect` holds it across a poll and read of the forkserver's answer.
+    let state = SleepingLock(State())
 
     /// A child that runs `body` in a fork of this process.
     ///

@@ -93,7 +93,7 @@ enum ChildSetup {
     /// touches on its way to its body and at exit. Swift initialises a global under a lock of
     /// its own (`swift_once`); forked while another thread was initialising one, the child finds
     /// that lock held by a thread it does not have, and waits forever the first time it touches
-    /// the global (seen: a pool worker stuck on `ReadinessMonitor.current` in `afterFork` while
+    /// the global (seen: a pool worker stuck on `AsyncBridge.current` in `afterFork` while
     /// an async join created the monitor in the parent). Touched here first, each is either made
     /// or waited for before the fork. A user's closure that touches a global in the child runs
     /// that risk still (docs/spawn.md).
@@ -102,7 +102,8 @@ enum ChildSetup {
     private static let prepared: Void = {
         _ = Launcher.state.withLock { $0.started }
         _ = Launcher.launcherTid.load(ordering: .relaxed)
-        _ = ReadinessMonitor.current.withLock { $0 == nil }
+        _ = AsyncBridge.current.withLock { $0 == nil }
+        _ = (BlockingThreads.mutex, BlockingThreads.cond)
         _ = ForkServerClient.state.withLock { $0 == nil }
         _ = ForkServerClient.retired.withLock { $0.isEmpty }
         _ = ChildProcess.inheritedMap.withLock { $0.count }
@@ -118,7 +119,7 @@ enum ChildSetup {
         Tracer.forgetAfterFork()
         ChildRegistry.resetAfterFork()
         Launcher.resetAfterFork()
-        ReadinessMonitor.resetAfterFork()
+        AsyncBridge.resetAfterFork()
         ForkServerClient.resetAfterFork()
     }
 

@@ -28,6 +28,8 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let forkserverFailed = Code(raw: "forkserverFailed")
         /// Arguments could not be encoded or decoded.
         public static let encoding = Code(raw: "encoding")
+        /// The task awaiting `join()` was cancelled (the child runs on; join it again later).
+        public static let cancelled = Code(raw: "cancelled")
         public var description: String { raw }
     }
 

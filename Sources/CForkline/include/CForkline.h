@@ -96,6 +96,37 @@ int fl_epoll_watch_once(int ep, int fd);
 void fl_epoll_forget(int ep, int fd);
 /// epoll_wait: stores up to `max` ready descriptors in `fds`. Returns the count or -errno.
 int fl_epoll_wait(int ep, int *fds, int max, int timeout_ms);
+// MARK: - the async bridge's kernel calls (wait.c)
+
+/// Watches `fd` for input once (EPOLLIN | EPOLLONESHOT) under `token` (epoll_data.u64). 0 or -errno.
+int fl_epoll_watch_token(int ep, int fd, uint64_t token);
+/// Watches `fd` for input (level-triggered, not one-shot) under `token`. 0 or -errno.
+int fl_epoll_watch_token_persistent(int ep, int fd, uint64_t token);
+/// epoll_wait: stores up to `max` (<= 64) ready tokens. Returns the count or -errno.
+int fl_epoll_wait_tokens(int ep, uint64_t *tokens, int max, int timeout_ms);
+/// epoll_ctl(EPOLL_CTL_DEL). 0 or -errno.
+int fl_epoll_ctl_del(int ep, int fd);
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK). Returns fd or -errno.
+int fl_eventfd(void);
+/// fcntl(F_DUPFD_CLOEXEC). Returns the new fd or -errno.
+int fl_dup_cloexec(int fd);
+/// futex_waitv over `n` (<= 128) 32-bit words: sleeps until one is woken (returns its index), one
+/// already differs from `expected` (-EAGAIN), or the CLOCK_MONOTONIC `deadline_ns` (0: none)
+/// passes (-ETIMEDOUT). `shared[i]` 0 makes word i a private (process-local) futex.
+int fl_futex_waitv(uint32_t *const *words, const uint32_t *expected, const int *shared, int n,
+                   uint64_t deadline_ns);
+/// FUTEX_WAKE_PRIVATE / FUTEX_WAIT_PRIVATE on process-local words (no deadline). 0/count or -errno.
+int fl_futex_wake_private(uint32_t *word, int count);
+int fl_futex_wait_private(uint32_t *word, uint32_t expected);
+/// Sequentially consistent operations on a 32-bit word (shared memory or a lock word); cas
+/// returns 1 when it stored `desired` (acquire ordering).
+uint32_t fl_atomic_load_u32(const uint32_t *word);
+void fl_atomic_add_u32(uint32_t *word, uint32_t delta);
+uint32_t fl_atomic_exchange_u32(uint32_t *word, uint32_t value);
+int fl_atomic_cas_u32(uint32_t *word, uint32_t expected, uint32_t desired);
+/// Reads what is there without blocking and without changing O_NONBLOCK: recv(MSG_DONTWAIT) on
+/// a socket, preadv2(RWF_NOWAIT) on a pipe. Bytes read (0 at EOF) or -errno (-EAGAIN: nothing yet).
+ssize_t fl_read_nowait(int fd, void *buf, size_t len);
 /// accept4(fd, SOCK_CLOEXEC). Returns fd or -errno.
 int fl_accept_cloexec(int fd);
 /// The uid of a unix socket's peer (SO_PEERCRED), or -1.
