@@ -203,7 +203,7 @@ extension String {
 }
 
 /// "1.25 ms" style durations.
-public func formatNs(_ ns: UInt64) -> String {
+package func formatNs(_ ns: UInt64) -> String {
     let d = Double(ns)
     if d >= 1e9 { return fixed(d / 1e9) + " s" }
     if d >= 1e6 { return fixed(d / 1e6) + " ms" }
