@@ -1,5 +1,6 @@
 import CForkline
 import ForklineTrace
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -111,10 +112,8 @@ enum UnsafeAtomicLoad {
 /// are treated as none.
 func deadline(after timeout: Duration?) -> UInt64 {
     guard let timeout else { return 0 }
-    let (s, atto) = timeout.components
-    guard s < 1_000_000_000 else { return 0 }
-    let ns = max(0, s) * 1_000_000_000 + max(0, atto) / 1_000_000_000
-    return (fl_monotonic_ns() &+ UInt64(ns)) | 1  // never 0: 0 means no deadline
+    guard timeout.components.seconds < 1_000_000_000 else { return 0 }
+    return (fl_monotonic_ns() &+ timeout.clampedNanoseconds) | 1  // never 0: 0 means no deadline
 }
 
 /// Encodes and decodes the synchronisation types: an id and the descriptor of their segment.

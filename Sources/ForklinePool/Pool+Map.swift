@@ -1,5 +1,6 @@
 import FoundationEssentials
 import ForklineTrace
+import ForklineSystem
 
 extension Pool {
     /// Python's automatic chunk size: `ceil(count / (4 * workers))`.
@@ -24,10 +25,7 @@ extension Pool {
                                         .uint(UInt64(min(size, inputs.count - start))), .uint(ordered ? 1 : 0)])
         }
         let state = CallState(pool: id, call: call, ordered: ordered, collect: collect, starts: starts, continuation: continuation)
-        let timeoutNs = (timeout ?? defaultTimeout).map { d -> UInt64 in
-            let (s, a) = d.components
-            return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a) / 1_000_000_000)
-        }
+        let timeoutNs = (timeout ?? defaultTimeout)?.clampedNanoseconds
         driver.send(.submit(CallSubmission(state: state, firstTask: first, function: f.name, payloads: payloads, timeout: timeoutNs)))
         let tasks = payloads.indices.map { first + UInt64($0) }
         return (stream, tasks, starts.enumerated().map { i, s in min(size, inputs.count - s) })
