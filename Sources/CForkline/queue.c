@@ -39,7 +39,7 @@ typedef struct fl_queue_header {
   uint32_t waiters[3];
   // The operation in progress under the mutex (its undo record), cleared at the unlock: a
   // holder that dies leaves it for the next locker, which finishes or undoes it.
-  uint32_t op;              // OP_NONE, OP_PUT, OP_TAKE
+  uint32_t op;              // OP_NONE, OP_PUT, OP_TAKE, OP_DONE
   uint32_t op_joinable;     // the operation counts in `unfinished`
   uint64_t op_pos;          // the tail (put) or head (take) before it
   int64_t op_unfinished;    // `unfinished` before it
@@ -48,7 +48,7 @@ typedef struct fl_queue_header {
   uint64_t lost_puid, lost_seq;  // the last of them
 } fl_queue_header;
 
-enum { OP_NONE = 0, OP_PUT = 1, OP_TAKE = 2 };
+enum { OP_NONE = 0, OP_PUT = 1, OP_TAKE = 2, OP_DONE = 3 };
 
 _Static_assert(sizeof(pthread_mutex_t) <= 64, "mutex fits its line");
 _Static_assert(sizeof(fl_queue_header) <= FL_QUEUE_HEADER_SIZE, "header fits");
@@ -108,6 +108,9 @@ int fl_queue_lock(void *q) {
     // Published: the item is there and counts as unfinished. Not: it was never put.
     int published = h->tail != h->op_pos;
     h->unfinished = h->op_unfinished + (published && h->op_joinable ? 1 : 0);
+  } else if (op == OP_DONE) {
+    // The consumer had called task_done: finish it (it was a single store, made or not).
+    h->unfinished = h->op_unfinished > 0 ? h->op_unfinished - 1 : 0;
   } else if (op == OP_TAKE && h->head != h->op_pos) {
     // Taken out, but its getter died before it returned it: nobody has it and nobody will
     // mark it done. It is counted lost (a join reports it) instead of unfinished forever.
@@ -209,6 +212,9 @@ uint64_t fl_queue_lost(void *q, uint64_t *puid, uint64_t *seq) {
 int fl_queue_task_done(void *q) {
   fl_queue_header *h = H(q);
   if (h->unfinished <= 0) return -1;
+  h->op_unfinished = h->unfinished;
+  __atomic_store_n(&h->op, OP_DONE, __ATOMIC_RELEASE);
+  fl_queue_fault(4);
   if (--h->unfinished == 0) {
     bump(h, 2);
     return __atomic_load_n(&h->waiters[2], __ATOMIC_SEQ_CST) != 0;

@@ -11,12 +11,19 @@ struct QueueVictimArgs: Codable, Sendable { var jobs: JoinableQueue<Int>; var po
 struct BarrierVictimArgs: Codable, Sendable { var barrier: Barrier; var dieAt: Int32 }
 
 enum ChannelFaults {
-    /// Arms a fault point in its own queue code, then puts `value` (a put point) or gets one item
-    /// (a get point): it SIGKILLs itself inside that call. Exits 9 if it survives.
+    /// Arms a fault point in its own queue code, then puts `value` (a put point), gets one item
+    /// (a get point), or gets one and marks it done: it SIGKILLs itself inside that call. Exits 9
+    /// if it survives.
     static let queueVictim = EntryPoint<QueueVictimArgs>("fault-queue-victim") { a in
         let point = Queue<Int>.FaultPoint(rawValue: a.point)!
         a.jobs.dieInside(point)
-        if point == .getAfterTake { _ = try a.jobs.get(timeout: .seconds(60)) } else { try a.jobs.put(a.value) }
+        switch point {
+        case .getAfterTake: _ = try a.jobs.get(timeout: .seconds(60))
+        case .inTaskDone:
+            _ = try a.jobs.get(timeout: .seconds(60))
+            try a.jobs.taskDone()
+        default: try a.jobs.put(a.value)
+        }
         exit(9)
     }
 
@@ -37,6 +44,7 @@ enum ChannelFaults {
         case "fault-joinable-put-unpublished": try joinableVictim(m, .putBeforePublish)
         case "fault-joinable-put-published": try joinableVictim(m, .putAfterPublish)
         case "fault-joinable-get-taken": try joinableVictim(m, .getAfterTake)
+        case "fault-joinable-in-task-done": try joinableVictim(m, .inTaskDone)
         case "fault-barrier-killed-waiting": try barrierKilledWaiting(m)
         case "fault-barrier-killed-after-release": try barrierKilledAfterRelease(m)
         case "fault-barrier-killed-arriving": try barrierKilledArriving(m)
