@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -37,6 +38,7 @@ typedef struct fl_queue_header {
   char pad1[8];
   uint32_t seq[3];          // futex words: data, space, done
   uint32_t waiters[3];
+  char pad2[192 - 128 - 24];  // the undo record below on a line of its own: waiters spin on seq
   // The operation in progress under the mutex (its undo record), cleared at the unlock: a
   // holder that dies leaves it for the next locker, which finishes or undoes it.
   uint32_t op;              // OP_NONE, OP_PUT, OP_TAKE, OP_DONE
@@ -52,6 +54,7 @@ enum { OP_NONE = 0, OP_PUT = 1, OP_TAKE = 2, OP_DONE = 3 };
 
 _Static_assert(sizeof(pthread_mutex_t) <= 64, "mutex fits its line");
 _Static_assert(sizeof(fl_queue_header) <= FL_QUEUE_HEADER_SIZE, "header fits");
+_Static_assert(offsetof(fl_queue_header, seq) == 128 && offsetof(fl_queue_header, op) == 192, "cache lines");
 
 #define RECORD_HEAD 24u
 
@@ -135,7 +138,7 @@ int fl_queue_lock(void *q) {
 
 void fl_queue_unlock(void *q) {
   // The operation is complete: the caller has it (a get returns it, a put returns).
-  __atomic_store_n(&H(q)->op, OP_NONE, __ATOMIC_RELEASE);
+  if (H(q)->op != OP_NONE) __atomic_store_n(&H(q)->op, OP_NONE, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&H(q)->mutex);
 }
 
@@ -186,8 +189,10 @@ int fl_queue_take(void *q, void *dst, uint32_t len, int joinable) {
   fl_queue_header *h = H(q);
   h->op_pos = h->head;
   h->op_joinable = (uint32_t)(joinable != 0);
-  copy_out(q, h->head + 8, &h->op_puid, 8);
-  copy_out(q, h->head + 16, &h->op_seq, 8);
+  uint64_t sender[2];  // the record's puid and seq, for a lost-item report
+  copy_out(q, h->head + 8, sender, 16);
+  h->op_puid = sender[0];
+  h->op_seq = sender[1];
   __atomic_store_n(&h->op, OP_TAKE, __ATOMIC_RELEASE);
   if (len) copy_out(q, h->head + RECORD_HEAD, dst, len);
   h->count--;
