@@ -185,10 +185,12 @@ public final class Barrier: Sendable {
             guard core[1] > 0 || core[2] == 1 else { return }
             let round = core[0]
             if core[2] == 0 { Tracer.recordWords(.barrierBroken, id, round, Reason.reset.rawValue) }
+            core[5] = 1  // a death before the last store leaves the barrier broken, not half reset
             core[4] |= 1 << (round % 64)
             core[0] = round + 1
             core[1] = 0
             core[2] = 0
+            core[5] = 0
             core.signal(&held, Int32.max)
         }
     }
