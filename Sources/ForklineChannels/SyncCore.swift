@@ -26,15 +26,19 @@ struct SyncCore {
         nonmutating set { (segment.base + 64 + 8 * i).storeBytes(of: newValue, as: UInt64.self) }
     }
 
-    /// A new, zeroed monitor in its own memfd segment.
-    init(name: String) throws(ChannelError) {
-        segment = try SharedSegment(size: Self.size, name: name)
+    /// A new, zeroed monitor in its own memfd segment of `size` bytes (more than 128: the owning
+    /// type keeps its own data after the monitor).
+    init(name: String, size: Int = SyncCore.size) throws(ChannelError) {
+        segment = try SharedSegment(size: max(size, Self.size), name: name)
         try RobustMutex.initialise(mutex, what: "a shared monitor")
     }
 
-    /// The monitor a parent passed (its descriptor under the parent's number).
+    /// The monitor a parent passed (its descriptor under the parent's number), mapped whole.
     init(inheritedFD parentFD: Int32) throws(ChannelError) {
-        segment = try SharedSegment(inherited: try SharedSegment.local(parentFD), size: Self.size)
+        let fd = try SharedSegment.local(parentFD)
+        var st = stat()
+        let size = fstat(fd, &st) == 0 ? max(Int(st.st_size), Self.size) : Self.size
+        segment = try SharedSegment(inherited: fd, size: size)
     }
 
     /// Takes the monitor's mutex. Returns true when a process died inside it (the state may be
