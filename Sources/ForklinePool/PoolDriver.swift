@@ -25,6 +25,8 @@ struct CallSubmission: @unchecked Sendable {
     var firstTask: UInt64
     var function: String
     var payloads: [[UInt8]]
+    /// Chunks whose inputs could not be encoded: they fail at their place, unsent.
+    var failed: [Int: PoolError] = [:]
     var timeout: UInt64?
 }
 
@@ -78,6 +80,12 @@ final class PoolDriver: @unchecked Sendable {
     var outbox: [Scheduler.WorkerID: [WorkerMessage.Job]] = [:]
     /// The functions ``PoolWorker/rehearse(_:payload:)`` ran for (fork pools only).
     var rehearsed: Set<String> = []
+    /// Posted once the first workers were started (see ``waitInitialWorkers()``).
+    let initialWorkers: UnsafeMutablePointer<sem_t> = {
+        let p = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        sem_init(p, 0, 0)
+        return p
+    }()
 
     init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config) throws(PoolError) {
         self.pool = pool
@@ -94,7 +102,20 @@ final class PoolDriver: @unchecked Sendable {
         wakeWrite = fds[1]
     }
 
-    deinit { closePipe() }
+    deinit {
+        closePipe()
+        sem_destroy(initialWorkers)
+        initialWorkers.deallocate()
+    }
+
+    /// Blocks until the driver has started (forked) the pool's first workers: a fork pool's
+    /// constructor waits, so that its caller's thread is not running, and perhaps holding a
+    /// runtime lock of the Swift runtime in the middle of its first use of a type, while the
+    /// workers are forked (``PoolWorker/rehearse(_:payload:)`` says why that matters). A few
+    /// milliseconds at most: forks, no waiting for the workers.
+    func waitInitialWorkers() {
+        while sem_wait(initialWorkers) != 0 && errno == EINTR {}
+    }
 
     /// Closes the wake-up pipe once (when the driver ends, so `join` returns with no descriptor
     /// of the pool left open).
@@ -153,6 +174,7 @@ final class PoolDriver: @unchecked Sendable {
     func run() {
         if method == .fork { PoolWorker.rehearse("", payload: []) }
         perform(scheduler.start())
+        sem_post(initialWorkers)
         var fds: [pollfd] = []
         var ids: [Scheduler.WorkerID] = []
         var wakeBytes = [UInt8](repeating: 0, count: 64)
@@ -222,11 +244,16 @@ final class PoolDriver: @unchecked Sendable {
         let now = fl_monotonic_ns()
         switch command {
         case .submit(let s):
-            if method == .fork, let first = s.payloads.first, rehearsed.insert(s.function).inserted {
+            if method == .fork, let first = s.payloads.indices.first(where: { s.failed[$0] == nil }).map({ s.payloads[$0] }),
+               rehearsed.insert(s.function).inserted {
                 PoolWorker.rehearse(s.function, payload: first)
             }
             for (i, payload) in s.payloads.enumerated() {
                 let task = s.firstTask + UInt64(i)
+                if let e = s.failed[i] {
+                    s.state.resolve(chunk: i, task: task, taskBase: s.firstTask, .failure(e))
+                    continue
+                }
                 bodies[task] = (s.state, i, s.firstTask, s.function, payload)
                 perform(scheduler.submit(task, size: payload.count, timeout: s.timeout, now: now))
             }
