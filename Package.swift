@@ -23,10 +23,12 @@ let package = Package(
             name: "CForkline",
             cSettings: [.define("_GNU_SOURCE")]
         ),
-        .target(name: "ForklineTrace", dependencies: ["CForkline"]),
-        .target(name: "ForklineSpawn", dependencies: ["CForkline", "ForklineTrace"]),
-        .target(name: "ForklineChannels", dependencies: ["CForkline", "ForklineTrace", "ForklineSpawn"]),
-        .target(name: "ForklinePool", dependencies: ["CForkline", "ForklineTrace", "ForklineSpawn", "ForklineChannels"]),
+        // The system layer: every libc I/O and wait call, EINTR/EPIPE/errno policy (package access).
+        .target(name: "ForklineSystem", dependencies: ["CForkline"]),
+        .target(name: "ForklineTrace", dependencies: ["CForkline", "ForklineSystem"]),
+        .target(name: "ForklineSpawn", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace"]),
+        .target(name: "ForklineChannels", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace", "ForklineSpawn"]),
+        .target(name: "ForklinePool", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace", "ForklineSpawn", "ForklineChannels"]),
         .target(name: "ForklineReplay", dependencies: ["ForklineTrace"]),
         .target(name: "Forkline", dependencies: ["ForklineTrace", "ForklineSpawn", "ForklineChannels", "ForklinePool", "ForklineReplay"]),
         .executableTarget(

@@ -1,5 +1,6 @@
-// The crash writer: records a `crash` event with a backtrace, then chains to whatever handler
-// was installed before (the Swift runtime's, or the default action).
+// The crash writer: records a `crash` event with a backtrace, then ends a Forkline child at once
+// by the crash's signal, or chains to whatever handler was installed before (the Swift runtime's,
+// or the default action) in the root process. CForkline.h says which and why.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -8,7 +9,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -27,21 +31,65 @@ static int slot(int sig) {
   return -1;
 }
 
+static int child_mode = 0;       // a Forkline child: end at once after recording
+static int keep_report = 0;      // ... unless it opted into the Swift runtime's report
+static atomic_int crasher = 0;   // tid of the first thread to crash, 0 before any
+
+// Ends the process by `sig` with its default action (terminate, core): every thread ends with it.
+static void die_by(int sig) {
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, NULL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  raise(sig);
+  // Not reached: the default action of every crash signal ends the process.
+  syscall(SYS_exit_group, 128 + sig);
+}
+
+static void chain(int sig, siginfo_t *info) {
+  int i = slot(sig);
+  if (i >= 0) sigaction(sig, &saved[i], NULL);
+  // A signal sent with kill() (si_code <= 0) would not come back by returning: send it again.
+  // It is blocked while this handler runs, so it arrives when we return.
+  if (info && info->si_code <= 0) raise(sig);
+}
+
 static void handler(int sig, siginfo_t *info, void *uctx) {
   int saved_errno = errno;
+  int me = (int)syscall(SYS_gettid);
+  int first = 0;
+  if (!atomic_compare_exchange_strong(&crasher, &first, me)) {
+    // Another crash is being handled. On the same thread (a fault inside this handler): end now.
+    // On another thread, in a child: the first crash ends the process; wait for it.
+    if (first == me || (child_mode && !keep_report)) {
+      if (first == me) die_by(sig);
+      for (;;) pause();
+    }
+    chain(sig, info);
+    errno = saved_errno;
+    return;
+  }
+  fl_trace_silence();  // from here on no thread records: the crash is the process's last event
   uint64_t frames[MAX_FRAMES + 8];
   int n = fl_backtrace(frames, MAX_FRAMES + 8);
   uint64_t pc = 0;
 #if defined(__x86_64__)
   if (uctx) pc = (uint64_t)((ucontext_t *)uctx)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  if (uctx) pc = (uint64_t)((ucontext_t *)uctx)->uc_mcontext.pc;
 #endif
   // Drop the frames of this handler and the signal trampoline: start at the faulting pc.
-  int first = 0;
+  int skip = 0;
   if (n > 0 && pc) {
     for (int i = 0; i < n; i++)
-      if (frames[i] == pc) { first = i; break; }
+      if (frames[i] == pc) { skip = i; break; }
   }
-  int count = n < 0 ? -1 : (n - first > MAX_FRAMES ? MAX_FRAMES : n - first);
+  int count = n < 0 ? -1 : (n - skip > MAX_FRAMES ? MAX_FRAMES : n - skip);
   uint32_t payload = 4 + 4 + 8 + 8 + 2 + (count > 0 ? 8u * (uint32_t)count : 0);
   char *p = fl_trace_reserve_in_signal(FL_KIND_CRASH, payload);
   if (p) {
@@ -53,14 +101,11 @@ static void handler(int sig, siginfo_t *info, void *uctx) {
     memcpy(p + 8, &addr, 8);
     memcpy(p + 16, &pc, 8);
     memcpy(p + 24, &c, 2);
-    if (count > 0) memcpy(p + 26, frames + first, 8u * (uint32_t)count);
+    if (count > 0) memcpy(p + 26, frames + skip, 8u * (uint32_t)count);
     fl_trace_commit(p);
   }
-  int i = slot(sig);
-  if (i >= 0) sigaction(sig, &saved[i], NULL);
-  // A signal sent with kill() (si_code <= 0) would not come back by returning: send it again.
-  // It is blocked while this handler runs, so it arrives when we return.
-  if (info && info->si_code <= 0) raise(sig);
+  if (child_mode && !keep_report) die_by(sig);
+  chain(sig, info);
   errno = saved_errno;
 }
 
@@ -92,6 +137,13 @@ void fl_crash_install(void) {
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
   for (int i = 0; i < NCRASH; i++) sigaction(crash_signals[i], &sa, &saved[i]);
+}
+
+void fl_crash_become_child(int keep_runtime_report) {
+  child_mode = 1;
+  keep_report = keep_runtime_report;
+  atomic_store(&crasher, 0);  // a fork child starts with no crash of its parent's
+  fl_crash_install();
 }
 
 static void (*exit_callback)(int) = NULL;

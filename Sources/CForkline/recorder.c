@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,12 +28,22 @@
 #define MAX_CHUNK (16u * 1024u * 1024u)
 #define MAX_MAPS 512
 #define CUT_RESERVE 64  // always room left for the trace-cut record
+// Always room left in the current chunk for the crash writer's record (header, signal, code,
+// address, pc, and crash.c's MAX_FRAMES = 64 frames), so that it never grows the file (no
+// posix_fallocate or mmap in a signal handler).
+#define CRASH_RESERVE (FL_TRACE_RECORD_HEADER + 4 + 4 + 8 + 8 + 2 + 8 * 64 + 6)
+_Static_assert(CRASH_RESERVE % 8 == 0, "records are 8-byte aligned");
+_Static_assert(FL_TRACE_MAX_PAYLOAD == 0xFFFF * 8 - FL_TRACE_RECORD_HEADER, "a record's size in words is a u16");
 
-enum { OFF = 0, ON = 1, FAILED = 2 };
+// SILENT: recording turned off for good by the crash writer, mappings kept (fl_trace_silence).
+// CLOSED: the file was closed (or could not be linked) with its mappings kept: another thread
+// may still hold a reserved record, and writes into it must land in mapped memory.
+enum { OFF = 0, ON = 1, FAILED = 2, SILENT = 3, CLOSED = 4 };
 
 static struct {
   atomic_int state;
   atomic_flag lock;
+  atomic_int inflight;  // records reserved and not yet committed
   int fd;
   uint64_t seq;
   char *base;        // current chunk
@@ -67,7 +78,11 @@ static int lock(int bounded) {
       if (bounded && spins > 256u * 2000u) return 0;
       sched_yield();
     } else {
+#if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
+#elif defined(__aarch64__)
+      __asm__ __volatile__("yield");
+#endif
     }
   }
   return 1;
@@ -77,6 +92,12 @@ static void unlock(void) { atomic_flag_clear_explicit(&R.lock, memory_order_rele
 
 static int map_chunk(size_t off, size_t len) {
   if (R.nmaps == MAX_MAPS) return ENOMEM;
+  // Past RLIMIT_FSIZE (`ulimit -f`) the kernel raises SIGXFSZ, whose default action kills the
+  // process, before posix_fallocate can return EFBIG: ask first.
+  struct rlimit fsize;
+  if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
+      (rlim_t)(off + len) > fsize.rlim_cur)
+    return EFBIG;
   int rc = posix_fallocate(R.fd, (off_t)off, (off_t)len);  // ENOSPC now, never SIGBUS later
   if (rc) return rc;
   void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, R.fd, (off_t)off);
@@ -106,7 +127,12 @@ static void publish(char *rec, uint32_t size) {
 
 int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, uint64_t start_ns,
                   uint64_t realtime_ns) {
-  if (atomic_load(&R.state) != OFF) return -EBUSY;
+  int prior = atomic_load(&R.state);
+  if (prior != OFF && prior != CLOSED) return -EBUSY;
+  // The mappings of a closed recorder can go once no reserved record is left in them.
+  if (prior == CLOSED && atomic_load(&R.inflight) == 0) {
+    for (int i = 0; i < R.nmaps; i++) munmap(R.maps[i].base, R.maps[i].len);
+  }
   // The file appears under its name only at fl_trace_link, once the caller has recorded its first
   // events (O_TMPFILE, then linkat): a process killed while opening its trace leaves no
   // half-made file behind.
@@ -168,7 +194,13 @@ int fl_trace_link(void) {
   snprintf(proc, sizeof proc, "/proc/self/fd/%d", R.fd);
   if (linkat(AT_FDCWD, proc, AT_FDCWD, R.path, AT_SYMLINK_FOLLOW) != 0) {
     int err = errno;
-    fl_trace_forget_after_fork();  // drops the mapping and the descriptor; the file vanishes
+    // Recording stops; the mappings stay (another thread may be writing a record), so the
+    // unnamed file vanishes at exit rather than now.
+    lock(0);
+    atomic_store(&R.state, CLOSED);
+    close(R.fd);
+    R.fd = -1;
+    unlock();
     return -err;
   }
   R.unlinked = 0;
@@ -191,7 +223,7 @@ static int grow(uint32_t size) {
   size_t left = R.chunk_len - R.pos;
   size_t next_off = R.chunk_off + R.chunk_len;
   size_t len = R.chunk_len * 2 > MAX_CHUNK ? MAX_CHUNK : R.chunk_len * 2;
-  while (len < size + CUT_RESERVE) len *= 2;
+  while (len < size + CUT_RESERVE + CRASH_RESERVE) len *= 2;
   // Keep the current chunk's tail intact until the new chunk exists: if growing fails, the cut
   // record goes into the reserve.
   int rc = map_chunk(next_off, len);
@@ -211,9 +243,13 @@ static int grow(uint32_t size) {
   return 0;
 }
 
-static void *reserve_locked(uint16_t kind, uint32_t payload_len, uint64_t *seq_out) {
+// `in_signal`: the crash writer, which never grows the file: its record goes into the room every
+// other reservation leaves (CRASH_RESERVE).
+static void *reserve_locked(uint16_t kind, uint32_t payload_len, uint64_t *seq_out, int in_signal) {
   uint32_t size = (FL_TRACE_RECORD_HEADER + payload_len + 7u) & ~7u;
-  if (R.pos + size + CUT_RESERVE > R.chunk_len) {
+  if (in_signal) {
+    if (R.pos + size + CUT_RESERVE > R.chunk_len) return NULL;
+  } else if (R.pos + size + CUT_RESERVE + CRASH_RESERVE > R.chunk_len) {
     int rc = grow(size);
     if (rc) {
       // Record where and why the trace was cut, in the reserve, then stop tracing.
@@ -235,28 +271,69 @@ static void *reserve_locked(uint16_t kind, uint32_t payload_len, uint64_t *seq_o
   R.pos += size;
   uint64_t s = R.seq++;
   put_header(rec, size, kind, s, fl_monotonic_ns());
+  atomic_fetch_add_explicit(&R.inflight, 1, memory_order_relaxed);
   if (seq_out) *seq_out = s;
   return rec + FL_TRACE_RECORD_HEADER;
 }
 
+// An event too large for a record (its size in words is a u16) is replaced by a record that
+// says so: the reader would otherwise stop at a wrapped size and lose every later event.
+static void record_dropped(uint16_t kind, uint32_t payload_len) {
+  char *p = reserve_locked(FL_KIND_EVENT_TRUNCATED, 25, NULL, 0);
+  if (!p) return;
+  uint64_t k = kind, needed = payload_len, seq = 0;
+  uint8_t recorded = 0;
+  memcpy(p, &k, 8);
+  memcpy(p + 8, &needed, 8);
+  memcpy(p + 16, &seq, 8);
+  memcpy(p + 24, &recorded, 1);
+  fl_trace_commit(p);
+}
+
 void *fl_trace_reserve(uint16_t kind, uint32_t payload_len, uint64_t *seq_out) {
   if (atomic_load_explicit(&R.state, memory_order_relaxed) != ON) return NULL;
-  if (payload_len > 0x7FFF0u) return NULL;
+  if (payload_len > FL_TRACE_MAX_PAYLOAD) {
+    lock(0);
+    if (atomic_load_explicit(&R.state, memory_order_relaxed) == ON) record_dropped(kind, payload_len);
+    unlock();
+    return NULL;
+  }
   lock(0);
   void *p = atomic_load_explicit(&R.state, memory_order_relaxed) == ON
-                ? reserve_locked(kind, payload_len, seq_out)
+                ? reserve_locked(kind, payload_len, seq_out, 0)
                 : NULL;
   unlock();
   return p;
 }
 
-// Used by the crash writer: bounded wait on the lock.
+void *fl_trace_reserve_final(uint16_t kind, uint32_t payload_len) {
+  if (payload_len > FL_TRACE_MAX_PAYLOAD) return NULL;
+  lock(0);
+  void *p = NULL;
+  if (atomic_load_explicit(&R.state, memory_order_relaxed) == ON) {
+    p = reserve_locked(kind, payload_len, NULL, 0);
+    // Under the lock that orders every reservation: no other thread's record follows this one.
+    int on = ON;
+    atomic_compare_exchange_strong(&R.state, &on, SILENT);
+  }
+  unlock();
+  return p;
+}
+
+void fl_trace_silence(void) {
+  int on = ON;
+  atomic_compare_exchange_strong(&R.state, &on, SILENT);
+}
+
+// Used by the crash writer, after fl_trace_silence: bounded wait on the lock.
 void *fl_trace_reserve_in_signal(uint16_t kind, uint32_t payload_len) {
-  if (atomic_load_explicit(&R.state, memory_order_relaxed) != ON) return NULL;
+  // FAILED too: after a trace cut the crash room is still there, and the crash is worth having.
+  int st = atomic_load_explicit(&R.state, memory_order_relaxed);
+  if (st != ON && st != SILENT && st != FAILED) return NULL;
+  if (payload_len > FL_TRACE_MAX_PAYLOAD) return NULL;
   if (!lock(1)) return NULL;
-  void *p = atomic_load_explicit(&R.state, memory_order_relaxed) == ON
-                ? reserve_locked(kind, payload_len, NULL)
-                : NULL;
+  st = atomic_load_explicit(&R.state, memory_order_relaxed);
+  void *p = st == ON || st == SILENT || st == FAILED ? reserve_locked(kind, payload_len, NULL, 1) : NULL;
   unlock();
   return p;
 }
@@ -266,30 +343,42 @@ void fl_trace_commit(void *payload) {
   uint16_t words;
   memcpy(&words, rec + 6, 2);
   publish(rec, (uint32_t)words * 8u);
+  atomic_fetch_sub_explicit(&R.inflight, 1, memory_order_release);
+}
+
+// Waits up to ~50 ms for the records other threads reserved to be committed (they are
+// copying into them: microseconds), so that a clean exit leaves no half-written record.
+static void wait_for_writers(void) {
+  uint64_t deadline = fl_monotonic_ns() + 50000000ull;
+  while (atomic_load_explicit(&R.inflight, memory_order_acquire) > 0 && fl_monotonic_ns() < deadline) sched_yield();
 }
 
 void fl_trace_close(void) {
+  // Recording stops for every thread, but nothing is unmapped: a thread between reserve and
+  // commit writes into mapped memory, below the length the file keeps.
   lock(0);
-  if (atomic_load(&R.state) != OFF) {
-    atomic_store(&R.state, OFF);
-    off_t used = (off_t)(R.chunk_off + R.pos);
-    for (int i = 0; i < R.nmaps; i++) munmap(R.maps[i].base, R.maps[i].len);
-    R.nmaps = 0;
-    if (ftruncate(R.fd, used) != 0) { /* the reader stops at the first empty record anyway */ }
-    close(R.fd);
-    R.fd = -1;
+  int st = atomic_load(&R.state);
+  if (st == OFF || st == CLOSED) {
+    unlock();
+    return;
   }
+  atomic_store(&R.state, CLOSED);
+  off_t used = (off_t)(R.chunk_off + R.pos);
+  int fd = R.fd;
+  R.fd = -1;
   unlock();
+  wait_for_writers();
+  if (ftruncate(fd, used) != 0) { /* the reader stops at the first empty record anyway */ }
+  close(fd);
 }
 
 void fl_trace_forget_after_fork(void) {
   // Only this thread exists now; another thread may have held the lock at fork time.
   atomic_flag_clear(&R.lock);
-  if (atomic_load(&R.state) != OFF) {
-    for (int i = 0; i < R.nmaps; i++) munmap(R.maps[i].base, R.maps[i].len);
-    R.nmaps = 0;
-    if (R.fd >= 0) close(R.fd);
-    R.fd = -1;
-    atomic_store(&R.state, OFF);
-  }
+  atomic_store(&R.inflight, 0);
+  for (int i = 0; i < R.nmaps; i++) munmap(R.maps[i].base, R.maps[i].len);
+  R.nmaps = 0;
+  if (R.fd >= 0) close(R.fd);
+  R.fd = -1;
+  atomic_store(&R.state, OFF);
 }

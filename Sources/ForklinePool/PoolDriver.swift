@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineChannels
 import ForklineSpawn
 import ForklineTrace
@@ -60,6 +61,8 @@ final class PoolDriver: @unchecked Sendable {
     struct Done {
         var finished = false
         var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Why the driver ended, for a submission that arrives after it did.
+        var endReason: Scheduler.Failure = .terminated
     }
 
     let pool: UInt64
@@ -119,26 +122,47 @@ final class PoolDriver: @unchecked Sendable {
 
     /// Closes the wake-up pipe once (when the driver ends, so `join` returns with no descriptor
     /// of the pool left open).
-    func closePipe() {
+    /// Returns the commands that arrived after the driver's last look at its inbox.
+    @discardableResult
+    func closePipe() -> [PoolCommand] {
         inbox.withLock { i in
-            guard !i.pipeClosed else { return }
+            guard !i.pipeClosed else { return [] }
             i.pipeClosed = true
             _ = Glibc.close(wakeRead)
             _ = Glibc.close(wakeWrite)
+            defer { i.commands = [] }
+            return i.commands
+        }
+    }
+
+    /// Fails a submission the driver will never run, with the reason it ended.
+    func failLate(_ command: PoolCommand) {
+        guard case .submit(let s) = command else { return }
+        let reason = done.withLock { $0.endReason }
+        for i in s.payloads.indices {
+            let task = s.firstTask + UInt64(i)
+            s.state.resolve(chunk: i, task: task, taskBase: s.firstTask,
+                            .failure(error(for: reason, task: task, chunkSize: [])))
         }
     }
 
     /// Queues a command and wakes the driver (one byte in the pipe at most). The write happens
     /// under the inbox lock, so it never races with the driver closing the pipe when it ends.
+    ///
+    /// A submission that arrives after the driver ended (every worker failed to start, or the
+    /// pool was terminated) fails at once with the reason, on the caller's thread: the driver no
+    /// longer touches its state. It used to vanish, and its caller waited forever.
     func send(_ command: PoolCommand) {
-        inbox.withLock { i in
-            guard !i.pipeClosed else { return }
+        let accepted = inbox.withLock { i in
+            guard !i.pipeClosed else { return false }
             i.commands.append(command)
-            guard !i.wakePending else { return }
+            guard !i.wakePending else { return true }
             i.wakePending = true
-            var b: UInt8 = 1
-            while Glibc.write(wakeWrite, &b, 1) < 0 && errno == EINTR {}
+            let b: UInt8 = 1
+            _ = withUnsafeBytes(of: b) { Syscall.writeAll(wakeWrite, $0) }
+            return true
         }
+        if !accepted { failLate(command) }
     }
 
     var isFinished: Bool { done.withLock { $0.finished } }
@@ -215,7 +239,10 @@ final class PoolDriver: @unchecked Sendable {
                 readWorker(id)
             }
         }
-        closePipe()
+        let reason: Scheduler.Failure = scheduler.isBroken ? .noWorkers(scheduler.lastStartError) : .terminated
+        done.withLock { $0.endReason = reason }
+        // A submission accepted after the last look at the inbox would otherwise never end.
+        for c in closePipe() { failLate(c) }
         let waiters = done.withLock { d in
             d.finished = true
             defer { d.waiters = [] }

@@ -100,6 +100,18 @@ struct Checker {
         var seen: Set<UInt64> = []
         for p in trace.processes {
             for d in p.damage { add(.damaged, "\(p.source): \(d)", pids: [p.header.pid]) }
+            for e in p.events where e.kind == .eventTruncated { notes.append(trace.truncationNote(p, e)) }
+            // A record left half-written is what dying mid-write looks like: expected of a
+            // process that crashed or was killed (no end recorded), damage after a clean exit.
+            let endedAbruptly = p.events.last.map { $0.kind == .crash || $0.kind == .traceCut } ?? true
+                || !p.events.contains { $0.kind == .exit }
+            for d in p.interrupted {
+                if endedAbruptly {
+                    notes.append("\(label(p)) died while writing a record (\(p.source): \(d))")
+                } else {
+                    add(.damaged, "\(p.source): \(d)", pids: [p.header.pid])
+                }
+            }
             if !seen.insert(p.header.puid).inserted {
                 add(.damaged, "\(p.source): a second file for process \(hex16(p.header.puid)); only the first is checked",
                     pids: [p.header.pid])
@@ -116,6 +128,16 @@ struct Checker {
 }
 
 extension Trace {
+    /// What an `eventTruncated` record says, as a note of `check`.
+    func truncationNote(_ p: ProcessTrace, _ e: TraceEvent) -> String {
+        let kind = (e["kind"]?.uint).flatMap { UInt16(exactly: $0) }.flatMap(EventKind.init(rawValue:))?.name ?? "unknown-kind"
+        let needed = e["needed"]?.uint ?? 0
+        if e["recorded"]?.uint == 1 {
+            return "\(label(p)): \(kind) #\(e["seq"]?.uint ?? 0) (\(needed) bytes) was over the trace format's limits and is recorded cut short"
+        }
+        return "\(label(p)): a \(kind) event of \(needed) bytes was over the trace format's limits (\(PayloadCodec.maxPayload) bytes a record) and was dropped"
+    }
+
     /// "process NAME (pid N)", as violation messages name processes.
     func label(_ p: ProcessTrace) -> String { "process \(p.name) (pid \(p.header.pid))" }
 }

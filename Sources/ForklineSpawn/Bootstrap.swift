@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -38,7 +39,7 @@ extension ChildProcess {
     /// Everything `main` does before `bootstrap` also runs in every spawn child and in the
     /// forkserver, so do nothing there.
     public static func bootstrap(entries: [any AnyEntryPoint]) {
-        EntryRegistry.register(entries)
+        EntryRegistry.register(entries, fromBootstrap: true)
         guard getenv(bootstrapVariable) != nil else {
             Tracer.startFromEnvironment()
             return
@@ -72,7 +73,7 @@ extension ChildProcess {
             got += n
         }
         let length = Int(header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian })
-        guard length < 64 << 20, let body = Sys.readExactly(payloadFD, length),
+        guard length < 64 << 20, let body = Syscall.readExactly(payloadFD, length),
               let payload = try? BootstrapPayload(decoding: body) else { return nil }
         return (payload, Array(fds.prefix(Int(nfds))))
     }
@@ -114,6 +115,6 @@ extension ChildProcess {
             fds.withUnsafeBufferPointer { f in fl_send_fds(sock, h.baseAddress, 4, f.baseAddress, Int32(f.count)) }
         }
         if r < 0 { return Int32(-r) }
-        return body.withUnsafeBytes { Sys.writeAll(sock, $0) }
+        return body.withUnsafeBytes { Syscall.writeAll(sock, $0)?.rawValue }
     }
 }

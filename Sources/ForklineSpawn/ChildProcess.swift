@@ -57,7 +57,8 @@ public final class ChildProcess: Sendable {
     let body: Body
     /// The pid of the process that created this handle: only it may join.
     let creatorPid: Int32
-    let state = ForkSafeLock(State())
+    // A sleeping lock: `collect` holds it across a poll and read of the forkserver's answer.
+    let state = SleepingLock(State())
 
     /// A child that runs `body` in a fork of this process.
     ///
@@ -120,6 +121,9 @@ public final class ChildProcess: Sendable {
             }
             guard options.inheritedDescriptors.count + 3 <= Int(FL_MAX_PASSED_FDS) else {
                 throw SpawnError(.unsupported, "\(name): at most \(Int(FL_MAX_PASSED_FDS) - 3) descriptors can be passed to a child")
+            }
+            if method == .spawn || method == .forkserver, case .entry(let e, _) = body {
+                try EntryRegistry.checkStartable(e.name, child: name, method: method)
             }
             s.phase = .running
         }

@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import FoundationEssentials
 import ForklineTrace
 
@@ -58,7 +59,7 @@ enum ForkServer {
                 }
                 if exited, let st = Sys.reap(children[i].pid) ?? .signaled(SIGKILL) {
                     if children[i].conn >= 0 {
-                        _ = Wire.encodeStatus(st).withUnsafeBytes { Sys.writeAll(children[i].conn, $0) }
+                        _ = Wire.encodeStatus(st).withUnsafeBytes { Syscall.writeAll(children[i].conn, $0) }
                         Sys.close(children[i].conn)
                     }
                     Sys.close(children[i].pidfd)
@@ -109,7 +110,14 @@ enum ForkServer {
     static func accept(listener: Int32, control: Int32, server: BootstrapPayload) -> Child? {
         let conn = fl_accept_cloexec(listener)
         guard conn >= 0 else { return nil }
-        guard peerIsSameUser(conn), let (request, received) = Wire.receive(on: conn, maxFDs: Int(FL_MAX_PASSED_FDS), ForkRequest.init(decoding:)) else {
+        guard peerIsSameUser(conn) else {
+            // Say why instead of hanging up: the client names the cause (its uid changed).
+            let msg = "the forkserver runs as uid \(geteuid()); this process is uid \(fl_peer_uid(conn))"
+            _ = Wire.send(ForkResponse(pid: nil, error: msg, errno: EPERM).encoded, fds: [], on: conn)
+            Sys.close(conn)
+            return nil
+        }
+        guard let (request, received) = Wire.receive(on: conn, maxFDs: Int(FL_MAX_PASSED_FDS), ForkRequest.init(decoding:)) else {
             Sys.close(conn)
             return nil
         }
@@ -151,7 +159,7 @@ enum ForkServer {
         guard pid > 0 else {
             let err = errno
             pending?.cancel()
-            _ = Wire.send(ForkResponse(pid: nil, error: "fork failed: \(String(cString: strerror(err)))").encoded, fds: [], on: conn)
+            _ = Wire.send(ForkResponse(pid: nil, error: "fork failed: \(String(cString: strerror(err)))", errno: err).encoded, fds: [], on: conn)
             Sys.close(conn)
             return nil
         }
@@ -162,7 +170,7 @@ enum ForkServer {
             _ = Glibc.kill(pid, SIGKILL)
             var st: Int32 = 0
             _ = waitpid(pid, &st, 0)
-            _ = Wire.send(ForkResponse(pid: nil, error: "pidfd_open failed (errno \(-pidfd))").encoded, fds: [], on: conn)
+            _ = Wire.send(ForkResponse(pid: nil, error: "pidfd_open failed (errno \(-pidfd))", errno: -pidfd).encoded, fds: [], on: conn)
             Sys.close(conn)
             return nil
         }
@@ -172,6 +180,6 @@ enum ForkServer {
 
     /// Only processes of our own user may ask for children.
     static func peerIsSameUser(_ conn: Int32) -> Bool {
-        fl_peer_uid(conn) == Int(getuid())
+        fl_peer_uid(conn) == Int(geteuid())
     }
 }

@@ -59,7 +59,12 @@ extension ChildProcess {
     }
 
     /// Sets up the state of a new child: its name and parent, nothing of the parent's children.
+    ///
+    /// Also installs the crash writer, traced or not: a child that crashes ends at once by its
+    /// signal instead of running the Swift runtime's crash report (docs/spawn.md, "Crashes"),
+    /// unless `FORKLINE_CRASH_REPORT=swift` asks for that report.
     static func becomeChild(name: String, puid: UInt64, parent: ProcessIdentity) {
+        fl_crash_become_child(ChildSetup.wantsRuntimeCrashReport ? 1 : 0)
         Tracer.adopt(puid: puid)
         lineage.withLock { l in
             l.name = name
@@ -77,11 +82,18 @@ enum ChildSetup {
         if getppid() != parentPid { fl_exit_now(1) }
     }
 
+    /// `FORKLINE_CRASH_REPORT=swift`: children chain to the Swift runtime's crash report (seconds
+    /// per crash, with a helper process of its own) instead of ending at once.
+    static var wantsRuntimeCrashReport: Bool {
+        guard let v = getenv("FORKLINE_CRASH_REPORT") else { return false }
+        return String(cString: v) == "swift"
+    }
+
     /// In the parent, before a fork: creates every lazily initialised global a fork child
     /// touches on its way to its body and at exit. Swift initialises a global under a lock of
     /// its own (`swift_once`); forked while another thread was initialising one, the child finds
     /// that lock held by a thread it does not have, and waits forever the first time it touches
-    /// the global (seen: a pool worker stuck on `ReadinessMonitor.current` in `afterFork` while
+    /// the global (seen: a pool worker stuck on `AsyncBridge.current` in `afterFork` while
     /// an async join created the monitor in the parent). Touched here first, each is either made
     /// or waited for before the fork. A user's closure that touches a global in the child runs
     /// that risk still (docs/spawn.md).
@@ -90,8 +102,10 @@ enum ChildSetup {
     private static let prepared: Void = {
         _ = Launcher.state.withLock { $0.started }
         _ = Launcher.launcherTid.load(ordering: .relaxed)
-        _ = ReadinessMonitor.current.withLock { $0 == nil }
+        _ = AsyncBridge.current.withLock { $0 == nil }
+        _ = (BlockingThreads.mutex, BlockingThreads.cond)
         _ = ForkServerClient.state.withLock { $0 == nil }
+        _ = ForkServerClient.retired.withLock { $0.isEmpty }
         _ = ChildProcess.inheritedMap.withLock { $0.count }
         _ = ChildProcess.lineage.withLock { $0.name }
         _ = ChildRegistry.state.withLock { _ in true }
@@ -105,7 +119,7 @@ enum ChildSetup {
         Tracer.forgetAfterFork()
         ChildRegistry.resetAfterFork()
         Launcher.resetAfterFork()
-        ReadinessMonitor.resetAfterFork()
+        AsyncBridge.resetAfterFork()
         ForkServerClient.resetAfterFork()
     }
 

@@ -97,6 +97,13 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
     /// The pool was closed (`terminate` 0) or terminated (1).
     case poolClose = 47
 
+    // The recorder's own records (60-79).
+
+    /// An event was past the format's size limits: `recorded` 1, the event `seq` was recorded
+    /// with its strings or lists cut to their limits; 0, it was dropped. `needed` is the payload
+    /// size in bytes the whole event would have taken, `kind` its kind.
+    case eventTruncated = 60
+
     /// The name used in text formats (JSON Lines, reports).
     public var name: String { Self.table[Int(rawValue)]!.name }
 
@@ -173,6 +180,7 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
         ]),
         .workerReplaced: ("workerReplaced", [.init("pool", .u64), .init("old", .u64), .init("new", .u64), .init("reason", .u8)]),
         .poolClose: ("poolClose", [.init("pool", .u64), .init("terminate", .u8)]),
+        .eventTruncated: ("eventTruncated", [.init("kind", .u64), .init("needed", .u64), .init("seq", .u64), .init("recorded", .u8)]),
     ]
 }
 

@@ -1,22 +1,40 @@
+import CForkline
+
 /// Encodes and decodes event payloads: a kind's arguments in table order (docs/trace-format.md).
 public enum PayloadCodec {
-    /// The encoded size of `args` for `kind`.
-    public static func size(of kind: EventKind, _ args: [TraceValue]) -> Int {
-        var n = 0
+    /// The largest payload one record holds (a record's size in words is a u16): 524,256 bytes.
+    public static let maxPayload = Int(FL_TRACE_MAX_PAYLOAD)
+
+    /// The encoded size of `args` for `kind` (strings and lists cut to their u16 counts).
+    public static func size(of kind: EventKind, _ args: [TraceValue]) -> Int { sizes(of: kind, args).encoded }
+
+    /// The encoded size of `args` for `kind`, and the size it would need if no string or list
+    /// were cut to its u16 count: the two differ when the event is recorded cut short.
+    public static func sizes(of kind: EventKind, _ args: [TraceValue]) -> (encoded: Int, needed: Int) {
+        var n = 0, full = 0
         for (spec, value) in zip(kind.arguments, args) {
             switch spec.type {
-            case .u8: n += 1
-            case .i32: n += 4
-            case .u64: n += 8
-            case .string: n += 2 + clampedUTF8Count(value.string ?? "")
-            case .frames: n += 2 + 8 * min(value.backtrace?.frames?.count ?? 0, maxFrames)
+            case .u8: n += 1; full += 1
+            case .i32: n += 4; full += 4
+            case .u64: n += 8; full += 8
+            case .string:
+                let c = value.string?.utf8.count ?? 0
+                n += 2 + min(c, 0xFFFF); full += 2 + c
+            case .frames:
+                let c = value.backtrace?.frames?.count ?? 0
+                n += 2 + 8 * min(c, maxFrames); full += 2 + 8 * c
             case .modules:
-                n += 2
-                for m in (value.modules ?? []).prefix(maxCount) { n += 24 + 2 + clampedUTF8Count(m.path) }
-            case .status: n += 5
+                let ms = value.modules ?? []
+                n += 2; full += 2
+                for (i, m) in ms.enumerated() {
+                    let c = m.path.utf8.count
+                    if i < maxCount { n += 26 + min(c, 0xFFFF) }
+                    full += 26 + c
+                }
+            case .status: n += 5; full += 5
             }
         }
-        return n
+        return (n, full)
     }
 
     /// Writes `args` for `kind` at `p`, which has room for `size(of:_:)` bytes.

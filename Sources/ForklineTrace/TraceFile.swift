@@ -28,13 +28,19 @@ public struct ProcessTrace: Sendable, Hashable {
     public var events: [TraceEvent]
     /// Human-readable descriptions of damage found while reading (empty when sound).
     public var damage: [String]
+    /// Records that were reserved but never committed: a thread was writing one when the
+    /// process died (SIGKILL, a crash on another thread, `exit` while it wrote). Whether that is
+    /// damage depends on how the process ended, which the checker decides.
+    public var interrupted: [String]
     /// Where the events came from (a file path), for reports.
     public var source: String
 
-    public init(header: ProcessHeader, events: [TraceEvent], damage: [String] = [], source: String = "") {
+    public init(header: ProcessHeader, events: [TraceEvent], damage: [String] = [], interrupted: [String] = [],
+                source: String = "") {
         self.header = header
         self.events = events
         self.damage = damage
+        self.interrupted = interrupted
         self.source = source
     }
 }
@@ -95,6 +101,7 @@ extension ProcessTrace {
             startTime: load(32, UInt64.self), realtime: load(40, UInt64.self))
         var events: [TraceEvent] = []
         var damage: [String] = []
+        var interrupted: [String] = []
         var unknown: [UInt16: Int] = [:]
         var at = headerSize
         let end = bytes.count
@@ -107,7 +114,7 @@ extension ProcessTrace {
                 // between reserving and publishing it. Its reserved size lets us step over it.
                 if words == 0 && kindRaw == 0 { break }
                 if words > 0, at + words * 8 <= end {
-                    damage.append("offset \(at): a record (kind \(kindRaw)) was reserved but never committed; skipped")
+                    interrupted.append("offset \(at): a record (kind \(kindRaw)) was reserved but never committed; skipped")
                     at += words * 8
                     continue
                 }
@@ -142,7 +149,7 @@ extension ProcessTrace {
         for (k, n) in unknown.sorted(by: { $0.key < $1.key }) {
             damage.append("\(n) record(s) of unknown kind \(k) (written by a newer Forkline?) skipped")
         }
-        self.init(header: header, events: events, damage: damage, source: source)
+        self.init(header: header, events: events, damage: damage, interrupted: interrupted, source: source)
     }
 
     /// Serialises this process's events as a binary trace file (fixtures, tests, tools).

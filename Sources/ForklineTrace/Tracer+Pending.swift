@@ -31,13 +31,23 @@ extension Tracer {
     /// Reserves and fills a record without publishing it; nil when tracing is off.
     package static func reserve(_ kind: EventKind, _ args: [TraceValue]) -> PendingRecord? {
         guard fl_trace_enabled() != 0 else { return nil }
-        let size = PayloadCodec.size(of: kind, args)
+        let (size, needed) = PayloadCodec.sizes(of: kind, args)
         var seq: UInt64 = 0
-        guard let p = fl_trace_reserve(kind.rawValue, UInt32(size), &seq) else {
-            reportFailure()
+        guard let p = fl_trace_reserve(kind.rawValue, UInt32(clamping: size), &seq) else {
+            // Past the record limit, the recorder put an `eventTruncated` in the event's place.
+            if size > PayloadCodec.maxPayload { reportTruncation(kind, needed: needed, seq: nil) } else { reportFailure() }
             return nil
         }
         PayloadCodec.encode(kind, args, into: p)
+        if needed != size { reportTruncation(kind, needed: needed, seq: seq) }
         return PendingRecord(payload: p, seq: seq)
+    }
+
+    /// Records that the event `seq` of `kind` was cut short (`seq` nil: the recorder dropped it
+    /// and recorded that itself), and warns once.
+    static func reportTruncation(_ kind: EventKind, needed: Int, seq: UInt64?) {
+        if let seq { recordWords(.eventTruncated, UInt64(kind.rawValue), UInt64(needed), seq, 1) }
+        let what = seq == nil ? "was dropped" : "was recorded cut short"
+        warnOnce("forkline: a \(kind.name) event of \(needed) bytes is over the trace format's limits and \(what); the trace records it (eventTruncated)")
     }
 }

@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -157,14 +158,7 @@ public enum Tracer {
     /// This is the cheapest event: a reservation, a copy of the label's bytes, and a store.
     public static func mark(_ label: StaticString) {
         guard fl_trace_enabled() != 0 else { return }
-        let n = min(label.utf8CodeUnitCount, 0xFFFF)
-        guard let p = fl_trace_reserve(EventKind.mark.rawValue, UInt32(2 + n), nil) else {
-            reportFailure()
-            return
-        }
-        p.storeBytes(of: UInt16(n).littleEndian, as: UInt16.self)
-        (p + 2).copyMemory(from: label.utf8Start, byteCount: n)
-        fl_trace_commit(p)
+        markBytes(UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount))
     }
 
     /// Records a user annotation with a run-time label.
@@ -177,15 +171,20 @@ public enum Tracer {
         copy.withUTF8 { markBytes(UnsafeRawBufferPointer($0)) }
     }
 
+    /// A label longer than a string's u16 count is recorded cut to 65,535 bytes, followed by an
+    /// `eventTruncated` that names it.
+    @inline(__always)
     private static func markBytes(_ u: UnsafeRawBufferPointer) {
         let n = min(u.count, 0xFFFF)
-        guard let p = fl_trace_reserve(EventKind.mark.rawValue, UInt32(2 + n), nil) else {
+        var seq: UInt64 = 0
+        guard let p = fl_trace_reserve(EventKind.mark.rawValue, UInt32(2 + n), &seq) else {
             reportFailure()
             return
         }
         p.storeBytes(of: UInt16(n).littleEndian, as: UInt16.self)
         if n > 0 { (p + 2).copyMemory(from: u.baseAddress!, byteCount: n) }
         fl_trace_commit(p)
+        if n != u.count { reportTruncation(.mark, needed: 2 + u.count, seq: seq) }
     }
 
     /// Records this process's `exit` event and closes its file (normal exit paths).
@@ -195,7 +194,12 @@ public enum Tracer {
             return !s.exitRecorded
         }
         guard first else { return }
-        record(.exit, [.int(Int64(code))])
+        // The exit is the last record: reserving it turns recording off for every other thread.
+        let args: [TraceValue] = [.int(Int64(code))]
+        if let p = fl_trace_reserve_final(EventKind.exit.rawValue, UInt32(PayloadCodec.size(of: .exit, args))) {
+            PayloadCodec.encode(.exit, args, into: p)
+            fl_trace_commit(p)
+        }
         fl_trace_close()
     }
 
@@ -227,7 +231,7 @@ public enum Tracer {
 /// Writes to standard error without buffering (safe in fork children).
 package func writeStderr(_ s: String) {
     var s = s
-    s.withUTF8 { u in _ = write(2, u.baseAddress, u.count) }
+    s.withUTF8 { u in _ = Syscall.writeAll(2, UnsafeRawBufferPointer(u)) }
 }
 
 /// Tracing could not start.

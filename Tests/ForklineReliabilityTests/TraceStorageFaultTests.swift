@@ -61,6 +61,28 @@ struct TraceStorageFaultTests {
         #expect(report.ok, "\(report.violations)")
     }
 
+    @Test("a file size limit (ulimit -f) stops tracing with one warning; the program finishes; the trace loads")
+    func fileSizeLimit() throws {
+        let dir = TestSupport.temporaryDirectory("forkline-fsize")
+        // bash's `ulimit -f` counts 1 KiB blocks: 256 KiB, less than the marks need.
+        let out = try TestSupport.run("/bin/bash", ["-c", "ulimit -f 256 && exec \"$0\" trace-fills-on-this-thread fork 50000",
+                                                    TestSupport.executable("forkline-fixture")],
+                                      environment: [Tracer.environmentVariable: dir], timeout: 60)
+        #expect(out.status == 0, "killed by SIGXFSZ? status \(out.status): \(out.stderr)")
+        #expect(out.lines == ["done"])
+        let stopped = out.stderr.split(separator: "\n").filter { $0.contains("tracing stopped") }
+        #expect(stopped.count == 1, "\(out.stderr)")
+        #expect(stopped.first?.contains("File too large") == true, "\(out.stderr)")
+        let trace = try Trace.load(path: dir)
+        let root = try #require(trace.processes.first { $0.header.pid == out.pid })
+        #expect(root.damage.isEmpty, "\(root.damage)")
+        #expect(root.events.last?.kind == .traceCut)
+        #expect(root.events.last?["errno"]?.int == Int64(EFBIG))
+        #expect(root.events.filter { $0.kind == .mark }.count > 1000)
+        let report = trace.check()
+        #expect(report.ok, "\(report.violations)")
+    }
+
     @Test("a read-only trace directory disables tracing with a clear warning; the program finishes")
     func readOnly() throws {
         let fs = try SmallFileSystem(bytes: 1 << 20, readOnly: true) { path in

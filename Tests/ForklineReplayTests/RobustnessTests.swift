@@ -97,4 +97,25 @@ struct RobustnessTests {
         #expect(trace.happensBefore(events[0].id, events[3].id))
         #expect(!trace.happensBefore(events[3].id, events[0].id))
     }
+
+    @Test("a record left half-written is a note when its process crashed or was killed, damage after a clean exit")
+    func interruptedRecords() {
+        func trace(ending last: EventKind?) -> Trace {
+            let h = ProcessHeader(pid: 1, ppid: 0, puid: 1, startTime: 0, realtime: 0)
+            var events = [TraceEvent(kind: .start, pid: 1, puid: 1, seq: 0, time: 1,
+                                     args: [.uint(0), .int(0), .uint(0), .uint(0), .uint(255), .string("main"), .string("")])]
+            if let last {
+                let args: [TraceValue] = last == .exit ? [.int(0)] : [.int(11), .int(0), .uint(0), .uint(0), .backtrace(.unavailable)]
+                events.append(TraceEvent(kind: last, pid: 1, puid: 1, seq: 2, time: 3, args: args))
+            }
+            return Trace(processes: [ProcessTrace(header: h, events: events,
+                                                  interrupted: ["offset 96: a record (kind 11) was reserved but never committed; skipped"])])
+        }
+        for ending in [EventKind.crash, nil] {
+            let report = check(trace(ending: ending))
+            #expect(!report.violations.contains { $0.rule == .damaged }, "\(String(describing: ending))")
+            #expect(report.notes.contains { $0.contains("died while writing a record") })
+        }
+        #expect(check(trace(ending: .exit)).violations.contains { $0.rule == .damaged })
+    }
 }

@@ -45,7 +45,6 @@ public enum TestSupport {
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        env["SWIFT_BACKTRACE"] = "enable=no"
         env.removeValue(forKey: Tracer.environmentVariable)
         for (k, v) in environment { env[k] = v }
         p.environment = env
@@ -78,7 +77,6 @@ public enum TestSupport {
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: Tracer.environmentVariable)
-        env["SWIFT_BACKTRACE"] = "enable=no"
         p.environment = env
         let out = Pipe()
         p.standardOutput = out
