@@ -77,6 +77,8 @@ final class PoolDriver: @unchecked Sendable {
     var scheduler: Scheduler
     var workers: [Scheduler.WorkerID: WorkerHandle] = [:]
     var departed: [Scheduler.WorkerID: (WorkerHandle, ExitStatus?)] = [:]
+    /// Workers whose connection ended, until they are reaped.
+    var ending: [Scheduler.WorkerID: Ending] = [:]
     var bodies: [UInt64: (call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])] = [:]
     var replies: [UInt64: (TaskReply, Int32)] = [:]
     /// Tasks dispatched but not yet written: all of a worker's go in one message per loop turn.
@@ -202,6 +204,7 @@ final class PoolDriver: @unchecked Sendable {
         var fds: [pollfd] = []
         var ids: [Scheduler.WorkerID] = []
         var wakeBytes = [UInt8](repeating: 0, count: 64)
+        var lagging = false
         while scheduler.phase != .finished {
             drainRings()
             perform(scheduler.tick(now: fl_monotonic_ns()))
@@ -214,11 +217,15 @@ final class PoolDriver: @unchecked Sendable {
                 fds.append(pollfd(fd: w.fd, events: Int16(POLLIN), revents: 0))
                 ids.append(id)
             }
+            let reaping = fds.count
+            for e in ending.values where e.pidfd >= 0 { fds.append(pollfd(fd: e.pidfd, events: Int16(POLLIN), revents: 0)) }
             var timeout: Int32 = -1
             if let deadline = scheduler.nextDeadline {
                 let now = fl_monotonic_ns()
                 timeout = deadline <= now ? 0 : Int32(min(60_000, (deadline - now + 999_999) / 1_000_000))
             }
+            let endingTimeout = endingPollTimeout(lagging)
+            if endingTimeout >= 0 && (timeout < 0 || endingTimeout < timeout) { timeout = endingTimeout }
             // Raise the asleep flags, then look once more: a reply published before a worker could
             // see its flag is read now, and one after it comes with a wake-up byte.
             for w in workers.values { w.ring.setSleeping(true) }
@@ -238,6 +245,12 @@ final class PoolDriver: @unchecked Sendable {
             for (k, id) in ids.enumerated() where fds[k + 1].revents != 0 {
                 readWorker(id)
             }
+            // A worker that ended: reaped here, never waited for. One whose pidfd said it ended
+            // but whose status is not there yet (forkserver) is looked at again shortly.
+            let ended = fds[reaping...].contains { $0.revents != 0 }
+            let before = ending.count
+            if ended || !ending.isEmpty { reapEnding() }
+            lagging = ended && ending.count == before
         }
         let reason: Scheduler.Failure = scheduler.isBroken ? .noWorkers(scheduler.lastStartError) : .terminated
         done.withLock { $0.endReason = reason }
@@ -350,7 +363,7 @@ final class PoolDriver: @unchecked Sendable {
                 try? workers[id]?.connection.sendBytes(WorkerMessage.stop.encode())
             case .killWorker(let id):
                 outbox[id] = nil
-                try? workers[id]?.child.kill()
+                try? (workers[id]?.child ?? ending[id]?.handle.child)?.kill()
             case .deliverReply(let task):
                 guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .reply(reply, pid))

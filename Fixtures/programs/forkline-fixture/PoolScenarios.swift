@@ -58,7 +58,7 @@ let poolInit = EntryPoint<Number>("pool-init") { args in
 }
 let poolInitCount = PoolFunction<Int, [Int32]>("pool-init-count") { _ in [getpid(), Int32(initRuns.load(ordering: .relaxed))] }
 
-let poolEntries: [any AnyEntryPoint] = [poolSquare, poolFailAt3, poolPid, poolPower, poolSleepMs, poolDie, poolChaos, poolInit, poolInitCount, poolChaosLogged, poolBlob, PoolUsageScenarios.sampleX]
+let poolEntries: [any AnyEntryPoint] = [poolSquare, poolFailAt3, poolPid, poolPower, poolSleepMs, poolDie, poolChaos, poolInit, poolInitCount, poolChaosLogged, poolBlob, PoolUsageScenarios.sampleX, PoolHangScenarios.linger]
 
 enum PoolScenarios {
     static func run(_ scenario: String, _ m: StartMethod, _ count: Int) async throws {
