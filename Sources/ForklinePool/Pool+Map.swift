@@ -13,7 +13,15 @@ extension Pool {
     func submit<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: [In], chunksize: Int?, timeout: Duration?,
                          ordered: Bool, collect: Bool = false) throws(PoolError) -> (AsyncStream<[(Int, ChunkOutcome)]>, [UInt64], [Int]) {
         let size = max(1, chunksize ?? automaticChunksize(for: inputs.count))
-        let payloads = inputs.isEmpty ? [] : try JSONChunks.encodeChunks(inputs, chunksize: size)
+        var payloads: [[UInt8]] = []
+        var failed: [Int: PoolError] = [:]
+        if !inputs.isEmpty {
+            do { payloads = try JSONChunks.encodeChunks(inputs, chunksize: size) } catch {
+                // An input cannot be encoded: chunk by chunk, so that only the chunks holding
+                // one fail (at their place in the call's order); the others run.
+                (payloads, failed) = JSONChunks.encodeEachChunk(inputs, chunksize: size)
+            }
+        }
         guard let (call, first) = reserve(payloads.count) else {
             throw PoolError(.closed, "pool \(hex16(id)) is closed: it takes no new tasks")
         }
@@ -26,7 +34,7 @@ extension Pool {
         }
         let state = CallState(pool: id, call: call, ordered: ordered, collect: collect, starts: starts, continuation: continuation)
         let timeoutNs = (timeout ?? defaultTimeout)?.clampedNanoseconds
-        driver.send(.submit(CallSubmission(state: state, firstTask: first, function: f.name, payloads: payloads, timeout: timeoutNs)))
+        driver.send(.submit(CallSubmission(state: state, firstTask: first, function: f.name, payloads: payloads, failed: failed, timeout: timeoutNs)))
         let tasks = payloads.indices.map { first + UInt64($0) }
         return (stream, tasks, starts.enumerated().map { i, s in min(size, inputs.count - s) })
     }

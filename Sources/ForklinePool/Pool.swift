@@ -45,12 +45,21 @@ public final class Pool: Sendable {
     ///     it never idles between tasks). The pool holds fewer when tasks are long: about 0.4 ms
     ///     of queued work per worker, by the measured average task time; 1 gives each task to the
     ///     first idle worker.
-    /// - Throws: ``PoolError`` `systemCallFailed` when the pool's thread or pipe cannot be made.
+    /// - Throws: ``PoolError`` `invalidArgument` for `workers`, `maxTasksPerChild` or `prefetch`
+    ///   below 1 (nothing is started); `systemCallFailed` when the pool's thread or pipe cannot
+    ///   be made.
     public init(workers: Int? = nil, method: StartMethod = .forkserver, maxTasksPerChild: Int? = nil,
                 initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64) throws(PoolError) {
+        if let workers, workers < 1 {
+            throw PoolError(.invalidArgument, "Pool(workers: \(workers)): a pool needs at least one worker (nil: one per CPU)")
+        }
+        if let maxTasksPerChild, maxTasksPerChild < 1 {
+            throw PoolError(.invalidArgument, "Pool(maxTasksPerChild: \(maxTasksPerChild)): must be at least 1 (nil: workers are never replaced)")
+        }
+        guard prefetch > 0 else {
+            throw PoolError(.invalidArgument, "Pool(prefetch: \(prefetch)): a worker must be able to hold at least one task")
+        }
         let n = max(1, workers ?? ChildProcess.cpuCount)
-        precondition(maxTasksPerChild.map { $0 > 0 } ?? true, "maxTasksPerChild must be positive")
-        precondition(prefetch > 0, "prefetch must be positive")
         self.id = UInt64.random(in: 1...UInt64.max)
         self.workers = n
         self.method = method
@@ -60,6 +69,7 @@ public final class Pool: Sendable {
         driver = try PoolDriver(pool: id, method: method, initializer: initializer,
                                 config: Scheduler.Config(workers: n, maxTasksPerChild: maxTasksPerChild, window: prefetch, initialWindow: min(prefetch, 2)))
         try driver.launch()
+        if method == .fork { driver.waitInitialWorkers() }
     }
 
     deinit {

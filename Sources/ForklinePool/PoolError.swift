@@ -26,6 +26,9 @@ public struct PoolError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let encoding = Code(raw: "encoding")
         /// ``PoolTask/value(timeout:)`` gave up waiting (the task goes on).
         public static let waitTimedOut = Code(raw: "waitTimedOut")
+        /// A setting or argument the pool cannot work with (`workers: 0`, `maxTasksPerChild: 0`):
+        /// the program's mistake, reported before anything starts.
+        public static let invalidArgument = Code(raw: "invalidArgument")
         /// A system call failed.
         public static let systemCallFailed = Code(raw: "systemCallFailed")
         public var description: String { raw }
