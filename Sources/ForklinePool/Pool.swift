@@ -46,8 +46,16 @@ public final class Pool: Sendable {
     ///     of queued work per worker, by the measured average task time; 1 gives each task to the
     ///     first idle worker.
     /// - Throws: ``PoolError`` `systemCallFailed` when the pool's thread or pipe cannot be made.
-    public init(workers: Int? = nil, method: StartMethod = .forkserver, maxTasksPerChild: Int? = nil,
-                initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64) throws(PoolError) {
+    public convenience init(workers: Int? = nil, method: StartMethod = .forkserver, maxTasksPerChild: Int? = nil,
+                            initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64) throws(PoolError) {
+        try self.init(workers: workers, method: method, maxTasksPerChild: maxTasksPerChild, initializer: initializer,
+                      timeout: timeout, prefetch: prefetch, observer: nil)
+    }
+
+    /// Starts a pool whose events go to `observer` (`ForklineService` logs and measures them).
+    package init(workers: Int? = nil, method: StartMethod = .forkserver, maxTasksPerChild: Int? = nil,
+                 initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64,
+                 observer: PoolObserver?) throws(PoolError) {
         let n = max(1, workers ?? ChildProcess.cpuCount)
         precondition(maxTasksPerChild.map { $0 > 0 } ?? true, "maxTasksPerChild must be positive")
         precondition(prefetch > 0, "prefetch must be positive")
@@ -58,7 +66,8 @@ public final class Pool: Sendable {
         Tracer.startFromEnvironment()
         Tracer.record(.poolCreate, [.uint(id), .uint(UInt64(n)), .uint(UInt64(maxTasksPerChild ?? 0)), .uint(UInt64(method.rawValue))])
         driver = try PoolDriver(pool: id, method: method, initializer: initializer,
-                                config: Scheduler.Config(workers: n, maxTasksPerChild: maxTasksPerChild, window: prefetch, initialWindow: min(prefetch, 2)))
+                                config: Scheduler.Config(workers: n, maxTasksPerChild: maxTasksPerChild, window: prefetch, initialWindow: min(prefetch, 2)),
+                                observer: observer)
         try driver.launch()
     }
 

@@ -81,9 +81,16 @@ final class PoolDriver: @unchecked Sendable {
     var outbox: [Scheduler.WorkerID: [WorkerMessage.Job]] = [:]
     /// The functions ``PoolWorker/rehearse(_:payload:)`` ran for (fork pools only).
     var rehearsed: Set<String> = []
+    /// Told what happens (``PoolObserver``), when the pool was made with one.
+    let observer: PoolObserver?
+    /// With an observer: when each undelivered task was submitted (ns), and the last load told.
+    var submittedAt: [UInt64: UInt64] = [:]
+    var lastLoad = (pending: -1, busy: -1, workers: -1)
 
-    init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config) throws(PoolError) {
+    init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config,
+         observer: PoolObserver? = nil) throws(PoolError) {
         self.pool = pool
+        self.observer = observer
         self.method = method
         self.initializer = initializer
         self.scheduler = Scheduler(config)
@@ -216,6 +223,7 @@ final class PoolDriver: @unchecked Sendable {
             for (k, id) in ids.enumerated() where fds[k + 1].revents != 0 {
                 readWorker(id)
             }
+            if observer != nil { observeLoad() }
         }
         let reason: Scheduler.Failure = scheduler.isBroken ? .noWorkers(scheduler.lastStartError) : .terminated
         done.withLock { $0.endReason = reason }
@@ -252,6 +260,7 @@ final class PoolDriver: @unchecked Sendable {
             if method == .fork, let first = s.payloads.first, rehearsed.insert(s.function).inserted {
                 PoolWorker.rehearse(s.function, payload: first)
             }
+            if observer != nil { observeSubmit(s, now: now) }
             for (i, payload) in s.payloads.enumerated() {
                 let task = s.firstTask + UInt64(i)
                 bodies[task] = (s.state, i, s.firstTask, s.function, payload)
@@ -290,6 +299,7 @@ final class PoolDriver: @unchecked Sendable {
             switch message {
             case .ready(let pid):
                 workers[id]?.pid = pid
+                observer?.pool(pool, .workerStarted(pid: pid))
                 perform(scheduler.ready(id, now: now))
             case .initFailed(let why):
                 workers[id]?.startError = why
@@ -326,15 +336,18 @@ final class PoolDriver: @unchecked Sendable {
                 try? workers[id]?.child.kill()
             case .deliverReply(let task):
                 guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
+                delivered(task, .replied)
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .reply(reply, pid))
             case .deliverFailure(let task, let failure):
                 guard let b = bodies.removeValue(forKey: task) else { continue }
                 replies[task] = nil
+                delivered(task, outcome(of: failure))
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .failure(error(for: failure, task: task, chunkSize: b.payload)))
             case .replaced(let old, let new, let reason):
                 let oldPuid = departed[old]?.0.child.puid ?? 0
                 let newPuid = workers[new]?.child.puid ?? 0
                 Tracer.record(.workerReplaced, [.uint(pool), .uint(oldPuid), .uint(newPuid), .uint(UInt64(reason.rawValue))])
+                observer?.pool(pool, .workerReplaced(oldPid: departed[old]?.0.pid ?? 0, status: departed[old]?.1, reason: reason))
             case .finished: break
             }
         }

@@ -49,7 +49,7 @@ public struct PoolError: Error, Sendable, Hashable, CustomStringConvertible {
     /// one; `replay show` symbolises it.
     public var backtrace: [UInt64]?
 
-    init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
