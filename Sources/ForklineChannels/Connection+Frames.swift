@@ -1,6 +1,7 @@
 import CForkline
 import ForklineSpawn
 import ForklineTrace
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -78,9 +79,10 @@ extension Connection {
         while true {
             let n: Int
             if blocking {
-                n = read(readFD, into, count)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { return .error(errno) }
+                switch Syscall.read(readFD, into: UnsafeMutableRawBufferPointer(start: into, count: count), closable: true) {
+                case .success(let got): n = got
+                case .failure(let e): return .error(e.rawValue)
+                }
             } else {
                 n = fl_read_nowait(readFD, into, count)
                 if n == -Int(EAGAIN) { return .wouldBlock }

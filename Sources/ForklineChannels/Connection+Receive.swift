@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import FoundationEssentials
 import ForklineSpawn
 import ForklineTrace
@@ -55,9 +56,7 @@ extension Connection {
             let (s, a) = d.components
             return Int32(clamping: max(0, s) * 1000 + max(0, a) / 1_000_000_000_000_000)
         } ?? -1
-        var r: Int32
-        repeat { r = Glibc.poll(&fds, nfds_t(fds.count), ms) } while r < 0 && errno == EINTR
-        guard r > 0 else { return [] }
+        guard case .success(let r) = Syscall.poll(&fds, timeoutMs: ms), r > 0 else { return [] }
         return zip(connections, fds).filter { $0.1.revents != 0 }.map(\.0)
     }
 

@@ -2,6 +2,7 @@ import CForkline
 import FoundationEssentials
 import ForklineSpawn
 import ForklineTrace
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import ForklineSpawn
+import ForklineSystem
 
 /// Runs a blocking wait off the cooperative pool (queues' async `put`, `get` and `join`), on
 /// the async bridge's reused blocking threads (``AsyncBridge/runBlocking(_:)``). Async calls

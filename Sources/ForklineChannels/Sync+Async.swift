@@ -1,6 +1,7 @@
 import CForkline
 import ForklineSpawn
 import ForklineTrace
+import ForklineSystem
 
 /// Runs a blocking wait on one of the async bridge's blocking threads (reused, never a
 /// cooperative thread) and resumes the caller with its result. For waits that are not yet a

@@ -208,11 +208,10 @@ final class PoolDriver: @unchecked Sendable {
             // see its flag is read now, and one after it comes with a wake-up byte.
             for w in workers.values { w.ring.setSleeping(true) }
             if workers.values.contains(where: { $0.ring.hasAnnouncedUnread && !$0.ringBroken }) { timeout = 0 }
-            var r: Int32
-            repeat { r = Glibc.poll(&fds, nfds_t(fds.count), timeout) } while r < 0 && errno == EINTR
+            _ = Syscall.poll(&fds, timeoutMs: timeout)
             for w in workers.values { w.ring.setSleeping(false) }
             if fds[0].revents != 0 {
-                _ = wakeBytes.withUnsafeMutableBytes { recv(wakeRead, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                _ = wakeBytes.withUnsafeMutableBytes { Syscall.receive(wakeRead, into: $0, flags: Int32(MSG_DONTWAIT)) }
             }
             let commands = inbox.withLock { i in
                 i.wakePending = false

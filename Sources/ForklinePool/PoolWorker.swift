@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineChannels
 import ForklineSpawn
 import ForklineTrace
@@ -116,7 +117,8 @@ struct Replies {
             // The driver gone (end of file on the connection): nobody will drain the ring.
             var b: UInt8 = 0
             let fd = connection.fileDescriptors[0]
-            if recv(fd, &b, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0 {
+            let peeked = withUnsafeMutableBytes(of: &b) { Syscall.receive(fd, into: $0, flags: Int32(MSG_PEEK | MSG_DONTWAIT)) }
+            if case .success(0) = peeked {
                 throw PoolError(.workerDied, "pool worker \(getpid()): the pool ended while its reply ring was full")
             }
         }
@@ -126,7 +128,7 @@ struct Replies {
     /// byte on its wake-up socket).
     func wakeDriverIfAsleep() {
         guard ring.announce() else { return }
-        var b: UInt8 = 2
-        _ = send(wake, &b, 1, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+        let b: UInt8 = 2
+        _ = withUnsafeBytes(of: b) { Syscall.send(wake, $0, flags: Int32(MSG_DONTWAIT)) }
     }
 }

@@ -1,5 +1,6 @@
 import CForkline
 import ForklineTrace
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc

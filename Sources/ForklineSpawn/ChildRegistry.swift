@@ -1,5 +1,6 @@
 import ForklineTrace
 import Synchronization
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc

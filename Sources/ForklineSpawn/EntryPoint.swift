@@ -1,5 +1,6 @@
 import FoundationEssentials
 import ForklineTrace
+import ForklineSystem
 
 /// A named function a child process can run, with Codable arguments.
 ///

@@ -44,8 +44,7 @@ enum ForkServer {
                 fds.append(pollfd(fd: c.pidfd, events: Int16(POLLIN), revents: 0))
                 fds.append(pollfd(fd: c.conn, events: Int16(POLLIN), revents: 0))  // -1 is ignored by poll
             }
-            let n = poll(&fds, nfds_t(fds.count), -1)
-            if n < 0 { if errno == EINTR { continue }; break }
+            guard case .success = Syscall.poll(&fds, timeoutMs: -1) else { break }
             if fds[0].revents != 0 { break }  // the owner exited or closed us
             var i = 0
             while i < children.count {
@@ -76,10 +75,7 @@ enum ForkServer {
         }
         // Shutting down: end what is left, reap it, and exit cleanly.
         for c in children { _ = fl_pidfd_send_signal(c.pidfd, SIGKILL) }
-        for c in children {
-            var status: Int32 = 0
-            while waitpid(c.pid, &status, 0) < 0 && errno == EINTR {}
-        }
+        for c in children { _ = Sys.waitForExit(c.pid) }
         ProcessExit.run(status: 0)
         fl_exit_now(0)
     }
@@ -168,8 +164,7 @@ enum ForkServer {
         let pidfd = fl_pidfd_open(pid)
         if pidfd < 0 {
             _ = Glibc.kill(pid, SIGKILL)
-            var st: Int32 = 0
-            _ = waitpid(pid, &st, 0)
+            _ = Sys.waitForExit(pid)
             _ = Wire.send(ForkResponse(pid: nil, error: "pidfd_open failed (errno \(-pidfd))", errno: -pidfd).encoded, fds: [], on: conn)
             Sys.close(conn)
             return nil

@@ -218,11 +218,8 @@ enum ForkServerClient {
 
     static func shutDown(_ server: Server) {
         Sys.close(server.control)
-        var status: Int32 = 0
-        var r: pid_t
-        repeat { r = waitpid(server.pid, &status, 0) } while r < 0 && errno == EINTR
-        if r == server.pid {
-            Tracer.record(.join, [.int(Int64(server.pid)), .uint(server.puid), .status(Sys.decodeWaitStatus(status))])
+        if let status = Sys.waitForExit(server.pid) {
+            Tracer.record(.join, [.int(Int64(server.pid)), .uint(server.puid), .status(status)])
         }
         Sys.close(server.pidfd)
     }

@@ -102,8 +102,7 @@ enum ChildSetup {
     private static let prepared: Void = {
         _ = Launcher.state.withLock { $0.started }
         _ = Launcher.launcherTid.load(ordering: .relaxed)
-        _ = AsyncBridge.current.withLock { $0 == nil }
-        _ = (BlockingThreads.mutex, BlockingThreads.cond)
+        AsyncBridge.prepareForFork()
         _ = ForkServerClient.state.withLock { $0 == nil }
         _ = ForkServerClient.retired.withLock { $0.isEmpty }
         _ = ChildProcess.inheritedMap.withLock { $0.count }
@@ -155,3 +154,4 @@ enum ChildSetup {
 }
 
 import CForkline
+import ForklineSystem

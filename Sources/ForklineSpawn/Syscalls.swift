@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -46,12 +47,18 @@ enum Sys {
 
     /// `waitpid(pid, WNOHANG)`: the status if the child has ended, nil if it runs.
     static func reap(_ pid: pid_t) -> ExitStatus?? {
-        var status: Int32 = 0
-        var r: pid_t
-        repeat { r = waitpid(pid, &status, WNOHANG) } while r < 0 && errno == EINTR
-        if r == 0 { return .some(nil) }
-        if r < 0 { return nil }  // ECHILD: someone else reaped it
-        return .some(decodeWaitStatus(status))
+        switch Syscall.waitpid(pid, options: WNOHANG) {
+        case .success(let r) where r.pid == 0: return .some(nil)
+        case .success(let r): return .some(decodeWaitStatus(r.status))
+        case .failure: return nil  // ECHILD: someone else reaped it
+        }
+    }
+
+    /// `waitpid(pid, 0)`: waits for the child to end; its status, or nil when another reaper
+    /// took it (ECHILD).
+    static func waitForExit(_ pid: pid_t) -> ExitStatus? {
+        guard case .success(let r) = Syscall.waitpid(pid) else { return nil }
+        return decodeWaitStatus(r.status)
     }
 
     static func decodeWaitStatus(_ status: Int32) -> ExitStatus {

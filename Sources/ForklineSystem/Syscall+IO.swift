@@ -20,8 +20,9 @@ extension Syscall {
     }
 
     /// One read into `buffer`; 0 at end of file. The corresponding C function is `read`.
-    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Errno> {
-        valueOrErrno("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+    /// `closable`: see ``valueOrErrno(_:retryOnInterrupt:closable:_:)``.
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, closable: Bool = false) -> Result<Int, Errno> {
+        valueOrErrno("read", closable: closable) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 
     /// Reads exactly `count` bytes; nil at end of file before that, or on an error.
@@ -49,21 +50,12 @@ extension Syscall {
     }
 
     /// Waits until `fd` is readable (or hung up) for at most `timeoutMs` (-1: forever); true when
-    /// it is. EINTR restarts the wait with the time left. The corresponding C function is `poll`.
+    /// it is (a poll that fails counts as readable: the read that follows reports the error).
     package static func waitReadable(_ fd: Int32, timeoutMs: Int32) -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let deadline = timeoutMs < 0 ? UInt64.max : fl_monotonic_ns() + UInt64(timeoutMs) * 1_000_000
-        while true {
-            var left = timeoutMs
-            if timeoutMs >= 0 {
-                let now = fl_monotonic_ns()
-                left = now >= deadline ? 0 : Int32((deadline - now + 999_999) / 1_000_000)
-            }
-            switch valueOrErrno("poll", retryOnInterrupt: false, { Glibc.poll(&p, 1, left) }) {
-            case .success(let r): return r > 0
-            case .failure(let e) where e.rawValue == EINTR: continue
-            case .failure: return true
-            }
+        var p = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        switch poll(&p, timeoutMs: timeoutMs) {
+        case .success(let r): return r > 0
+        case .failure: return true
         }
     }
 }

@@ -15,16 +15,20 @@ package enum Syscall {
     /// Runs `body` until it does not fail with EINTR (when `retryOnInterrupt`); returns its value,
     /// or the errno of its failure. `body` returns a negative value and sets `errno` on failure.
     /// Modelled on swift-system's `valueOrErrno(retryOnInterrupt:_:)`.
+    ///
+    /// `closable`: the descriptor belongs to an object the user may close from another thread
+    /// while this call runs (a Connection): EBADF is then a condition the caller reports as
+    /// "closed", not a bug.
     @inlinable
     package static func valueOrErrno<I: FixedWidthInteger>(
-        _ call: StaticString, retryOnInterrupt: Bool = true, _ body: () -> I
+        _ call: StaticString, retryOnInterrupt: Bool = true, closable: Bool = false, _ body: () -> I
     ) -> Result<I, Errno> {
         while true {
             let r = body()
             if r >= 0 { return .success(r) }
             let err = errno
             if err == EINTR && retryOnInterrupt { continue }
-            precondition(isAcceptable(err), "forkline: \(call) failed with \(Errno(err)): a bug in Forkline")
+            precondition(isAcceptable(err) || (closable && err == EBADF), "forkline: \(call) failed with \(Errno(err)): a bug in Forkline")
             return .failure(Errno(err))
         }
     }

@@ -5,6 +5,7 @@ import ForklineSpawn
 import ForklineTestSupport
 import Synchronization
 import Testing
+import ForklineSystem
 
 /// The result of `operation`, or nil when it has not finished within `seconds`. The deadline is
 /// kept by a plain thread, so it fires even if every cooperative thread is blocked and even if

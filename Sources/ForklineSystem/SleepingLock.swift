@@ -1,5 +1,4 @@
 import CForkline
-import ForklineTrace
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,4 @@
 import CForkline
-import ForklineTrace
 import Synchronization
 
 #if canImport(Glibc)
@@ -247,7 +246,15 @@ package final class AsyncBridge: @unchecked Sendable {
     }
 
     /// In a fork child: the bridge's threads did not survive and its epoll set is the parent's.
-    static func resetAfterFork() {
+    /// In the parent, before a fork: creates the bridge's lazily initialised globals, so a fork
+    /// child never waits on Swift's global-initialisation lock for one (ChildSetup.prepareParent).
+    package static func prepareForFork() {
+        _ = current.withLock { $0 == nil }
+        _ = (BlockingThreads.mutex, BlockingThreads.cond)
+    }
+
+    /// In a fork child: the parent's bridge and its threads are not ours.
+    package static func resetAfterFork() {
         current.release()  // a parent thread may have held it at the fork; it has no owner
         current.withLock { $0 = nil }
         BlockingThreads.resetAfterFork()
@@ -298,16 +305,5 @@ enum BridgeThread {
         }, job)
         precondition(rc == 0, "forkline: cannot create the async bridge's thread (errno \(rc))")
         pthread_detach(tid)
-    }
-}
-
-extension SpawnError {
-    /// The error an async wait of ForklineSpawn throws when the bridge ended it.
-    init(waiting failure: WaitFailure, _ context: String) {
-        switch failure {
-        case .cancelled: self.init(.cancelled, "\(context): the task was cancelled")
-        case .closed: self.init(.notStarted, "\(context): the handle was closed")
-        case .monitorFailed(let call, let e), .systemCallFailed(let call, let e): self = .system(call, e, context)
-        }
     }
 }
