@@ -9,8 +9,10 @@ extension PoolDriver {
         observer.pool(pool, .submitted(firstTask: s.firstTask, count: s.payloads.count))
     }
 
-    /// Task `task` is being delivered to its caller with `outcome`.
+    /// Task `task` is being delivered to its caller with `outcome`: its room in `maxPending` is
+    /// given back, and the observer told.
     func delivered(_ task: UInt64, _ outcome: PoolEvent.Outcome) {
+        if admission.limit != nil { admission.release(1) }
         guard let observer else { return }
         let now = fl_monotonic_ns()
         let since = submittedAt.removeValue(forKey: task) ?? now

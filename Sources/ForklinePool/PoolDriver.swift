@@ -83,14 +83,19 @@ final class PoolDriver: @unchecked Sendable {
     var rehearsed: Set<String> = []
     /// Told what happens (``PoolObserver``), when the pool was made with one.
     let observer: PoolObserver?
+    /// The `maxPending` bound: each delivered task gives its room back.
+    let admission: Admission
+    /// Callers waiting in ``Pool/waitUntilReady()``, and how many workers became ready.
+    let readiness = ForkSafeLock(Readiness())
     /// With an observer: when each undelivered task was submitted (ns), and the last load told.
     var submittedAt: [UInt64: UInt64] = [:]
     var lastLoad = (pending: -1, busy: -1, workers: -1)
 
     init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config,
-         observer: PoolObserver? = nil) throws(PoolError) {
+         observer: PoolObserver? = nil, admission: Admission = Admission(limit: nil, policy: .wait)) throws(PoolError) {
         self.pool = pool
         self.observer = observer
+        self.admission = admission
         self.method = method
         self.initializer = initializer
         self.scheduler = Scheduler(config)
@@ -124,6 +129,7 @@ final class PoolDriver: @unchecked Sendable {
     /// Fails a submission the driver will never run, with the reason it ended.
     func failLate(_ command: PoolCommand) {
         guard case .submit(let s) = command else { return }
+        admission.release(s.payloads.count)
         let reason = done.withLock { $0.endReason }
         for i in s.payloads.indices {
             let task = s.firstTask + UInt64(i)
@@ -228,6 +234,7 @@ final class PoolDriver: @unchecked Sendable {
         done.withLock { $0.endReason = reason }
         // A submission accepted after the last look at the inbox would otherwise never end.
         for c in closePipe() { failLate(c) }
+        endReadiness(reason)
         let waiters = done.withLock { d in
             d.finished = true
             defer { d.waiters = [] }
@@ -299,6 +306,7 @@ final class PoolDriver: @unchecked Sendable {
             case .ready(let pid):
                 workers[id]?.pid = pid
                 observer?.pool(pool, .workerStarted(pid: pid))
+                noteReady()
                 perform(scheduler.ready(id, now: now))
             case .initFailed(let why):
                 workers[id]?.startError = why

@@ -42,6 +42,7 @@ public final class PoolService: Service, Sendable {
     /// - Throws: ``PoolError`` when the pool cannot start.
     public init(workers: Int? = nil, method: StartMethod = .forkserver, maxTasksPerChild: Int? = nil,
                 initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64,
+                maxPending: Int? = nil, whenFull: PoolBackpressure = .wait, cancellation: PoolCancellation = .abandon,
                 shutdownDeadline: Duration = .seconds(30), label: String = "forkline",
                 logger: Logger = Logger(label: "forkline.pool"),
                 metricsFactory: (any MetricsFactory)? = nil) throws(PoolError) {
@@ -49,7 +50,8 @@ public final class PoolService: Service, Sendable {
         logger[metadataKey: "pool"] = "\(label)"
         let telemetry = PoolTelemetry(label: label, logger: logger, factory: metricsFactory ?? MetricsSystem.factory)
         self.pool = try Pool(workers: workers, method: method, maxTasksPerChild: maxTasksPerChild, initializer: initializer,
-                             timeout: timeout, prefetch: prefetch, observer: telemetry)
+                             timeout: timeout, prefetch: prefetch, maxPending: maxPending, whenFull: whenFull,
+                             cancellation: cancellation, observer: telemetry)
         self.shutdownDeadline = shutdownDeadline
         self.logger = logger
         self.telemetry = telemetry

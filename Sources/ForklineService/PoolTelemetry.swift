@@ -20,7 +20,7 @@ import Glibc
 /// | `forkline_pool_tasks_per_second` | gauge | tasks delivered in the last whole second |
 /// | `forkline_pool_task_duration` | timer | from submission to delivery |
 /// | `forkline_pool_worker_crashes_total` | counter | workers that died while running a task |
-/// | `forkline_pool_worker_replacements_total` | counter, `reason` | workers replaced: `died`, `timedOut`, `maxTasksPerChild`, `startFailed` |
+/// | `forkline_pool_worker_replacements_total` | counter, `reason` | workers replaced: `died`, `timedOut`, `maxTasksPerChild`, `startFailed`, `cancelled` |
 ///
 /// Log records carry the metadata `pool`, and `task`, `pid` and `signal` where they apply:
 /// worker started (debug), worker replaced (info; error when it died), task crashed its worker
@@ -74,11 +74,12 @@ final class PoolTelemetry: PoolObserver {
             case .timedOut: why = "timedOut"
             case .maxTasksPerChild: why = "maxTasksPerChild"
             case .startFailed: why = "startFailed"
+            case .cancelled: why = "cancelled"
             }
             counter("forkline_pool_worker_replacements_total", "reason", why).increment()
             var metadata: Logger.Metadata = ["pid": "\(oldPid)", "reason": "\(why)"]
             if let status { metadata["status"] = "\(status)" }
-            logger.log(level: reason == .maxTasksPerChild ? .info : .error, "pool worker replaced", metadata: metadata)
+            logger.log(level: reason == .died || reason == .startFailed ? .error : .info, "pool worker replaced", metadata: metadata)
         case .submitted:
             break
         case .taskEnded(let task, let latencyNs, let outcome):

@@ -8,6 +8,7 @@ import Testing
 /// trace (`check()` verifies that every worker was joined and every task delivered once).
 @Suite("PoolService, telemetry and ForklineCommand")
 struct PoolServiceTests {
+    init() {}
     struct Run {
         var out: TestSupport.Output
         var trace: Trace
