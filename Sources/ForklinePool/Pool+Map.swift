@@ -10,8 +10,12 @@ extension Pool {
     }
 
     /// Submits `inputs` as chunks; returns the call's outcome stream and its task ids.
+    ///
+    /// - Parameter admitted: the room in `maxPending` the caller already took (``admit(_:chunksize:)``);
+    ///   nil: take it now or throw `overloaded`.
     func submit<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: [In], chunksize: Int?, timeout: Duration?,
-                         ordered: Bool, collect: Bool = false) throws(PoolError) -> (AsyncStream<[(Int, ChunkOutcome)]>, [UInt64], [Int]) {
+                         ordered: Bool, collect: Bool = false, admitted: Int? = nil) throws(PoolError) -> (AsyncStream<[(Int, ChunkOutcome)]>, [UInt64], [Int]) {
+        let admission = driver.admission
         let size = max(1, chunksize ?? automaticChunksize(for: inputs.count))
         var payloads: [[UInt8]] = []
         var failed: [Int: PoolError] = [:]
@@ -22,7 +26,13 @@ extension Pool {
                 (payloads, failed) = JSONChunks.encodeEachChunk(inputs, chunksize: size)
             }
         }
+        if let admitted {
+            admission.release(admitted - payloads.count)
+        } else {
+            try admission.admitNow(payloads.count)
+        }
         guard let (call, first) = reserve(payloads.count) else {
+            admission.release(payloads.count)
             throw PoolError(.closed, "pool \(hex16(id)) is closed: it takes no new tasks")
         }
         let starts = payloads.indices.map { $0 * size }
@@ -49,7 +59,9 @@ extension Pool {
     ///   `CancellationError` when the calling task is cancelled.
     public func map<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: some Sequence<In>, chunksize: Int? = nil,
                              timeout: Duration? = nil) async throws -> [Out] {
-        let (stream, tasks, counts) = try submit(f, Array(inputs), chunksize: chunksize, timeout: timeout, ordered: true, collect: true)
+        let items = Array(inputs)
+        let admitted = try await admit(items.count, chunksize: chunksize)
+        let (stream, tasks, counts) = try submit(f, items, chunksize: chunksize, timeout: timeout, ordered: true, collect: true, admitted: admitted)
         var outcomes = [ChunkOutcome?](repeating: nil, count: tasks.count)
         try await withTaskCancellationHandler {
             for await batch in stream {
@@ -100,7 +112,19 @@ extension Pool {
 
     /// Runs `f(input)` in a worker and returns its output (Python's `apply`).
     public func apply<In, Out>(_ f: PoolFunction<In, Out>, _ input: In, timeout: Duration? = nil) async throws -> Out {
-        try await applyAsync(f, input, timeout: timeout).value
+        let admitted = try await admit(1, chunksize: 1)
+        let (stream, tasks, _) = try submit(f, [input], chunksize: 1, timeout: timeout, ordered: true, admitted: admitted)
+        return try await PoolTask<Out>(stream: stream, function: f.name, cancel: { [driver] in driver.send(.cancel(tasks)) }).value
+    }
+
+    /// Takes room in `maxPending` for `count` inputs in chunks of `chunksize` (waiting for it
+    /// under ``PoolBackpressure/wait``); returns the number of tasks it took.
+    func admit(_ count: Int, chunksize: Int?) async throws -> Int {
+        guard driver.admission.limit != nil, count > 0 else { return 0 }
+        let size = max(1, chunksize ?? automaticChunksize(for: count))
+        let tasks = (count + size - 1) / size
+        try await driver.admission.admit(tasks)
+        return tasks
     }
 
     /// Submits `f(input)` and returns a handle to await its output (Python's `apply_async`).

@@ -96,7 +96,7 @@ extension PoolDriver {
             e.workerPid = pid
             e.signal = SIGKILL
             return e
-        case .cancelled: return PoolError(.cancelled, "task \(task): cancelled before a worker took it")
+        case .cancelled: return PoolError(.cancelled, "task \(task): cancelled by its caller")
         case .terminated: return PoolError(.terminated, "task \(task): the pool was terminated before it finished")
         case .noWorkers(let why):
             return PoolError(.workerStartFailed, "task \(task): no pool worker could start\(why.map { ": \($0)" } ?? " (they exited before they were ready)")")

@@ -91,9 +91,21 @@ final class PoolDriver: @unchecked Sendable {
         sem_init(p, 0, 0)
         return p
     }()
+    /// Told what happens (``PoolObserver``), when the pool was made with one.
+    let observer: PoolObserver?
+    /// The `maxPending` bound: each delivered task gives its room back.
+    let admission: Admission
+    /// Callers waiting in ``Pool/waitUntilReady()``, and how many workers became ready.
+    let readiness = ForkSafeLock(Readiness())
+    /// With an observer: when each undelivered task was submitted (ns), and the last load told.
+    var submittedAt: [UInt64: UInt64] = [:]
+    var lastLoad = (pending: -1, busy: -1, workers: -1)
 
-    init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config) throws(PoolError) {
+    init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config,
+         observer: PoolObserver? = nil, admission: Admission = Admission(limit: nil, policy: .wait)) throws(PoolError) {
         self.pool = pool
+        self.observer = observer
+        self.admission = admission
         self.method = method
         self.initializer = initializer
         self.scheduler = Scheduler(config)
@@ -140,6 +152,7 @@ final class PoolDriver: @unchecked Sendable {
     /// Fails a submission the driver will never run, with the reason it ended.
     func failLate(_ command: PoolCommand) {
         guard case .submit(let s) = command else { return }
+        admission.release(s.payloads.count)
         let reason = done.withLock { $0.endReason }
         for i in s.payloads.indices {
             let task = s.firstTask + UInt64(i)
@@ -250,11 +263,13 @@ final class PoolDriver: @unchecked Sendable {
             let before = ending.count
             if ended || !ending.isEmpty { reapEnding() }
             lagging = ended && ending.count == before
+            if observer != nil { observeLoad() }
         }
         let reason: Scheduler.Failure = scheduler.isBroken ? .noWorkers(scheduler.lastStartError) : .terminated
         done.withLock { $0.endReason = reason }
         // A submission accepted after the last look at the inbox would otherwise never end.
         for c in closePipe() { failLate(c) }
+        endReadiness(reason)
         let waiters = done.withLock { d in
             d.finished = true
             defer { d.waiters = [] }
@@ -287,6 +302,7 @@ final class PoolDriver: @unchecked Sendable {
                rehearsed.insert(s.function).inserted {
                 PoolWorker.rehearse(s.function, payload: first)
             }
+            if observer != nil { observeSubmit(s, now: now) }
             for (i, payload) in s.payloads.enumerated() {
                 let task = s.firstTask + UInt64(i)
                 if let e = s.failed[i] {
@@ -329,6 +345,8 @@ final class PoolDriver: @unchecked Sendable {
             switch message {
             case .ready(let pid):
                 workers[id]?.pid = pid
+                observer?.pool(pool, .workerStarted(pid: pid))
+                noteReady()
                 perform(scheduler.ready(id, now: now))
             case .initFailed(let why):
                 workers[id]?.startError = why
@@ -365,15 +383,18 @@ final class PoolDriver: @unchecked Sendable {
                 try? (workers[id]?.child ?? ending[id]?.handle.child)?.kill()
             case .deliverReply(let task):
                 guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
+                delivered(task, .replied)
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .reply(reply, pid))
             case .deliverFailure(let task, let failure):
                 guard let b = bodies.removeValue(forKey: task) else { continue }
                 replies[task] = nil
+                delivered(task, outcome(of: failure))
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .failure(error(for: failure, task: task, chunkSize: b.payload)))
             case .replaced(let old, let new, let reason):
                 let oldPuid = departed[old]?.0.child.puid ?? 0
                 let newPuid = workers[new]?.child.puid ?? 0
                 Tracer.record(.workerReplaced, [.uint(pool), .uint(oldPuid), .uint(newPuid), .uint(UInt64(reason.rawValue))])
+                observer?.pool(pool, .workerReplaced(oldPid: departed[old]?.0.pid ?? 0, status: departed[old]?.1, reason: reason))
             case .finished: break
             }
         }
