@@ -77,3 +77,26 @@ struct ChromeDetailTests {
         #expect(depth.count == 7 && depth.max() == 4 && depth.last == queue.events(.send).count - queue.events(.recv).count, "\(depth)")
     }
 }
+
+/// Issue 16 item 4: ShiViz hosts and event text people can tell apart.
+@Suite("ShiViz labels")
+struct ShiVizLabelTests {
+    @Test("hosts start with the name and stay short; event text names processes, not puids")
+    func labels() throws {
+        let trace = try EndingViewTests.poolCrash()
+        let log = ShiVizLog.export(trace).split(separator: "\n").dropFirst().map(String.init)
+        let hosts = Set(log.map { String($0.prefix { $0 != " " }) })
+        #expect(hosts.count == trace.processes.count)
+        for p in trace.processes {
+            let h = try #require(hosts.first { $0.hasPrefix(p.name) }, "no host starts with \(p.name): \(hosts)")
+            #expect(h.count <= 20 && h.contains("\(p.header.pid)"), "\(h)")
+        }
+        for line in log {
+            #expect(!line.contains(where: { $0 == "\n" }) && line.count < 200, "\(line)")
+            // No 16-digit puid in the event text: processes are named by their host label.
+            #expect(line.range(of: "0x[0-9a-f]{12,}", options: .regularExpression) == nil, "\(line)")
+        }
+        let join = try #require(log.first { $0.contains(" join(") })
+        #expect(join.contains("child=PoolWorker-"), "\(join)")
+    }
+}

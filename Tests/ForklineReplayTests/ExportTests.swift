@@ -138,12 +138,12 @@ struct ExportTests {
             let m = try #require(re.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)), "\(line)")
             let host = String(line[Range(m.range(withName: "host"), in: line)!])
             let clock = try #require(try JSONSerialization.jsonObject(with: Data(line[Range(m.range(withName: "clock"), in: line)!].utf8)) as? [String: Int])
-            #expect(["400-main", "401-Process-1"].contains(host))
+            #expect(["main/400", "Process-1/401"].contains(host))
             // Lines come in an order consistent with the clocks: a host's counter rises by one.
             #expect(clock[host] == seen[host, default: 0] + 1, "\(line)")
             seen[host] = clock[host]
             for (h, v) in clock where h != host { #expect(v <= seen[h, default: 0], "a clock names only events already logged: \(line)") }
         }
-        #expect(body.contains { $0.hasPrefix("401-Process-1 {\"400-main\":3, \"401-Process-1\":2} recv(") })
+        #expect(body.contains { $0.hasPrefix("Process-1/401 {\"main/400\":3, \"Process-1/401\":2} recv(") })
     }
 }
