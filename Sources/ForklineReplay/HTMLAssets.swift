@@ -66,7 +66,7 @@ enum HTMLAssets {
         var tasksOf = [];
         for (l = 0; l < NL; l++) tasksOf.push([]);
         D.tasks.forEach(function (t) { tasksOf[t.l].push(t); });
-        var span = Math.max(1, D.span), v0 = 0, v1 = span, selected = [];
+        var span = Math.max(1, D.span), v0 = -span * 0.01, v1 = span * 1.02, selected = [];
         var axis = document.getElementById('axis'), canvas = document.getElementById('timeline'), plot = document.getElementById('plot');
         var ctx = canvas.getContext('2d'), actx = axis.getContext('2d'), W = 300, dpr = window.devicePixelRatio || 1;
         function fmt(ns) {
@@ -205,7 +205,7 @@ enum HTMLAssets {
         function pan(fr) { var d = (v1 - v0) * fr; setView(v0 + d, v1 + d); redraw(); }
         document.getElementById('zoom-in').onclick = function () { zoomBy(2); };
         document.getElementById('zoom-out').onclick = function () { zoomBy(0.5); };
-        document.getElementById('zoom-fit').onclick = function () { setView(0, span); redraw(); };
+        document.getElementById('zoom-fit').onclick = function () { setView(-span * 0.01, span * 1.02); redraw(); };
         document.getElementById('pan-left').onclick = function () { pan(-0.25); };
         document.getElementById('pan-right').onclick = function () { pan(0.25); };
         canvas.addEventListener('wheel', function (ev) {

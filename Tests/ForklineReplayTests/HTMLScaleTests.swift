@@ -69,7 +69,9 @@ struct HTMLScaleTests {
             detail += "round \(round): load \(attr("data-load-ms") ?? "?") ms, steps \(attr("data-steps-ms") ?? "?")\n"
             if loads.last! < 2_000 && steps.last! < 100 { break }
         }
-        print("html at \(trace.eventCount) events, \(size / 1024) KiB:\n\(detail)")
+        let shot = dir + "/big.png"
+        _ = try HTMLPageTests.browse(page, ["--screenshot=\(shot)"], in: dir + "/shot")
+        print("html at \(trace.eventCount) events, screenshot \(shot), \(size / 1024) KiB:\n\(detail)")
         #expect(loads.min()! < 2_000, "\(detail)")
         #expect(steps.min()! < 100, "\(detail)")
     }
