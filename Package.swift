@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "Forkline",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Forkline", targets: ["Forkline"]),
         .library(name: "ForklineTrace", targets: ["ForklineTrace"]),
@@ -11,22 +10,40 @@ let package = Package(
         .library(name: "ForklineReplay", targets: ["ForklineReplay"]),
         .library(name: "ForklineChannels", targets: ["ForklineChannels"]),
         .library(name: "ForklinePool", targets: ["ForklinePool"]),
+        // ServiceLifecycle, swift-log and swift-metrics for a pool in a service: only this product
+        // depends on them, so `import ForklinePool` stays light.
+        .library(name: "ForklineService", targets: ["ForklineService"]),
         .executable(name: "replay", targets: ["replay"]),
         .executable(name: "forkline-examples", targets: ["forkline-examples"]),
         .executable(name: "forkline-bench", targets: ["forkline-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         .target(
             name: "CForkline",
             cSettings: [.define("_GNU_SOURCE")]
         ),
-        .target(name: "ForklineTrace", dependencies: ["CForkline"]),
-        .target(name: "ForklineSpawn", dependencies: ["CForkline", "ForklineTrace"]),
-        .target(name: "ForklineChannels", dependencies: ["CForkline", "ForklineTrace", "ForklineSpawn"]),
-        .target(name: "ForklinePool", dependencies: ["CForkline", "ForklineTrace", "ForklineSpawn", "ForklineChannels"]),
+        // The system layer: every libc I/O and wait call, EINTR/EPIPE/errno policy (package access).
+        .target(name: "ForklineSystem", dependencies: ["CForkline"]),
+        .target(name: "ForklineTrace", dependencies: ["CForkline", "ForklineSystem"]),
+        .target(name: "ForklineSpawn", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace"]),
+        .target(name: "ForklineChannels", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace", "ForklineSpawn"]),
+        .target(name: "ForklinePool", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace", "ForklineSpawn", "ForklineChannels"]),
+        .target(
+            name: "ForklineService",
+            dependencies: [
+                "ForklinePool", "ForklineSpawn", "ForklineTrace",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .target(name: "ForklineReplay", dependencies: ["ForklineTrace"]),
         .target(name: "Forkline", dependencies: ["ForklineTrace", "ForklineSpawn", "ForklineChannels", "ForklinePool", "ForklineReplay"]),
         .executableTarget(
@@ -50,6 +67,20 @@ let package = Package(
             dependencies: ["Forkline"],
             path: "Fixtures/programs/forkline-fixture"
         ),
+        // The service fixture: an argument-parser `@main` program (ForklineCommand) that runs
+        // PoolService under a ServiceGroup, for ForklineServiceTests.
+        .executableTarget(
+            name: "forkline-service-fixture",
+            dependencies: [
+                "ForklineService", "Forkline",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            path: "Fixtures/programs/forkline-service-fixture"
+        ),
         .target(
             name: "ForklineTestSupport",
             dependencies: ["Forkline"],
@@ -72,6 +103,12 @@ let package = Package(
         .testTarget(
             name: "ForklinePoolTests",
             dependencies: ["Forkline", "ForklinePool", "ForklineTestSupport", "forkline-fixture", "forkline-examples"]
+        ),
+        .testTarget(
+            name: "ForklineServiceTests",
+            dependencies: [
+                "ForklineService", "Forkline", "ForklineTestSupport", "forkline-service-fixture",
+            ]
         ),
         .testTarget(
             name: "ForklineReplayTests",

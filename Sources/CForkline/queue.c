@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <signal.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -36,12 +38,31 @@ typedef struct fl_queue_header {
   char pad1[8];
   uint32_t seq[3];          // futex words: data, space, done
   uint32_t waiters[3];
+  char pad2[192 - 128 - 24];  // the undo record below on a line of its own: waiters spin on seq
+  // The operation in progress under the mutex (its undo record), cleared at the unlock: a
+  // holder that dies leaves it for the next locker, which finishes or undoes it.
+  uint32_t op;              // OP_NONE, OP_PUT, OP_TAKE, OP_DONE
+  uint32_t op_joinable;     // the operation counts in `unfinished`
+  uint64_t op_pos;          // the tail (put) or head (take) before it
+  int64_t op_unfinished;    // `unfinished` before it
+  uint64_t op_puid, op_seq; // the taken record's sender and send sequence
+  uint64_t lost;            // items taken by a process that died before it returned them
+  uint64_t lost_puid, lost_seq;  // the last of them
 } fl_queue_header;
+
+enum { OP_NONE = 0, OP_PUT = 1, OP_TAKE = 2, OP_DONE = 3 };
 
 _Static_assert(sizeof(pthread_mutex_t) <= 64, "mutex fits its line");
 _Static_assert(sizeof(fl_queue_header) <= FL_QUEUE_HEADER_SIZE, "header fits");
+_Static_assert(offsetof(fl_queue_header, seq) == 128 && offsetof(fl_queue_header, op) == 192, "cache lines");
 
 #define RECORD_HEAD 24u
+
+int fl_queue_fault_point_ = 0;
+
+void fl_queue_set_fault_point(int point) { fl_queue_fault_point_ = point; }
+
+void fl_queue_die(void) { kill(getpid(), SIGKILL); }
 
 static inline fl_queue_header *H(void *q) { return (fl_queue_header *)q; }
 static inline unsigned char *ring(void *q) { return (unsigned char *)q + FL_QUEUE_HEADER_SIZE; }
@@ -73,13 +94,36 @@ static void copy_out(void *q, uint64_t pos, void *dst, uint64_t n) {
   if (n > first) memcpy((unsigned char *)dst + first, ring(q), n - first);
 }
 
+static inline void bump(fl_queue_header *h, int which) {
+  __atomic_add_fetch(&h->seq[which], 1, __ATOMIC_SEQ_CST);
+}
+
 int fl_queue_lock(void *q) {
   fl_queue_header *h = H(q);
   int rc = pthread_mutex_lock(&h->mutex);
   if (rc == 0) return 0;
   if (rc != EOWNERDEAD) return -rc;
-  // The holder died. Its last published store is the state; recount from head to tail.
+  // The holder died. Its last published store (the tail of a put, the head of a take) is the
+  // state: finish or undo the operation it was in, then recount from head to tail.
   pthread_mutex_consistent(&h->mutex);
+  uint32_t op = __atomic_load_n(&h->op, __ATOMIC_ACQUIRE);
+  if (op == OP_PUT) {
+    // Published: the item is there and counts as unfinished. Not: it was never put.
+    int published = h->tail != h->op_pos;
+    h->unfinished = h->op_unfinished + (published && h->op_joinable ? 1 : 0);
+  } else if (op == OP_DONE) {
+    // The consumer had called task_done: finish it (it was a single store, made or not).
+    h->unfinished = h->op_unfinished > 0 ? h->op_unfinished - 1 : 0;
+  } else if (op == OP_TAKE && h->head != h->op_pos) {
+    // Taken out, but its getter died before it returned it: nobody has it and nobody will
+    // mark it done. It is counted lost (a join reports it) instead of unfinished forever.
+    h->lost++;
+    h->lost_puid = h->op_puid;
+    h->lost_seq = h->op_seq;
+    if (h->op_joinable && h->unfinished > 0) h->unfinished--;
+  }
+  __atomic_store_n(&h->op, OP_NONE, __ATOMIC_RELEASE);
+  if (h->unfinished <= 0) bump(h, 2);  // a joiner that sleeps sees the end
   uint64_t n = 0;
   for (uint64_t p = h->head; p < h->tail;) {
     uint32_t len;
@@ -92,7 +136,11 @@ int fl_queue_lock(void *q) {
   return 1;
 }
 
-void fl_queue_unlock(void *q) { pthread_mutex_unlock(&H(q)->mutex); }
+void fl_queue_unlock(void *q) {
+  // The operation is complete: the caller has it (a get returns it, a put returns).
+  if (H(q)->op != OP_NONE) __atomic_store_n(&H(q)->op, OP_NONE, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(&H(q)->mutex);
+}
 
 uint64_t fl_queue_record_size(uint32_t len) { return padded(RECORD_HEAD + (uint64_t)len); }
 
@@ -102,13 +150,14 @@ int fl_queue_has_room(void *q, uint32_t len) {
   return h->capacity - (h->tail - h->head) >= padded(RECORD_HEAD + (uint64_t)len);
 }
 
-static inline void bump(fl_queue_header *h, int which) {
-  __atomic_add_fetch(&h->seq[which], 1, __ATOMIC_SEQ_CST);
-}
 
 int fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
                    int joinable) {
   fl_queue_header *h = H(q);
+  h->op_pos = h->tail;
+  h->op_unfinished = h->unfinished;
+  h->op_joinable = (uint32_t)(joinable != 0);
+  __atomic_store_n(&h->op, OP_PUT, __ATOMIC_RELEASE);
   unsigned char head[RECORD_HEAD];
   memcpy(head, &len, 4);
   memcpy(head + 4, &type, 4);
@@ -118,6 +167,7 @@ int fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, ui
   if (len) copy_in(q, h->tail + RECORD_HEAD, payload, len);
   if (joinable) h->unfinished++;
   h->count++;
+  fl_queue_fault(1);
   __atomic_store_n(&h->tail, h->tail + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_RELEASE);
   bump(h, 0);
   return __atomic_load_n(&h->waiters[0], __ATOMIC_SEQ_CST) != 0;
@@ -135,8 +185,15 @@ int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64
   return 1;
 }
 
-int fl_queue_take(void *q, void *dst, uint32_t len) {
+int fl_queue_take(void *q, void *dst, uint32_t len, int joinable) {
   fl_queue_header *h = H(q);
+  h->op_pos = h->head;
+  h->op_joinable = (uint32_t)(joinable != 0);
+  uint64_t sender[2];  // the record's puid and seq, for a lost-item report
+  copy_out(q, h->head + 8, sender, 16);
+  h->op_puid = sender[0];
+  h->op_seq = sender[1];
+  __atomic_store_n(&h->op, OP_TAKE, __ATOMIC_RELEASE);
   if (len) copy_out(q, h->head + RECORD_HEAD, dst, len);
   h->count--;
   __atomic_store_n(&h->head, h->head + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_RELEASE);
@@ -150,9 +207,19 @@ uint64_t fl_queue_max_items(void *q) { return H(q)->max_items; }
 uint64_t fl_queue_recoveries(void *q) { return H(q)->recoveries; }
 int64_t fl_queue_unfinished(void *q) { return H(q)->unfinished; }
 
+uint64_t fl_queue_lost(void *q, uint64_t *puid, uint64_t *seq) {
+  fl_queue_header *h = H(q);
+  *puid = h->lost_puid;
+  *seq = h->lost_seq;
+  return h->lost;
+}
+
 int fl_queue_task_done(void *q) {
   fl_queue_header *h = H(q);
   if (h->unfinished <= 0) return -1;
+  h->op_unfinished = h->unfinished;
+  __atomic_store_n(&h->op, OP_DONE, __ATOMIC_RELEASE);
+  fl_queue_fault(4);
   if (--h->unfinished == 0) {
     bump(h, 2);
     return __atomic_load_n(&h->waiters[2], __ATOMIC_SEQ_CST) != 0;

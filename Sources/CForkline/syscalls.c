@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SYS_pidfd_open
@@ -85,11 +87,20 @@ static void close_fds_from(int first, const int *keep, int nkeep) {
   closedir(d);
 }
 
+int fl_reserve(int fd, size_t size) {
+  // posix_fallocate returns the error (it does not set errno); a signal may interrupt it.
+  int rc;
+  do rc = posix_fallocate(fd, 0, (off_t)size); while (rc == EINTR);
+  return -rc;
+}
+
 int fl_memfd(const char *name, size_t size) {
   int fd = memfd_create(name, MFD_CLOEXEC);
   if (fd < 0) return -errno;
-  if (ftruncate(fd, (off_t)size) != 0) {
-    int err = errno;
+  int err = 0;
+  if (ftruncate(fd, (off_t)size) != 0) err = errno;
+  else err = -fl_reserve(fd, size);
+  if (err != 0) {
     close(fd);
     return -err;
   }
@@ -97,6 +108,30 @@ int fl_memfd(const char *name, size_t size) {
 }
 
 int fl_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno; }
+
+ssize_t fl_write_nosigpipe(int fd, const void *buf, size_t len) {
+  ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+  if (n >= 0) return n;
+  if (errno != ENOTSOCK) return -errno;
+  // Not a socket (a pipe, a file, a terminal): block SIGPIPE for this thread around the write,
+  // and take back the SIGPIPE that write raised, unless one was already pending for another
+  // reason (then it is not ours to take).
+  sigset_t block, old, pending;
+  sigemptyset(&block);
+  sigaddset(&block, SIGPIPE);
+  sigemptyset(&pending);
+  sigpending(&pending);
+  int was_pending = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  n = write(fd, buf, len);
+  int err = errno;
+  if (n < 0 && err == EPIPE && !was_pending) {
+    struct timespec zero = {0, 0};
+    while (sigtimedwait(&block, NULL, &zero) < 0 && errno == EINTR) {}
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return n < 0 ? -err : n;
+}
 
 pid_t fl_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 

@@ -36,6 +36,9 @@ public struct ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let full = Code(raw: "full")
         /// `taskDone()` was called more times than items were put.
         public static let taskDoneTooOften = Code(raw: "taskDoneTooOften")
+        /// A queue item was lost: a process died inside `get` after taking it out, before
+        /// returning it (a `JoinableQueue.join` reports it rather than waiting forever).
+        public static let itemLost = Code(raw: "itemLost")
         /// No shared memory segment has the name asked for.
         public static let noSuchSegment = Code(raw: "noSuchSegment")
         /// A shared memory segment with the name asked for exists already.

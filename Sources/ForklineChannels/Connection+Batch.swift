@@ -1,3 +1,4 @@
+import ForklineSystem
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -29,17 +30,15 @@ extension Connection {
             buffer.bytes.removeFirst(buffer.start)
             buffer.start = 0
         }
-        var n: Int
-        repeat {
-            n = buffer.scratch.withUnsafeMutableBytes { recv(readFD, $0.baseAddress!, $0.count, Int32(MSG_DONTWAIT)) }
-        } while n < 0 && errno == EINTR
-        let err = errno
-        if n > 0 { buffer.bytes.append(contentsOf: buffer.scratch[0..<n]) }
-        if n < 0 {
-            if err == EAGAIN || err == EWOULDBLOCK { return [] }
-            if err == ECONNRESET { n = 0 } else {
-                throw ChannelError(.systemCallFailed, "\(label): read failed: \(String(cString: strerror(err)))", syscall: "recv", errno: err)
-            }
+        var n = 0
+        switch buffer.scratch.withUnsafeMutableBytes({ Syscall.receive(readFD, into: $0, flags: Int32(MSG_DONTWAIT), closable: true) }) {
+        case .success(let got):
+            n = got
+            if n > 0 { buffer.bytes.append(contentsOf: buffer.scratch[0..<n]) }
+        case .failure(let e) where e.rawValue == EAGAIN || e.rawValue == EWOULDBLOCK: return []
+        case .failure(let e) where e.rawValue == ECONNRESET: n = 0
+        case .failure(let e):
+            throw ChannelError(.systemCallFailed, "\(label): read failed: \(e)", syscall: "recv", errno: e.rawValue)
         }
         var frames: [[UInt8]] = []
         while buffer.bytes.count - buffer.start >= FrameHeader.size {

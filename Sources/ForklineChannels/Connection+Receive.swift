@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import FoundationEssentials
 import ForklineSpawn
 import ForklineTrace
@@ -24,19 +25,20 @@ extension Connection {
         try receiveFrame()?.0
     }
 
-    /// Suspends until a value arrives (or the peer closes: nil) without blocking a thread.
+    /// Suspends until a value arrives (or the peer closes: nil) without blocking a thread, even
+    /// while the rest of a frame trickles in.
+    ///
+    /// - Throws: as the blocking ``receive(_:)``, and `closed` when this end is closed while the
+    ///   task waits, `cancelled` when the task is cancelled (a frame half received stays for the
+    ///   next receive), `systemCallFailed` when the async bridge failed.
     public func receive<T: Decodable>(_ type: T.Type = T.self) async throws(ChannelError) -> T? {
-        try usable(readFD, "receive")
-        while !poll(timeout: .zero) { await ReadinessMonitor.shared().waitReadable(readFD) }
-        guard let (bytes, header) = try receiveFrame() else { return nil }
+        guard let (bytes, header) = try await receiveFrameAsync() else { return nil }
         return try decode(bytes, header, as: T.self)
     }
 
-    /// Suspends until bytes arrive (or the peer closes: nil).
+    /// Suspends until bytes arrive (or the peer closes: nil). Throws as ``receive(_:)``.
     public func receiveBytes() async throws(ChannelError) -> [UInt8]? {
-        try usable(readFD, "receive")
-        while !poll(timeout: .zero) { await ReadinessMonitor.shared().waitReadable(readFD) }
-        return try receiveFrame()?.0
+        try await receiveFrameAsync()?.0
     }
 
     /// True when a message (or the end) can be received without blocking, within `timeout`
@@ -50,13 +52,8 @@ extension Connection {
     /// at least one (nil: forever). Python's `multiprocessing.connection.wait`.
     public static func wait(_ connections: [Connection], timeout: Duration?) -> [Connection] {
         var fds = connections.map { pollfd(fd: $0.isClosed ? -1 : $0.readFD, events: Int16(POLLIN), revents: 0) }
-        let ms: Int32 = timeout.map { d in
-            let (s, a) = d.components
-            return Int32(clamping: max(0, s) * 1000 + max(0, a) / 1_000_000_000_000_000)
-        } ?? -1
-        var r: Int32
-        repeat { r = Glibc.poll(&fds, nfds_t(fds.count), ms) } while r < 0 && errno == EINTR
-        guard r > 0 else { return [] }
+        let ms: Int32 = timeout?.clampedMilliseconds ?? -1
+        guard case .success(let r) = Syscall.poll(&fds, timeoutMs: ms), r > 0 else { return [] }
         return zip(connections, fds).filter { $0.1.revents != 0 }.map(\.0)
     }
 
@@ -68,32 +65,15 @@ extension Connection {
         return try MessageCodec.decode(bytes, type: UInt32(header.type), as: T.self, label: label)
     }
 
-    /// Reads one frame; nil on a clean end of stream.
+    /// Reads one frame, blocking; nil on a clean end of stream.
     func receiveFrame() throws(ChannelError) -> ([UInt8], FrameHeader)? {
         try usable(readFD, "receive")
         noteOpen()
-        return try recvLock.withLock { _ throws(ChannelError) -> ([UInt8], FrameHeader)? in
-            var head = [UInt8](repeating: 0, count: FrameHeader.size)
-            switch readExactly(&head, FrameHeader.size) {
-            case .eof(0): return nil
-            case .eof: throw broken(.truncatedFrame, "the peer closed the connection in the middle of a frame header")
-            case .error(let e): throw ChannelError(.systemCallFailed, "\(label): read failed: \(String(cString: strerror(e)))", syscall: "read", errno: e)
-            case .ok: break
+        return try recvLock.withLock { (p) throws(ChannelError) -> ([UInt8], FrameHeader)? in
+            switch try advance(&p, blocking: true) {
+            case .frame(let bytes, let header): return (bytes, header)
+            case .end, .wouldBlock: return nil
             }
-            guard let header = head.withUnsafeBytes({ FrameHeader.decode($0) }) else {
-                throw broken(.corruptFrame, "received bytes that are not a Forkline frame (bad magic or header checksum)")
-            }
-            guard Int(header.length) <= maxMessageSize else {
-                throw broken(.oversizedFrame, "a frame announces \(header.length) bytes, over the limit of \(maxMessageSize)")
-            }
-            var payload = [UInt8](repeating: 0, count: Int(header.length))
-            switch readExactly(&payload, payload.count) {
-            case .ok: break
-            case .eof: throw broken(.truncatedFrame, "the peer closed the connection in the middle of a \(header.length)-byte message")
-            case .error(let e): throw ChannelError(.systemCallFailed, "\(label): read failed: \(String(cString: strerror(e)))", syscall: "read", errno: e)
-            }
-            Tracer.recordWords(.recv, channel, header.senderPuid, header.sendSeq, UInt64(header.length))
-            return (payload, header)
         }
     }
 
@@ -101,21 +81,5 @@ extension Connection {
     func broken(_ code: ChannelError.Code, _ why: String) -> ChannelError {
         close()
         return ChannelError(code, "\(label): \(why); the connection is closed")
-    }
-
-    enum ReadResult { case ok, eof(Int), error(Int32) }
-
-    func readExactly(_ buf: inout [UInt8], _ count: Int) -> ReadResult {
-        var got = 0
-        while got < count {
-            let n = buf.withUnsafeMutableBytes { read(readFD, $0.baseAddress! + got, count - got) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .error(errno)
-            }
-            if n == 0 { return .eof(got) }
-            got += n
-        }
-        return .ok
     }
 }

@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import FoundationEssentials
 import ForklineTrace
 
@@ -51,7 +52,7 @@ extension Connection {
             // naming a send the trace lacks. A write that then fails leaves a send nobody
             // received, which `replay check` reports as a note with the channel's state.
             pending?.commit()
-            if let err = frame.withUnsafeBytes({ writeAll(writeFD, $0) }) {
+            if let err = frame.withUnsafeBytes({ Syscall.writeAll(writeFD, $0)?.rawValue }) {
                 if err == EPIPE || err == ECONNRESET {
                     throw ChannelError(.peerClosed, "\(label): the other end is closed", syscall: "write", errno: err)
                 }
@@ -59,37 +60,4 @@ extension Connection {
             }
         }
     }
-}
-
-/// Writes everything; returns errno on failure. Never raises SIGPIPE.
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32? {
-    var off = 0
-    while off < bytes.count {
-        var n = send(fd, bytes.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL))
-        if n < 0 && errno == ENOTSOCK {
-            // A pipe: block SIGPIPE for this thread around the write.
-            var block = sigset_t(), old = sigset_t()
-            sigemptyset(&block)
-            sigaddset(&block, SIGPIPE)
-            pthread_sigmask(SIG_BLOCK, &block, &old)
-            n = write(fd, bytes.baseAddress! + off, bytes.count - off)
-            let err = errno
-            if n < 0 && err == EPIPE {
-                var pending = sigset_t()
-                sigpending(&pending)
-                if sigismember(&pending, SIGPIPE) == 1 {
-                    var ts = timespec()
-                    _ = sigtimedwait(&block, nil, &ts)
-                }
-            }
-            pthread_sigmask(SIG_SETMASK, &old, nil)
-            errno = err
-        }
-        if n < 0 {
-            if errno == EINTR { continue }
-            return errno
-        }
-        off += n
-    }
-    return nil
 }

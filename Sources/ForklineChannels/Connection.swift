@@ -2,6 +2,7 @@ import CForkline
 import FoundationEssentials
 import ForklineSpawn
 import ForklineTrace
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -17,8 +18,9 @@ import Glibc
 /// Every send and receive is traced: the frame carries the sender's `send` event id, and the
 /// receiver's `recv` event names it, so `replay` proves which send each receive got.
 public final class Connection: @unchecked Sendable {
-    // @unchecked: the descriptors are immutable until `close`, which takes `lock`; sends and
-    // receives each take their own lock, so one thread at a time writes or reads a frame.
+    // @unchecked: the descriptors are immutable until `close`, which takes `state`; sends and
+    // receives each take their own sleeping lock, so one thread (or task) at a time writes or
+    // reads a frame; a frame half read when its receiver was cancelled waits in `recvLock`.
     /// The channel's id, shared by both ends (in traces).
     public let channel: UInt64
     /// The largest payload this end accepts.
@@ -26,8 +28,12 @@ public final class Connection: @unchecked Sendable {
     let readFD: Int32
     let writeFD: Int32
     let state = ForkSafeLock(State())
-    let sendLock = ForkSafeLock(())
-    let recvLock = ForkSafeLock(())
+    /// Held across a whole frame's write, which can block on a full pipe: a second sender sleeps.
+    let sendLock = SleepingLock(())
+    /// Held across a frame's read; holds the frame read so far.
+    let recvLock = SleepingLock(PartialFrame())
+    /// The async waits in progress on this end: ``close()`` resumes them (throwing `closed`).
+    let waits = WaitGroup()
 
     struct State {
         var closed = false
@@ -77,6 +83,7 @@ public final class Connection: @unchecked Sendable {
             return !s.closed
         }
         guard wasOpen else { return }
+        waits.close()
         if readFD >= 0 { _ = Glibc.close(readFD) }
         if writeFD >= 0 && writeFD != readFD { _ = Glibc.close(writeFD) }
         Tracer.record(.channelClose, [.uint(channel)])

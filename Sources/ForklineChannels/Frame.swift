@@ -1,4 +1,5 @@
 import ForklineTrace
+import ForklineSystem
 
 /// The wire format of one message (docs/channels.md): a 32-byte header, then the payload.
 ///

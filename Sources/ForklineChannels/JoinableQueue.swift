@@ -23,7 +23,15 @@ public final class JoinableQueue<T: Codable & Sendable>: Queue<T>, @unchecked Se
 
     /// Waits until every item put so far had its ``taskDone()`` (recorded as `queueJoin`).
     ///
+    /// A producer killed inside `put` never hangs it: an item it had not published was never
+    /// put, one it had is there to be got. An item taken out by a consumer that died inside `get`
+    /// (before `get` returned it) is counted lost instead of unfinished forever: `join` then
+    /// throws ``ChannelError/Code/itemLost`` naming it, once every other item is done. (An item
+    /// a consumer got and then died holding, before its `taskDone`, still counts as unfinished:
+    /// give `join` a timeout when consumers may be killed.)
+    ///
     /// - Returns: false when `timeout` passed first.
+    /// - Throws: ``ChannelError/Code/itemLost`` when an item was lost (see ``lostItems``).
     @available(*, noasync, message: "blocking; use the async join")
     @discardableResult
     public func join(timeout: Duration? = nil) throws(ChannelError) -> Bool { try ring.join(timeout: timeout) }
@@ -40,6 +48,13 @@ public final class JoinableQueue<T: Codable & Sendable>: Queue<T>, @unchecked Se
             let ring = self.ring
             _ = await Offload.run { ring.wait(2, seen, until: deadline) }
         }
+    }
+
+    /// Items lost so far: taken out by a process that died inside `get` before returning them.
+    public var lostItems: Int {
+        ring.lock()
+        defer { ring.unlock() }
+        return ring.lost().count
     }
 
     /// The number of items put and not yet marked done.

@@ -113,7 +113,7 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
         var result: Result<T, ChannelError>!
         withUnsafeMutableBytes(of: &small) { b in
             do throws(ChannelError) {
-                let (count, type, big) = try ring.get(patience, into: b)
+                let (count, type, big) = try ring.get(patience, joinable: joinable, into: b)
                 if let big {
                     result = .success(try MessageCodec.decode(big, type: type, as: T.self, label: ring.label))
                 } else {
@@ -172,6 +172,21 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
 
     /// The descriptors a child needs (``ChildOptions/pass(_:)``).
     public var fileDescriptors: [Int32] { [ring.segment.fd] }
+
+    /// Where ``dieInside(_:)`` kills the calling process (a test hook).
+    package enum FaultPoint: Int32 {
+        /// In a put, after the item is written and counted, before it is published.
+        case putBeforePublish = 1
+        /// In a put, after the item is published, before the internal lock is released.
+        case putAfterPublish = 2
+        /// In a get, after the item is taken out, before the internal lock is released.
+        case getAfterTake = 3
+        /// In a taskDone, holding the internal lock, before the unfinished count goes down.
+        case inTaskDone = 4
+    }
+
+    /// Test hook: the next put or get of this process that reaches `point` SIGKILLs the process.
+    package func dieInside(_ point: FaultPoint) { fl_queue_set_fault_point(point.rawValue) }
 
     /// Test hook: takes the queue's internal lock and never releases it.
     package func holdInternalLockForever() { ring.holdLockForever() }

@@ -1,6 +1,7 @@
 import CForkline
 import ForklineTrace
 import Synchronization
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -83,9 +84,8 @@ final class QueueRing: @unchecked Sendable {
     /// The monotonic deadline of `timeout` from now (nil: none).
     static func deadline(_ timeout: Duration?) -> UInt64? {
         guard let timeout else { return nil }
-        let (s, a) = timeout.components
-        let ns = max(0, s) &* 1_000_000_000 &+ max(0, a / 1_000_000_000)
-        return fl_monotonic_ns() &+ UInt64(ns)
+        let (t, overflow) = fl_monotonic_ns().addingReportingOverflow(timeout.clampedNanoseconds)
+        return overflow ? .max : t
     }
 
     /// How long a put or get may wait.
@@ -131,6 +131,7 @@ final class QueueRing: @unchecked Sendable {
                 let wake = fl_queue_write(q, payload.baseAddress, UInt32(len), type, pending == nil ? 0 : Tracer.processID,
                                           pending?.seq ?? 0, joinable ? 1 : 0)
                 pending?.commit()
+                fl_queue_fault(2)
                 unlock()
                 if wake != 0 { fl_queue_wake(q, 0, 0) }
                 return
@@ -148,7 +149,7 @@ final class QueueRing: @unchecked Sendable {
     /// Gets one message, waiting as `patience` allows: its payload goes into `small` when it
     /// fits (the returned array is then nil), else into a new array.
     @usableFromInline
-    func get(_ patience: Patience, into small: UnsafeMutableRawBufferPointer) throws(ChannelError) -> (count: Int, type: UInt32, big: [UInt8]?) {
+    func get(_ patience: Patience, joinable: Bool, into small: UnsafeMutableRawBufferPointer) throws(ChannelError) -> (count: Int, type: UInt32, big: [UInt8]?) {
         try usable("get")
         while true {
             lock()
@@ -157,16 +158,17 @@ final class QueueRing: @unchecked Sendable {
                 var big: [UInt8]? = nil
                 let wake: Int32
                 if Int(len) <= small.count {
-                    wake = fl_queue_take(q, small.baseAddress, len)
+                    wake = fl_queue_take(q, small.baseAddress, len, joinable ? 1 : 0)
                 } else {
                     var w: Int32 = 0
                     big = [UInt8](unsafeUninitializedCapacity: Int(len)) { b, n in
-                        w = fl_queue_take(q, b.baseAddress, len)
+                        w = fl_queue_take(q, b.baseAddress, len, joinable ? 1 : 0)
                         n = Int(len)
                     }
                     wake = w
                 }
                 Tracer.recordWords(.recv, id, puid, seq, UInt64(len))
+                fl_queue_fault(3)
                 unlock()
                 if wake != 0 { fl_queue_wake(q, 1, 0) }
                 return (Int(len), type, big)
@@ -207,15 +209,28 @@ final class QueueRing: @unchecked Sendable {
         if rc == 1 { fl_queue_wake(q, 2, 1) }
     }
 
-    /// Waits until every put item had its taskDone (JoinableQueue); false on timeout.
+    /// Items taken out by a process that died before its get returned them (under the lock):
+    /// how many, and an error naming the last.
+    func lost() -> (count: Int, error: ChannelError?) {
+        var puid: UInt64 = 0, seq: UInt64 = 0
+        let n = Int(fl_queue_lost(q, &puid, &seq))
+        guard n > 0 else { return (0, nil) }
+        let which = puid == 0 ? "an untraced message" : "message seq \(seq) sent by process \(hex16(puid))"
+        return (n, ChannelError(.itemLost, "\(label): \(n == 1 ? "1 item was" : "\(n) items were") lost: a process died inside get() after taking \(n == 1 ? "it" : "them") out, before returning \(n == 1 ? "it" : "them") (the last: \(which)); no taskDone() will come for \(n == 1 ? "it" : "them")"))
+    }
+
+    /// Waits until every put item had its taskDone (JoinableQueue); false on timeout. Throws
+    /// `itemLost` once that is so when an item was lost (taken by a process that died in get).
     func join(timeout: Duration?) throws(ChannelError) -> Bool {
         try usable("join")
         let deadline = Self.deadline(timeout)
         while true {
             lock()
             if fl_queue_unfinished(q) <= 0 {
+                let (_, lostError) = lost()
                 Tracer.record(.queueJoin, [.uint(id)])
                 unlock()
+                if let lostError { throw lostError }
                 return true
             }
             let seen = fl_queue_seq(q, 2)

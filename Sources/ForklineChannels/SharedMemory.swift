@@ -1,4 +1,6 @@
+import CForkline
 import ForklineTrace
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -39,6 +41,10 @@ public final class SharedMemory: @unchecked Sendable {
     ///   - name: the segment's name; nil makes a fresh unique one (with `create`).
     ///   - size: the size to create; when attaching, 0 takes the segment's whole size.
     ///   - create: true to create (failing if the name exists), false to attach.
+    /// The pages are reserved when the segment is created or attached, so a full /dev/shm is an
+    /// error here (`systemCallFailed`, errno ENOSPC, the name removed again when this call made
+    /// it), never a SIGBUS at a later write.
+    ///
     /// - Throws: ``ChannelError``: `segmentExists`, `noSuchSegment`, `systemCallFailed`.
     public init(name: String? = nil, size: Int = 0, create: Bool = true) throws(ChannelError) {
         let name = name ?? "forkline-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
@@ -70,6 +76,15 @@ public final class SharedMemory: @unchecked Sendable {
             var st = stat()
             fstat(fd, &st)
             if length == 0 || length > Int(st.st_size) { length = Int(st.st_size) }
+        }
+        // Reserve every page now (ftruncate alone makes a sparse file: on a full /dev/shm the
+        // first write to a page it cannot back is a SIGBUS). Attaching reserves too, since the
+        // creator may be a program that did not.
+        let reserved = length > 0 ? -fl_reserve(fd, length) : 0
+        if reserved != 0 {
+            Glibc.close(fd)
+            if create { shm_unlink(path) }
+            throw SharedSegment.noRoom(reserved, bytes: length, for: "'\(name)' in /dev/shm")
         }
         guard length > 0, let p = SharedSegment.map(fd, length) else {
             let e = errno

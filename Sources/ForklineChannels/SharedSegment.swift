@@ -16,10 +16,14 @@ final class SharedSegment: @unchecked Sendable {
     let size: Int
     let base: UnsafeMutableRawPointer
 
-    /// Creates a zero-filled segment of `size` bytes.
+    /// Creates a zero-filled segment of `size` bytes, its pages reserved now.
+    ///
+    /// - Throws: ``ChannelError`` `systemCallFailed` with errno ENOSPC or ENOMEM when the pages
+    ///   cannot be had (never a SIGBUS later).
     init(size: Int, name: String) throws(ChannelError) {
         let fd = fl_memfd(name, size)
         guard fd >= 0 else {
+            if -fd == ENOSPC || -fd == ENOMEM { throw SharedSegment.noRoom(-fd, bytes: size, for: name) }
             throw ChannelError(.systemCallFailed, "creating \(size) bytes of shared memory: memfd_create failed: \(String(cString: strerror(-fd)))", syscall: "memfd_create", errno: -fd)
         }
         guard let base = SharedSegment.map(fd, size) else {
@@ -41,6 +45,17 @@ final class SharedSegment: @unchecked Sendable {
         self.fd = fd
         self.size = size
         self.base = base
+    }
+
+    /// The error for pages that cannot be reserved (`posix_fallocate` failed with `err`, ENOSPC
+    /// on a full tmpfs, ENOMEM when memory is short): the segment is not made, rather than made
+    /// and then ended with SIGBUS at the first write to a page nothing backs.
+    static func noRoom(_ err: Int32, bytes: Int, for what: String) -> ChannelError {
+        let name = err == ENOSPC ? "ENOSPC" : err == ENOMEM ? "ENOMEM" : "errno \(err)"
+        return ChannelError(.systemCallFailed,
+                            "no room for \(bytes) bytes of shared memory (\(what)): posix_fallocate failed with \(name) (\(String(cString: strerror(err))))"
+                            + (err == ENOSPC ? "; the tmpfs it lives on is full: free space there, or make it smaller" : ""),
+                            syscall: "posix_fallocate", errno: err)
     }
 
     static func map(_ fd: Int32, _ size: Int) -> UnsafeMutableRawPointer? {

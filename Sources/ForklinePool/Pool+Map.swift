@@ -1,5 +1,6 @@
 import FoundationEssentials
 import ForklineTrace
+import ForklineSystem
 
 extension Pool {
     /// Python's automatic chunk size: `ceil(count / (4 * workers))`.
@@ -9,11 +10,29 @@ extension Pool {
     }
 
     /// Submits `inputs` as chunks; returns the call's outcome stream and its task ids.
+    ///
+    /// - Parameter admitted: the room in `maxPending` the caller already took (``admit(_:chunksize:)``);
+    ///   nil: take it now or throw `overloaded`.
     func submit<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: [In], chunksize: Int?, timeout: Duration?,
-                         ordered: Bool, collect: Bool = false) throws(PoolError) -> (AsyncStream<[(Int, ChunkOutcome)]>, [UInt64], [Int]) {
+                         ordered: Bool, collect: Bool = false, admitted: Int? = nil) throws(PoolError) -> (AsyncStream<[(Int, ChunkOutcome)]>, [UInt64], [Int]) {
+        let admission = driver.admission
         let size = max(1, chunksize ?? automaticChunksize(for: inputs.count))
-        let payloads = inputs.isEmpty ? [] : try JSONChunks.encodeChunks(inputs, chunksize: size)
+        var payloads: [[UInt8]] = []
+        var failed: [Int: PoolError] = [:]
+        if !inputs.isEmpty {
+            do { payloads = try JSONChunks.encodeChunks(inputs, chunksize: size) } catch {
+                // An input cannot be encoded: chunk by chunk, so that only the chunks holding
+                // one fail (at their place in the call's order); the others run.
+                (payloads, failed) = JSONChunks.encodeEachChunk(inputs, chunksize: size)
+            }
+        }
+        if let admitted {
+            admission.release(admitted - payloads.count)
+        } else {
+            try admission.admitNow(payloads.count)
+        }
         guard let (call, first) = reserve(payloads.count) else {
+            admission.release(payloads.count)
             throw PoolError(.closed, "pool \(hex16(id)) is closed: it takes no new tasks")
         }
         let starts = payloads.indices.map { $0 * size }
@@ -24,11 +43,8 @@ extension Pool {
                                         .uint(UInt64(min(size, inputs.count - start))), .uint(ordered ? 1 : 0)])
         }
         let state = CallState(pool: id, call: call, ordered: ordered, collect: collect, starts: starts, continuation: continuation)
-        let timeoutNs = (timeout ?? defaultTimeout).map { d -> UInt64 in
-            let (s, a) = d.components
-            return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a) / 1_000_000_000)
-        }
-        driver.send(.submit(CallSubmission(state: state, firstTask: first, function: f.name, payloads: payloads, timeout: timeoutNs)))
+        let timeoutNs = (timeout ?? defaultTimeout)?.clampedNanoseconds
+        driver.send(.submit(CallSubmission(state: state, firstTask: first, function: f.name, payloads: payloads, failed: failed, timeout: timeoutNs)))
         let tasks = payloads.indices.map { first + UInt64($0) }
         return (stream, tasks, starts.enumerated().map { i, s in min(size, inputs.count - s) })
     }
@@ -43,7 +59,9 @@ extension Pool {
     ///   `CancellationError` when the calling task is cancelled.
     public func map<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: some Sequence<In>, chunksize: Int? = nil,
                              timeout: Duration? = nil) async throws -> [Out] {
-        let (stream, tasks, counts) = try submit(f, Array(inputs), chunksize: chunksize, timeout: timeout, ordered: true, collect: true)
+        let items = Array(inputs)
+        let admitted = try await admit(items.count, chunksize: chunksize)
+        let (stream, tasks, counts) = try submit(f, items, chunksize: chunksize, timeout: timeout, ordered: true, collect: true, admitted: admitted)
         var outcomes = [ChunkOutcome?](repeating: nil, count: tasks.count)
         try await withTaskCancellationHandler {
             for await batch in stream {
@@ -94,7 +112,19 @@ extension Pool {
 
     /// Runs `f(input)` in a worker and returns its output (Python's `apply`).
     public func apply<In, Out>(_ f: PoolFunction<In, Out>, _ input: In, timeout: Duration? = nil) async throws -> Out {
-        try await applyAsync(f, input, timeout: timeout).value
+        let admitted = try await admit(1, chunksize: 1)
+        let (stream, tasks, _) = try submit(f, [input], chunksize: 1, timeout: timeout, ordered: true, admitted: admitted)
+        return try await PoolTask<Out>(stream: stream, function: f.name, cancel: { [driver] in driver.send(.cancel(tasks)) }).value
+    }
+
+    /// Takes room in `maxPending` for `count` inputs in chunks of `chunksize` (waiting for it
+    /// under ``PoolBackpressure/wait``); returns the number of tasks it took.
+    func admit(_ count: Int, chunksize: Int?) async throws -> Int {
+        guard driver.admission.limit != nil, count > 0 else { return 0 }
+        let size = max(1, chunksize ?? automaticChunksize(for: count))
+        let tasks = (count + size - 1) / size
+        try await driver.admission.admit(tasks)
+        return tasks
     }
 
     /// Submits `f(input)` and returns a handle to await its output (Python's `apply_async`).

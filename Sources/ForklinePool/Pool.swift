@@ -45,21 +45,53 @@ public final class Pool: Sendable {
     ///     it never idles between tasks). The pool holds fewer when tasks are long: about 0.4 ms
     ///     of queued work per worker, by the measured average task time; 1 gives each task to the
     ///     first idle worker.
-    /// - Throws: ``PoolError`` `systemCallFailed` when the pool's thread or pipe cannot be made.
-    public init(workers: Int? = nil, method: StartMethod = .forkserver, maxTasksPerChild: Int? = nil,
-                initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64) throws(PoolError) {
+    ///   - maxPending: the most tasks (chunks) submitted and not yet delivered, running ones
+    ///     included (default: no bound). A call that does not fit waits or throws, by `whenFull`.
+    ///   - whenFull: what a call does when `maxPending` tasks are unfinished (default: wait).
+    ///   - cancellation: what happens to a running task whose caller is cancelled (default:
+    ///     abandon it; `.killWorker` kills and replaces its worker).
+    /// - Throws: ``PoolError`` `invalidArgument` for `workers`, `maxTasksPerChild`, `prefetch` or
+    ///   `maxPending` below 1 (nothing is started); `systemCallFailed` when the pool's thread or
+    ///   pipe cannot be made.
+    public convenience init(workers: Int? = nil, method: StartMethod = .forkserver, maxTasksPerChild: Int? = nil,
+                            initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64,
+                            maxPending: Int? = nil, whenFull: PoolBackpressure = .wait,
+                            cancellation: PoolCancellation = .abandon) throws(PoolError) {
+        try self.init(workers: workers, method: method, maxTasksPerChild: maxTasksPerChild, initializer: initializer,
+                      timeout: timeout, prefetch: prefetch, maxPending: maxPending, whenFull: whenFull,
+                      cancellation: cancellation, observer: nil)
+    }
+
+    /// Starts a pool whose events go to `observer` (`ForklineService` logs and measures them).
+    package init(workers: Int? = nil, method: StartMethod = .forkserver, maxTasksPerChild: Int? = nil,
+                 initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64,
+                 maxPending: Int? = nil, whenFull: PoolBackpressure = .wait, cancellation: PoolCancellation = .abandon,
+                 observer: PoolObserver?) throws(PoolError) {
+        if let workers, workers < 1 {
+            throw PoolError(.invalidArgument, "Pool(workers: \(workers)): a pool needs at least one worker (nil: one per CPU)")
+        }
+        if let maxTasksPerChild, maxTasksPerChild < 1 {
+            throw PoolError(.invalidArgument, "Pool(maxTasksPerChild: \(maxTasksPerChild)): must be at least 1 (nil: workers are never replaced)")
+        }
+        guard prefetch > 0 else {
+            throw PoolError(.invalidArgument, "Pool(prefetch: \(prefetch)): a worker must be able to hold at least one task")
+        }
+        if let maxPending, maxPending < 1 {
+            throw PoolError(.invalidArgument, "Pool(maxPending: \(maxPending)): must be at least 1 (nil: no bound)")
+        }
         let n = max(1, workers ?? ChildProcess.cpuCount)
-        precondition(maxTasksPerChild.map { $0 > 0 } ?? true, "maxTasksPerChild must be positive")
-        precondition(prefetch > 0, "prefetch must be positive")
         self.id = UInt64.random(in: 1...UInt64.max)
         self.workers = n
         self.method = method
         self.defaultTimeout = timeout
         Tracer.startFromEnvironment()
         Tracer.record(.poolCreate, [.uint(id), .uint(UInt64(n)), .uint(UInt64(maxTasksPerChild ?? 0)), .uint(UInt64(method.rawValue))])
-        driver = try PoolDriver(pool: id, method: method, initializer: initializer,
-                                config: Scheduler.Config(workers: n, maxTasksPerChild: maxTasksPerChild, window: prefetch, initialWindow: min(prefetch, 2)))
+        var config = Scheduler.Config(workers: n, maxTasksPerChild: maxTasksPerChild, window: prefetch, initialWindow: min(prefetch, 2))
+        config.killOnCancel = cancellation == .killWorker
+        driver = try PoolDriver(pool: id, method: method, initializer: initializer, config: config, observer: observer,
+                                admission: Admission(limit: maxPending, policy: whenFull))
         try driver.launch()
+        if method == .fork { driver.waitInitialWorkers() }
     }
 
     deinit {
@@ -113,13 +145,15 @@ public final class Pool: Sendable {
 /// Runs `body` with a new pool, then closes and joins it (or terminates it when `body` throws or
 /// is cancelled): no worker outlives the call.
 ///
-/// - Parameters: as ``Pool/init(workers:method:maxTasksPerChild:initializer:timeout:prefetch:)``.
+/// - Parameters: as ``Pool/init(workers:method:maxTasksPerChild:initializer:timeout:prefetch:maxPending:whenFull:cancellation:)``.
 /// - Throws: what `body` throws, or ``PoolError`` when the pool cannot start.
 public func withPool<R>(workers: Int? = nil, method: StartMethod = .forkserver, maxTasksPerChild: Int? = nil,
                         initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64,
+                        maxPending: Int? = nil, whenFull: PoolBackpressure = .wait, cancellation: PoolCancellation = .abandon,
                         _ body: (Pool) async throws -> R) async throws -> R {
     let pool = try Pool(workers: workers, method: method, maxTasksPerChild: maxTasksPerChild,
-                        initializer: initializer, timeout: timeout, prefetch: prefetch)
+                        initializer: initializer, timeout: timeout, prefetch: prefetch,
+                        maxPending: maxPending, whenFull: whenFull, cancellation: cancellation)
     let result: R
     do { result = try await body(pool) } catch {
         await pool.terminate()

@@ -20,7 +20,12 @@ extension PoolDriver {
             options.inheritedDescriptors += [ring.fd, wakeWrite]
             let args = WorkerArguments(connection: theirs, pool: pool, initializer: initializer?.entry,
                                        initializerArguments: initializer?.arguments, ring: ring.fd, wake: wakeWrite)
-            let child = try ChildProcess(entry: PoolWorker.entry, arguments: args, options: options)
+            // A fork worker runs the loop on the arguments it inherits: nothing to decode on its
+            // way to `ready` (the first JSON decode in a fork child could wait forever on a
+            // runtime lock another thread held at the fork: PoolWorker.rehearse).
+            let child = method == .fork
+                ? ChildProcess(options: options) { try PoolWorker.run(args) }
+                : try ChildProcess(entry: PoolWorker.entry, arguments: args, options: options)
             do { try child.start() } catch {
                 mine.close()
                 theirs.close()
@@ -32,30 +37,6 @@ extension PoolDriver {
         } catch {
             perform(scheduler.exited(id, status: nil, startError: "starting a pool worker: \(error)", now: fl_monotonic_ns()))
         }
-    }
-
-    /// The worker's connection ended: it exited (or is about to). Joins it and tells the scheduler.
-    func workerEnded(_ id: Scheduler.WorkerID) {
-        // What it published before it ended counts: its first task left unanswered is then
-        // exactly the one it was running.
-        drainRing(id)
-        guard let w = workers.removeValue(forKey: id) else { return }
-        outbox[id] = nil
-        pids.withLock { _ = $0.removeValue(forKey: id) }
-        w.connection.close()
-        var status: ExitStatus?
-        do {
-            status = try w.child.join(timeout: .seconds(10))
-            if status == nil {
-                try w.child.kill()
-                status = try w.child.join(timeout: nil)
-            }
-        } catch {
-            status = nil
-        }
-        departed[id] = (w, status)
-        perform(scheduler.exited(id, status: status, startError: w.startError, now: fl_monotonic_ns()))
-        departed[id] = nil
     }
 
     /// Handles the replies worker `id` published in its ring, in order, up to a marker (whose
@@ -115,7 +96,7 @@ extension PoolDriver {
             e.workerPid = pid
             e.signal = SIGKILL
             return e
-        case .cancelled: return PoolError(.cancelled, "task \(task): cancelled before a worker took it")
+        case .cancelled: return PoolError(.cancelled, "task \(task): cancelled by its caller")
         case .terminated: return PoolError(.terminated, "task \(task): the pool was terminated before it finished")
         case .noWorkers(let why):
             return PoolError(.workerStartFailed, "task \(task): no pool worker could start\(why.map { ": \($0)" } ?? " (they exited before they were ready)")")

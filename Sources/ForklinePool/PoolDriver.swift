@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineChannels
 import ForklineSpawn
 import ForklineTrace
@@ -25,6 +26,8 @@ struct CallSubmission: @unchecked Sendable {
     var firstTask: UInt64
     var function: String
     var payloads: [[UInt8]]
+    /// Chunks whose inputs could not be encoded: they fail at their place, unsent.
+    var failed: [Int: PoolError] = [:]
     var timeout: UInt64?
 }
 
@@ -58,6 +61,8 @@ final class PoolDriver: @unchecked Sendable {
     struct Done {
         var finished = false
         var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Why the driver ended, for a submission that arrives after it did.
+        var endReason: Scheduler.Failure = .terminated
     }
 
     let pool: UInt64
@@ -72,13 +77,35 @@ final class PoolDriver: @unchecked Sendable {
     var scheduler: Scheduler
     var workers: [Scheduler.WorkerID: WorkerHandle] = [:]
     var departed: [Scheduler.WorkerID: (WorkerHandle, ExitStatus?)] = [:]
+    /// Workers whose connection ended, until they are reaped.
+    var ending: [Scheduler.WorkerID: Ending] = [:]
     var bodies: [UInt64: (call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])] = [:]
     var replies: [UInt64: (TaskReply, Int32)] = [:]
     /// Tasks dispatched but not yet written: all of a worker's go in one message per loop turn.
     var outbox: [Scheduler.WorkerID: [WorkerMessage.Job]] = [:]
+    /// The functions ``PoolWorker/rehearse(_:payload:)`` ran for (fork pools only).
+    var rehearsed: Set<String> = []
+    /// Posted once the first workers were started (see ``waitInitialWorkers()``).
+    let initialWorkers: UnsafeMutablePointer<sem_t> = {
+        let p = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        sem_init(p, 0, 0)
+        return p
+    }()
+    /// Told what happens (``PoolObserver``), when the pool was made with one.
+    let observer: PoolObserver?
+    /// The `maxPending` bound: each delivered task gives its room back.
+    let admission: Admission
+    /// Callers waiting in ``Pool/waitUntilReady()``, and how many workers became ready.
+    let readiness = ForkSafeLock(Readiness())
+    /// With an observer: when each undelivered task was submitted (ns), and the last load told.
+    var submittedAt: [UInt64: UInt64] = [:]
+    var lastLoad = (pending: -1, busy: -1, workers: -1)
 
-    init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config) throws(PoolError) {
+    init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config,
+         observer: PoolObserver? = nil, admission: Admission = Admission(limit: nil, policy: .wait)) throws(PoolError) {
         self.pool = pool
+        self.observer = observer
+        self.admission = admission
         self.method = method
         self.initializer = initializer
         self.scheduler = Scheduler(config)
@@ -92,30 +119,65 @@ final class PoolDriver: @unchecked Sendable {
         wakeWrite = fds[1]
     }
 
-    deinit { closePipe() }
+    deinit {
+        closePipe()
+        sem_destroy(initialWorkers)
+        initialWorkers.deallocate()
+    }
+
+    /// Blocks until the driver has started (forked) the pool's first workers: a fork pool's
+    /// constructor waits, so that its caller's thread is not running, and perhaps holding a
+    /// runtime lock of the Swift runtime in the middle of its first use of a type, while the
+    /// workers are forked (``PoolWorker/rehearse(_:payload:)`` says why that matters). A few
+    /// milliseconds at most: forks, no waiting for the workers.
+    func waitInitialWorkers() {
+        while sem_wait(initialWorkers) != 0 && errno == EINTR {}
+    }
 
     /// Closes the wake-up pipe once (when the driver ends, so `join` returns with no descriptor
     /// of the pool left open).
-    func closePipe() {
+    /// Returns the commands that arrived after the driver's last look at its inbox.
+    @discardableResult
+    func closePipe() -> [PoolCommand] {
         inbox.withLock { i in
-            guard !i.pipeClosed else { return }
+            guard !i.pipeClosed else { return [] }
             i.pipeClosed = true
             _ = Glibc.close(wakeRead)
             _ = Glibc.close(wakeWrite)
+            defer { i.commands = [] }
+            return i.commands
+        }
+    }
+
+    /// Fails a submission the driver will never run, with the reason it ended.
+    func failLate(_ command: PoolCommand) {
+        guard case .submit(let s) = command else { return }
+        admission.release(s.payloads.count)
+        let reason = done.withLock { $0.endReason }
+        for i in s.payloads.indices {
+            let task = s.firstTask + UInt64(i)
+            s.state.resolve(chunk: i, task: task, taskBase: s.firstTask,
+                            .failure(error(for: reason, task: task, chunkSize: [])))
         }
     }
 
     /// Queues a command and wakes the driver (one byte in the pipe at most). The write happens
     /// under the inbox lock, so it never races with the driver closing the pipe when it ends.
+    ///
+    /// A submission that arrives after the driver ended (every worker failed to start, or the
+    /// pool was terminated) fails at once with the reason, on the caller's thread: the driver no
+    /// longer touches its state. It used to vanish, and its caller waited forever.
     func send(_ command: PoolCommand) {
-        inbox.withLock { i in
-            guard !i.pipeClosed else { return }
+        let accepted = inbox.withLock { i in
+            guard !i.pipeClosed else { return false }
             i.commands.append(command)
-            guard !i.wakePending else { return }
+            guard !i.wakePending else { return true }
             i.wakePending = true
-            var b: UInt8 = 1
-            while Glibc.write(wakeWrite, &b, 1) < 0 && errno == EINTR {}
+            let b: UInt8 = 1
+            _ = withUnsafeBytes(of: b) { Syscall.writeAll(wakeWrite, $0) }
+            return true
         }
+        if !accepted { failLate(command) }
     }
 
     var isFinished: Bool { done.withLock { $0.finished } }
@@ -149,10 +211,13 @@ final class PoolDriver: @unchecked Sendable {
     }
 
     func run() {
+        if method == .fork { PoolWorker.rehearse("", payload: []) }
         perform(scheduler.start())
+        sem_post(initialWorkers)
         var fds: [pollfd] = []
         var ids: [Scheduler.WorkerID] = []
         var wakeBytes = [UInt8](repeating: 0, count: 64)
+        var lagging = false
         while scheduler.phase != .finished {
             drainRings()
             perform(scheduler.tick(now: fl_monotonic_ns()))
@@ -165,20 +230,23 @@ final class PoolDriver: @unchecked Sendable {
                 fds.append(pollfd(fd: w.fd, events: Int16(POLLIN), revents: 0))
                 ids.append(id)
             }
+            let reaping = fds.count
+            for e in ending.values where e.pidfd >= 0 { fds.append(pollfd(fd: e.pidfd, events: Int16(POLLIN), revents: 0)) }
             var timeout: Int32 = -1
             if let deadline = scheduler.nextDeadline {
                 let now = fl_monotonic_ns()
                 timeout = deadline <= now ? 0 : Int32(min(60_000, (deadline - now + 999_999) / 1_000_000))
             }
+            let endingTimeout = endingPollTimeout(lagging)
+            if endingTimeout >= 0 && (timeout < 0 || endingTimeout < timeout) { timeout = endingTimeout }
             // Raise the asleep flags, then look once more: a reply published before a worker could
             // see its flag is read now, and one after it comes with a wake-up byte.
             for w in workers.values { w.ring.setSleeping(true) }
             if workers.values.contains(where: { $0.ring.hasAnnouncedUnread && !$0.ringBroken }) { timeout = 0 }
-            var r: Int32
-            repeat { r = Glibc.poll(&fds, nfds_t(fds.count), timeout) } while r < 0 && errno == EINTR
+            _ = Syscall.poll(&fds, timeoutMs: timeout)
             for w in workers.values { w.ring.setSleeping(false) }
             if fds[0].revents != 0 {
-                _ = wakeBytes.withUnsafeMutableBytes { recv(wakeRead, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+                _ = wakeBytes.withUnsafeMutableBytes { Syscall.receive(wakeRead, into: $0, flags: Int32(MSG_DONTWAIT)) }
             }
             let commands = inbox.withLock { i in
                 i.wakePending = false
@@ -189,8 +257,19 @@ final class PoolDriver: @unchecked Sendable {
             for (k, id) in ids.enumerated() where fds[k + 1].revents != 0 {
                 readWorker(id)
             }
+            // A worker that ended: reaped here, never waited for. One whose pidfd said it ended
+            // but whose status is not there yet (forkserver) is looked at again shortly.
+            let ended = fds[reaping...].contains { $0.revents != 0 }
+            let before = ending.count
+            if ended || !ending.isEmpty { reapEnding() }
+            lagging = ended && ending.count == before
+            if observer != nil { observeLoad() }
         }
-        closePipe()
+        let reason: Scheduler.Failure = scheduler.isBroken ? .noWorkers(scheduler.lastStartError) : .terminated
+        done.withLock { $0.endReason = reason }
+        // A submission accepted after the last look at the inbox would otherwise never end.
+        for c in closePipe() { failLate(c) }
+        endReadiness(reason)
         let waiters = done.withLock { d in
             d.finished = true
             defer { d.waiters = [] }
@@ -219,8 +298,17 @@ final class PoolDriver: @unchecked Sendable {
         let now = fl_monotonic_ns()
         switch command {
         case .submit(let s):
+            if method == .fork, let first = s.payloads.indices.first(where: { s.failed[$0] == nil }).map({ s.payloads[$0] }),
+               rehearsed.insert(s.function).inserted {
+                PoolWorker.rehearse(s.function, payload: first)
+            }
+            if observer != nil { observeSubmit(s, now: now) }
             for (i, payload) in s.payloads.enumerated() {
                 let task = s.firstTask + UInt64(i)
+                if let e = s.failed[i] {
+                    s.state.resolve(chunk: i, task: task, taskBase: s.firstTask, .failure(e))
+                    continue
+                }
                 bodies[task] = (s.state, i, s.firstTask, s.function, payload)
                 perform(scheduler.submit(task, size: payload.count, timeout: s.timeout, now: now))
             }
@@ -257,6 +345,8 @@ final class PoolDriver: @unchecked Sendable {
             switch message {
             case .ready(let pid):
                 workers[id]?.pid = pid
+                observer?.pool(pool, .workerStarted(pid: pid))
+                noteReady()
                 perform(scheduler.ready(id, now: now))
             case .initFailed(let why):
                 workers[id]?.startError = why
@@ -290,18 +380,21 @@ final class PoolDriver: @unchecked Sendable {
                 try? workers[id]?.connection.sendBytes(WorkerMessage.stop.encode())
             case .killWorker(let id):
                 outbox[id] = nil
-                try? workers[id]?.child.kill()
+                try? (workers[id]?.child ?? ending[id]?.handle.child)?.kill()
             case .deliverReply(let task):
                 guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
+                delivered(task, .replied)
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .reply(reply, pid))
             case .deliverFailure(let task, let failure):
                 guard let b = bodies.removeValue(forKey: task) else { continue }
                 replies[task] = nil
+                delivered(task, outcome(of: failure))
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .failure(error(for: failure, task: task, chunkSize: b.payload)))
             case .replaced(let old, let new, let reason):
                 let oldPuid = departed[old]?.0.child.puid ?? 0
                 let newPuid = workers[new]?.child.puid ?? 0
                 Tracer.record(.workerReplaced, [.uint(pool), .uint(oldPuid), .uint(newPuid), .uint(UInt64(reason.rawValue))])
+                observer?.pool(pool, .workerReplaced(oldPid: departed[old]?.0.pid ?? 0, status: departed[old]?.1, reason: reason))
             case .finished: break
             }
         }

@@ -33,6 +33,9 @@ public struct PoolFunction<Input: Codable & Sendable, Output: Codable & Sendable
 protocol AnyPoolFunction: Sendable {
     /// Runs the function on every input of the JSON array `payload`, in order.
     func runChunk(_ payload: [UInt8], pool: UInt64, task: UInt64) -> TaskReply
+    /// Runs what ``runChunk(_:pool:task:)`` runs around the body (decoding `payload`, building
+    /// and encoding outputs and failures), without the body: see ``PoolWorker/rehearse(_:)``.
+    func rehearse(_ payload: [UInt8])
 }
 
 /// An item that threw: its error's type and description.
@@ -78,12 +81,27 @@ extension PoolFunction: AnyPoolFunction {
     }
 }
 
-extension PoolFunction: AnyEntryPoint, CompanionEntries {
+extension PoolFunction {
+    func rehearse(_ payload: [UInt8]) {
+        _ = try? JSONChunks.decodeChunk(payload, as: Input.self)
+        var outputs: [Output] = []
+        outputs.reserveCapacity(1)
+        var failures: [Int: ThrownItem] = [:]
+        failures[0] = ThrownItem(type: "", description: "")
+        _ = failures[0]
+        _ = try? JSONChunks.encodeChunk(outputs)
+        var mixed: [ItemOutcome<Output>] = []
+        mixed.append(.thrown(type: "", description: ""))
+        _ = try? JSONEncoder().encode(mixed)
+    }
+}
+
+extension PoolFunction: RunnableEntryPoint, CompanionEntries {
     /// Registering a pool function registers the pool's worker loop with it.
     package var companions: [any AnyEntryPoint] { [PoolWorker.entry] }
 
     /// Runs the function once on the decoded input, as a plain entry point (its output is dropped).
-    public func run(encodedArguments: [UInt8]) throws {
+    package func run(encodedArguments: [UInt8]) throws {
         _ = try body(try JSONDecoder().decode(Input.self, from: Data(encodedArguments)))
     }
 }

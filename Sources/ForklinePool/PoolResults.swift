@@ -1,4 +1,5 @@
 import ForklineTrace
+import ForklineSystem
 
 /// The outputs of ``Pool/imap(_:_:chunksize:timeout:)`` or
 /// ``Pool/imapUnordered(_:_:chunksize:timeout:)``, as they become available.

@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineChannels
 import ForklineSpawn
 import ForklineTrace
@@ -56,7 +57,12 @@ enum PoolWorker {
             }
             guard case .run(let jobs) = message else { return }
             var sinceWake = 0
-            for (i, job) in jobs.enumerated() {
+            // An index loop: `enumerated()` would instantiate a generic type that the process the
+            // worker was forked from may never have (PoolWorker.rehearse).
+            var i = 0
+            while i < jobs.count {
+                let job = jobs[i]
+                defer { i += 1 }
                 if tracing { Tracer.recordWords(.taskBegin, args.pool, job.task) }
                 let reply: TaskReply
                 if let f = functions[job.function] ?? (ChildProcess.registeredEntry(job.function) as? any AnyPoolFunction) {
@@ -111,7 +117,8 @@ struct Replies {
             // The driver gone (end of file on the connection): nobody will drain the ring.
             var b: UInt8 = 0
             let fd = connection.fileDescriptors[0]
-            if recv(fd, &b, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) == 0 {
+            let peeked = withUnsafeMutableBytes(of: &b) { Syscall.receive(fd, into: $0, flags: Int32(MSG_PEEK | MSG_DONTWAIT)) }
+            if case .success(0) = peeked {
                 throw PoolError(.workerDied, "pool worker \(getpid()): the pool ended while its reply ring was full")
             }
         }
@@ -121,7 +128,7 @@ struct Replies {
     /// byte on its wake-up socket).
     func wakeDriverIfAsleep() {
         guard ring.announce() else { return }
-        var b: UInt8 = 2
-        _ = send(wake, &b, 1, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+        let b: UInt8 = 2
+        _ = withUnsafeBytes(of: b) { Syscall.send(wake, $0, flags: Int32(MSG_DONTWAIT)) }
     }
 }

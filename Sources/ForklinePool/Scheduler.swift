@@ -39,6 +39,9 @@ package struct Scheduler: Sendable {
         /// Beyond its first task, a worker holds tasks only while their payloads fit this.
         package var windowBytes: Int
         package var maxStartFailures: Int
+        /// A cancelled task a worker holds kills that worker when it runs (or is about to run)
+        /// the task, and a new worker replaces it; else the task runs to its end, unheard.
+        package var killOnCancel = false
 
         package init(workers: Int, maxTasksPerChild: Int? = nil, window: Int = 64, initialWindow: Int? = nil,
                      queuedWorkNs: UInt64 = 400_000, windowBytes: Int = 32 << 10, maxStartFailures: Int = 3) {
@@ -70,6 +73,8 @@ package struct Scheduler: Sendable {
     /// Why a worker was replaced.
     package enum ReplaceReason: UInt8, Sendable, Hashable {
         case maxTasksPerChild = 0, died = 1, timedOut = 2, startFailed = 3
+        /// It was killed because the caller of the task it ran cancelled it (``Config/killOnCancel``).
+        case cancelled = 4
     }
 
     /// What the shell must do.
@@ -101,6 +106,10 @@ package struct Scheduler: Sendable {
         var assigned = 0
         var stopping = false
         var killedFor: TaskID?
+        /// Its connection ended; its exit is awaited.
+        var gone = false
+        /// `killedFor` was cancelled by its caller (not timed out).
+        var killedToCancel = false
         /// When the first outstanding task became first (ns).
         var headSince: UInt64 = 0
     }
@@ -110,6 +119,8 @@ package struct Scheduler: Sendable {
         var timeout: UInt64?
         var attempt = 0
         var worker: WorkerID?
+        /// Cancelled by its caller while a worker held it.
+        var cancelled = false
     }
 
     package let config: Config
@@ -198,6 +209,7 @@ package struct Scheduler: Sendable {
         workers[w] = worker
         tasks[task] = nil
         var actions: [Action] = [.deliverReply(task)]
+        actions += killIfHeadCancelled(w)
         if worker.outstanding.isEmpty && !worker.stopping {
             let spent = config.maxTasksPerChild.map { worker.assigned >= $0 } ?? false
             if spent || (phase == .closing && queue.isEmpty) {
@@ -209,15 +221,29 @@ package struct Scheduler: Sendable {
         return actions
     }
 
+    /// A worker's connection ended: it is exiting, its status not known yet (the shell reaps it
+    /// without waiting, then calls ``exited(_:status:startError:now:)``). It gets no more tasks.
+    package mutating func connectionEnded(_ w: WorkerID) {
+        workers[w]?.gone = true
+    }
+
     /// A worker exited (or could not start: `startError`). `status` is how it ended, if known.
     package mutating func exited(_ w: WorkerID, status: ExitStatus?, startError: String? = nil, now: UInt64) -> [Action] {
         guard let worker = workers.removeValue(forKey: w) else { return [] }
         ids.removeAll { $0 == w }
         var actions: [Action] = []
+        // The failure goes last: a replacement is started (forked) before the caller that waits
+        // for the task is woken, not while that caller's thread starts running.
+        var failure: Action?
         if let head = worker.outstanding.first {
             tasks[head] = nil
-            actions.append(.deliverFailure(head, worker.killedFor == head ? .timedOut(w) : .workerDied(w, status)))
+            failure = .deliverFailure(head, worker.killedFor != head ? .workerDied(w, status) : worker.killedToCancel ? .cancelled : .timedOut(w))
             for t in worker.outstanding.dropFirst().reversed() where tasks[t] != nil {
+                if tasks[t]!.cancelled {
+                    tasks[t] = nil
+                    actions.append(.deliverFailure(t, .cancelled))
+                    continue
+                }
                 tasks[t]!.attempt += 1
                 tasks[t]!.worker = nil
                 queue.prepend(t)
@@ -231,7 +257,7 @@ package struct Scheduler: Sendable {
             if status != .signaled(9) { startFailures += 1 }
             if let startError { lastStartError = startError }
         } else if worker.killedFor != nil {
-            reason = .timedOut
+            reason = worker.killedToCancel ? .cancelled : .timedOut
         } else if worker.stopping && worker.outstanding.isEmpty && status == .exited(0) {
             reason = .maxTasksPerChild
         } else {
@@ -247,6 +273,7 @@ package struct Scheduler: Sendable {
             }
         case .created, .terminating, .broken, .finished: break
         }
+        if let failure { actions.append(failure) }
         actions += dispatch(now: now)
         actions += finishIfDone()
         return actions
@@ -256,7 +283,7 @@ package struct Scheduler: Sendable {
     package mutating func tick(now: UInt64) -> [Action] {
         guard timeouts else { return [] }
         var actions: [Action] = []
-        for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where worker.killedFor == nil {
+        for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where worker.killedFor == nil && !worker.gone {
             guard let head = worker.outstanding.first, let timeout = tasks[head]?.timeout else { continue }
             if now >= worker.headSince &+ timeout {
                 workers[w]!.killedFor = head
@@ -270,7 +297,7 @@ package struct Scheduler: Sendable {
     package var nextDeadline: UInt64? {
         guard timeouts else { return nil }
         var best: UInt64?
-        for worker in workers.values where worker.killedFor == nil {
+        for worker in workers.values where worker.killedFor == nil && !worker.gone {
             guard let head = worker.outstanding.first, let timeout = tasks[head]?.timeout else { continue }
             best = min(best ?? .max, worker.headSince &+ timeout)
         }
@@ -278,11 +305,18 @@ package struct Scheduler: Sendable {
     }
 
     /// The caller no longer wants these tasks: the queued ones fail as cancelled; the ones a
-    /// worker holds run to their end (their replies are delivered as usual).
+    /// worker holds run to their end (their replies are delivered as usual), or with
+    /// ``Config/killOnCancel`` kill their worker once it runs them (they fail as cancelled).
     package mutating func cancel(_ ids: [TaskID]) -> [Action] {
         var actions: [Action] = []
         for id in ids {
-            guard let t = tasks[id], t.worker == nil else { continue }
+            guard let t = tasks[id] else { continue }
+            if let w = t.worker {
+                guard config.killOnCancel else { continue }
+                tasks[id]!.cancelled = true
+                actions += killIfHeadCancelled(w)
+                continue
+            }
             tasks[id] = nil
             queue.remove(id)
             actions.append(.deliverFailure(id, .cancelled))
@@ -341,7 +375,7 @@ package struct Scheduler: Sendable {
         guard workers.isEmpty else {
             if phase == .closing || phase == .broken {
                 var actions: [Action] = []
-                for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where !worker.stopping && worker.outstanding.isEmpty {
+                for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where !worker.stopping && !worker.gone && worker.outstanding.isEmpty {
                     workers[w]!.stopping = true
                     actions.append(.stopWorker(w))
                 }

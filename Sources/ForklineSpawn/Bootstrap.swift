@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -38,7 +39,7 @@ extension ChildProcess {
     /// Everything `main` does before `bootstrap` also runs in every spawn child and in the
     /// forkserver, so do nothing there.
     public static func bootstrap(entries: [any AnyEntryPoint]) {
-        EntryRegistry.register(entries)
+        EntryRegistry.register(entries, fromBootstrap: true)
         guard getenv(bootstrapVariable) != nil else {
             Tracer.startFromEnvironment()
             return
@@ -46,7 +47,7 @@ extension ChildProcess {
         unsetenv(bootstrapVariable)
         guard let (payload, fds) = readPayload() else {
             writeStderr("forkline: bootstrap: cannot read the start payload from the parent\n")
-            fl_exit_now(70)
+            fl_exit_now(ChildSetup.bootstrapFailed)
         }
         switch payload.role {
         case .child: runSpawnChild(payload)
@@ -72,7 +73,7 @@ extension ChildProcess {
             got += n
         }
         let length = Int(header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian })
-        guard length < 64 << 20, let body = Sys.readExactly(payloadFD, length),
+        guard length < 64 << 20, let body = Syscall.readExactly(payloadFD, length),
               let payload = try? BootstrapPayload(decoding: body) else { return nil }
         return (payload, Array(fds.prefix(Int(nfds))))
     }
@@ -97,8 +98,8 @@ extension ChildProcess {
         }
         guard let entry = EntryRegistry.lookup(payload.entry) else {
             writeStderr("forkline: process \(payload.name): no entry point named '\(payload.entry)' was registered with bootstrap(entries:)\n")
-            ProcessExit.run(status: 70)
-            fl_exit_now(70)
+            ProcessExit.run(status: ChildSetup.bootstrapFailed)
+            fl_exit_now(ChildSetup.bootstrapFailed)
         }
         ChildSetup.runAndExit(name: payload.name, { try entry.run(encodedArguments: payload.arguments) }, immediate: immediate)
     }
@@ -114,6 +115,6 @@ extension ChildProcess {
             fds.withUnsafeBufferPointer { f in fl_send_fds(sock, h.baseAddress, 4, f.baseAddress, Int32(f.count)) }
         }
         if r < 0 { return Int32(-r) }
-        return body.withUnsafeBytes { Sys.writeAll(sock, $0) }
+        return body.withUnsafeBytes { Syscall.writeAll(sock, $0)?.rawValue }
     }
 }

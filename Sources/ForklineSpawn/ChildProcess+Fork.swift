@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -70,9 +71,8 @@ extension ChildProcess {
         let pidfd = fl_pidfd_open(pid)
         guard pidfd >= 0 else {
             _ = Glibc.kill(pid, SIGKILL)
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            Tracer.record(.join, [.int(Int64(pid)), .uint(puid), .status(Sys.decodeWaitStatus(status))])
+            let status = Sys.waitForExit(pid) ?? .signaled(SIGKILL)
+            Tracer.record(.join, [.int(Int64(pid)), .uint(puid), .status(status)])
             throw .system("pidfd_open", -pidfd, "\(name): watching the new child")
         }
         return Started(pid: pid, waitFD: pidfd, signalFD: pidfd)

@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -9,12 +10,17 @@ extension ChildProcess {
     /// Waits for the child to end and returns how it ended. Records the `join` event.
     ///
     /// - Throws: ``SpawnError`` `notStarted` when the child was never started, `joinSelf` when a
-    ///   process joins itself (as in Python).
+    ///   process joins itself (as in Python), `cancelled` when the awaiting task is cancelled (the
+    ///   child is not touched: join it again), `systemCallFailed` when the async bridge failed.
     public func join() async throws(SpawnError) -> ExitStatus {
         let fd = try joinableFD()
         while true {
             if let status = collect() { return recordJoin(status) }
-            await ReadinessMonitor.shared().waitReadable(fd)
+            do throws(WaitFailure) {
+                try await AsyncBridge.shared().waitReadable(fd)
+            } catch {
+                throw SpawnError(waiting: error, "\(name): joining")
+            }
         }
     }
 
@@ -33,7 +39,7 @@ extension ChildProcess {
                 if now >= deadline { return nil }
                 ms = Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
             }
-            _ = Sys.waitReadable(fd, timeoutMs: ms)
+            _ = Syscall.waitReadable(fd, timeoutMs: ms)
         }
     }
 
@@ -75,7 +81,7 @@ extension ChildProcess {
             guard let pid = s.pid else { return nil }
             switch method {
             case .forkserver:
-                guard Sys.waitReadable(s.waitFD, timeoutMs: 0) else { return nil }
+                guard Syscall.waitReadable(s.waitFD, timeoutMs: 0) else { return nil }
                 s.status = ForkServerClient.readStatus(s.waitFD)
             default:
                 switch Sys.reap(pid) {
@@ -101,12 +107,4 @@ extension ChildProcess {
     }
 }
 
-extension Duration {
-    /// Non-negative nanoseconds, saturating.
-    var clampedNanoseconds: UInt64 {
-        let (s, atto) = components
-        guard s >= 0 else { return 0 }
-        let (ns, overflow) = UInt64(s).multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : ns &+ UInt64(max(0, atto) / 1_000_000_000)
-    }
-}
+

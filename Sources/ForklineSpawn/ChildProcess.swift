@@ -1,5 +1,6 @@
 import CForkline
 import ForklineTrace
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -57,9 +58,14 @@ public final class ChildProcess: Sendable {
     let body: Body
     /// The pid of the process that created this handle: only it may join.
     let creatorPid: Int32
-    let state = ForkSafeLock(State())
+    // A sleeping lock: `collect` holds it across a poll and read of the forkserver's answer.
+    let state = SleepingLock(State())
 
     /// A child that runs `body` in a fork of this process.
+    ///
+    /// A closure can only run in a fork child: `options` with no method chosen get
+    /// ``StartMethod/fork``; options that ask for spawn or forkserver make ``start()`` throw
+    /// `unsupported` (use an ``EntryPoint`` there) rather than silently fork.
     ///
     /// A fork child runs synchronous code: Dispatch queues and Swift tasks started in it never
     /// run. It ends with `_exit` when `body` returns (code 0) or throws (code 1, the error
@@ -67,7 +73,7 @@ public final class ChildProcess: Sendable {
     public convenience init(name: String? = nil, daemon: Bool = false, options: ChildOptions = ChildOptions(),
                             _ body: @escaping @Sendable () throws -> Void) {
         var o = options
-        o.method = StartMethod.fork
+        if o.chosenMethod == nil { o.method = .fork }
         if let name { o.name = name }
         o.daemon = o.daemon || daemon
         self.init(body: .closure(body), options: o)
@@ -120,6 +126,9 @@ public final class ChildProcess: Sendable {
             }
             guard options.inheritedDescriptors.count + 3 <= Int(FL_MAX_PASSED_FDS) else {
                 throw SpawnError(.unsupported, "\(name): at most \(Int(FL_MAX_PASSED_FDS) - 3) descriptors can be passed to a child")
+            }
+            if method == .spawn || method == .forkserver, case .entry(let e, _) = body {
+                try EntryRegistry.checkStartable(e.name, child: name, method: method)
             }
             s.phase = .running
         }

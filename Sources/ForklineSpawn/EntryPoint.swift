@@ -1,11 +1,18 @@
 import FoundationEssentials
 import ForklineTrace
+import ForklineSystem
 
 /// A named function a child process can run, with Codable arguments.
 ///
 /// spawn and forkserver children start in a fresh process, so they cannot run a closure: they
 /// run an entry point found by name. Register every entry point with
 /// ``ChildProcess/bootstrap(entries:)`` at the top of `main`.
+///
+/// The child ends when `body` returns (or throws), as a Swift program ends when `main` returns:
+/// threads and tasks it started are stopped with it, and work they had not finished is lost.
+/// Python's `multiprocessing` waits for a child's non-daemon threads; Swift has no such kind of
+/// thread, so wait for yours before returning (join a `Thread` with a semaphore, `await` a
+/// `Task`'s value, `group.wait()` a `DispatchGroup`).
 ///
 /// ```swift
 /// struct Greeting: Codable, Sendable { var who: String }
@@ -23,16 +30,33 @@ public struct EntryPoint<Arguments: Codable & Sendable>: Sendable {
     }
 }
 
-/// An entry point with its argument type erased, as the registry keeps it.
+/// An entry point with its argument type erased, as ``ChildProcess/bootstrap(entries:)`` takes
+/// them: an ``EntryPoint`` or a pool function.
 public protocol AnyEntryPoint: Sendable {
     /// The entry point's name.
     var name: String { get }
+}
+
+/// What a child runs: the entry points Forkline defines (``EntryPoint``, pool functions) decode
+/// their arguments and run their body. Not public: a user's own conformance to
+/// ``AnyEntryPoint`` names nothing a child can run.
+package protocol RunnableEntryPoint: AnyEntryPoint {
     /// Decodes the arguments and runs the body.
     func run(encodedArguments: [UInt8]) throws
 }
 
-extension EntryPoint: AnyEntryPoint {
-    public func run(encodedArguments: [UInt8]) throws {
+extension AnyEntryPoint {
+    /// Runs this entry point on encoded arguments (in a child).
+    package func run(encodedArguments: [UInt8]) throws {
+        guard let runnable = self as? any RunnableEntryPoint else {
+            throw SpawnError(.unsupported, "'\(name)' is not an EntryPoint or a pool function: a child cannot run it")
+        }
+        try runnable.run(encodedArguments: encodedArguments)
+    }
+}
+
+extension EntryPoint: RunnableEntryPoint {
+    package func run(encodedArguments: [UInt8]) throws {
         let args: Arguments
         do {
             args = try JSONDecoder().decode(Arguments.self, from: Data(encodedArguments))
@@ -69,17 +93,41 @@ extension ChildProcess {
 
 /// The entry points this program registered.
 enum EntryRegistry {
-    static let entries = ForkSafeLock<[String: any AnyEntryPoint]>([:])
+    struct Table {
+        var entries: [String: any AnyEntryPoint] = [:]
+        /// Set by `bootstrap`: nil before it ran, then the names it registered (with companions),
+        /// the only ones a spawn or forkserver child (which runs `main` again) will know.
+        var bootstrapped: Set<String>?
+    }
+    static let table = ForkSafeLock(Table())
 
-    static func register(_ list: [any AnyEntryPoint]) {
-        entries.withLock { table in
+    static func register(_ list: [any AnyEntryPoint], fromBootstrap: Bool = false) {
+        table.withLock { t in
+            if fromBootstrap && t.bootstrapped == nil { t.bootstrapped = [] }
             for e in list {
-                precondition(table[e.name] == nil || table[e.name]!.name == e.name, "two entry points named '\(e.name)'")
-                table[e.name] = e
-                for c in (e as? CompanionEntries)?.companions ?? [] { table[c.name] = c }
+                precondition(t.entries[e.name] == nil || t.entries[e.name]!.name == e.name, "two entry points named '\(e.name)'")
+                let all = [e] + ((e as? CompanionEntries)?.companions ?? [])
+                for c in all {
+                    t.entries[c.name] = c
+                    if fromBootstrap { t.bootstrapped!.insert(c.name) }
+                }
             }
         }
     }
 
-    static func lookup(_ name: String) -> (any AnyEntryPoint)? { entries.withLock { $0[name] } }
+    static func lookup(_ name: String) -> (any AnyEntryPoint)? { table.withLock { $0.entries[name] } }
+
+    /// Throws unless a spawn or forkserver child can find `entry`: `bootstrap` ran in this
+    /// program and registered it. Checked in the parent, before any process starts, because a
+    /// child of a program without `bootstrap` runs the program's `main` instead (seen: a pool
+    /// that waited forever on a forkserver that had run `main` and exited).
+    static func checkStartable(_ entry: String, child: String, method: StartMethod) throws(SpawnError) {
+        let known = table.withLock { $0.bootstrapped }
+        guard let known else {
+            throw SpawnError(.notBootstrapped, "\(child): the \(method) start method re-runs this program, which never called ChildProcess.bootstrap(entries:); call it first in main, listing every entry point and pool function children run (or use the fork method)")
+        }
+        guard known.contains(entry) else {
+            throw SpawnError(.unknownEntry, "\(child): the entry point '\(entry)' is not registered: list it in ChildProcess.bootstrap(entries:) at the top of main")
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import FoundationEssentials
 import ForklineTrace
 
@@ -30,7 +31,7 @@ enum ForkServer {
         warmUp()
         guard let listener = descriptors.first else {
             writeStderr("forkline: forkserver: no listening socket was passed\n")
-            fl_exit_now(70)
+            fl_exit_now(ChildSetup.bootstrapFailed)
         }
         ChildProcess.becomeChild(name: "forkserver", puid: payload.puid, parent: ProcessIdentity(pid: payload.parentPid, name: "", puid: payload.parentPuid))
         ForkServerClient.adopt(address: payload.forkserverAddress)
@@ -43,8 +44,7 @@ enum ForkServer {
                 fds.append(pollfd(fd: c.pidfd, events: Int16(POLLIN), revents: 0))
                 fds.append(pollfd(fd: c.conn, events: Int16(POLLIN), revents: 0))  // -1 is ignored by poll
             }
-            let n = poll(&fds, nfds_t(fds.count), -1)
-            if n < 0 { if errno == EINTR { continue }; break }
+            guard case .success = Syscall.poll(&fds, timeoutMs: -1) else { break }
             if fds[0].revents != 0 { break }  // the owner exited or closed us
             var i = 0
             while i < children.count {
@@ -58,7 +58,7 @@ enum ForkServer {
                 }
                 if exited, let st = Sys.reap(children[i].pid) ?? .signaled(SIGKILL) {
                     if children[i].conn >= 0 {
-                        _ = Wire.encodeStatus(st).withUnsafeBytes { Sys.writeAll(children[i].conn, $0) }
+                        _ = Wire.encodeStatus(st).withUnsafeBytes { Syscall.writeAll(children[i].conn, $0) }
                         Sys.close(children[i].conn)
                     }
                     Sys.close(children[i].pidfd)
@@ -75,10 +75,7 @@ enum ForkServer {
         }
         // Shutting down: end what is left, reap it, and exit cleanly.
         for c in children { _ = fl_pidfd_send_signal(c.pidfd, SIGKILL) }
-        for c in children {
-            var status: Int32 = 0
-            while waitpid(c.pid, &status, 0) < 0 && errno == EINTR {}
-        }
+        for c in children { _ = Sys.waitForExit(c.pid) }
         ProcessExit.run(status: 0)
         fl_exit_now(0)
     }
@@ -109,7 +106,14 @@ enum ForkServer {
     static func accept(listener: Int32, control: Int32, server: BootstrapPayload) -> Child? {
         let conn = fl_accept_cloexec(listener)
         guard conn >= 0 else { return nil }
-        guard peerIsSameUser(conn), let (request, received) = Wire.receive(on: conn, maxFDs: Int(FL_MAX_PASSED_FDS), ForkRequest.init(decoding:)) else {
+        guard peerIsSameUser(conn) else {
+            // Say why instead of hanging up: the client names the cause (its uid changed).
+            let msg = "the forkserver runs as uid \(geteuid()); this process is uid \(fl_peer_uid(conn))"
+            _ = Wire.send(ForkResponse(pid: nil, error: msg, errno: EPERM).encoded, fds: [], on: conn)
+            Sys.close(conn)
+            return nil
+        }
+        guard let (request, received) = Wire.receive(on: conn, maxFDs: Int(FL_MAX_PASSED_FDS), ForkRequest.init(decoding:)) else {
             Sys.close(conn)
             return nil
         }
@@ -151,7 +155,7 @@ enum ForkServer {
         guard pid > 0 else {
             let err = errno
             pending?.cancel()
-            _ = Wire.send(ForkResponse(pid: nil, error: "fork failed: \(String(cString: strerror(err)))").encoded, fds: [], on: conn)
+            _ = Wire.send(ForkResponse(pid: nil, error: "fork failed: \(String(cString: strerror(err)))", errno: err).encoded, fds: [], on: conn)
             Sys.close(conn)
             return nil
         }
@@ -160,9 +164,8 @@ enum ForkServer {
         let pidfd = fl_pidfd_open(pid)
         if pidfd < 0 {
             _ = Glibc.kill(pid, SIGKILL)
-            var st: Int32 = 0
-            _ = waitpid(pid, &st, 0)
-            _ = Wire.send(ForkResponse(pid: nil, error: "pidfd_open failed (errno \(-pidfd))").encoded, fds: [], on: conn)
+            _ = Sys.waitForExit(pid)
+            _ = Wire.send(ForkResponse(pid: nil, error: "pidfd_open failed (errno \(-pidfd))", errno: -pidfd).encoded, fds: [], on: conn)
             Sys.close(conn)
             return nil
         }
@@ -172,6 +175,6 @@ enum ForkServer {
 
     /// Only processes of our own user may ask for children.
     static func peerIsSameUser(_ conn: Int32) -> Bool {
-        fl_peer_uid(conn) == Int(getuid())
+        fl_peer_uid(conn) == Int(geteuid())
     }
 }

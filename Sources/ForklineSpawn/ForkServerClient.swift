@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -21,11 +22,20 @@ enum ForkServerClient {
         /// ours): a request from a process whose environment is unchanged sends none, and the
         /// child inherits the server's.
         var environment: [UInt8]? = nil
+        /// The effective uid the server runs as: it serves only requests of that uid.
+        var uid: uid_t = geteuid()
     }
 
     static let state = ForkSafeLock<Server?>(nil)
+    /// Servers this process started for a uid it no longer has (it dropped privileges): still
+    /// ours to shut down and reap at exit.
+    static let retired = ForkSafeLock<[Server]>([])
 
-    static var addressIfRunning: String? { state.withLock { $0?.address } }
+    /// The address of a server that serves this process's current uid, if one runs.
+    static var addressIfRunning: String? {
+        let uid = geteuid()
+        return state.withLock { $0?.uid == uid ? $0?.address : nil }
+    }
 
     /// A spawn or forkserver child uses its ancestor's server.
     static func adopt(address: String?) {
@@ -36,16 +46,23 @@ enum ForkServerClient {
     /// In a fork child: the server is the parent's; keep using its address, never reap it.
     static func resetAfterFork() {
         state.withLock { s in
-            if let a = s?.address { s = Server(address: a, owned: false) }
+            if let old = s { s = Server(address: old.address, owned: false, uid: old.uid) }
         }
+        retired.withLock { $0 = [] }
     }
 
     static func ensureServer() throws(SpawnError) -> String {
         if let a = addressIfRunning { return a }
         return try Launcher.run { () throws(SpawnError) -> String in
             if let a = addressIfRunning { return a }
+            // None, or one for the uid this process had before it dropped privileges (that one
+            // refuses us): start one for the uid we have now.
             let server = try launchServer()
-            state.withLock { $0 = server }
+            let old = state.withLock { s in
+                defer { s = server }
+                return s
+            }
+            if let old, old.owned { retired.withLock { $0.append(old) } }
             return server.address
         }
     }
@@ -133,6 +150,10 @@ enum ForkServerClient {
         }
         guard let pid = response.pid else {
             Sys.close(sock)
+            if response.errno != 0 {
+                throw SpawnError(.systemCallFailed, "\(child.name): the forkserver could not start it: \(response.error ?? "unknown error")",
+                                 syscall: "fork", errno: response.errno)
+            }
             throw SpawnError(.forkserverFailed, "\(child.name): the forkserver could not start it: \(response.error ?? "unknown error")")
         }
         let pidfd = fl_pidfd_open(pid)  // for signals; the child is not ours to wait for
@@ -177,23 +198,28 @@ enum ForkServerClient {
 
     /// Reads the status the server wrote; a server that vanished means its children were killed.
     static func readStatus(_ fd: Int32) -> ExitStatus {
-        guard let b = Sys.readExactly(fd, 5) else { return .signaled(SIGKILL) }
+        guard let b = Syscall.readExactly(fd, 5) else { return .signaled(SIGKILL) }
         return Wire.decodeStatus(b)
     }
 
     /// At exit: close the control socket (the server sees EOF, ends its children and exits) and
     /// reap the server, recording the join.
     static func shutdownAtExit() {
-        guard let server = state.withLock({ s -> Server? in
+        let current = state.withLock { s -> Server? in
             defer { if s?.owned == true { s = nil } }
             return s?.owned == true ? s : nil
-        }) else { return }
+        }
+        let old = retired.withLock { r in
+            defer { r = [] }
+            return r
+        }
+        for server in old + (current.map { [$0] } ?? []) { shutDown(server) }
+    }
+
+    static func shutDown(_ server: Server) {
         Sys.close(server.control)
-        var status: Int32 = 0
-        var r: pid_t
-        repeat { r = waitpid(server.pid, &status, 0) } while r < 0 && errno == EINTR
-        if r == server.pid {
-            Tracer.record(.join, [.int(Int64(server.pid)), .uint(server.puid), .status(Sys.decodeWaitStatus(status))])
+        if let status = Sys.waitForExit(server.pid) {
+            Tracer.record(.join, [.int(Int64(server.pid)), .uint(server.puid), .status(status)])
         }
         Sys.close(server.pidfd)
     }

@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineTrace
 
 #if canImport(Glibc)
@@ -25,6 +26,8 @@ struct ForkRequest: Sendable {
 struct ForkResponse: Sendable {
     var pid: Int32?
     var error: String?
+    /// The errno of the server's failed call (fork's EAGAIN under RLIMIT_NPROC), 0 when none.
+    var errno: Int32 = 0
 }
 
 enum Wire {
@@ -39,7 +42,7 @@ enum Wire {
         }
         if first < 0 { return Int32(-first) }
         if first < bytes.count {
-            return bytes.withUnsafeBytes { Sys.writeAll(sock, UnsafeRawBufferPointer(rebasing: $0[first...])) }
+            return bytes.withUnsafeBytes { Syscall.writeAll(sock, UnsafeRawBufferPointer(rebasing: $0[first...]))?.rawValue }
         }
         return nil
     }
@@ -56,12 +59,12 @@ enum Wire {
         }
         let received = Array(fds.prefix(Int(nfds)))
         var got = max(0, n)
-        if got < 4, n > 0, let rest = Sys.readExactly(sock, 4 - got) {
+        if got < 4, n > 0, let rest = Syscall.readExactly(sock, 4 - got) {
             for (i, b) in rest.enumerated() { header[got + i] = b }
             got = 4
         }
         let length = Int(header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian })
-        guard got == 4, length < 64 << 20, let body = Sys.readExactly(sock, length),
+        guard got == 4, length < 64 << 20, let body = Syscall.readExactly(sock, length),
               let value = try? decode(body) else {
             for fd in received { Sys.close(fd) }
             return nil

@@ -1,6 +1,7 @@
 import CForkline
 import ForklineTrace
 import Synchronization
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc

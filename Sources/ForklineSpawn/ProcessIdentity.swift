@@ -75,6 +75,10 @@ extension ChildProcess {
 
 /// What every new child does first, whatever its start method.
 enum ChildSetup {
+    /// The exit code of a child that could not begin: its start payload unreadable, or its
+    /// entry point not registered (`EX_SOFTWARE` of sysexits.h: an internal error).
+    static let bootstrapFailed: Int32 = 70
+
     /// Dies with the parent: SIGKILL when the thread that created us exits, and a re-check in
     /// case it already had (then the fork raced the parent's death).
     static func bindLifetime(to parentPid: Int32) {
@@ -93,7 +97,7 @@ enum ChildSetup {
     /// touches on its way to its body and at exit. Swift initialises a global under a lock of
     /// its own (`swift_once`); forked while another thread was initialising one, the child finds
     /// that lock held by a thread it does not have, and waits forever the first time it touches
-    /// the global (seen: a pool worker stuck on `ReadinessMonitor.current` in `afterFork` while
+    /// the global (seen: a pool worker stuck on `AsyncBridge.current` in `afterFork` while
     /// an async join created the monitor in the parent). Touched here first, each is either made
     /// or waited for before the fork. A user's closure that touches a global in the child runs
     /// that risk still (docs/spawn.md).
@@ -102,8 +106,9 @@ enum ChildSetup {
     private static let prepared: Void = {
         _ = Launcher.state.withLock { $0.started }
         _ = Launcher.launcherTid.load(ordering: .relaxed)
-        _ = ReadinessMonitor.current.withLock { $0 == nil }
+        AsyncBridge.prepareForFork()
         _ = ForkServerClient.state.withLock { $0 == nil }
+        _ = ForkServerClient.retired.withLock { $0.isEmpty }
         _ = ChildProcess.inheritedMap.withLock { $0.count }
         _ = ChildProcess.lineage.withLock { $0.name }
         _ = ChildRegistry.state.withLock { _ in true }
@@ -115,9 +120,8 @@ enum ChildSetup {
     /// In a fork child, before anything else: forget what belonged to the parent.
     static func afterFork() {
         Tracer.forgetAfterFork()
-        ChildRegistry.resetAfterFork()
         Launcher.resetAfterFork()
-        ReadinessMonitor.resetAfterFork()
+        AsyncBridge.resetAfterFork()
         ForkServerClient.resetAfterFork()
     }
 
@@ -153,3 +157,4 @@ enum ChildSetup {
 }
 
 import CForkline
+import ForklineSystem

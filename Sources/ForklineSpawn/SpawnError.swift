@@ -21,10 +21,15 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unsupported = Code(raw: "unsupported")
         /// The entry point was not registered with `bootstrap(entries:)`.
         public static let unknownEntry = Code(raw: "unknownEntry")
+        /// A spawn or forkserver child was started in a program whose `main` never called
+        /// `ChildProcess.bootstrap(entries:)`: the child would run `main` itself.
+        public static let notBootstrapped = Code(raw: "notBootstrapped")
         /// The forkserver failed or went away.
         public static let forkserverFailed = Code(raw: "forkserverFailed")
         /// Arguments could not be encoded or decoded.
         public static let encoding = Code(raw: "encoding")
+        /// The task awaiting `join()` was cancelled (the child runs on; join it again later).
+        public static let cancelled = Code(raw: "cancelled")
         public var description: String { raw }
     }
 

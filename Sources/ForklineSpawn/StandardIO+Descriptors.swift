@@ -1,3 +1,5 @@
+import ForklineSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,14 +56,14 @@ public final class PipeEnd: @unchecked Sendable {
     init(_ fd: Int32) { fileDescriptor = fd }
 
     /// Reads until the child closes its end (EOF).
-    public func readAll() -> [UInt8] { Sys.readToEnd(fileDescriptor) }
+    public func readAll() -> [UInt8] { Syscall.readToEnd(fileDescriptor) }
 
     /// Reads until EOF and decodes UTF-8.
     public func readString() -> String { String(decoding: readAll(), as: UTF8.self) }
 
     /// Writes bytes (stdin pipes).
     public func write(_ bytes: [UInt8]) throws(SpawnError) {
-        let err = bytes.withUnsafeBytes { Sys.writeAll(fileDescriptor, $0) }
+        let err = bytes.withUnsafeBytes { Syscall.writeAll(fileDescriptor, $0)?.rawValue }
         if let err { throw .system("write", err, "writing to the child's stdin") }
     }
 

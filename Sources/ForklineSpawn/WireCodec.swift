@@ -195,6 +195,7 @@ extension ForkResponse {
         } else {
             w.u8(1)
             w.string(error ?? "unknown error")
+            w.i32(errno)
         }
         return w.bytes
     }
@@ -203,7 +204,7 @@ extension ForkResponse {
         var r = WireReader(bytes)
         switch try r.u8() {
         case 0: self.init(pid: try r.i32(), error: nil)
-        case 1: self.init(pid: nil, error: try r.string())
+        case 1: self.init(pid: nil, error: try r.string(), errno: try r.i32())
         default: throw WireDecodingError()
         }
         try r.finish()

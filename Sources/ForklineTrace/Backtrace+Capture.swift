@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -37,8 +38,7 @@ extension Module {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
+            guard case .success(let n) = chunk.withUnsafeMutableBytes({ Syscall.read(fd, into: $0) }), n > 0 else { break }
             bytes += chunk[0..<n]
         }
         var out: [Module] = []

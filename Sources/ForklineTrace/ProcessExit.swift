@@ -1,5 +1,6 @@
 import CForkline
 import Synchronization
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc

@@ -28,7 +28,7 @@ struct ViewCountTests {
         let start = try #require(page.range(of: "<script type=\"application/json\" id=\"trace-data\">"))
         let end = try #require(page.range(of: "</script>", range: start.upperBound..<page.endIndex))
         let json = try JSONSerialization.jsonObject(with: Data(page[start.upperBound..<end.lowerBound].utf8)) as? [String: Any]
-        #expect(json?["count"] as? Int == report.events, "the page states the count check states")
-        #expect(page.contains("D.count + ' events, '"), "and its header shows that count, not the drawn marks'")
+        #expect(json?["eventCount"] as? Int == report.events, "the page states the count check states")
+        #expect(page.contains("D.eventCount + ' events, '"), "and its header shows that count, not the drawn marks'")
     }
 }

@@ -33,7 +33,8 @@ struct ForkServerWireTests {
         #expect(back2.environment == nil && back2.workingDirectory == "/")
 
         #expect(try ForkResponse(decoding: ForkResponse(pid: 1234, error: nil).encoded).pid == 1234)
-        let failed = try ForkResponse(decoding: ForkResponse(pid: nil, error: "fork failed: EAGAIN").encoded)
+        let failed = try ForkResponse(decoding: ForkResponse(pid: nil, error: "fork failed: EAGAIN", errno: 11).encoded)
+        #expect(failed.errno == 11)
         #expect(failed.pid == nil && failed.error == "fork failed: EAGAIN")
 
         var w = WireWriter()

@@ -49,3 +49,27 @@ enum CrashEndings {
         }
     }
 }
+
+/// Never listed in `bootstrap(entries:)`: a spawn or forkserver child cannot run it.
+let unregistered = EntryPoint<Number>("unregistered") { _ in }
+
+/// `no-bootstrap METHOD`: run with FIXTURE_SKIP_BOOTSTRAP=1, so `main` never calls bootstrap.
+/// Starting a child and a pool must fail at once, with errors that say what to do.
+enum MissingBootstrap {
+    static func run(method m: StartMethod) async {
+        do {
+            let c = try ChildProcess(entry: unregistered, arguments: Number(n: 1), options: ChildOptions(method: m))
+            try c.start()
+            print("child started \(try await c.join())")
+        } catch let e as SpawnError {
+            print("child \(e.code): \(e.message)")
+        } catch { print("child other: \(error)") }
+        do {
+            let r = try await withPool(workers: 1, method: m) { pool in try await pool.apply(poolSquare, 3) }
+            print("pool result \(r)")
+        } catch let e as PoolError {
+            print("pool \(e.code): \(e.message)")
+        } catch { print("pool other: \(error)") }
+        print("zombies \(Zombies.count())")
+    }
+}

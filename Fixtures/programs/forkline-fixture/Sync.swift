@@ -98,8 +98,8 @@ enum SyncScenarios {
     static func asyncWaits(method m: StartMethod) async throws {
         let sem = try Forkline.Semaphore(value: 0), event = try Event(), barrier = try Barrier(parties: 2)
         let kid = try start(asyncPeer, AsyncArgs(sem: sem, event: event, barrier: barrier), m, pass: [sem, event, barrier])
-        print("semaphore \(await sem.acquire(timeout: .seconds(60)))")
-        print("event \(await event.wait(timeout: .seconds(60)))")
+        print("semaphore \(try await sem.acquire(timeout: .seconds(60)))")
+        print("event \(try await event.wait(timeout: .seconds(60)))")
         print("barrier index \(try await barrier.wait(timeout: .seconds(60)))")
         print("child \(try await kid.join())")
         print("timeout \(try await Forkline.Semaphore(value: 0).acquire(timeout: .milliseconds(20)))")

@@ -76,8 +76,13 @@ let holder = EntryPoint<HolderArgs>("holder") { args in
 }
 let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.conn) }
 
-ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
-                                 silentExit, streamer, silentQueueUser, envDump, crashWithThreads] + SyncScenarios.entries + Queues.entries + poolEntries)
+// FIXTURE_SKIP_BOOTSTRAP: the program a user writes who forgot bootstrap (the no-bootstrap scenario).
+if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
+    ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
+                                     silentExit, streamer, silentQueueUser, envDump, crashWithThreads, ignoreTerm]
+                                     + SyncScenarios.entries + Queues.entries + poolEntries
+                                     + ChannelFaults.entries)
+}
 
 func method(_ s: String) -> StartMethod {
     guard let m = StartMethod(name: s) else {
@@ -328,8 +333,15 @@ case "lifecycle":
 case _ where SyncScenarios.names.contains(scenario): try SyncScenarios.run(scenario, method: m, count: count)
 case "sync-async": try await SyncScenarios.asyncWaits(method: m)
 case "crash-ends": try CrashEndings.run(method: m)
+case "no-bootstrap": await MissingBootstrap.run(method: m)
+case "sigpipe": try await SigPipe.run(method: m)
+case "async-slow-bodies": try await SlowBodies.run()
+case "scoped": await Scoped.run(method: m)
+case "forkserver-setuid": ForkServerLimits.setuid()
+case "forkserver-nproc": ForkServerLimits.nproc()
 case "forkserver-env": try ForkServerEnv.run(method: m, dir: args[2])
 case let s where s.hasPrefix("queue-") || s.hasPrefix("shm-"): try s.hasPrefix("shm-") ? SharedArrays.run(s, m, count) : Queues.run(s, m, count)
+case let s where s.hasPrefix("fault-"): try ChannelFaults.run(s, m, count)
 case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)
 default:
     if TraceFaults.run(scenario, count: count) { break }

@@ -30,11 +30,20 @@ int fl_pidfd_send_signal(int pidfd, int sig);
 /// close_range(first, ~0U, 0) with a fallback loop over /proc/self/fd. Keeps the fds in `keep`
 /// (at most FL_MAX_PASSED_FDS) and libunwind's pipe (see fl_unwinder_fds).
 void fl_close_fds_from(int first, const int *keep, int nkeep);
-/// memfd_create(name, MFD_CLOEXEC) sized to `size` bytes: anonymous shared memory that vanishes
-/// with its last descriptor and mapping (nothing in /dev/shm to leak). Returns fd or -errno.
+/// memfd_create(name, MFD_CLOEXEC) sized to `size` bytes, its pages reserved (fl_reserve):
+/// anonymous shared memory that vanishes with its last descriptor and mapping (nothing in
+/// /dev/shm to leak). Returns fd or -errno (-ENOSPC, -ENOMEM when the pages cannot be had).
 int fl_memfd(const char *name, size_t size);
+/// posix_fallocate(fd, 0, size), retried on EINTR: reserves the pages of a shared memory file
+/// now, so a full tmpfs is an error here (-ENOSPC) instead of a SIGBUS at the first write to a
+/// page it cannot back. Returns 0 or -errno.
+int fl_reserve(int fd, size_t size);
 /// pipe2(fds, O_CLOEXEC). Returns 0 or -errno.
 int fl_pipe_cloexec(int fds[2]);
+/// One write that never raises SIGPIPE: send(MSG_NOSIGNAL) on a socket; on anything else a write
+/// with SIGPIPE blocked for the calling thread, the SIGPIPE it raised taken back. Returns the
+/// bytes written or -errno (-EPIPE when the reader is gone).
+ssize_t fl_write_nosigpipe(int fd, const void *buf, size_t len);
 /// gettid().
 pid_t fl_gettid(void);
 /// Resets every signal's disposition to default and unblocks all signals (used in new children).
@@ -87,6 +96,37 @@ int fl_epoll_watch_once(int ep, int fd);
 void fl_epoll_forget(int ep, int fd);
 /// epoll_wait: stores up to `max` ready descriptors in `fds`. Returns the count or -errno.
 int fl_epoll_wait(int ep, int *fds, int max, int timeout_ms);
+// MARK: - the async bridge's kernel calls (wait.c)
+
+/// Watches `fd` for input once (EPOLLIN | EPOLLONESHOT) under `token` (epoll_data.u64). 0 or -errno.
+int fl_epoll_watch_token(int ep, int fd, uint64_t token);
+/// Watches `fd` for input (level-triggered, not one-shot) under `token`. 0 or -errno.
+int fl_epoll_watch_token_persistent(int ep, int fd, uint64_t token);
+/// epoll_wait: stores up to `max` (<= 64) ready tokens. Returns the count or -errno.
+int fl_epoll_wait_tokens(int ep, uint64_t *tokens, int max, int timeout_ms);
+/// epoll_ctl(EPOLL_CTL_DEL). 0 or -errno.
+int fl_epoll_ctl_del(int ep, int fd);
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK). Returns fd or -errno.
+int fl_eventfd(void);
+/// fcntl(F_DUPFD_CLOEXEC). Returns the new fd or -errno.
+int fl_dup_cloexec(int fd);
+/// futex_waitv over `n` (<= 128) 32-bit words: sleeps until one is woken (returns its index), one
+/// already differs from `expected` (-EAGAIN), or the CLOCK_MONOTONIC `deadline_ns` (0: none)
+/// passes (-ETIMEDOUT). `shared[i]` 0 makes word i a private (process-local) futex.
+int fl_futex_waitv(uint32_t *const *words, const uint32_t *expected, const int *shared, int n,
+                   uint64_t deadline_ns);
+/// FUTEX_WAKE_PRIVATE / FUTEX_WAIT_PRIVATE on process-local words (no deadline). 0/count or -errno.
+int fl_futex_wake_private(uint32_t *word, int count);
+int fl_futex_wait_private(uint32_t *word, uint32_t expected);
+/// Sequentially consistent operations on a 32-bit word (shared memory or a lock word); cas
+/// returns 1 when it stored `desired` (acquire ordering).
+uint32_t fl_atomic_load_u32(const uint32_t *word);
+void fl_atomic_add_u32(uint32_t *word, uint32_t delta);
+uint32_t fl_atomic_exchange_u32(uint32_t *word, uint32_t value);
+int fl_atomic_cas_u32(uint32_t *word, uint32_t expected, uint32_t desired);
+/// Reads what is there without blocking and without changing O_NONBLOCK: recv(MSG_DONTWAIT) on
+/// a socket, preadv2(RWF_NOWAIT) on a pipe. Bytes read (0 at EOF) or -errno (-EAGAIN: nothing yet).
+ssize_t fl_read_nowait(int fd, void *buf, size_t len);
 /// accept4(fd, SOCK_CLOEXEC). Returns fd or -errno.
 int fl_accept_cloexec(int fd);
 /// The uid of a unix socket's peer (SO_PEERCRED), or -1.
@@ -196,22 +236,29 @@ void fl_on_exit(void (*callback)(int status));
 #define FL_QUEUE_HEADER_SIZE 256
 /// Initialises a queue header (robust process-shared mutex) for a ring of `capacity` bytes.
 int fl_queue_init(void *q, uint64_t capacity, uint64_t max_items);
-/// Locks the queue's mutex: 0, 1 when its holder had died (recovered: the ring was recounted),
-/// or -errno.
+/// Locks the queue's mutex: 0, 1 when its holder had died (recovered: its put or take finished
+/// or undone, the ring recounted), or -errno.
 int fl_queue_lock(void *q);
-/// Unlocks the queue's mutex.
+/// Ends the operation in progress (it is the caller's now) and unlocks the queue's mutex.
 void fl_queue_unlock(void *q);
 /// The ring bytes one record of `len` payload bytes takes.
 uint64_t fl_queue_record_size(uint32_t len);
 /// Under the lock: 1 when a record of `len` bytes fits now (count and bytes), else 0.
 int fl_queue_has_room(void *q, uint32_t len);
 /// Under the lock: appends a record and publishes it; returns 1 when a getter waits (wake it).
+/// If this process dies before the unlock, the next locker keeps a published record (counted
+/// unfinished when `joinable`) and forgets an unpublished one.
 int fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
                    int joinable);
 /// Under the lock: the oldest record's header; 0 when the ring is empty.
 int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64_t *seq);
 /// Under the lock: copies the oldest record's payload out and removes it; 1 when a putter waits.
-int fl_queue_take(void *q, void *dst, uint32_t len);
+/// If this process dies before the unlock, the item is counted lost (`fl_queue_lost`) and, when
+/// `joinable`, taken out of `unfinished` (no taskDone will come for it).
+int fl_queue_take(void *q, void *dst, uint32_t len, int joinable);
+/// Items taken by a process that died holding the lock, before it returned them; the last one's
+/// sender puid and send sequence go to `puid` and `seq`.
+uint64_t fl_queue_lost(void *q, uint64_t *puid, uint64_t *seq);
 /// Messages in the ring (under the lock for an exact figure).
 uint64_t fl_queue_count(void *q);
 uint64_t fl_queue_capacity(void *q);
@@ -221,9 +268,20 @@ uint64_t fl_queue_recoveries(void *q);
 /// Puts not yet matched by a task_done.
 int64_t fl_queue_unfinished(void *q);
 /// Under the lock: one task done; -1 when none is unfinished, 1 when join waiters must be woken.
+/// If this process dies before the unlock, the next locker finishes it.
 int fl_queue_task_done(void *q);
 /// A futex word (0 data, 1 space, 2 all tasks done).
 uint32_t fl_queue_seq(void *q, int which);
+/// Test hook: the calling process will SIGKILL itself at fault `point` (1 put: counted, not yet
+/// published; 2 put: published, before the unlock; 3 get: taken, before the unlock; 4 task_done:
+/// called, before the count goes down; 0 none).
+void fl_queue_set_fault_point(int point);
+extern int fl_queue_fault_point_;
+void fl_queue_die(void);
+/// SIGKILLs the calling process when it set `point` (a test hook: one load and a branch).
+static inline void fl_queue_fault(int point) {
+  if (__builtin_expect(fl_queue_fault_point_ == point, 0)) fl_queue_die();
+}
 /// Wakes one (or all) waiters on a futex word.
 void fl_queue_wake(void *q, int which, int all);
 /// Waits until futex word `which` differs from `seen`: spins `spins` times, then sleeps up to

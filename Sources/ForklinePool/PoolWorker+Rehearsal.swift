@@ -1,0 +1,54 @@
+import ForklineChannels
+import ForklineSpawn
+
+extension PoolWorker {
+    /// In the parent, before it forks a worker: runs once, around a task of `function` with
+    /// `payload`, what a fork worker runs on its way to and through its tasks (the messages it
+    /// decodes and encodes, the function lookup and its table, the decoding of the inputs and
+    /// the encoding of the outputs), so that every generic type and conformance they need is
+    /// already instantiated in the process a worker is forked from.
+    ///
+    /// Why: the Swift runtime instantiates a generic type's metadata, or caches a conformance,
+    /// under a lock of its own the first time a process needs it (later look-ups take no lock).
+    /// A fork child has one thread; if another thread of the parent held such a lock at the
+    /// fork (seen: a caller's thread instantiating an `Array` type just as a replacement worker
+    /// was forked, issue 10 item 3), the child's first look-up of a type under that lock waits
+    /// forever. Rehearsed in the parent, the child's look-ups find what they need and take no
+    /// lock. The body of the function itself is not run (the user's own code in a fork worker
+    /// runs that risk still: docs/pool.md).
+    static func rehearse(_ function: String, payload: [UInt8]) {
+        var functions: [String: any AnyPoolFunction] = [:]
+        let found = ChildProcess.registeredEntry(function) as? any AnyPoolFunction
+        if let found { functions[function] = found }
+        let job = WorkerMessage.Job(task: 0, function: function, payload: payload)
+        if case .run(let jobs)? = WorkerMessage.decode(WorkerMessage.run([job]).encode()), let first = jobs.first {
+            functions[first.function]?.rehearse(first.payload)
+        }
+        for reply in [TaskReply.values([]), .mixed([]), .unknownFunction(function), .badInput("")] {
+            let bytes = WorkerMessage.reply(0, reply).encode()
+            _ = ReplyRing.record(marker: false, puid: 0, seq: 0, endNs: 0, message: bytes)
+            _ = WorkerMessage.decode(bytes)
+        }
+        _ = WorkerMessage.decode(WorkerMessage.ready(0).encode())
+        _ = WorkerMessage.decode(WorkerMessage.stop.encode())
+        _ = WorkerMessage.decode(WorkerMessage.initFailed("").encode())
+        // What ForklineSpawn runs in a fork child around the worker: the inherited-descriptor
+        // table it fills, and the loops of the exit hooks.
+        var inherited: [Int32: Int32] = [:]
+        for fd: Int32 in [3] { inherited[fd] = fd }
+        for _ in stride(from: 0, through: 0, by: -1) {}
+        let children: [UInt64: ChildProcess] = [:]
+        _ = children.values.contains { _ in false }
+        _ = receiveRehearsed
+    }
+
+    /// One message over a connection of its own, received as a worker receives its tasks (the
+    /// driver reads its workers in another way): once per process. Traced as any message is.
+    static let receiveRehearsed: Void = {
+        guard let (a, b) = try? Connection.pipe() else { return }
+        try? a.sendBytes(WorkerMessage.stop.encode())
+        _ = try? b.receiveBytes()
+        a.close()
+        b.close()
+    }()
+}
