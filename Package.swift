@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "Forkline",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Forkline", targets: ["Forkline"]),
         .library(name: "ForklineTrace", targets: ["ForklineTrace"]),

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -37,9 +38,10 @@ typedef struct fl_queue_header {
   char pad1[8];
   uint32_t seq[3];          // futex words: data, space, done
   uint32_t waiters[3];
+  char pad2[192 - 128 - 24];  // the undo record below on a line of its own: waiters spin on seq
   // The operation in progress under the mutex (its undo record), cleared at the unlock: a
   // holder that dies leaves it for the next locker, which finishes or undoes it.
-  uint32_t op;              // OP_NONE, OP_PUT, OP_TAKE
+  uint32_t op;              // OP_NONE, OP_PUT, OP_TAKE, OP_DONE
   uint32_t op_joinable;     // the operation counts in `unfinished`
   uint64_t op_pos;          // the tail (put) or head (take) before it
   int64_t op_unfinished;    // `unfinished` before it
@@ -48,10 +50,11 @@ typedef struct fl_queue_header {
   uint64_t lost_puid, lost_seq;  // the last of them
 } fl_queue_header;
 
-enum { OP_NONE = 0, OP_PUT = 1, OP_TAKE = 2 };
+enum { OP_NONE = 0, OP_PUT = 1, OP_TAKE = 2, OP_DONE = 3 };
 
 _Static_assert(sizeof(pthread_mutex_t) <= 64, "mutex fits its line");
 _Static_assert(sizeof(fl_queue_header) <= FL_QUEUE_HEADER_SIZE, "header fits");
+_Static_assert(offsetof(fl_queue_header, seq) == 128 && offsetof(fl_queue_header, op) == 192, "cache lines");
 
 #define RECORD_HEAD 24u
 
@@ -108,6 +111,9 @@ int fl_queue_lock(void *q) {
     // Published: the item is there and counts as unfinished. Not: it was never put.
     int published = h->tail != h->op_pos;
     h->unfinished = h->op_unfinished + (published && h->op_joinable ? 1 : 0);
+  } else if (op == OP_DONE) {
+    // The consumer had called task_done: finish it (it was a single store, made or not).
+    h->unfinished = h->op_unfinished > 0 ? h->op_unfinished - 1 : 0;
   } else if (op == OP_TAKE && h->head != h->op_pos) {
     // Taken out, but its getter died before it returned it: nobody has it and nobody will
     // mark it done. It is counted lost (a join reports it) instead of unfinished forever.
@@ -132,7 +138,7 @@ int fl_queue_lock(void *q) {
 
 void fl_queue_unlock(void *q) {
   // The operation is complete: the caller has it (a get returns it, a put returns).
-  __atomic_store_n(&H(q)->op, OP_NONE, __ATOMIC_RELEASE);
+  if (H(q)->op != OP_NONE) __atomic_store_n(&H(q)->op, OP_NONE, __ATOMIC_RELEASE);
   pthread_mutex_unlock(&H(q)->mutex);
 }
 
@@ -183,8 +189,10 @@ int fl_queue_take(void *q, void *dst, uint32_t len, int joinable) {
   fl_queue_header *h = H(q);
   h->op_pos = h->head;
   h->op_joinable = (uint32_t)(joinable != 0);
-  copy_out(q, h->head + 8, &h->op_puid, 8);
-  copy_out(q, h->head + 16, &h->op_seq, 8);
+  uint64_t sender[2];  // the record's puid and seq, for a lost-item report
+  copy_out(q, h->head + 8, sender, 16);
+  h->op_puid = sender[0];
+  h->op_seq = sender[1];
   __atomic_store_n(&h->op, OP_TAKE, __ATOMIC_RELEASE);
   if (len) copy_out(q, h->head + RECORD_HEAD, dst, len);
   h->count--;
@@ -209,6 +217,9 @@ uint64_t fl_queue_lost(void *q, uint64_t *puid, uint64_t *seq) {
 int fl_queue_task_done(void *q) {
   fl_queue_header *h = H(q);
   if (h->unfinished <= 0) return -1;
+  h->op_unfinished = h->unfinished;
+  __atomic_store_n(&h->op, OP_DONE, __ATOMIC_RELEASE);
+  fl_queue_fault(4);
   if (--h->unfinished == 0) {
     bump(h, 2);
     return __atomic_load_n(&h->waiters[2], __ATOMIC_SEQ_CST) != 0;

@@ -1,4 +1,10 @@
+import CForkline
 import ForklineTrace
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A barrier shared by processes: Python's `multiprocessing.Barrier`.
 ///
@@ -8,8 +14,12 @@ import ForklineTrace
 /// inside the barrier's critical section breaks it: every waiting party and every later `wait`
 /// throws ``ChannelError/Code/brokenBarrier`` until ``reset()``.
 ///
-/// A party killed before it arrives cannot be told from a slow one: give `wait` a timeout (which
-/// breaks the barrier for everyone), or have the parent ``abort()`` it when it sees a child die.
+/// A party SIGKILLed while it waits (or while it arrives) breaks the barrier: the last party to
+/// arrive checks that every party of the round is still alive (each waiter holds a robust
+/// mutex of its own, which the kernel marks when its holder dies), so the round never passes
+/// with a dead party counted. A party killed after its round passed breaks nothing. A party
+/// killed before it arrives cannot be told from a slow one: give `wait` a timeout (which breaks
+/// the barrier for everyone), or have the parent ``abort()`` it when it sees a child die.
 ///
 /// Arrivals and passes are traced with the barrier's round (`barrierArrive`, `barrierPass`,
 /// `barrierBroken`), so `replay check` proves that no party left a round before all arrived.
@@ -18,7 +28,9 @@ public final class Barrier: Sendable {
     public let id: UInt64
     let core: SyncCore
     // Fields: 0 round, 1 arrived this round, 2 broken (0/1), 3 parties,
-    // 4 one bit per round modulo 64: set when that round ended broken (read by late waiters).
+    // 4 one bit per round modulo 64: set when that round ended broken (read by late waiters),
+    // 5 mid-change: set while a holder changes the state, cleared before it lets go.
+    // After the monitor: one party slot per possible waiter (Barrier+Parties.swift).
 
     /// Why a barrier broke, as `barrierBroken` records it.
     enum Reason: UInt64 { case observed = 0, timeout, abort, reset, partyDied }
@@ -30,8 +42,9 @@ public final class Barrier: Sendable {
             throw ChannelError(.invalidArgument, "a barrier needs 1...65535 parties, not \(parties)")
         }
         id = UInt64.random(in: 1...UInt64.max)
-        core = try SyncCore(name: "forkline-barrier")
+        core = try SyncCore(name: "forkline-barrier", size: Barrier.segmentSize(parties: parties))
         core[3] = UInt64(parties)
+        try initialiseSlots()
     }
 
     init(id: UInt64, core: SyncCore) {
@@ -42,18 +55,21 @@ public final class Barrier: Sendable {
     /// The number of processes the barrier waits for.
     public var parties: Int { Int(core[3]) }
 
-    /// The processes waiting in the current round now (a snapshot).
+    /// The processes waiting in the current round now (a snapshot; a party that died waiting
+    /// counts until the round ends).
     public var waiting: Int {
-        core.lock()
-        defer { core.unlock() }
-        return Int(core[1])
+        core.withLock { held in
+            recoverFromDeadHolder(&held)
+            return Int(core[1])
+        }
     }
 
     /// True while the barrier is broken.
     public var isBroken: Bool {
-        core.lock()
-        defer { core.unlock() }
-        return core[2] == 1
+        core.withLock { held in
+            recoverFromDeadHolder(&held)
+            return core[2] == 1
+        }
     }
 
     /// Called holding the monitor: breaks the current round and wakes every waiter.
@@ -63,12 +79,23 @@ public final class Barrier: Sendable {
         core.signal(&held, Int32.max)
     }
 
-    /// Runs `body` holding the monitor; a process that died inside it broke the barrier.
+    /// Runs `body` holding the monitor, after ``recoverFromDeadHolder(_:)``.
     func locked<R>(_ body: (inout SyncCore.Held) throws(ChannelError) -> R) throws(ChannelError) -> R {
         try core.withLock { (held) throws(ChannelError) in
-            if held.ownerDied, core[2] == 0 { breakRound(.partyDied, &held) }
+            recoverFromDeadHolder(&held)
             return try body(&held)
         }
+    }
+
+    /// Called on taking the monitor: a holder that died mid-change (field 5 still set: a live
+    /// holder clears it before it lets go) left the state half-done, or was a party arriving:
+    /// that breaks the barrier. A holder that died with nothing half-done (a party leaving a
+    /// round that passed, a reader) breaks nothing. The mark outlives the mutex's own
+    /// EOWNERDEAD notice, which goes to whichever process locks first, even a reader.
+    func recoverFromDeadHolder(_ held: inout SyncCore.Held) {
+        guard core[5] == 1 else { return }
+        core[5] = 0
+        if core[2] == 0 { breakRound(.partyDied, &held) }
     }
 
     func broken(_ round: UInt64, _ why: String) -> ChannelError {
@@ -79,7 +106,8 @@ public final class Barrier: Sendable {
     /// Arrives at the barrier and waits, up to `timeout` (nil: forever), for the other parties.
     /// - Returns: this party's arrival index in the round, 0 for the first.
     /// - Throws: ``ChannelError/Code/brokenBarrier`` when the barrier is or becomes broken; a
-    ///   timeout breaks it for every party.
+    ///   timeout breaks it for every party, and so does a party that died while it waited (found
+    ///   when the last party arrives, or by an arriving party that comes upon its slot).
     @available(*, noasync, message: "blocking; call from a thread that may block, or use a child process")
     @discardableResult
     public func wait(timeout: Duration? = nil) throws(ChannelError) -> Int {
@@ -87,24 +115,48 @@ public final class Barrier: Sendable {
         return try locked { (held) throws(ChannelError) -> Int in
             let round = core[0]
             if core[2] == 1 { throw broken(round, "it broke before this party arrived; reset() it to use it again") }
-            let index = core[1]
-            core[1] += 1
             let parties = core[3]
-            Tracer.recordWords(.barrierArrive, id, round, index, parties)
+            let index = core[1]
             let bit: UInt64 = 1 << (round % 64)
-            if core[1] == parties {
+            // Mid-change until this party sleeps or has passed the round: its death in between
+            // breaks the barrier (the next holder finds the mark).
+            core[5] = 1
+            if index + 1 == parties {
+                core[1] = parties
+                Tracer.recordWords(.barrierArrive, id, round, index, parties)
+                let dead = deadWaiters(round: round)
+                if dead > 0 {
+                    core[5] = 0
+                    breakRound(.partyDied, &held)
+                    throw broken(round, "\(dead == 1 ? "a party" : "\(dead) parties") died while waiting in it")
+                }
                 core[0] = round + 1
                 core[1] = 0
                 core[4] &= ~bit
+                core[5] = 0
                 Tracer.recordWords(.barrierPass, id, round, parties)
                 core.signal(&held, Int32.max)
                 return Int(index)
             }
+            let claim = claimSlot(round: round, index: index)
+            if case .partyDied = claim {
+                core[5] = 0
+                breakRound(.partyDied, &held)
+                throw broken(round, "a party died while waiting in it")
+            }
+            let slot: Int? = if case .held(let i) = claim { i } else { nil }
+            defer { if let slot { releaseSlot(slot) } }
+            core[1] = index + 1
+            Tracer.recordWords(.barrierArrive, id, round, index, parties)
+            if Barrier.faultPoint.load(ordering: .relaxed) == FaultPoint.whileArriving.rawValue { fl_queue_die() }
+            core[5] = 0
             while true {
                 let awake = core.sleep(until: end)
+                recoverFromDeadHolder(&held)
                 if core[0] != round {
                     if core[4] & bit != 0 { throw broken(round, "it was reset while this party waited") }
                     Tracer.recordWords(.barrierPass, id, round, parties)
+                    if Barrier.faultPoint.load(ordering: .relaxed) == FaultPoint.afterRelease.rawValue { fl_queue_die() }
                     return Int(index)
                 }
                 if core[2] == 1 { throw broken(round, "another party timed out, it was aborted, or a party died") }
@@ -119,23 +171,42 @@ public final class Barrier: Sendable {
     /// Breaks the barrier: every waiting party and every later `wait` throws
     /// ``ChannelError/Code/brokenBarrier`` until ``reset()``.
     public func abort() {
-        core.withLock { held in if core[2] == 0 { breakRound(held.ownerDied ? .partyDied : .abort, &held) } }
+        core.withLock { held in
+            recoverFromDeadHolder(&held)
+            if core[2] == 0 { breakRound(.abort, &held) }
+        }
     }
 
     /// Returns the barrier to its empty state; parties waiting now throw
     /// ``ChannelError/Code/brokenBarrier``.
     public func reset() {
         core.withLock { held in
+            recoverFromDeadHolder(&held)
             guard core[1] > 0 || core[2] == 1 else { return }
             let round = core[0]
             if core[2] == 0 { Tracer.recordWords(.barrierBroken, id, round, Reason.reset.rawValue) }
+            core[5] = 1  // a death before the last store leaves the barrier broken, not half reset
             core[4] |= 1 << (round % 64)
             core[0] = round + 1
             core[1] = 0
             core[2] = 0
+            core[5] = 0
             core.signal(&held, Int32.max)
         }
     }
+
+    /// Where ``dieInside(_:)`` kills the calling process (a test hook).
+    package enum FaultPoint: Int32 {
+        /// In `wait`, after this party saw its round pass, before it left the barrier.
+        case afterRelease = 1
+        /// In `wait`, holding the barrier's monitor while it arrives (counted, not yet asleep).
+        case whileArriving = 2
+    }
+
+    static let faultPoint = Atomic<Int32>(0)
+
+    /// Test hook: this process SIGKILLs itself when a `wait` reaches `point`.
+    package func dieInside(_ point: FaultPoint) { Barrier.faultPoint.store(point.rawValue, ordering: .relaxed) }
 
     /// The descriptors a child needs (``ChildOptions/pass(_:)``).
     public var fileDescriptors: [Int32] { [core.segment.fd] }

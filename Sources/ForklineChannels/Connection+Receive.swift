@@ -52,10 +52,7 @@ extension Connection {
     /// at least one (nil: forever). Python's `multiprocessing.connection.wait`.
     public static func wait(_ connections: [Connection], timeout: Duration?) -> [Connection] {
         var fds = connections.map { pollfd(fd: $0.isClosed ? -1 : $0.readFD, events: Int16(POLLIN), revents: 0) }
-        let ms: Int32 = timeout.map { d in
-            let (s, a) = d.components
-            return Int32(clamping: max(0, s) * 1000 + max(0, a) / 1_000_000_000_000_000)
-        } ?? -1
+        let ms: Int32 = timeout?.clampedMilliseconds ?? -1
         guard case .success(let r) = Syscall.poll(&fds, timeoutMs: ms), r > 0 else { return [] }
         return zip(connections, fds).filter { $0.1.revents != 0 }.map(\.0)
     }

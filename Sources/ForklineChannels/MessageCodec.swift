@@ -37,7 +37,13 @@ enum MessageCodec {
         if type == plain && _isPOD(T.self) && b.count == MemoryLayout<T>.size {
             return b.count == 0 ? unsafeBitCast((), to: T.self) : b.loadUnaligned(as: T.self)
         }
-        if type == utf8 && T.self == String.self { return String(decoding: b, as: UTF8.self) as! T }
+        if type == utf8 && T.self == String.self {
+            // Invalid UTF-8 is a bad message, not a string to repair with U+FFFD.
+            guard let s = String(validating: b.bindMemory(to: UInt8.self), as: UTF8.self) else {
+                throw ChannelError(.encoding, "\(label): the String message (\(b.count) bytes) is not valid UTF-8")
+            }
+            return s as! T
+        }
         if type == bytes && T.self == [UInt8].self { return Array(b) as! T }
         if type == json {
             do { return try JSONDecoder().decode(T.self, from: Data(b)) } catch {

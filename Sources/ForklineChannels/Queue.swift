@@ -181,6 +181,8 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
         case putAfterPublish = 2
         /// In a get, after the item is taken out, before the internal lock is released.
         case getAfterTake = 3
+        /// In a taskDone, holding the internal lock, before the unfinished count goes down.
+        case inTaskDone = 4
     }
 
     /// Test hook: the next put or get of this process that reaches `point` SIGKILLs the process.

@@ -1,6 +1,7 @@
 import CForkline
 import ForklineTrace
 import Synchronization
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -83,9 +84,8 @@ final class QueueRing: @unchecked Sendable {
     /// The monotonic deadline of `timeout` from now (nil: none).
     static func deadline(_ timeout: Duration?) -> UInt64? {
         guard let timeout else { return nil }
-        let (s, a) = timeout.components
-        let ns = max(0, s) &* 1_000_000_000 &+ max(0, a / 1_000_000_000)
-        return fl_monotonic_ns() &+ UInt64(ns)
+        let (t, overflow) = fl_monotonic_ns().addingReportingOverflow(timeout.clampedNanoseconds)
+        return overflow ? .max : t
     }
 
     /// How long a put or get may wait.

@@ -1,3 +1,5 @@
+import ForklineSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,9 +53,8 @@ enum RobustMutex {
         guard let timeout, timeout.components.seconds < 1_000_000_000 else { return pthread_mutex_lock(mutex) }
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        let (s, atto) = timeout.components
-        let ns = Int(ts.tv_nsec) + Int(max(0, atto) / 1_000_000_000)
-        ts.tv_sec += Int(max(0, s)) + ns / 1_000_000_000
+        let ns = Int(ts.tv_nsec) + Int(timeout.clampedNanoseconds % 1_000_000_000)
+        ts.tv_sec += Int(timeout.clampedNanoseconds / 1_000_000_000) + ns / 1_000_000_000
         ts.tv_nsec = ns % 1_000_000_000
         return pthread_mutex_timedlock(mutex, &ts)
     }

@@ -1,5 +1,6 @@
 import CForkline
 import ForklineTrace
+import ForklineSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -25,15 +26,19 @@ struct SyncCore {
         nonmutating set { (segment.base + 64 + 8 * i).storeBytes(of: newValue, as: UInt64.self) }
     }
 
-    /// A new, zeroed monitor in its own memfd segment.
-    init(name: String) throws(ChannelError) {
-        segment = try SharedSegment(size: Self.size, name: name)
+    /// A new, zeroed monitor in its own memfd segment of `size` bytes (more than 128: the owning
+    /// type keeps its own data after the monitor).
+    init(name: String, size: Int = SyncCore.size) throws(ChannelError) {
+        segment = try SharedSegment(size: max(size, Self.size), name: name)
         try RobustMutex.initialise(mutex, what: "a shared monitor")
     }
 
-    /// The monitor a parent passed (its descriptor under the parent's number).
+    /// The monitor a parent passed (its descriptor under the parent's number), mapped whole.
     init(inheritedFD parentFD: Int32) throws(ChannelError) {
-        segment = try SharedSegment(inherited: try SharedSegment.local(parentFD), size: Self.size)
+        let fd = try SharedSegment.local(parentFD)
+        var st = stat()
+        let size = fstat(fd, &st) == 0 ? max(Int(st.st_size), Self.size) : Self.size
+        segment = try SharedSegment(inherited: fd, size: size)
     }
 
     /// Takes the monitor's mutex. Returns true when a process died inside it (the state may be
@@ -111,10 +116,8 @@ enum UnsafeAtomicLoad {
 /// are treated as none.
 func deadline(after timeout: Duration?) -> UInt64 {
     guard let timeout else { return 0 }
-    let (s, atto) = timeout.components
-    guard s < 1_000_000_000 else { return 0 }
-    let ns = max(0, s) * 1_000_000_000 + max(0, atto) / 1_000_000_000
-    return (fl_monotonic_ns() &+ UInt64(ns)) | 1  // never 0: 0 means no deadline
+    guard timeout.components.seconds < 1_000_000_000 else { return 0 }
+    return (fl_monotonic_ns() &+ timeout.clampedNanoseconds) | 1  // never 0: 0 means no deadline
 }
 
 /// Encodes and decodes the synchronisation types: an id and the descriptor of their segment.

@@ -19,6 +19,9 @@ enum ChunkOutcome: Sendable {
             case .cancelled: 4
             case .terminated: 5
             case .workerStartFailed: 6
+            // Never sent: its inputs could not be encoded (an encoding error from a worker comes
+            // as a reply, `.badInput`).
+            case .encoding: 7
             default: 1
             }
         }

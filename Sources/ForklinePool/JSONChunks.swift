@@ -29,6 +29,23 @@ enum JSONChunks {
         return chunks
     }
 
+    /// Each chunk of `values` encoded on its own (after ``encode(_:chunksize:)`` failed): the
+    /// chunks that cannot be encoded are in `failed` (their payload is empty), so a call can
+    /// deliver the others and fail only those, at their place.
+    static func encodeEachChunk<T: Encodable>(_ values: [T], chunksize: Int) -> (payloads: [[UInt8]], failed: [Int: PoolError]) {
+        var payloads: [[UInt8]] = []
+        var failed: [Int: PoolError] = [:]
+        for (n, start) in stride(from: 0, to: values.count, by: chunksize).enumerated() {
+            let end = min(start + chunksize, values.count)
+            do { payloads.append(try encodeChunk(Array(values[start..<end]))) } catch {
+                payloads.append([])
+                let which = end - start == 1 ? "input \(start)" : "inputs \(start)..<\(end)"
+                failed[n] = PoolError(.encoding, "cannot encode \(which) ([\(T.self)]): \(error)")
+            }
+        }
+        return (payloads, failed)
+    }
+
     /// Joins JSON arrays into one array.
     static func join(_ arrays: [[UInt8]]) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "[")]

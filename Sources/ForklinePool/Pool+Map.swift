@@ -1,5 +1,6 @@
 import FoundationEssentials
 import ForklineTrace
+import ForklineSystem
 
 extension Pool {
     /// Python's automatic chunk size: `ceil(count / (4 * workers))`.
@@ -16,10 +17,14 @@ extension Pool {
                          ordered: Bool, collect: Bool = false, admitted: Int? = nil) throws(PoolError) -> (AsyncStream<[(Int, ChunkOutcome)]>, [UInt64], [Int]) {
         let admission = driver.admission
         let size = max(1, chunksize ?? automaticChunksize(for: inputs.count))
-        let payloads: [[UInt8]]
-        do { payloads = inputs.isEmpty ? [] : try JSONChunks.encodeChunks(inputs, chunksize: size) } catch {
-            admission.release(admitted ?? 0)
-            throw error
+        var payloads: [[UInt8]] = []
+        var failed: [Int: PoolError] = [:]
+        if !inputs.isEmpty {
+            do { payloads = try JSONChunks.encodeChunks(inputs, chunksize: size) } catch {
+                // An input cannot be encoded: chunk by chunk, so that only the chunks holding
+                // one fail (at their place in the call's order); the others run.
+                (payloads, failed) = JSONChunks.encodeEachChunk(inputs, chunksize: size)
+            }
         }
         if let admitted {
             admission.release(admitted - payloads.count)
@@ -38,11 +43,8 @@ extension Pool {
                                         .uint(UInt64(min(size, inputs.count - start))), .uint(ordered ? 1 : 0)])
         }
         let state = CallState(pool: id, call: call, ordered: ordered, collect: collect, starts: starts, continuation: continuation)
-        let timeoutNs = (timeout ?? defaultTimeout).map { d -> UInt64 in
-            let (s, a) = d.components
-            return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a) / 1_000_000_000)
-        }
-        driver.send(.submit(CallSubmission(state: state, firstTask: first, function: f.name, payloads: payloads, timeout: timeoutNs)))
+        let timeoutNs = (timeout ?? defaultTimeout)?.clampedNanoseconds
+        driver.send(.submit(CallSubmission(state: state, firstTask: first, function: f.name, payloads: payloads, failed: failed, timeout: timeoutNs)))
         let tasks = payloads.indices.map { first + UInt64($0) }
         return (stream, tasks, starts.enumerated().map { i, s in min(size, inputs.count - s) })
     }

@@ -50,7 +50,9 @@ public final class Pool: Sendable {
     ///   - whenFull: what a call does when `maxPending` tasks are unfinished (default: wait).
     ///   - cancellation: what happens to a running task whose caller is cancelled (default:
     ///     abandon it; `.killWorker` kills and replaces its worker).
-    /// - Throws: ``PoolError`` `systemCallFailed` when the pool's thread or pipe cannot be made.
+    /// - Throws: ``PoolError`` `invalidArgument` for `workers`, `maxTasksPerChild`, `prefetch` or
+    ///   `maxPending` below 1 (nothing is started); `systemCallFailed` when the pool's thread or
+    ///   pipe cannot be made.
     public convenience init(workers: Int? = nil, method: StartMethod = .forkserver, maxTasksPerChild: Int? = nil,
                             initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64,
                             maxPending: Int? = nil, whenFull: PoolBackpressure = .wait,
@@ -65,10 +67,19 @@ public final class Pool: Sendable {
                  initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64,
                  maxPending: Int? = nil, whenFull: PoolBackpressure = .wait, cancellation: PoolCancellation = .abandon,
                  observer: PoolObserver?) throws(PoolError) {
-        precondition(maxPending.map { $0 > 0 } ?? true, "maxPending must be positive")
+        if let workers, workers < 1 {
+            throw PoolError(.invalidArgument, "Pool(workers: \(workers)): a pool needs at least one worker (nil: one per CPU)")
+        }
+        if let maxTasksPerChild, maxTasksPerChild < 1 {
+            throw PoolError(.invalidArgument, "Pool(maxTasksPerChild: \(maxTasksPerChild)): must be at least 1 (nil: workers are never replaced)")
+        }
+        guard prefetch > 0 else {
+            throw PoolError(.invalidArgument, "Pool(prefetch: \(prefetch)): a worker must be able to hold at least one task")
+        }
+        if let maxPending, maxPending < 1 {
+            throw PoolError(.invalidArgument, "Pool(maxPending: \(maxPending)): must be at least 1 (nil: no bound)")
+        }
         let n = max(1, workers ?? ChildProcess.cpuCount)
-        precondition(maxTasksPerChild.map { $0 > 0 } ?? true, "maxTasksPerChild must be positive")
-        precondition(prefetch > 0, "prefetch must be positive")
         self.id = UInt64.random(in: 1...UInt64.max)
         self.workers = n
         self.method = method
@@ -80,6 +91,7 @@ public final class Pool: Sendable {
         driver = try PoolDriver(pool: id, method: method, initializer: initializer, config: config, observer: observer,
                                 admission: Admission(limit: maxPending, policy: whenFull))
         try driver.launch()
+        if method == .fork { driver.waitInitialWorkers() }
     }
 
     deinit {

@@ -39,30 +39,6 @@ extension PoolDriver {
         }
     }
 
-    /// The worker's connection ended: it exited (or is about to). Joins it and tells the scheduler.
-    func workerEnded(_ id: Scheduler.WorkerID) {
-        // What it published before it ended counts: its first task left unanswered is then
-        // exactly the one it was running.
-        drainRing(id)
-        guard let w = workers.removeValue(forKey: id) else { return }
-        outbox[id] = nil
-        pids.withLock { _ = $0.removeValue(forKey: id) }
-        w.connection.close()
-        var status: ExitStatus?
-        do {
-            status = try w.child.join(timeout: .seconds(10))
-            if status == nil {
-                try w.child.kill()
-                status = try w.child.join(timeout: nil)
-            }
-        } catch {
-            status = nil
-        }
-        departed[id] = (w, status)
-        perform(scheduler.exited(id, status: status, startError: w.startError, now: fl_monotonic_ns()))
-        departed[id] = nil
-    }
-
     /// Handles the replies worker `id` published in its ring, in order, up to a marker (whose
     /// reply comes over the connection), or through the first marker when `throughMarker`.
     func drainRing(_ id: Scheduler.WorkerID, throughMarker: Bool = false) {

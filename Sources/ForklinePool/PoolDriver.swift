@@ -26,6 +26,8 @@ struct CallSubmission: @unchecked Sendable {
     var firstTask: UInt64
     var function: String
     var payloads: [[UInt8]]
+    /// Chunks whose inputs could not be encoded: they fail at their place, unsent.
+    var failed: [Int: PoolError] = [:]
     var timeout: UInt64?
 }
 
@@ -75,12 +77,20 @@ final class PoolDriver: @unchecked Sendable {
     var scheduler: Scheduler
     var workers: [Scheduler.WorkerID: WorkerHandle] = [:]
     var departed: [Scheduler.WorkerID: (WorkerHandle, ExitStatus?)] = [:]
+    /// Workers whose connection ended, until they are reaped.
+    var ending: [Scheduler.WorkerID: Ending] = [:]
     var bodies: [UInt64: (call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])] = [:]
     var replies: [UInt64: (TaskReply, Int32)] = [:]
     /// Tasks dispatched but not yet written: all of a worker's go in one message per loop turn.
     var outbox: [Scheduler.WorkerID: [WorkerMessage.Job]] = [:]
     /// The functions ``PoolWorker/rehearse(_:payload:)`` ran for (fork pools only).
     var rehearsed: Set<String> = []
+    /// Posted once the first workers were started (see ``waitInitialWorkers()``).
+    let initialWorkers: UnsafeMutablePointer<sem_t> = {
+        let p = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        sem_init(p, 0, 0)
+        return p
+    }()
     /// Told what happens (``PoolObserver``), when the pool was made with one.
     let observer: PoolObserver?
     /// The `maxPending` bound: each delivered task gives its room back.
@@ -109,7 +119,20 @@ final class PoolDriver: @unchecked Sendable {
         wakeWrite = fds[1]
     }
 
-    deinit { closePipe() }
+    deinit {
+        closePipe()
+        sem_destroy(initialWorkers)
+        initialWorkers.deallocate()
+    }
+
+    /// Blocks until the driver has started (forked) the pool's first workers: a fork pool's
+    /// constructor waits, so that its caller's thread is not running, and perhaps holding a
+    /// runtime lock of the Swift runtime in the middle of its first use of a type, while the
+    /// workers are forked (``PoolWorker/rehearse(_:payload:)`` says why that matters). A few
+    /// milliseconds at most: forks, no waiting for the workers.
+    func waitInitialWorkers() {
+        while sem_wait(initialWorkers) != 0 && errno == EINTR {}
+    }
 
     /// Closes the wake-up pipe once (when the driver ends, so `join` returns with no descriptor
     /// of the pool left open).
@@ -190,9 +213,11 @@ final class PoolDriver: @unchecked Sendable {
     func run() {
         if method == .fork { PoolWorker.rehearse("", payload: []) }
         perform(scheduler.start())
+        sem_post(initialWorkers)
         var fds: [pollfd] = []
         var ids: [Scheduler.WorkerID] = []
         var wakeBytes = [UInt8](repeating: 0, count: 64)
+        var lagging = false
         while scheduler.phase != .finished {
             drainRings()
             perform(scheduler.tick(now: fl_monotonic_ns()))
@@ -205,11 +230,15 @@ final class PoolDriver: @unchecked Sendable {
                 fds.append(pollfd(fd: w.fd, events: Int16(POLLIN), revents: 0))
                 ids.append(id)
             }
+            let reaping = fds.count
+            for e in ending.values where e.pidfd >= 0 { fds.append(pollfd(fd: e.pidfd, events: Int16(POLLIN), revents: 0)) }
             var timeout: Int32 = -1
             if let deadline = scheduler.nextDeadline {
                 let now = fl_monotonic_ns()
                 timeout = deadline <= now ? 0 : Int32(min(60_000, (deadline - now + 999_999) / 1_000_000))
             }
+            let endingTimeout = endingPollTimeout(lagging)
+            if endingTimeout >= 0 && (timeout < 0 || endingTimeout < timeout) { timeout = endingTimeout }
             // Raise the asleep flags, then look once more: a reply published before a worker could
             // see its flag is read now, and one after it comes with a wake-up byte.
             for w in workers.values { w.ring.setSleeping(true) }
@@ -228,6 +257,12 @@ final class PoolDriver: @unchecked Sendable {
             for (k, id) in ids.enumerated() where fds[k + 1].revents != 0 {
                 readWorker(id)
             }
+            // A worker that ended: reaped here, never waited for. One whose pidfd said it ended
+            // but whose status is not there yet (forkserver) is looked at again shortly.
+            let ended = fds[reaping...].contains { $0.revents != 0 }
+            let before = ending.count
+            if ended || !ending.isEmpty { reapEnding() }
+            lagging = ended && ending.count == before
             if observer != nil { observeLoad() }
         }
         let reason: Scheduler.Failure = scheduler.isBroken ? .noWorkers(scheduler.lastStartError) : .terminated
@@ -263,12 +298,17 @@ final class PoolDriver: @unchecked Sendable {
         let now = fl_monotonic_ns()
         switch command {
         case .submit(let s):
-            if method == .fork, let first = s.payloads.first, rehearsed.insert(s.function).inserted {
+            if method == .fork, let first = s.payloads.indices.first(where: { s.failed[$0] == nil }).map({ s.payloads[$0] }),
+               rehearsed.insert(s.function).inserted {
                 PoolWorker.rehearse(s.function, payload: first)
             }
             if observer != nil { observeSubmit(s, now: now) }
             for (i, payload) in s.payloads.enumerated() {
                 let task = s.firstTask + UInt64(i)
+                if let e = s.failed[i] {
+                    s.state.resolve(chunk: i, task: task, taskBase: s.firstTask, .failure(e))
+                    continue
+                }
                 bodies[task] = (s.state, i, s.firstTask, s.function, payload)
                 perform(scheduler.submit(task, size: payload.count, timeout: s.timeout, now: now))
             }
@@ -340,7 +380,7 @@ final class PoolDriver: @unchecked Sendable {
                 try? workers[id]?.connection.sendBytes(WorkerMessage.stop.encode())
             case .killWorker(let id):
                 outbox[id] = nil
-                try? workers[id]?.child.kill()
+                try? (workers[id]?.child ?? ending[id]?.handle.child)?.kill()
             case .deliverReply(let task):
                 guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .reply(reply, pid))

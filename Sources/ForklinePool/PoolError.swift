@@ -26,6 +26,9 @@ public struct PoolError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let encoding = Code(raw: "encoding")
         /// ``PoolTask/value(timeout:)`` gave up waiting (the task goes on).
         public static let waitTimedOut = Code(raw: "waitTimedOut")
+        /// A setting or argument the pool cannot work with (`workers: 0`, `maxTasksPerChild: 0`):
+        /// the program's mistake, reported before anything starts.
+        public static let invalidArgument = Code(raw: "invalidArgument")
         /// The pool already holds its `maxPending` unfinished tasks (``PoolBackpressure/throw``,
         /// or a synchronous call under ``PoolBackpressure/wait``): a service answers 503.
         public static let overloaded = Code(raw: "overloaded")

@@ -96,12 +96,12 @@ extension PoolFunction {
     }
 }
 
-extension PoolFunction: AnyEntryPoint, CompanionEntries {
+extension PoolFunction: RunnableEntryPoint, CompanionEntries {
     /// Registering a pool function registers the pool's worker loop with it.
     package var companions: [any AnyEntryPoint] { [PoolWorker.entry] }
 
     /// Runs the function once on the decoded input, as a plain entry point (its output is dropped).
-    public func run(encodedArguments: [UInt8]) throws {
+    package func run(encodedArguments: [UInt8]) throws {
         _ = try body(try JSONDecoder().decode(Input.self, from: Data(encodedArguments)))
     }
 }

@@ -14,7 +14,7 @@ extension Scheduler {
             var best: WorkerID?
             for w in ids {
                 let worker = workers[w]!
-                guard worker.ready, !worker.stopping, worker.killedFor == nil, worker.outstanding.count < window else { continue }
+                guard worker.ready, !worker.stopping, !worker.gone, worker.killedFor == nil, worker.outstanding.count < window else { continue }
                 if let max = config.maxTasksPerChild, worker.assigned >= max { continue }
                 if !worker.outstanding.isEmpty && worker.bytesInFlight + size > config.windowBytes { continue }
                 if best == nil || worker.outstanding.count < workers[best!]!.outstanding.count { best = w }

@@ -106,6 +106,8 @@ package struct Scheduler: Sendable {
         var assigned = 0
         var stopping = false
         var killedFor: TaskID?
+        /// Its connection ended; its exit is awaited.
+        var gone = false
         /// `killedFor` was cancelled by its caller (not timed out).
         var killedToCancel = false
         /// When the first outstanding task became first (ns).
@@ -219,6 +221,12 @@ package struct Scheduler: Sendable {
         return actions
     }
 
+    /// A worker's connection ended: it is exiting, its status not known yet (the shell reaps it
+    /// without waiting, then calls ``exited(_:status:startError:now:)``). It gets no more tasks.
+    package mutating func connectionEnded(_ w: WorkerID) {
+        workers[w]?.gone = true
+    }
+
     /// A worker exited (or could not start: `startError`). `status` is how it ended, if known.
     package mutating func exited(_ w: WorkerID, status: ExitStatus?, startError: String? = nil, now: UInt64) -> [Action] {
         guard let worker = workers.removeValue(forKey: w) else { return [] }
@@ -275,7 +283,7 @@ package struct Scheduler: Sendable {
     package mutating func tick(now: UInt64) -> [Action] {
         guard timeouts else { return [] }
         var actions: [Action] = []
-        for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where worker.killedFor == nil {
+        for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where worker.killedFor == nil && !worker.gone {
             guard let head = worker.outstanding.first, let timeout = tasks[head]?.timeout else { continue }
             if now >= worker.headSince &+ timeout {
                 workers[w]!.killedFor = head
@@ -289,7 +297,7 @@ package struct Scheduler: Sendable {
     package var nextDeadline: UInt64? {
         guard timeouts else { return nil }
         var best: UInt64?
-        for worker in workers.values where worker.killedFor == nil {
+        for worker in workers.values where worker.killedFor == nil && !worker.gone {
             guard let head = worker.outstanding.first, let timeout = tasks[head]?.timeout else { continue }
             best = min(best ?? .max, worker.headSince &+ timeout)
         }
@@ -367,7 +375,7 @@ package struct Scheduler: Sendable {
         guard workers.isEmpty else {
             if phase == .closing || phase == .broken {
                 var actions: [Action] = []
-                for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where !worker.stopping && worker.outstanding.isEmpty {
+                for (w, worker) in workers.sorted(by: { $0.key < $1.key }) where !worker.stopping && !worker.gone && worker.outstanding.isEmpty {
                     workers[w]!.stopping = true
                     actions.append(.stopWorker(w))
                 }

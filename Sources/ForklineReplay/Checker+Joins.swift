@@ -29,7 +29,7 @@ extension Checker {
             }
             if let observed = join.observedStatus, let why = mismatch(observed, child, signals[childPuid] ?? []) {
                 add(.statusMismatch, "\(label(child)): the join saw \(observed) but \(why)",
-                    [join] + (child.end.map { [$0] } ?? []))
+                    [join] + (end(of: child).map { [$0] } ?? []))
             }
         }
     }
@@ -44,18 +44,19 @@ extension Checker {
             // The parent's file is missing: the fork or request rules report the gap.
             guard let p = trace.process(parent) else { continue }
             // A parent whose trace was cut (disk full) recorded nothing after the cut.
-            if p.wasCut { continue }
-            let how = p.end == nil
+            if wasCut(p) { continue }
+            let parentEnd = end(of: p)
+            let how = parentEnd == nil
                 ? "its parent \(label(p)) did not finish either (still running, or killed)"
-                : "its parent \(label(p)) \(p.end?.kind == .crash ? "crashed" : "exited") without joining it"
+                : "its parent \(label(p)) \(parentEnd?.kind == .crash ? "crashed" : "exited") without joining it"
             add(.missingJoin, "\(label(child)) was never joined: \(how)",
-                Array(child.start.map { [$0] } ?? []) + (p.end.map { [$0] } ?? []), pids: [p.header.pid])
+                Array(child.start.map { [$0] } ?? []) + (parentEnd.map { [$0] } ?? []), pids: [p.header.pid])
         }
     }
 
     /// Why `observed` does not fit the child's own record, or nil if it does.
     func mismatch(_ observed: ExitStatus, _ child: ProcessTrace, _ sent: [Int32]) -> String? {
-        let end = child.end
+        let end = end(of: child)
         switch (end?.kind, observed) {
         case (.exit?, .exited(let code)):
             let own = end?.exitCode ?? -1
@@ -75,7 +76,7 @@ extension Checker {
             return "the parent sent \(sent.map(signalName).joined(separator: ", "))"
         case (_, .exited):
             // A trace cut short (disk full) may have lost the exit.
-            return child.wasCut ? nil : "the child recorded no exit"
+            return wasCut(child) ? nil : "the child recorded no exit"
         }
     }
 }

@@ -52,7 +52,7 @@ extension Checker {
         guard let fork = forks[fid], fork.childPuid == p.header.puid else {
             // A forker whose trace was cut (disk full) did not record the forks after the cut;
             // its children may still have room for their own files.
-            if forks[fid] == nil, trace.process(fid.puid)?.wasCut == true { return }
+            if forks[fid] == nil, cut.contains(fid.puid) { return }
             let why = forks[fid] == nil ? "which is not in the trace" : "which created another child"
             add(.startWithoutFork, "\(label(p)) names fork \(fid) \(why)", [start])
             return

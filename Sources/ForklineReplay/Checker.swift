@@ -44,6 +44,12 @@ struct Checker {
     var signals: [UInt64: [Int32]] = [:]
     /// Processes (puids) whose start names each fork.
     var startsByFork: [EventID: [UInt64]] = [:]
+    /// Each process's `exit` or `crash` (its last one), and the processes whose trace was cut:
+    /// found in the one pass, since `ProcessTrace.end` scans a killed process's whole list.
+    var ends: [UInt64: TraceEvent] = [:]
+    var cut: Set<UInt64> = []
+    /// The sequence number of each cut process's `traceCut`.
+    var cutSeqs: [UInt64: UInt64] = [:]
 
     init(_ trace: Trace) { self.trace = trace }
 
@@ -58,6 +64,7 @@ struct Checker {
         trace.checkLocks(&violations)
         trace.checkSync(&violations)
         trace.checkPools(&violations, &notes)
+        explainCuts()
         return CheckReport(violations: violations, processes: trace.processes.count, events: trace.eventCount, notes: notes)
     }
 
@@ -68,7 +75,15 @@ struct Checker {
     /// One pass over every event.
     mutating func index() {
         for p in trace.processes {
+            let first = trace.process(p.header.puid).map { $0.source == p.source } ?? true
             for e in p.events {
+                if first {
+                    if e.isEnd { ends[p.header.puid] = e }
+                    if e.kind == .traceCut {
+                        cut.insert(p.header.puid)
+                        if cutSeqs[p.header.puid] == nil { cutSeqs[p.header.puid] = e.seq }
+                    }
+                }
                 switch e.kind {
                 case .fork:
                     forks[e.id] = e
@@ -103,8 +118,8 @@ struct Checker {
             for e in p.events where e.kind == .eventTruncated { notes.append(trace.truncationNote(p, e)) }
             // A record left half-written is what dying mid-write looks like: expected of a
             // process that crashed or was killed (no end recorded), damage after a clean exit.
-            let endedAbruptly = p.events.last.map { $0.kind == .crash || $0.kind == .traceCut } ?? true
-                || !p.events.contains { $0.kind == .exit }
+            let endedAbruptly = p.interrupted.isEmpty ? false
+                : p.events.last.map { $0.kind == .crash || $0.kind == .traceCut } ?? true || !p.events.contains { $0.kind == .exit }
             for d in p.interrupted {
                 if endedAbruptly {
                     notes.append("\(label(p)) died while writing a record (\(p.source): \(d))")
@@ -120,6 +135,12 @@ struct Checker {
     }
 
     func label(_ p: ProcessTrace) -> String { trace.label(p) }
+
+    /// `p.end`, without a scan.
+    func end(of p: ProcessTrace) -> TraceEvent? { ends[p.header.puid] }
+
+    /// `p.wasCut`, without a scan.
+    func wasCut(_ p: ProcessTrace) -> Bool { cut.contains(p.header.puid) }
 
     func label(child puid: UInt64, pid: Int64?) -> String {
         if let p = trace.process(puid) { return label(p) }

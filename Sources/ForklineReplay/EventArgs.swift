@@ -32,6 +32,11 @@ enum Arg {
     static let senderPuid = positions("senderPuid")
     static let sendSeq = positions("sendSeq")
     static let pool = positions("pool")
+    static let task = positions("task")
+    static let call = positions("call")
+    static let index = positions("index")
+    static let outcome = positions("outcome")
+    static let ordered = positions("ordered")
     static let lock = positions("lock")
     static let generation = positions("generation")
 }

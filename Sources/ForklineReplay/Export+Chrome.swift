@@ -3,13 +3,16 @@ import ForklineTrace
 /// Chrome Trace Event JSON (the format Perfetto and chrome://tracing open): `replay export
 /// --format chrome`.
 ///
-/// One track per process (`process_name` metadata: `"NAME pid P [ROLE]"`, with `pid`, `name`,
-/// `role` and `puid` in its args), a slice per process lifetime, a slice per pool task (a
-/// `taskBegin` to the next `taskEnd` of the same process, matched by kind name), a zero-length
-/// slice per other event (its arguments as args, by name, for every kind), and a flow (`ph` `s`
-/// and `f` with one `id`) per cross-process causal edge: fork -> start, send -> recv, lock
-/// release -> acquire, request -> fork, child end -> join. Times are microseconds from the
-/// trace's first event, with nanosecond decimals.
+/// Per process: `process_name` metadata (`"NAME [ROLE]"`: Perfetto adds the pid itself) and
+/// `process_sort_index` (load order, parents before their children); on its main thread a slice
+/// over its lifetime that runs to its death (its ``ProcessEnding`` summary in `end`), a slice
+/// per pool task (an unfinished one runs to the death), a zero-length slice per event with typed
+/// arguments (numbers as numbers, ids in hex, enum codes by name, backtraces as symbolised
+/// frames), and a `died` slice (`cname` `terrible`) where a crash or a kill ended it; on a second
+/// thread, `holds`, a slice per lock, RLock or semaphore hold. Counter tracks: per pool, pending
+/// tasks and busy workers; per queue, its depth. A flow (`ph` `s`/`f`, one `id`) per
+/// cross-process causal edge. Times are microseconds from the trace's first event, with
+/// nanosecond decimals.
 public enum ChromeTrace {
     /// Renders `trace` as one JSON object `{"traceEvents": [...], "displayTimeUnit": "ns", ...}`.
     public static func export(_ trace: Trace) -> String {
@@ -24,40 +27,68 @@ public enum ChromeTrace {
             used.insert(id)
             chromePid[p.header.puid] = id
         }
+        let endings = trace.endings
+        let symbolizer = Symbolizer()
         var out: [String] = []
         for (i, p) in trace.processes.enumerated() {
             guard let cp = chromePid[p.header.puid] else { continue }
-            let role = trace.role(of: p)
-            let head = "\"pid\":\(cp),\"tid\":\(cp)"
-            let label = JSONLines.quote("\(p.name) pid \(p.header.pid) [\(role)]")
+            let role = trace.role(of: p), ending = endings[i]
+            let head = "\"pid\":\(cp),\"tid\":\(cp)", holdsHead = "\"pid\":\(cp),\"tid\":\(cp + Self.holdsThread)"
+            let label = JSONLines.quote("\(p.name) [\(role)]")
             out.append("{\"name\":\"process_name\",\"ph\":\"M\",\(head),\"args\":{\"name\":\(label),\"pid\":\(p.header.pid),\"name_in_trace\":\(JSONLines.quote(p.name)),\"role\":\"\(role)\",\"puid\":\"\(hex16(p.header.puid))\"}}")
             out.append("{\"name\":\"process_sort_index\",\"ph\":\"M\",\(head),\"args\":{\"sort_index\":\(i)}}")
-            out.append("{\"name\":\"thread_name\",\"ph\":\"M\",\(head),\"args\":{\"name\":\(JSONLines.quote("pid \(p.header.pid)"))}}")
+            out.append("{\"name\":\"thread_name\",\"ph\":\"M\",\(head),\"args\":{\"name\":\(JSONLines.quote(p.name))}}")
+            out.append("{\"name\":\"thread_sort_index\",\"ph\":\"M\",\(head),\"args\":{\"sort_index\":0}}")
             let evs = p.events.filter { $0.kind != .modules }
             guard let first = evs.map(\.time).min(), let last = evs.map(\.time).max() else { continue }
-            let endText = p.end.map { EventText.describe($0) } ?? "no exit recorded"
-            out.append("{\"name\":\(JSONLines.quote(p.name)),\"cat\":\"process\",\"ph\":\"X\",\(head),\"ts\":\(ts(first)),\"dur\":\(micro(last - first + 1)),\"args\":{\"role\":\"\(role)\",\"end\":\(JSONLines.quote(endText))}}")
+            // The lifetime runs to the death (a killed process's death is seen after its last event).
+            let endT = max(last, ending.time) + 1
+            let modules = trace.modules(for: p)
+            let symbolize: (Backtrace) -> [String]? = { bt in
+                symbolizer.symbolicate(bt, in: modules).map { $0.prefix(Self.maxFrames).map(\.description) }
+            }
+            func args(_ e: TraceEvent, _ extra: [String] = []) -> String {
+                let items = EventText.typedArguments(e, symbolize: symbolize).map { "\(JSONLines.quote($0.name)):\($0.value.json)" }
+                return "{" + (["\"seq\":\(e.seq)"] + items + extra).joined(separator: ",") + "}"
+            }
+            var lifeArgs = ["\"role\":\"\(role)\"", "\"end\":\(JSONLines.quote(ending.summary))", "\"end_exact\":\(ending.exact)"]
+            if let o = ending.observedBy { lifeArgs.append("\"end_observed_by\":\(JSONLines.quote("\(o.kind.name) #\(o.seq) in pid \(o.pid)"))") }
+            out.append("{\"name\":\(JSONLines.quote(p.name)),\"cat\":\"process\",\"ph\":\"X\",\(head),\"ts\":\(ts(first)),\"dur\":\(micro(endT - first)),\"args\":{\(lifeArgs.joined(separator: ","))}}")
             var openTasks: [TraceEvent] = []
             for e in evs {
-                switch e.kind.name {
-                case "taskBegin":
+                switch e.kind {
+                case .taskBegin:
                     openTasks.append(e)
                     continue
-                case "taskEnd":
+                case .taskEnd:
                     if let b = openTasks.popLast() {
-                        let name = taskName(b)
-                        out.append("{\"name\":\(JSONLines.quote(name)),\"cat\":\"task\",\"ph\":\"X\",\(head),\"ts\":\(ts(b.time)),\"dur\":\(micro(e.time >= b.time ? e.time - b.time : 0)),\"args\":\(args(b))}")
+                        out.append("{\"name\":\(JSONLines.quote(taskName(b))),\"cat\":\"task\",\"ph\":\"X\",\(head),\"ts\":\(ts(b.time)),\"dur\":\(micro(e.time >= b.time ? e.time - b.time : 0)),\"args\":\(args(b, ["\"ok\":\(e["ok"]?.uint == 1)"]))}")
                         continue
                     }
                 default: break
                 }
-                out.append("{\"name\":\"\(e.kind.name)\",\"cat\":\"event\",\"ph\":\"X\",\(head),\"ts\":\(ts(e.time)),\"dur\":0,\"args\":\(args(e))}")
+                let death = e.kind == .crash || (e.kind == .join && { if case .signaled = e.observedStatus { true } else { false } }())
+                out.append("{\"name\":\"\(e.kind.name)\",\"cat\":\"event\",\"ph\":\"X\",\(head),\"ts\":\(ts(e.time)),\"dur\":0,\(death ? "\"cname\":\"terrible\"," : "")\"args\":\(args(e))}")
             }
-            // A task that never ended (its worker died in it) is still shown, as an event.
+            // A task that never ended (its worker died in it) runs to the death.
             for b in openTasks {
-                out.append("{\"name\":\"\(b.kind.name)\",\"cat\":\"event\",\"ph\":\"X\",\(head),\"ts\":\(ts(b.time)),\"dur\":0,\"args\":\(args(b))}")
+                let note = "\"unfinished\":\(JSONLines.quote(ending.summary))"
+                out.append("{\"name\":\(JSONLines.quote(taskName(b))),\"cat\":\"task\",\"ph\":\"X\",\(head),\"ts\":\(ts(b.time)),\"dur\":\(micro(endT - b.time)),\"cname\":\"terrible\",\"args\":\(args(b, [note]))}")
+            }
+            if ending.isDeath {
+                let at = ending.exact ? ending.time : endT - 1
+                out.append("{\"name\":\"died\",\"cat\":\"death\",\"ph\":\"X\",\(head),\"ts\":\(ts(at)),\"dur\":0,\"cname\":\"terrible\",\"args\":{\"how\":\(JSONLines.quote(ending.summary)),\"exact\":\(ending.exact)}}")
+            }
+            let holds = Self.holds(evs, until: endT)
+            if !holds.isEmpty {
+                out.append("{\"name\":\"thread_name\",\"ph\":\"M\",\(holdsHead),\"args\":{\"name\":\"holds\"}}")
+                out.append("{\"name\":\"thread_sort_index\",\"ph\":\"M\",\(holdsHead),\"args\":{\"sort_index\":1}}")
+                for h in holds {
+                    out.append("{\"name\":\(JSONLines.quote(h.name)),\"cat\":\"hold\",\"ph\":\"X\",\(holdsHead),\"ts\":\(ts(h.from)),\"dur\":\(micro(h.to - h.from)),\"args\":{\"acquire_seq\":\(h.seq),\"released\":\(h.released)}}")
+                }
             }
         }
+        out += counters(trace, chromePid: chromePid, ts: ts)
         for (n, f) in trace.flows.enumerated() {
             guard let a = chromePid[f.from.puid], let b = chromePid[f.to.puid] else { continue }
             let name = JSONLines.quote(f.label)
@@ -68,15 +99,14 @@ public enum ChromeTrace {
             + out.joined(separator: ",\n") + "\n]}\n"
     }
 
-    /// `task 7` from a task event's first argument whose name contains "task", else `task`.
-    static func taskName(_ e: TraceEvent) -> String {
-        EventText.arguments(e).first { $0.name.lowercased().contains("task") }.map { "task \($0.value)" } ?? "task"
-    }
+    /// The tid offset of a process's `holds` thread (lock and semaphore holds).
+    static let holdsThread: Int64 = 1 << 40
+    /// Frames shown per backtrace.
+    static let maxFrames = 32
 
-    /// An event's arguments as a JSON object, plus its sequence number.
-    static func args(_ e: TraceEvent) -> String {
-        let items = EventText.arguments(e).map { "\(JSONLines.quote($0.name)):\(JSONLines.quote($0.value))" }
-        return "{" + (["\"seq\":\(e.seq)"] + items).joined(separator: ",") + "}"
+    /// `task 7` from a task event's `task` argument, else `task`.
+    static func taskName(_ e: TraceEvent) -> String {
+        e["task"]?.uint.map { "task \($0)" } ?? "task"
     }
 
     /// Nanoseconds as microseconds with three decimals: `1234.567`.

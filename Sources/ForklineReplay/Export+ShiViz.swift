@@ -76,7 +76,7 @@ extension Trace {
 /// The first line is the regular expression ShiViz parses the log with (paste it into its
 /// parser box; the log is the rest). Then one line per event, in an order that respects
 /// happens-before: `HOST {"HOST": n, ...} kind(arg=value, ...)`, where a host is a process
-/// (`<pid>-<name>`) and the clock is ``Trace/vectorClocks()``.
+/// (`<name>/<pid>`, the name cut to 13 characters) and the clock is ``Trace/vectorClocks()``.
 public enum ShiVizLog {
     /// The parser regular expression written on the first line.
     public static let regex = #"(?<host>\S+) (?<clock>\{[^}]*\}) (?<event>.*)"#
@@ -86,7 +86,9 @@ public enum ShiVizLog {
         let clocks = trace.vectorClocks()
         var host: [UInt64: String] = [:], used: Set<String> = []
         for p in trace.processes where host[p.header.puid] == nil {
-            let base = "\(p.header.pid)-" + String(p.name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+            // The name first (ShiViz cuts long labels in the middle), then the pid: short, distinct.
+            let name = String(p.name.prefix(13).map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+            let base = "\(name)/\(p.header.pid)"
             var h = base, n = 2
             while used.contains(h) { h = "\(base)-\(n)"; n += 1 }
             used.insert(h)
@@ -100,12 +102,37 @@ public enum ShiVizLog {
             for e in p.events where e.kind != .modules {
                 let c = clocks[e.id] ?? [:]
                 let parts = c.sorted { $0.key < $1.key }.compactMap { k, v in host[k].map { "\"\($0)\":\(v)" } }
-                let text = EventText.describe(e).replacingNewlines()
+                let text = Self.describe(e, host: host).replacingNewlines()
                 lines.append((c.values.reduce(0, +), "\(h) {\(parts.joined(separator: ", "))} \(text)"))
             }
         }
         let ordered = lines.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element.1)
         return regex + "\n\n" + ordered.joined(separator: "\n") + "\n"
+    }
+}
+
+extension ShiVizLog {
+    /// Short event text for ShiViz's log panel: processes by their host label (`child=...`),
+    /// other ids cut to 6 hex digits, pids (in the host labels) and backtraces left out.
+    static func describe(_ e: TraceEvent, host: [UInt64: String]) -> String {
+        var parts: [String] = []
+        for (spec, v) in zip(e.kind.arguments, e.args) {
+            let isProcess = spec.name.hasSuffix("Puid") || (e.kind == .poolDispatch && spec.name == "worker")
+                || (e.kind == .workerReplaced && (spec.name == "old" || spec.name == "new"))
+            if case .backtrace = v { continue }
+            if spec.name.hasSuffix("Pid") { continue }
+            if isProcess, let u = v.uint {
+                if u == 0 { continue }
+                let label = spec.name.hasSuffix("Puid") ? String(spec.name.dropLast(4)) : spec.name
+                parts.append("\(label)=\(host[u] ?? String(String(u, radix: 16).prefix(6)))")
+                continue
+            }
+            var text = EventText.value(e.kind, spec, v)
+            if text.hasPrefix("0x"), text.count > 8 { text = String(text.prefix(8)) + "…" }
+            if text.count > 40 { text = String(text.prefix(40)) + "…" }
+            parts.append("\(spec.name)=\(text)")
+        }
+        return "\(e.kind.name)(\(parts.joined(separator: ", ")))"
     }
 }
 

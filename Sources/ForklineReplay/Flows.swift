@@ -97,22 +97,20 @@ public enum EventText {
 
     /// The arguments as (name, text) pairs in table order.
     public static func arguments(_ e: TraceEvent) -> [(name: String, value: String)] {
-        zip(e.kind.arguments, e.args).map { spec, v in (spec.name, value(spec, v)) }
+        zip(e.kind.arguments, e.args).map { spec, v in (spec.name, value(e.kind, spec, v)) }
     }
 
-    static func value(_ spec: ArgumentSpec, _ v: TraceValue) -> String {
+    static func value(_ kind: EventKind, _ spec: ArgumentSpec, _ v: TraceValue) -> String {
         switch v {
-        case .int(let i): return "\(i)"
-        case .uint(let u):
-            if spec.name.hasSuffix("Puid") || spec.name == "address" || spec.name == "pc" || spec.name == "channel"
-                || spec.name == "lock" {
-                return "0x" + String(u, radix: 16)
-            }
-            return "\(u)"
-        case .string(let s): return s
         case .backtrace(let b): return b.frames.map { "\($0.count) frames" } ?? "unavailable"
         case .modules(let m): return "\(m.count) modules"
-        case .status(let s): return s.description
+        default:
+            switch ArgNames.display(kind, spec, v) {
+            case .number(let n): return "\(n)"
+            case .text(let s): return s
+            case .flag(let b): return b ? "1" : "0"
+            case .frames(let f): return "\(f.count) frames"
+            }
         }
     }
 }

@@ -3,38 +3,68 @@ import ForklineTrace
 /// One self-contained HTML page with the trace's timeline: `replay html TRACE -o timeline.html`.
 ///
 /// No network: the CSS, the script and the data are inline. The page draws one lane per process
-/// in SVG (zoom with the buttons or Ctrl + wheel, scroll sideways), a mark per event with its
-/// details on hover, an arrow per causal edge (fork, message, lock hand-off, request, join, and
-/// any edge of a newer kind), and the `check` verdict with links that select the violating
-/// events. When the script has drawn the page it sets the title to `Forkline timeline: ...` and
-/// adds `<div id="forkline-ready">`; a script error shows in `<div id="forkline-error">`.
+/// on a canvas with level of detail (at most one mark per pixel column per lane, flows merged per
+/// pixel when zoomed out), so a 100k-event trace loads and zooms quickly. Each lane says how its
+/// process ended (``ProcessEnding``) and ends in a death mark when a signal ended it; pool tasks
+/// are bars (an unfinished one runs to the death). A legend explains the colours; the time axis
+/// stays in view with round tick values; drag to zoom into a region, Ctrl + wheel or the buttons
+/// to zoom, wheel or the arrows to pan; hover a mark for its details. The `check` verdict's
+/// links select the violating events. When the script has drawn the page it sets the title to
+/// `Forkline timeline: ...` and adds `<div id="forkline-ready">`; a script error shows in
+/// `<div id="forkline-error">`. With `#bench` in the URL the page zooms and pans itself and
+/// writes its timings into the ready marker (`data-load-ms`, `data-max-step-ms`).
 public enum HTMLPage {
     /// Renders the page for `trace`, with `report` (by default, `check(trace)`) as its verdict.
     public static func render(_ trace: Trace, report: CheckReport? = nil, title: String = "Forkline timeline") -> String {
         let report = report ?? check(trace)
         let t0 = trace.timeSpan?.lowerBound ?? 0
+        func rel(_ t: UInt64) -> UInt64 { t >= t0 ? t - t0 : 0 }
+        let endings = trace.endings
         var index: [EventID: Int] = [:]
-        var events: [String] = [], lanes: [String] = []
+        var kinds: [String] = [], kindIndex: [String: Int] = [:]
+        var lanes: [String] = [], tasks: [String] = []
+        var L: [String] = [], T: [String] = [], K: [String] = [], S: [String] = [], V: [String] = []
         for (li, p) in trace.processes.enumerated() {
             let evs = p.events.filter { $0.kind != .modules }
-            let first = evs.map(\.time).min() ?? t0, last = evs.map(\.time).max() ?? t0
-            lanes.append("{\"label\":\(q("\(p.header.pid) \(p.name) [\(trace.role(of: p))]")),\"a\":\(first - min(first, t0)),\"b\":\(last - min(last, t0))}")
+            let ending = endings[li]
+            let first = evs.map(\.time).min() ?? t0, last = max(evs.map(\.time).max() ?? t0, ending.time)
+            let observed = ending.observedBy.map { "; seen by \($0.kind.name) #\($0.seq) in pid \($0.pid) at +\(formatNs(rel($0.time)))" } ?? ""
+            lanes.append("{\"label\":\(q("\(p.header.pid) \(p.name) [\(trace.role(of: p))]")),\"a\":\(rel(first)),\"b\":\(rel(last)),"
+                + "\"end\":\(q(ending.summary)),\"endDetail\":\(q(ending.summary + observed)),\"death\":\(ending.isDeath),\"exact\":\(ending.exact)}")
+            var open: [TraceEvent] = []
             for e in evs {
-                if index[e.id] == nil { index[e.id] = events.count }
-                let detail = "\(e.kind.name) #\(e.seq) in pid \(e.pid) \(p.name) at +\(formatNs(e.time &- t0))\n" + EventText.arguments(e).map { "\($0.name) = \($0.value)" }.joined(separator: "\n")
-                events.append("{\"l\":\(li),\"t\":\(e.time >= t0 ? e.time - t0 : 0),\"k\":\(q(e.kind.name)),\"g\":\(q(String(Timeline.glyph(e.kind)))),\"d\":\(q(detail))}")
+                if index[e.id] == nil { index[e.id] = L.count }
+                let k: Int
+                if let i = kindIndex[e.kind.name] { k = i } else { k = kinds.count; kindIndex[e.kind.name] = k; kinds.append(e.kind.name) }
+                L.append(String(li)); T.append(String(rel(e.time))); K.append(String(k)); S.append(String(e.seq))
+                V.append(q(EventText.arguments(e).map { "\($0.name) = \($0.value)" }.joined(separator: "\n")))
+                if e.kind == .taskBegin { open.append(e) }
+                if e.kind == .taskEnd, let b = open.popLast() {
+                    tasks.append("{\"l\":\(li),\"a\":\(rel(b.time)),\"b\":\(rel(e.time)),\"n\":\(q(ChromeTrace.taskName(b))),\"open\":false}")
+                }
+            }
+            for b in open {
+                tasks.append("{\"l\":\(li),\"a\":\(rel(b.time)),\"b\":\(rel(last)),\"n\":\(q(ChromeTrace.taskName(b))),\"open\":true,\"why\":\(q(ending.summary))}")
             }
         }
-        let flows = trace.flows.compactMap { f -> String? in
-            guard let a = index[f.from.id], let b = index[f.to.id] else { return nil }
-            return "{\"a\":\(a),\"b\":\(b),\"l\":\(q(f.label))}"
+        var FA: [String] = [], FB: [String] = [], FL: [String] = []
+        var flowLabels: [String] = [], flowIndex: [String: Int] = [:]
+        for f in trace.flows {
+            guard let a = index[f.from.id], let b = index[f.to.id] else { continue }
+            let l: Int
+            if let i = flowIndex[f.label] { l = i } else { l = flowLabels.count; flowIndex[f.label] = l; flowLabels.append(f.label) }
+            FA.append(String(a)); FB.append(String(b)); FL.append(String(l))
         }
         let violations = report.violations.map { v in
             "{\"rule\":\(q(v.ruleID)),\"message\":\(q(v.message)),\"events\":[\(v.eventIDs.compactMap { index[$0].map(String.init) }.joined(separator: ","))]}"
         }
         let span = trace.timeSpan.map { $0.upperBound - $0.lowerBound } ?? 0
-        let data = "{\"title\":\(q(title)),\"span\":\(span),\"lanes\":[\(lanes.joined(separator: ","))],\"events\":[\(events.joined(separator: ",\n"))],"
-            + "\"flows\":[\(flows.joined(separator: ","))],\"ok\":\(report.ok),\"summary\":\(q(report.text().split(separator: "\n").first.map(String.init) ?? "")),"
+        func list(_ a: [String]) -> String { "[" + a.joined(separator: ",") + "]" }
+        let data = "{\"title\":\(q(title)),\"span\":\(span),\"eventCount\":\(trace.eventCount),\"deathColor\":\(q(ProcessEnding.deathColor)),"
+            + "\"lanes\":\(list(lanes)),\"tasks\":\(list(tasks)),\"kinds\":\(list(kinds.map(q))),"
+            + "\"ev\":{\"l\":\(list(L)),\"t\":\(list(T)),\"k\":\(list(K)),\"s\":\(list(S)),\"v\":\(list(V))},"
+            + "\"flows\":{\"a\":\(list(FA)),\"b\":\(list(FB)),\"l\":\(list(FL))},\"flowLabels\":\(list(flowLabels.map(q))),"
+            + "\"ok\":\(report.ok),\"summary\":\(q(report.text().split(separator: "\n").first.map(String.init) ?? "")),"
             + "\"violations\":[\(violations.joined(separator: ","))],\"notes\":[\(report.notes.map(q).joined(separator: ","))]}"
         // "<" only occurs inside the data's strings, where \u003c reads back the same, so nothing in
         // it can end the script element ("</script>") or open a comment.
@@ -44,10 +74,11 @@ public enum HTMLPage {
         <style>\(HTMLAssets.css)</style></head>
         <body>
         <header><h1>\(escape(title))</h1>
-        <span class="controls"><button id="zoom-in" title="zoom in (Ctrl + wheel)">+</button><button id="zoom-out">&minus;</button><button id="zoom-fit">fit</button></span>
-        <span id="span"></span></header>
+        <span class="controls"><button id="zoom-in" title="zoom in (Ctrl + wheel)">+</button><button id="zoom-out">&minus;</button><button id="zoom-fit">fit</button><button id="pan-left" title="pan (wheel)">&larr;</button><button id="pan-right">&rarr;</button></span>
+        <span id="span"></span><span class="hint">drag across the timeline to zoom into a region</span></header>
         <section id="verdict"></section>
-        <div id="view"><div id="labels"></div><div id="scroller"><svg id="timeline" xmlns="http://www.w3.org/2000/svg"></svg></div></div>
+        <section id="legend"></section>
+        <div id="view"><div id="axis-row"><div class="corner">time</div><canvas id="axis"></canvas></div><div id="lanes-scroll"><div id="labels"></div><div id="plot"><canvas id="timeline"></canvas><div id="brush" hidden></div></div></div></div>
         <pre id="details">Hover over an event for its details.</pre>
         <script type="application/json" id="trace-data">\(escapeLessThan(data))</script>
         <script>\(HTMLAssets.script)</script>

@@ -77,9 +77,6 @@ struct SendIndex {
         return sparse.isEmpty ? nil : sparse[id]
     }
 
-    /// The position in ``channels`` of `channel`.
-    func channel(_ channel: UInt64) -> Int? { channelIndex[channel] }
-
     private mutating func insert(_ id: EventID, at n: Int, denseLimit: Int) {
         let slot: Int
         if id.puid == lastPuid, lastSlot >= 0 {

@@ -54,7 +54,7 @@ func _swift_demangle(_ mangled: UnsafePointer<CChar>?, _ length: Int, _ output: 
                      _ outputSize: UnsafeMutablePointer<Int>?, _ flags: UInt32) -> UnsafeMutablePointer<CChar>?
 
 /// Demangles a Swift symbol with the runtime's demangler; other names come back unchanged.
-public func demangle(_ name: String) -> String {
+package func demangle(_ name: String) -> String {
     guard name.hasPrefix("$s") || name.hasPrefix("_$s") || name.hasPrefix("$S") || name.hasPrefix("_T") else { return name }
     return name.withCString { p in
         guard let out = _swift_demangle(p, strlen(p), nil, nil, 0) else { return name }

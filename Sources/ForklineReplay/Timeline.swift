@@ -78,9 +78,31 @@ public struct Timeline: Sendable {
         self.backtraceFrames = backtraceFrames
     }
 
-    /// The legend printed under the lanes.
-    public static let legend =
-        "S start  F fork  R request  X exit  ! crash  J join  T terminate  K kill  * mark  ? start failed  # trace cut  > send  < recv  L lock  U unlock  · other  : hand-off across lanes"
+    /// Every mark with its meaning, in legend order.
+    static let legendEntries: [(Character, String)] = [
+        ("S", "start"), ("F", "fork"), ("R", "request"), ("X", "exit"), ("!", "crash or killed"), ("J", "join"),
+        ("T", "terminate"), ("K", "kill"), ("*", "mark"), ("?", "start failed"), ("#", "trace cut"), (">", "send"),
+        ("<", "recv"), ("o", "channel open"), ("c", "channel close"), ("L", "lock"), ("U", "unlock"), ("P", "semaphore acquire"),
+        ("V", "semaphore release"), ("b", "barrier arrive"), ("B", "barrier pass"), ("%", "barrier broken"), ("E", "event set"),
+        ("e", "event wait"), ("N", "condition notify"), ("W", "condition wait"), ("·", "other"), ("-", "alive"),
+        (":", "hand-off across lanes"),
+    ]
+
+    /// The legend for the marks in `used` (only those: a legend of absent marks is noise).
+    static func legend(for used: Set<Character>) -> String {
+        legendEntries.filter { used.contains($0.0) }.map { "\($0.0) \($0.1)" }.joined(separator: "  ")
+    }
+
+    /// Which mark wins a column several events share: ends and starts over hand-offs over the rest.
+    static func rank(_ c: Character) -> Int {
+        switch c {
+        case "!", "?", "#": 5
+        case "X", "S": 4
+        case "F", "R", "J", "K", "T": 3
+        case "·", "-", " ", ":": 0
+        default: 1
+        }
+    }
 
     /// Renders the trace.
     public func render(_ trace: Trace) -> String {
@@ -100,33 +122,58 @@ public struct Timeline: Sendable {
         func inWindow(_ t: UInt64) -> Bool { t >= t0 && t <= t1 }
         var out = axis(labelWidth: labelWidth, lane: lane, start: t0 - all.lowerBound, span: span)
         var rows: [[Character]] = []
+        var dense: [String?] = []
         var laneOf: [UInt64: Int] = [:]
+        let endings = trace.endings
+        let procIndex = Dictionary(trace.processes.enumerated().map { ($1.header.puid, $0) }, uniquingKeysWith: { a, _ in a })
         for (i, p) in procs.enumerated() {
             if laneOf[p.header.puid] == nil { laneOf[p.header.puid] = i }
             var row = [Character](repeating: " ", count: lane)
             let evs = p.events.filter { $0.kind != .modules }
-            // The lane runs from the earliest to the latest event (a damaged file may be unsorted).
-            if let a = evs.map(\.time).min(), let b = evs.map(\.time).max(), a <= t1, b >= t0 {
-                for c in col(max(a, t0))...col(min(b, t1)) { row[c] = "-" }
+            let ending = procIndex[p.header.puid].map { endings[$0] }
+            // The lane runs from the earliest event to the end (a damaged file may be unsorted;
+            // a killed process's end is seen after its last event).
+            if let a = evs.map(\.time).min(), let last = evs.map(\.time).max() {
+                let b = max(last, ending?.time ?? last)
+                if a <= t1, b >= t0 { for c in col(max(a, t0))...col(min(b, t1)) { row[c] = "-" } }
             }
-            for e in evs where inWindow(e.time) { row[col(e.time)] = Self.glyph(e.kind) }
+            var perColumn = [Int](repeating: 0, count: lane)
+            for e in evs where inWindow(e.time) {
+                let c = col(e.time), g = Self.glyph(e.kind)
+                perColumn[c] += 1
+                if Self.rank(g) >= Self.rank(row[c]) { row[c] = g }
+            }
+            if let ending, case .killed = ending.kind, inWindow(ending.time) { row[col(ending.time)] = "!" }
+            let crowded = perColumn.filter { $0 > 1 }
+            // Said when three or more events are hidden under others.
+            dense.append(crowded.reduce(0, +) - crowded.count < 3 ? nil : "\(crowded.reduce(0, +)) events share \(crowded.count) column(s), up to \(crowded.max() ?? 0) in one: narrow with --from/--to")
             rows.append(row)
         }
-        // Causal edges between shown lanes: a `:` in the lanes they cross, at the effect's time.
+        // Causal edges between shown lanes: a `:` in the live lanes they cross, at the effect's time.
         for f in trace.flows where inWindow(f.to.time) {
             guard let a = laneOf[f.from.puid], let b = laneOf[f.to.puid], abs(a - b) > 1 else { continue }
             let c = col(f.to.time)
-            for l in (min(a, b) + 1)..<max(a, b) where rows[l][c] == " " || rows[l][c] == "-" { rows[l][c] = ":" }
+            for l in (min(a, b) + 1)..<max(a, b) where rows[l][c] == "-" { rows[l][c] = ":" }
         }
         let symbolizer = Symbolizer()
         for (i, p) in procs.enumerated() {
             out += pad(labels[i], labelWidth) + "|" + paint(rows[i]) + "\n"
+            let ending = procIndex[p.header.puid].map { endings[$0] }
+            if let ending, inWindow(ending.time) {
+                switch ending.kind {
+                case .killed: out += endLine("!", p, ending, trace, t0: all.lowerBound, indent: labelWidth)
+                case .exited(let code) where code != 0: out += endLine("X", p, ending, trace, t0: all.lowerBound, indent: labelWidth)
+                default: break
+                }
+            }
+            if let d = dense[i] { out += String(String(repeating: " ", count: min(labelWidth, 8)) + "(dense: \(d))").prefix(width) + "\n" }
             guard backtraceFrames > 0 else { continue }
             for e in p.events where e.kind == .crash && inWindow(e.time) {
                 out += crashLines(e, p, trace, symbolizer, indent: labelWidth)
             }
         }
-        out += "\n" + wrapped(Self.legend) + "\n"
+        let used = Set(rows.joined()).subtracting([" "])
+        out += "\n" + wrapped(Self.legend(for: used)) + "\n"
         return out
     }
 
@@ -155,6 +202,16 @@ public struct Timeline: Sendable {
             for (j, ch) in text.enumerated() where at + j < lane { labels[at + j] = ch }
         }
         return pad("time", labelWidth) + "|" + String(labels) + "\n" + String(repeating: " ", count: labelWidth + 1) + String(ruler) + "\n"
+    }
+
+    /// A kill's or a failed exit's line under its lane: how it ended and what saw it.
+    func endLine(_ mark: Character, _ p: ProcessTrace, _ ending: ProcessEnding, _ trace: Trace, t0: UInt64, indent: Int) -> String {
+        let pad = String(repeating: " ", count: min(indent, 8))
+        var line = "\(pad)\(mark) pid \(p.header.pid) \(p.name): \(ending.summary)"
+        if !ending.exact, let o = ending.observedBy {
+            line += "; seen by \(o.kind.name) in pid \(o.pid) at +\(formatNs(o.time &- t0))"
+        }
+        return String(line.prefix(width)) + "\n"
     }
 
     /// A crash's signal and first frames, indented under its lane, cut to the width.
@@ -203,7 +260,7 @@ extension String {
 }
 
 /// "1.25 ms" style durations.
-public func formatNs(_ ns: UInt64) -> String {
+package func formatNs(_ ns: UInt64) -> String {
     let d = Double(ns)
     if d >= 1e9 { return fixed(d / 1e9) + " s" }
     if d >= 1e6 { return fixed(d / 1e6) + " ms" }

@@ -33,11 +33,16 @@ extension Trace {
         var processes: [ProcessTrace] = []
         var unreadable: [String] = []
         for file in files {
-            guard let bytes = readFile(file) else {
-                unreadable.append("\(file): \(String(cString: strerror(errno)))")
+            let bytes: [UInt8], json: Bool
+            do {
+                (bytes, json) = try readTraceFile(file) { name, first in
+                    name.hasSuffix(".jsonl") || (!name.hasSuffix(".\(TraceFormat.fileExtension)") && looksLikeJSON(first))
+                }
+            } catch {
+                unreadable.append(error.message)
                 continue
             }
-            if file.hasSuffix(".jsonl") || (!file.hasSuffix(".\(TraceFormat.fileExtension)") && looksLikeJSON(bytes)) {
+            if json {
                 do { processes += try JSONLines.parse(bytes, source: file) } catch { unreadable.append("\(error)") }
             } else {
                 do {
@@ -54,19 +59,5 @@ extension Trace {
     /// True when the first non-blank byte is `{` (a JSON Lines file under another name).
     static func looksLikeJSON(_ bytes: [UInt8]) -> Bool {
         bytes.first { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 } == UInt8(ascii: "{")
-    }
-
-    static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { return out }
-            out += buf[0..<n]
-        }
     }
 }

@@ -47,7 +47,7 @@ extension ChildProcess {
         unsetenv(bootstrapVariable)
         guard let (payload, fds) = readPayload() else {
             writeStderr("forkline: bootstrap: cannot read the start payload from the parent\n")
-            fl_exit_now(70)
+            fl_exit_now(ChildSetup.bootstrapFailed)
         }
         switch payload.role {
         case .child: runSpawnChild(payload)
@@ -98,8 +98,8 @@ extension ChildProcess {
         }
         guard let entry = EntryRegistry.lookup(payload.entry) else {
             writeStderr("forkline: process \(payload.name): no entry point named '\(payload.entry)' was registered with bootstrap(entries:)\n")
-            ProcessExit.run(status: 70)
-            fl_exit_now(70)
+            ProcessExit.run(status: ChildSetup.bootstrapFailed)
+            fl_exit_now(ChildSetup.bootstrapFailed)
         }
         ChildSetup.runAndExit(name: payload.name, { try entry.run(encodedArguments: payload.arguments) }, immediate: immediate)
     }

@@ -20,8 +20,15 @@ public struct ChildOptions: Sendable {
     /// Daemon children are terminated (SIGTERM, then SIGKILL) and reaped when their parent exits;
     /// others are joined.
     public var daemon: Bool
-    /// The start method (default: ``StartMethod/forkserver``; closures always use fork).
-    public var method: StartMethod
+    /// The start method (default: ``StartMethod/forkserver``; a closure child needs
+    /// ``StartMethod/fork``, which it gets when no method was chosen; a closure given another
+    /// method fails to start with `unsupported`).
+    public var method: StartMethod {
+        get { chosenMethod ?? .forkserver }
+        set { chosenMethod = newValue }
+    }
+    /// The method the caller chose, nil for the default.
+    package var chosenMethod: StartMethod?
     /// The child's whole environment; nil inherits the parent's.
     public var environment: [String: String]?
     /// The child's working directory; nil inherits the parent's.
@@ -36,12 +43,12 @@ public struct ChildOptions: Sendable {
     public var inheritedDescriptors: [Int32]
 
     /// Creates options; every argument has the default a Python user would expect.
-    public init(name: String? = nil, method: StartMethod = .forkserver, daemon: Bool = false,
+    public init(name: String? = nil, method: StartMethod? = nil, daemon: Bool = false,
                 environment: [String: String]? = nil, workingDirectory: String? = nil,
                 standardInput: StandardIO = .inherit, standardOutput: StandardIO = .inherit,
                 standardError: StandardIO = .inherit, inheritedDescriptors: [Int32] = []) {
         self.name = name
-        self.method = method
+        self.chosenMethod = method
         self.daemon = daemon
         self.environment = environment
         self.workingDirectory = workingDirectory

@@ -107,12 +107,4 @@ extension ChildProcess {
     }
 }
 
-extension Duration {
-    /// Non-negative nanoseconds, saturating.
-    var clampedNanoseconds: UInt64 {
-        let (s, atto) = components
-        guard s >= 0 else { return 0 }
-        let (ns, overflow) = UInt64(s).multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : ns &+ UInt64(max(0, atto) / 1_000_000_000)
-    }
-}
+

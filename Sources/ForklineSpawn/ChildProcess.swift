@@ -63,13 +63,17 @@ public final class ChildProcess: Sendable {
 
     /// A child that runs `body` in a fork of this process.
     ///
+    /// A closure can only run in a fork child: `options` with no method chosen get
+    /// ``StartMethod/fork``; options that ask for spawn or forkserver make ``start()`` throw
+    /// `unsupported` (use an ``EntryPoint`` there) rather than silently fork.
+    ///
     /// A fork child runs synchronous code: Dispatch queues and Swift tasks started in it never
     /// run. It ends with `_exit` when `body` returns (code 0) or throws (code 1, the error
     /// printed to stderr), or with `exit(n)` if `body` calls it.
     public convenience init(name: String? = nil, daemon: Bool = false, options: ChildOptions = ChildOptions(),
                             _ body: @escaping @Sendable () throws -> Void) {
         var o = options
-        o.method = StartMethod.fork
+        if o.chosenMethod == nil { o.method = .fork }
         if let name { o.name = name }
         o.daemon = o.daemon || daemon
         self.init(body: .closure(body), options: o)

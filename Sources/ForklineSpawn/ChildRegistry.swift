@@ -43,22 +43,25 @@ enum ChildRegistry {
         ProcessExit.addHook { _ in ChildRegistry.joinAllAtExit() }
     }
 
+    /// How long a daemon child has, after SIGTERM at its parent's exit, before SIGKILL (Python
+    /// terminates daemonic children and joins them; a child that ignores SIGTERM must not hold
+    /// its parent's exit forever).
+    static let daemonGrace: Duration = .seconds(1)
+
     static func joinAllAtExit() {
         let me = getpid()
         guard state.withLock({ s in s.children.values.contains { $0.creatorPid == me } }) else {
             ForkServerClient.shutdownAtExit()
             return
         }
+        // A fork child's table still holds its parent's children (freeing it would copy pages
+        // for nothing): `active` and the check above filter them out by their creator's pid.
         let children = active
         for c in children where c.daemon { try? c.terminate() }
         for c in children {
-            if c.daemon, (try? c.join(timeout: .seconds(1))) == nil { try? c.kill() }
+            if c.daemon, (try? c.join(timeout: daemonGrace)) == nil { try? c.kill() }
             _ = try? c.join(timeout: nil)
         }
         ForkServerClient.shutdownAtExit()
     }
-
-    /// In a fork child: the parent's children are not ours. They stay in the table (freeing it
-    /// would copy pages for nothing) and are filtered out by their creator's pid.
-    static func resetAfterFork() {}
 }

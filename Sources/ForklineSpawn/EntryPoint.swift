@@ -30,16 +30,33 @@ public struct EntryPoint<Arguments: Codable & Sendable>: Sendable {
     }
 }
 
-/// An entry point with its argument type erased, as the registry keeps it.
+/// An entry point with its argument type erased, as ``ChildProcess/bootstrap(entries:)`` takes
+/// them: an ``EntryPoint`` or a pool function.
 public protocol AnyEntryPoint: Sendable {
     /// The entry point's name.
     var name: String { get }
+}
+
+/// What a child runs: the entry points Forkline defines (``EntryPoint``, pool functions) decode
+/// their arguments and run their body. Not public: a user's own conformance to
+/// ``AnyEntryPoint`` names nothing a child can run.
+package protocol RunnableEntryPoint: AnyEntryPoint {
     /// Decodes the arguments and runs the body.
     func run(encodedArguments: [UInt8]) throws
 }
 
-extension EntryPoint: AnyEntryPoint {
-    public func run(encodedArguments: [UInt8]) throws {
+extension AnyEntryPoint {
+    /// Runs this entry point on encoded arguments (in a child).
+    package func run(encodedArguments: [UInt8]) throws {
+        guard let runnable = self as? any RunnableEntryPoint else {
+            throw SpawnError(.unsupported, "'\(name)' is not an EntryPoint or a pool function: a child cannot run it")
+        }
+        try runnable.run(encodedArguments: encodedArguments)
+    }
+}
+
+extension EntryPoint: RunnableEntryPoint {
+    package func run(encodedArguments: [UInt8]) throws {
         let args: Arguments
         do {
             args = try JSONDecoder().decode(Arguments.self, from: Data(encodedArguments))

@@ -31,7 +31,7 @@ enum ForkServer {
         warmUp()
         guard let listener = descriptors.first else {
             writeStderr("forkline: forkserver: no listening socket was passed\n")
-            fl_exit_now(70)
+            fl_exit_now(ChildSetup.bootstrapFailed)
         }
         ChildProcess.becomeChild(name: "forkserver", puid: payload.puid, parent: ProcessIdentity(pid: payload.parentPid, name: "", puid: payload.parentPuid))
         ForkServerClient.adopt(address: payload.forkserverAddress)

@@ -75,6 +75,10 @@ extension ChildProcess {
 
 /// What every new child does first, whatever its start method.
 enum ChildSetup {
+    /// The exit code of a child that could not begin: its start payload unreadable, or its
+    /// entry point not registered (`EX_SOFTWARE` of sysexits.h: an internal error).
+    static let bootstrapFailed: Int32 = 70
+
     /// Dies with the parent: SIGKILL when the thread that created us exits, and a re-check in
     /// case it already had (then the fork raced the parent's death).
     static func bindLifetime(to parentPid: Int32) {
@@ -116,7 +120,6 @@ enum ChildSetup {
     /// In a fork child, before anything else: forget what belonged to the parent.
     static func afterFork() {
         Tracer.forgetAfterFork()
-        ChildRegistry.resetAfterFork()
         Launcher.resetAfterFork()
         AsyncBridge.resetAfterFork()
         ForkServerClient.resetAfterFork()

@@ -10,11 +10,6 @@ import Glibc
 /// the system layer, ``Syscall`` (ForklineSystem). Each wrapper retries EINTR where that is right
 /// and returns the errno as a value.
 enum Sys {
-    static func check(_ r: Int32, _ call: String, _ context: String) throws(SpawnError) -> Int32 {
-        if r < 0 { throw .system(call, errno, context) }
-        return r
-    }
-
     /// `pipe2(O_CLOEXEC)`: (read end, write end).
     static func pipe(_ context: String) throws(SpawnError) -> (Int32, Int32) {
         var fds: [Int32] = [-1, -1]

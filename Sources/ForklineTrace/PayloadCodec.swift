@@ -6,11 +6,11 @@ public enum PayloadCodec {
     public static let maxPayload = Int(FL_TRACE_MAX_PAYLOAD)
 
     /// The encoded size of `args` for `kind` (strings and lists cut to their u16 counts).
-    public static func size(of kind: EventKind, _ args: [TraceValue]) -> Int { sizes(of: kind, args).encoded }
+    package static func size(of kind: EventKind, _ args: [TraceValue]) -> Int { sizes(of: kind, args).encoded }
 
     /// The encoded size of `args` for `kind`, and the size it would need if no string or list
     /// were cut to its u16 count: the two differ when the event is recorded cut short.
-    public static func sizes(of kind: EventKind, _ args: [TraceValue]) -> (encoded: Int, needed: Int) {
+    package static func sizes(of kind: EventKind, _ args: [TraceValue]) -> (encoded: Int, needed: Int) {
         var n = 0, full = 0
         for (spec, value) in zip(kind.arguments, args) {
             switch spec.type {
@@ -38,7 +38,7 @@ public enum PayloadCodec {
     }
 
     /// Writes `args` for `kind` at `p`, which has room for `size(of:_:)` bytes.
-    public static func encode(_ kind: EventKind, _ args: [TraceValue], into p: UnsafeMutableRawPointer) {
+    package static func encode(_ kind: EventKind, _ args: [TraceValue], into p: UnsafeMutableRawPointer) {
         var w = PayloadWriter(p)
         for (spec, value) in zip(kind.arguments, args) {
             switch spec.type {

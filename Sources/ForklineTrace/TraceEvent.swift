@@ -49,7 +49,7 @@ public struct EventID: Sendable, Hashable, Comparable, CustomStringConvertible {
 }
 
 /// A 16-digit lower-case hexadecimal rendering of a process id.
-public func hex16(_ v: UInt64) -> String {
+package func hex16(_ v: UInt64) -> String {
     let s = String(v, radix: 16)
     return String(repeating: "0", count: max(0, 16 - s.count)) + s
 }
@@ -110,7 +110,7 @@ public enum ExitStatus: Sendable, Hashable, Codable, CustomStringConvertible {
 }
 
 /// `SIGKILL`-style name of a signal number, or the number.
-public func signalName(_ s: Int32) -> String {
+package func signalName(_ s: Int32) -> String {
     let names: [Int32: String] = [
         1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS",
         8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE",

@@ -181,3 +181,33 @@ extension ProcessTrace {
         return out
     }
 }
+
+extension TraceFormat {
+    /// Follows record headers from `start` as the reader does, without decoding them: returns
+    /// where it stopped, and `ended` when the records end there (an empty record, damage, or bytes
+    /// that are not a trace) rather than because `bytes` ran out. Lets a loader read a file only
+    /// as far as its trace goes.
+    package static func walkRecords(_ bytes: UnsafeRawBufferPointer, from start: Int) -> (offset: Int, ended: Bool) {
+        func load<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self)) }
+        guard bytes.count >= fileHeaderSize else { return (start, false) }
+        guard bytes.prefix(8).elementsEqual(magic) else { return (start, true) }
+        var at = max(start, Int(load(10, UInt16.self)))
+        let end = bytes.count
+        while at + 8 <= end {
+            let size = Int(load(at, UInt32.self))
+            let span = size != 0 ? size : Int(load(at + 6, UInt16.self)) * 8
+            // An empty record (the end), or a size no record has (damage): the records end here.
+            guard span >= 8, span % 8 == 0 else { return (at, true) }
+            if at + span > end { return (at, false) }
+            at += span
+        }
+        return (at, false)
+    }
+
+    /// The bytes the record at `at` spans (8 when its header is not all in `bytes`).
+    package static func recordSpan(_ bytes: [UInt8], _ at: Int) -> Int {
+        guard at + 8 <= bytes.count else { return 8 }
+        let size = Int(UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24)
+        return size != 0 ? size : (Int(bytes[at + 6]) | Int(bytes[at + 7]) << 8) * 8
+    }
+}

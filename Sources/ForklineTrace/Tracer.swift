@@ -17,17 +17,17 @@ public enum Tracer {
     public static let environmentVariable = "FORKLINE_TRACE"
 
     /// Who started this process, as its `start` event records it.
-    public struct Origin: Sendable, Hashable {
-        public var parentPuid: UInt64
-        public var parentPid: Int32
+    package struct Origin: Sendable, Hashable {
+        package var parentPuid: UInt64
+        package var parentPid: Int32
         /// The process that recorded the `fork` (the parent, or the forkserver).
-        public var forkerPuid: UInt64
-        public var forkSeq: UInt64
-        public var method: StartMethod
-        public var name: String
-        public var entry: String
+        package var forkerPuid: UInt64
+        package var forkSeq: UInt64
+        package var method: StartMethod
+        package var name: String
+        package var entry: String
 
-        public init(parentPuid: UInt64, parentPid: Int32, forkerPuid: UInt64, forkSeq: UInt64,
+        package init(parentPuid: UInt64, parentPid: Int32, forkerPuid: UInt64, forkSeq: UInt64,
                     method: StartMethod, name: String, entry: String) {
             self.parentPuid = parentPuid
             self.parentPid = parentPid
@@ -39,7 +39,7 @@ public enum Tracer {
         }
 
         /// The origin of a process Forkline did not start.
-        public static func root(name: String = "main") -> Origin {
+        package static func root(name: String = "main") -> Origin {
             Origin(parentPuid: 0, parentPid: getppid(), forkerPuid: 0, forkSeq: 0, method: .root, name: name, entry: "")
         }
     }

@@ -130,6 +130,35 @@ struct SyncTests {
         #expect(out.lines == ["waiting 2", "victim signaled(SIGKILL)", "children exited(7) exited(7)", "later brokenBarrier", "after reset broken false"])
     }
 
+    @Test("Barrier(parties: 3): a party SIGKILLed while it waits breaks the round for the two that arrive after it; reset() makes it work again",
+          arguments: methods)
+    func barrierPartyKilledWaiting(method: StartMethod) throws {
+        let (out, trace) = try run(["fault-barrier-killed-waiting", method.description])
+        #expect(out.lines == ["victim signaled(SIGKILL)", "parent brokenBarrier", "other exited(7)", "later brokenBarrier",
+                              "after reset parent passed", "after reset children exited(0) exited(0)"])
+        // Round 0 never passed; it broke because a party died (reason 4), then round 1 passed.
+        #expect(trace.events(.barrierPass).allSatisfy { $0["round"]?.uint == 1 })
+        #expect(trace.events(.barrierBroken).filter { $0["reason"]?.uint == 4 }.count == 1)
+    }
+
+    @Test("Barrier(parties: 3): a party SIGKILLed while it arrives (holding the barrier's monitor) breaks it for the parties after it",
+          arguments: methods)
+    func barrierPartyKilledArriving(method: StartMethod) throws {
+        let (out, trace) = try run(["fault-barrier-killed-arriving", method.description])
+        #expect(out.lines == ["victim signaled(SIGKILL)", "broken true", "other exited(7)", "parent brokenBarrier",
+                              "after reset parent passed", "after reset children exited(0) exited(0)"])
+        #expect(trace.events(.barrierBroken).filter { $0["reason"]?.uint == 4 }.count == 1)
+    }
+
+    @Test("a party SIGKILLed inside wait after its round passed leaves the round standing and the barrier usable",
+          arguments: methods)
+    func barrierPartyKilledAfterRelease(method: StartMethod) throws {
+        let (out, trace) = try run(["fault-barrier-killed-after-release", method.description])
+        #expect(out.lines == ["round 0 parent passed", "victim signaled(SIGKILL)", "round 1 parent passed child exited(0)",
+                              "round 2 parent passed child exited(0)", "round 3 parent passed child exited(0)", "broken false"])
+        #expect(trace.events(.barrierBroken).isEmpty)
+    }
+
     @Test("an RLock is re-entrant for its holder, times out for others, and refuses a release it does not hold", arguments: methods)
     func rlockReentrant(method: StartMethod) throws {
         let (out, trace) = try run(["rlock", method.description])

@@ -98,6 +98,26 @@ struct SchedulerTests {
         #expect(s.exited(2, status: .signaled(11), now: 130) == [.startWorker(3), .replaced(old: 2, new: 3, .died), .deliverFailure(2, .workerDied(2, .signaled(11)))])
     }
 
+    @Test("a worker whose connection ended gets no task while its exit status is awaited; the task goes to its replacement, first attempt")
+    func endedWorkerGetsNoTask() {
+        var s = started(.init(workers: 1, window: 2))
+        s.connectionEnded(1)
+        #expect(s.submit(5, size: 8, now: 0).isEmpty)
+        #expect(s.tick(now: 1_000_000).isEmpty)
+        #expect(s.exited(1, status: .exited(0), now: 1) == [.startWorker(2), .replaced(old: 1, new: 2, .died)])
+        #expect(s.ready(2, now: 2) == [.send(2, [5], attempts: [0])])
+    }
+
+    @Test("a worker whose connection ended is not killed for the timeout of the task it was running: its end is on its way")
+    func endedWorkerNotKilled() {
+        var s = started(.init(workers: 1, window: 1))
+        _ = s.submit(1, size: 8, timeout: 100, now: 0)
+        s.connectionEnded(1)
+        #expect(s.nextDeadline == nil)
+        #expect(s.tick(now: 200).isEmpty)
+        #expect(s.exited(1, status: .signaled(11), now: 300).last == .deliverFailure(1, .workerDied(1, .signaled(11))))
+    }
+
     @Test("maxTasksPerChild: a worker is stopped after its quota and replaced when it exits")
     func maxTasksPerChild() {
         var s = started(.init(workers: 1, maxTasksPerChild: 2, window: 4))

@@ -43,4 +43,11 @@ struct QueueDeathTests {
             "victim signaled(SIGKILL)", "got [2]", "join itemLost names-item", "unfinished 0 qsize 0",
         ])
     }
+
+    @Test("a consumer killed inside taskDone, before the count went down: the taskDone is finished for it, join ends", arguments: methods)
+    func inTaskDone(method: StartMethod) throws {
+        #expect(try run("fault-joinable-in-task-done", method) == [
+            "victim signaled(SIGKILL)", "got [2]", "joined", "unfinished 0 qsize 0",
+        ])
+    }
 }

@@ -61,6 +61,24 @@ struct TraceStorageFaultTests {
         #expect(report.ok, "\(report.violations)")
     }
 
+    @Test("a pool on a 256 KiB trace file system: check tells the missing events the cut explains from violations, and passes")
+    func fullDiskPool() throws {
+        let fs = try SmallFileSystem(bytes: 256 << 10)
+        let dir = fs.path + "/trace"
+        // Workers SIGKILLed at random while 3,000 tasks run: the root's trace is cut, most workers
+        // cannot create a file at all.
+        let out = try TestSupport.run(TestSupport.executable("forkline-fixture"), ["pool-chaos", "forkserver", "3000"],
+                                      environment: [Tracer.environmentVariable: dir], timeout: 300)
+        #expect(out.status == 0, "\(out.stderr)")
+        let trace = try Trace.load(path: dir)
+        #expect(trace.processes.contains { $0.wasCut }, "the disk filled: some process recorded a traceCut")
+        let report = trace.check()
+        #expect(report.ok, "a correct program whose trace was cut: \(report.violations.prefix(4))")
+        let cutNotes = report.notes.filter { $0.contains("trace was cut") }
+        #expect(cutNotes.count == trace.processes.filter(\.wasCut).count, "a note per cut: \(report.notes)")
+        #expect(report.notes.contains { $0.contains("explained by the cut") }, "\(report.notes)")
+    }
+
     @Test("a file size limit (ulimit -f) stops tracing with one warning; the program finishes; the trace loads")
     func fileSizeLimit() throws {
         let dir = TestSupport.temporaryDirectory("forkline-fsize")

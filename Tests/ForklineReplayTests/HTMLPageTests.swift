@@ -55,3 +55,13 @@ struct HTMLPageTests {
         print("HTML page screenshot: \(shot)")
     }
 }
+
+extension HTMLPageTests {
+    /// The page's embedded trace data (the `trace-data` script element), parsed.
+    static func data(_ html: String) throws -> [String: Any] {
+        let open = try #require(html.range(of: "<script type=\"application/json\" id=\"trace-data\">"))
+        let close = try #require(html.range(of: "</script>", range: open.upperBound..<html.endIndex))
+        let json = String(html[open.upperBound..<close.lowerBound])
+        return try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    }
+}

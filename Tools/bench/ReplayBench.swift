@@ -63,6 +63,10 @@ enum ReplayBench {
         let checkS = time(rounds) { precondition(check(big).ok) }
         let small = trace(children: 20, messages: 2_350)
         print("replay, \(big.eventCount) events: check \(fmt(checkS * 1e3)) ms = \(fmt(Double(big.eventCount) / checkS / 1e6)) M events/s")
+        // A SIGKILLed pool: 250k tasks queued without a result, nobody exited (issue 12, item 7).
+        let killed = SyntheticTraces.killedPool(tasks: 400_000, done: 150_000)
+        let killedS = time(rounds) { precondition(check(killed).violations.allSatisfy { $0.rule == .missingJoin }) }
+        print("replay, SIGKILLed pool, \(killed.eventCount) events: check \(fmt(killedS * 1e3)) ms = \(fmt(Double(killed.eventCount) / killedS / 1e6)) M events/s")
         var line = "replay, \(small.eventCount) events:"
         // A fresh copy per round, so the causal graph is built inside the timed part each time.
         for (name, body) in [("show", { (t: Trace) in _ = Timeline(width: 120).render(t) }),

@@ -8,18 +8,35 @@ import Glibc
 #endif
 
 struct QueueVictimArgs: Codable, Sendable { var jobs: JoinableQueue<Int>; var point: Int32; var value: Int }
+struct BarrierVictimArgs: Codable, Sendable { var barrier: Barrier; var dieAt: Int32 }
 
 enum ChannelFaults {
-    /// Arms a fault point in its own queue code, then puts `value` (a put point) or gets one item
-    /// (a get point): it SIGKILLs itself inside that call. Exits 9 if it survives.
+    /// Arms a fault point in its own queue code, then puts `value` (a put point), gets one item
+    /// (a get point), or gets one and marks it done: it SIGKILLs itself inside that call. Exits 9
+    /// if it survives.
     static let queueVictim = EntryPoint<QueueVictimArgs>("fault-queue-victim") { a in
         let point = Queue<Int>.FaultPoint(rawValue: a.point)!
         a.jobs.dieInside(point)
-        if point == .getAfterTake { _ = try a.jobs.get(timeout: .seconds(60)) } else { try a.jobs.put(a.value) }
+        switch point {
+        case .getAfterTake: _ = try a.jobs.get(timeout: .seconds(60))
+        case .inTaskDone:
+            _ = try a.jobs.get(timeout: .seconds(60))
+            try a.jobs.taskDone()
+        default: try a.jobs.put(a.value)
+        }
         exit(9)
     }
 
-    static let entries: [any AnyEntryPoint] = [queueVictim]
+    /// Waits at the barrier (its rounds: one); with `dieAt`, SIGKILLs itself inside
+    /// `wait` at that fault point (after its round passed, or while it arrives). Exits 7 on brokenBarrier, 9 if it
+    /// survives the hook.
+    static let barrierVictim = EntryPoint<BarrierVictimArgs>("fault-barrier-victim") { a in
+        if let point = Barrier.FaultPoint(rawValue: a.dieAt) { a.barrier.dieInside(point) }
+        do { try a.barrier.wait(timeout: .seconds(60)) } catch let e as ChannelError where e.code == .brokenBarrier { exit(7) }
+        if a.dieAt != 0 { exit(9) }
+    }
+
+    static let entries: [any AnyEntryPoint] = [queueVictim, barrierVictim]
 
     static func run(_ scenario: String, _ m: StartMethod, _ count: Int) throws {
         switch scenario {
@@ -27,6 +44,10 @@ enum ChannelFaults {
         case "fault-joinable-put-unpublished": try joinableVictim(m, .putBeforePublish)
         case "fault-joinable-put-published": try joinableVictim(m, .putAfterPublish)
         case "fault-joinable-get-taken": try joinableVictim(m, .getAfterTake)
+        case "fault-joinable-in-task-done": try joinableVictim(m, .inTaskDone)
+        case "fault-barrier-killed-waiting": try barrierKilledWaiting(m)
+        case "fault-barrier-killed-after-release": try barrierKilledAfterRelease(m)
+        case "fault-barrier-killed-arriving": try barrierKilledArriving(m)
         default:
             writeStderrLine("unknown scenario \(scenario)")
             exit(2)
@@ -93,6 +114,70 @@ enum ChannelFaults {
             print("join \(error.code)\(error.message.contains("seq") ? " names-item" : "")")
         }
         print("unfinished \(jobs.unfinishedTasks) qsize \(jobs.qsize)")
+    }
+
+    static func party(_ b: Barrier, _ m: StartMethod, name: String, dieAt: Barrier.FaultPoint? = nil) throws -> ChildProcess {
+        try Queues.start(barrierVictim, BarrierVictimArgs(barrier: b, dieAt: dieAt?.rawValue ?? 0), m, name: name, pass: [b])
+    }
+
+    /// The parent's own wait: "passed" or the error's code.
+    static func parentWait(_ b: Barrier) -> String {
+        do { _ = try b.wait(timeout: .seconds(60)); return "passed" } catch { return "\(error.code)" }
+    }
+
+    /// Resets the barrier (of 3) and passes a round with two live children.
+    static func resetAndPass(_ b: Barrier, _ m: StartMethod) throws {
+        b.reset()
+        let kids = try (0..<2).map { try party(b, m, name: "after\($0)") }
+        print("after reset parent \(parentWait(b))")
+        print("after reset children \(try SyncScenarios.statuses(kids))")
+    }
+
+    /// Barrier(parties: 3): one party waits and is SIGKILLed there; then a second party and the
+    /// parent arrive (three arrivals, one of them dead). Both must get brokenBarrier; after
+    /// reset() three live parties pass.
+    static func barrierKilledWaiting(_ m: StartMethod) throws {
+        let b = try Barrier(parties: 3)
+        let victim = try party(b, m, name: "victim")
+        SyncScenarios.awaitWaiting(b, 1)
+        try victim.kill()
+        print("victim \(try SyncScenarios.joined(victim))")
+        let other = try party(b, m, name: "other")
+        SyncScenarios.awaitWaiting(b, 2)
+        print("parent \(parentWait(b))")
+        print("other \(try SyncScenarios.joined(other))")
+        print("later \(parentWait(b))")
+        try resetAndPass(b, m)
+    }
+
+    /// Barrier(parties: 3): a party SIGKILLs itself while it arrives, holding the barrier's
+    /// monitor; the barrier is broken for the two parties that come after it.
+    static func barrierKilledArriving(_ m: StartMethod) throws {
+        let b = try Barrier(parties: 3)
+        let victim = try party(b, m, name: "victim", dieAt: .whileArriving)
+        print("victim \(try SyncScenarios.joined(victim))")
+        print("broken \(b.isBroken)")
+        let other = try party(b, m, name: "other")
+        print("other \(try SyncScenarios.joined(other))")
+        print("parent \(parentWait(b))")
+        try resetAndPass(b, m)
+    }
+
+    /// Barrier(parties: 2): a party SIGKILLs itself inside wait after the round passed, before
+    /// it left. The round stands, and the barrier stays usable for rounds in either half of its
+    /// party slots (the dead party's slot is taken over).
+    static func barrierKilledAfterRelease(_ m: StartMethod) throws {
+        let b = try Barrier(parties: 2)
+        let victim = try party(b, m, name: "victim", dieAt: .afterRelease)
+        SyncScenarios.awaitWaiting(b, 1)
+        print("round 0 parent \(parentWait(b))")
+        print("victim \(try SyncScenarios.joined(victim))")
+        for round in 1...3 {
+            let kid = try party(b, m, name: "next\(round)")
+            SyncScenarios.awaitWaiting(b, 1)
+            print("round \(round) parent \(parentWait(b)) child \(try SyncScenarios.joined(kid))")
+        }
+        print("broken \(b.isBroken)")
     }
 
     static func listShm() throws -> [String] {

@@ -58,7 +58,7 @@ let poolInit = EntryPoint<Number>("pool-init") { args in
 }
 let poolInitCount = PoolFunction<Int, [Int32]>("pool-init-count") { _ in [getpid(), Int32(initRuns.load(ordering: .relaxed))] }
 
-let poolEntries: [any AnyEntryPoint] = [poolSquare, poolFailAt3, poolPid, poolPower, poolSleepMs, poolDie, poolChaos, poolInit, poolInitCount, poolChaosLogged, poolBlob]
+let poolEntries: [any AnyEntryPoint] = [poolSquare, poolFailAt3, poolPid, poolPower, poolSleepMs, poolDie, poolChaos, poolInit, poolInitCount, poolChaosLogged, poolBlob, PoolUsageScenarios.sampleX, PoolHangScenarios.linger]
 
 enum PoolScenarios {
     static func run(_ scenario: String, _ m: StartMethod, _ count: Int) async throws {
@@ -89,6 +89,7 @@ enum PoolScenarios {
                 print("us/task \((ContinuousClock.now - t0) / count)")
             }
         case _ where PoolHangScenarios.names.contains(scenario): try await PoolHangScenarios.run(scenario, m, count)
+        case _ where PoolUsageScenarios.names.contains(scenario): try await PoolUsageScenarios.run(scenario, m, count)
         default:
             writeStderrLine("unknown scenario \(scenario)")
             exit(2)

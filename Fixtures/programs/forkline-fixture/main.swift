@@ -79,7 +79,7 @@ let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.co
 // FIXTURE_SKIP_BOOTSTRAP: the program a user writes who forgot bootstrap (the no-bootstrap scenario).
 if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
     ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
-                                     silentExit, streamer, silentQueueUser, envDump, crashWithThreads]
+                                     silentExit, streamer, silentQueueUser, envDump, crashWithThreads, ignoreTerm]
                                      + SyncScenarios.entries + Queues.entries + poolEntries
                                      + ChannelFaults.entries)
 }
@@ -336,6 +336,7 @@ case "crash-ends": try CrashEndings.run(method: m)
 case "no-bootstrap": await MissingBootstrap.run(method: m)
 case "sigpipe": try await SigPipe.run(method: m)
 case "async-slow-bodies": try await SlowBodies.run()
+case "scoped": await Scoped.run(method: m)
 case "forkserver-setuid": ForkServerLimits.setuid()
 case "forkserver-nproc": ForkServerLimits.nproc()
 case "forkserver-env": try ForkServerEnv.run(method: m, dir: args[2])

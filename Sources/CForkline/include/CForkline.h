@@ -268,11 +268,13 @@ uint64_t fl_queue_recoveries(void *q);
 /// Puts not yet matched by a task_done.
 int64_t fl_queue_unfinished(void *q);
 /// Under the lock: one task done; -1 when none is unfinished, 1 when join waiters must be woken.
+/// If this process dies before the unlock, the next locker finishes it.
 int fl_queue_task_done(void *q);
 /// A futex word (0 data, 1 space, 2 all tasks done).
 uint32_t fl_queue_seq(void *q, int which);
 /// Test hook: the calling process will SIGKILL itself at fault `point` (1 put: counted, not yet
-/// published; 2 put: published, before the unlock; 3 get: taken, before the unlock; 0 none).
+/// published; 2 put: published, before the unlock; 3 get: taken, before the unlock; 4 task_done:
+/// called, before the count goes down; 0 none).
 void fl_queue_set_fault_point(int point);
 extern int fl_queue_fault_point_;
 void fl_queue_die(void);

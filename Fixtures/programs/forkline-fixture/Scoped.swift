@@ -1,0 +1,48 @@
+// Scoped children: the scope's end always ends and joins the child (grace, SIGTERM, SIGKILL).
+import Forkline
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Ignores SIGTERM, then sleeps: only SIGKILL ends it.
+let ignoreTerm = EntryPoint<Number>("ignore-term") { args in
+    signal(SIGTERM, SIG_IGN)
+    sleep(UInt32(args.n))
+}
+
+struct ScopeFailure: Error {}
+
+enum Scoped {
+    static func scope(_ m: StartMethod, _ label: String, _ entry: EntryPoint<Number>, _ n: Int,
+                      _ closure: @escaping @Sendable () throws -> Void, throwing: Bool = false) async {
+        let teardown = Teardown(gracePeriod: .milliseconds(300), terminationGrace: .milliseconds(500))
+        do {
+            let body: (ChildProcess) async throws -> Int = { child in
+                if throwing { throw ScopeFailure() }
+                return Int(child.pid ?? 0) > 0 ? 7 : -1
+            }
+            let (v, status) = m == .fork
+                ? try await ChildProcess.withChild(options: ChildOptions(method: .fork), teardown: teardown, running: closure, body)
+                : try await ChildProcess.withChild(entry: entry, arguments: Number(n: n), options: ChildOptions(method: m), teardown: teardown, body)
+            print("\(label) value \(v) \(status)")
+        } catch is ScopeFailure {
+            print("\(label) threw ScopeFailure")
+        } catch {
+            print("\(label) error \(error)")
+        }
+    }
+
+    /// `scoped METHOD`: a child that exits by itself, one that sleeps (SIGTERM ends it), one that
+    /// ignores SIGTERM (SIGKILL ends it), a body that throws; then the zombie count, and a closure
+    /// given the spawn method.
+    static func run(method m: StartMethod) async {
+        await scope(m, "exits", work, 1, { })
+        await scope(m, "sleeps", sleeper, 600, { sleep(600) })
+        await scope(m, "ignores", ignoreTerm, 600, { signal(SIGTERM, SIG_IGN); sleep(600) })
+        await scope(m, "throws", sleeper, 600, { sleep(600) }, throwing: true)
+        print("zombies \(Zombies.count())")
+        let c = ChildProcess(options: ChildOptions(method: .spawn)) { }
+        do { try c.start(); print("closure with spawn started") } catch { print("closure with spawn \(error.code)") }
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import ForklineTestSupport
+import ForklineTrace
+import Testing
+
+/// `withChild`: the scope's end always ends and joins the child: a grace period, then SIGTERM,
+/// then SIGKILL, as swift-subprocess's teardown does.
+@Suite("Scoped children always end")
+struct ScopedChildTests {
+    @Test("withChild gives the body's value and the status; grace, SIGTERM, SIGKILL; a throwing body still ends the child",
+          arguments: [StartMethod.fork, .spawn, .forkserver])
+    func scoped(method: StartMethod) throws {
+        let (out, dir) = try TestSupport.runFixture(["scoped", method.description], timeout: 120)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines.contains("exits value 7 exited(0)"), "\(out.lines)")
+        #expect(out.lines.contains("sleeps value 7 signaled(SIGTERM)"), "\(out.lines)")
+        #expect(out.lines.contains("ignores value 7 signaled(SIGKILL)"), "\(out.lines)")
+        #expect(out.lines.contains("throws threw ScopeFailure"), "\(out.lines)")
+        #expect(out.lines.contains("zombies 0"))
+        #expect(out.lines.contains("closure with spawn unsupported"), "a closure is not silently forked")
+        let (_, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations.map { "\($0)" })")
+    }
+}
