@@ -385,13 +385,15 @@ final class PoolDriver: @unchecked Sendable {
                 try? (workers[id]?.child ?? ending[id]?.handle.child)?.kill()
             case .deliverReply(let task):
                 guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
-                delivered(task, .replied)
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .reply(reply, pid))
+                // After the result is handed over (and traced): its room in maxPending goes to
+                // the next caller only then.
+                delivered(task, .replied)
             case .deliverFailure(let task, let failure):
                 guard let b = bodies.removeValue(forKey: task) else { continue }
                 replies[task] = nil
-                delivered(task, outcome(of: failure))
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .failure(error(for: failure, task: task, chunkSize: b.payload)))
+                delivered(task, outcome(of: failure))
             case .replaced(let old, let new, let reason):
                 let oldPuid = departed[old]?.0.child.puid ?? 0
                 let newPuid = workers[new]?.child.puid ?? 0

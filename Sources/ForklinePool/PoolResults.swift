@@ -69,6 +69,8 @@ public final class PoolTask<Output: Codable & Sendable>: Sendable {
     let state = ForkSafeLock(State())
     let cancelTasks: @Sendable () -> Void
 
+    init(cancelTasks: @escaping @Sendable () -> Void) { self.cancelTasks = cancelTasks }
+
     init(stream: AsyncStream<[(Int, ChunkOutcome)]>, function: String, cancel: @escaping @Sendable () -> Void) {
         cancelTasks = cancel
         Task { [state] in
