@@ -177,7 +177,9 @@ def main():
                 " return rows; })()")
         shot = os.environ.get("FORKLINE_PERFETTO_SCREENSHOT")
         if shot:
-            time.sleep(2)
+            # Expand every process's track group, so the picture shows the slices (best effort).
+            dt.evaluate("(() => { try { app.trace.workspace.flatTracks.forEach(t => t.expand && t.expand()); } catch (e) {} return 0; })()")
+            time.sleep(3)
             png = dt.call("Page.captureScreenshot", format="png")["data"]
             with open(shot, "wb") as f:
                 f.write(base64.b64decode(png))
