@@ -122,6 +122,8 @@ public struct Timeline: Sendable {
         func inWindow(_ t: UInt64) -> Bool { t >= t0 && t <= t1 }
         var out = axis(labelWidth: labelWidth, lane: lane, start: t0 - all.lowerBound, span: span)
         var rows: [[Character]] = []
+        // Columns drawn in the death colour: a join that saw a signal (as crashes and kills are).
+        var deathColumns: [Set<Int>] = []
         var dense: [String?] = []
         var laneOf: [UInt64: Int] = [:]
         let endings = trace.endings
@@ -148,6 +150,10 @@ public struct Timeline: Sendable {
             // Said when three or more events are hidden under others.
             dense.append(crowded.reduce(0, +) - crowded.count < 3 ? nil : "\(crowded.reduce(0, +)) events share \(crowded.count) column(s), up to \(crowded.max() ?? 0) in one: narrow with --from/--to")
             rows.append(row)
+            deathColumns.append(Set(evs.filter { e in
+                guard e.kind == .join, inWindow(e.time), case .signaled = e.observedStatus else { return false }
+                return row[col(e.time)] == "J"
+            }.map { col($0.time) }))
         }
         // Causal edges between shown lanes: a `:` in the live lanes they cross, at the effect's time.
         for f in trace.flows where inWindow(f.to.time) {
@@ -157,7 +163,7 @@ public struct Timeline: Sendable {
         }
         let symbolizer = Symbolizer()
         for (i, p) in procs.enumerated() {
-            out += pad(labels[i], labelWidth) + "|" + paint(rows[i]) + "\n"
+            out += pad(labels[i], labelWidth) + "|" + paint(rows[i], death: deathColumns[i]) + "\n"
             let ending = procIndex[p.header.puid].map { endings[$0] }
             if let ending, inWindow(ending.time) {
                 switch ending.kind {
@@ -227,11 +233,11 @@ public struct Timeline: Sendable {
         return lines.map { String($0.prefix(width)) + "\n" }.joined()
     }
 
-    func paint(_ row: [Character]) -> String {
+    func paint(_ row: [Character], death: Set<Int> = []) -> String {
         guard color else { return String(row) }
         var s = ""
-        for c in row {
-            if let code = Self.color(c) { s += code + String(c) + "\u{1B}[0m" } else { s.append(c) }
+        for (i, c) in row.enumerated() {
+            if let code = death.contains(i) ? Self.color("!") : Self.color(c) { s += code + String(c) + "\u{1B}[0m" } else { s.append(c) }
         }
         return s
     }
