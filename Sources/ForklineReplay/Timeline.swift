@@ -140,20 +140,26 @@ public struct Timeline: Sendable {
                 if a <= t1, b >= t0 { for c in col(max(a, t0))...col(min(b, t1)) { row[c] = "-" } }
             }
             var perColumn = [Int](repeating: 0, count: lane)
+            var rowRank = [Int](repeating: 0, count: lane), red: Set<Int> = []
             for e in evs where inWindow(e.time) {
                 let c = col(e.time), g = Self.glyph(e.kind)
                 perColumn[c] += 1
-                if Self.rank(g) >= Self.rank(row[c]) { row[c] = g }
+                // A join that saw a signal ranks with the deaths: it must not hide under a fork.
+                var sawDeath = false
+                if e.kind == .join, case .signaled = e.observedStatus { sawDeath = true }
+                let r = sawDeath ? 5 : Self.rank(g)
+                if r >= rowRank[c] {
+                    row[c] = g
+                    rowRank[c] = r
+                    if sawDeath { red.insert(c) } else { red.remove(c) }
+                }
             }
             if let ending, case .killed = ending.kind, inWindow(ending.time) { row[col(ending.time)] = "!" }
             let crowded = perColumn.filter { $0 > 1 }
             // Said when three or more events are hidden under others.
             dense.append(crowded.reduce(0, +) - crowded.count < 3 ? nil : "\(crowded.reduce(0, +)) events share \(crowded.count) column(s), up to \(crowded.max() ?? 0) in one: narrow with --from/--to")
             rows.append(row)
-            deathColumns.append(Set(evs.filter { e in
-                guard e.kind == .join, inWindow(e.time), case .signaled = e.observedStatus else { return false }
-                return row[col(e.time)] == "J"
-            }.map { col($0.time) }))
+            deathColumns.append(red)
         }
         // Causal edges between shown lanes: a `:` in the live lanes they cross, at the effect's time.
         for f in trace.flows where inWindow(f.to.time) {
