@@ -86,7 +86,7 @@ extension Trace {
 
 extension Symbolizer {
     /// Appended to the path of a module whose file changed after the run.
-    public static let changedSuffix = " [file changed since the run: not symbolised]"
+    package static let changedSuffix = " [file changed since the run: not symbolised]"
 
     /// `modules` with the files modified after `realtime` (ns since 1970; 0: unknown) marked.
     static func markChanged(_ modules: [Module], since realtime: UInt64) -> [Module] {
