@@ -89,9 +89,7 @@ extension PoolDriver {
             case nil: break
             }
             if let handle, case .signaled(let s) = status, let report = handle.ring.crashReport(), report.signal == s {
-                e.backtrace = report.frames
-                e.faultAddress = report.address
-                e.signalCode = report.code
+                e.crash = PoolError.Crash(frames: report.frames, address: report.address, code: report.code)
                 e.message += " (at pc 0x\(String(report.pc, radix: 16)), fault address 0x\(String(report.address, radix: 16)), si_code \(report.code))"
             }
             return e
