@@ -24,7 +24,7 @@ extension PoolDriver {
             // way to `ready` (the first JSON decode in a fork child could wait forever on a
             // runtime lock another thread held at the fork: PoolWorker.rehearse).
             let child = method == .fork
-                ? ChildProcess(options: options) { try PoolWorker.run(args) }
+                ? ChildProcess(options: options) { PoolWorker.runForked(args) }
                 : try ChildProcess(entry: PoolWorker.entry, arguments: args, options: options)
             do { try child.start() } catch {
                 mine.close()
@@ -89,7 +89,9 @@ extension PoolDriver {
             case nil: break
             }
             if let handle, case .signaled(let s) = status, let report = handle.ring.crashReport(), report.signal == s {
-                e.crash = PoolError.Crash(frames: report.frames, address: report.address, code: report.code)
+                e.backtrace = report.frames
+                e.faultAddress = report.address
+                e.signalCode = report.code
                 e.message += " (at pc 0x\(String(report.pc, radix: 16)), fault address 0x\(String(report.address, radix: 16)), si_code \(report.code))"
             }
             return e

@@ -51,37 +51,11 @@ public struct PoolError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The crash backtrace (return addresses in the worker, innermost first), for `workerDied`
     /// when the worker's crash writer ran (a crash signal, traced or not; not SIGKILL);
     /// `replay show` symbolises such addresses.
-    public var backtrace: [UInt64]? {
-        get { crash?.frames }
-        set { crash = Crash(frames: newValue, address: crash?.address, code: crash?.code) }
-    }
+    public var backtrace: [UInt64]?
     /// The fault address (`si_addr`) of the worker's crash, with ``backtrace``.
-    public var faultAddress: UInt64? { crash?.address }
+    public var faultAddress: UInt64?
     /// How the crash signal came (`si_code`: a fault, or sent by a process), with ``backtrace``.
-    public var signalCode: Int32? { crash?.code }
-
-    /// The crash details in one reference: `PoolError` keeps the size it had before they were
-    /// added (with two more stored optionals, the fixture's `pool-retire-kill` died of a
-    /// corrupted loop in its async caller every run, Swift 6.3.1 debug build: a layout-dependent
-    /// miscompile around this typed error is suspected; keep this struct's size unchanged).
-    var crash: Crash?
-
-    final class Crash: Sendable, Hashable {
-        let frames: [UInt64]?
-        let address: UInt64?
-        let code: Int32?
-        init(frames: [UInt64]?, address: UInt64?, code: Int32?) {
-            self.frames = frames
-            self.address = address
-            self.code = code
-        }
-        static func == (a: Crash, b: Crash) -> Bool { a.frames == b.frames && a.address == b.address && a.code == b.code }
-        func hash(into h: inout Hasher) {
-            h.combine(frames)
-            h.combine(address)
-            h.combine(code)
-        }
-    }
+    public var signalCode: Int32?
 
     init(_ code: Code, _ message: String) {
         self.code = code

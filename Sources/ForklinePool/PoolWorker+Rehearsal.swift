@@ -1,7 +1,30 @@
+import CForkline
 import ForklineChannels
 import ForklineSpawn
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension PoolWorker {
+    /// A fork worker's whole life: the loop, then its `exit` event and `_exit`, without the
+    /// process's exit hooks. They join the children it started and shut down its forkserver
+    /// connection, and a fork worker has neither; but their first run in a fork child instantiates
+    /// types the parent never used (seen: a worker waiting forever on the runtime's conformance
+    /// lock in `ForkServerClient.shutdownAtExit`, 1 run in about 1,000 of `pool-retire-kill`).
+    static func runForked(_ args: WorkerArguments) -> Never {
+        var code: Int32 = 0
+        do { try run(args) } catch {
+            let line = Array("forkline: pool worker (pid \(getpid())) failed: \(error)\n".utf8)
+            _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+            code = 1
+        }
+        fflush(nil)
+        Tracer.recordExit(code: code)
+        fl_exit_now(code)
+    }
+
     /// In the parent, before it forks a worker: runs once, around a task of `function` with
     /// `payload`, what a fork worker runs on its way to and through its tasks (the messages it
     /// decodes and encodes, the function lookup and its table, the decoding of the inputs and
