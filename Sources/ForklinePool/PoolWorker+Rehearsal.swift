@@ -21,7 +21,7 @@ extension PoolWorker {
             code = 1
         }
         fflush(nil)
-        Tracer.recordExit(code: code)
+        if Tracer.isEnabled { Tracer.recordExit(code: code) }
         fl_exit_now(code)
     }
 
@@ -60,6 +60,9 @@ extension PoolWorker {
         var inherited: [Int32: Int32] = [:]
         for fd: Int32 in [3] { inherited[fd] = fd }
         for _ in stride(from: 0, through: 0, by: -1) {}
+        // ForklineSpawn's blocking-thread table, which a fork child creates after the fork.
+        let jobs: [() -> Void] = [{}]
+        _ = jobs.count
         let children: [UInt64: ChildProcess] = [:]
         _ = children.values.contains { _ in false }
         _ = receiveRehearsed
