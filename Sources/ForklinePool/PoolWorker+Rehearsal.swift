@@ -1,4 +1,5 @@
 import CForkline
+import ForklineSystem
 import ForklineChannels
 import ForklineSpawn
 import ForklineTrace
@@ -17,7 +18,7 @@ extension PoolWorker {
         var code: Int32 = 0
         do { try run(args) } catch {
             let line = Array("forkline: pool worker (pid \(getpid())) failed: \(error)\n".utf8)
-            _ = line.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+            _ = line.withUnsafeBytes { Syscall.writeAll(2, $0) }
             code = 1
         }
         fflush(nil)

@@ -1,4 +1,5 @@
 import CForkline
+@_exported import ForklineTraceFormat
 import ForklineSystem
 import Synchronization
 
