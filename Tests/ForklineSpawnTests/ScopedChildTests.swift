@@ -21,4 +21,12 @@ struct ScopedChildTests {
         let (_, report) = try TestSupport.checkedTrace(dir)
         #expect(report.ok, "\(report.violations.map { "\($0)" })")
     }
+
+    @Test("a child reaped by the program itself (waitpid) makes join throw ECHILD instead of inventing SIGKILL",
+          arguments: [StartMethod.fork, .spawn])
+    func foreignReap(method: StartMethod) throws {
+        let (out, _) = try TestSupport.runFixture(["foreign-reap", method.description], traced: false, timeout: 60)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["join systemCallFailed errno=10"], "\(out.lines)")
+    }
 }

@@ -46,3 +46,21 @@ enum Scoped {
         do { try c.start(); print("closure with spawn started") } catch { print("closure with spawn \(error.code)") }
     }
 }
+
+enum ForeignReap {
+    /// `foreign-reap METHOD`: the program itself reaps its child with waitpid before Forkline
+    /// does; `join` must say the status is lost, not invent one. Prints `join CODE errno=N`.
+    static func run(method m: StartMethod) async {
+        do {
+            let c = try child({ }, entry: behave, "return")
+            try c.start()
+            var status: Int32 = 0
+            _ = waitpid(c.pid!, &status, 0)  // a foreign reaper: the child is gone for Forkline
+            print("join \(try await c.join())")
+        } catch let error as SpawnError {
+            print("join \(error.code) errno=\(error.errno ?? 0)")
+        } catch {
+            print("join other \(error)")
+        }
+    }
+}
