@@ -64,3 +64,20 @@ enum ForeignReap {
         }
     }
 }
+
+enum ScopedTracing {
+    /// `scoped-tracing METHOD DIR`: a child started and joined inside `Tracer.withTracing`, one
+    /// after it; only the first is in the trace, whose check must pass.
+    static func run(method m: StartMethod, dir: String) async throws {
+        let inside = try await Tracer.withTracing(directory: dir) { () async throws -> ExitStatus in
+            Tracer.mark("inside")
+            let c = try child({ }, entry: behave, "return")
+            try c.start()
+            return try await c.join()
+        }
+        print("inside \(inside) tracing \(Tracer.isEnabled)")
+        let c = try child({ }, entry: behave, "return")
+        try c.start()
+        print("after \(try await c.join())")
+    }
+}
