@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #endif
 #include "CForkline.h"
+#include "fl_internal.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -21,19 +22,12 @@ int fl_futex_wait(uint32_t *word, uint32_t expected, uint64_t deadline_ns) {
     tp = &ts;
   }
   // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so retries never stretch it.
-  long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, tp, NULL, FUTEX_BITSET_MATCH_ANY);
-  return r == 0 ? 0 : -errno;
+  long r = fl_futex(word, FUTEX_WAIT_BITSET, expected, tp, FUTEX_BITSET_MATCH_ANY);
+  return r == 0 ? 0 : (int)r;
 }
 
 int fl_futex_wake(uint32_t *word, int count) {
-  long r = syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
-  return r >= 0 ? (int)r : -errno;
+  return (int)fl_futex(word, FUTEX_WAKE, (uint32_t)count, NULL, 0);
 }
 
-void fl_cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __asm__ __volatile__("pause");
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield");
-#endif
-}
+void fl_cpu_relax(void) { fl_pause(); }

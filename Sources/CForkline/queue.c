@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #endif
 #include "CForkline.h"
+#include "fl_internal.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -230,7 +231,7 @@ int fl_queue_task_done(void *q) {
 uint32_t fl_queue_seq(void *q, int which) { return __atomic_load_n(&H(q)->seq[which], __ATOMIC_SEQ_CST); }
 
 void fl_queue_wake(void *q, int which, int all) {
-  syscall(SYS_futex, &H(q)->seq[which], FUTEX_WAKE, all ? INT32_MAX : 1, NULL, NULL, 0);
+  fl_futex(&H(q)->seq[which], FUTEX_WAKE, all ? INT32_MAX : 1, NULL, 0);
 }
 
 int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spins) {
@@ -238,11 +239,7 @@ int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spi
   uint32_t *word = &h->seq[which];
   for (int i = 0; i < spins; i++) {
     if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seen) return 0;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
+    fl_pause();
   }
   if (timeout_ns == 0) return __atomic_load_n(word, __ATOMIC_ACQUIRE) != seen ? 0 : ETIMEDOUT;
   __atomic_add_fetch(&h->waiters[which], 1, __ATOMIC_SEQ_CST);
@@ -254,8 +251,7 @@ int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spi
       ts.tv_nsec = timeout_ns % 1000000000;
       tsp = &ts;
     }
-    long rc = syscall(SYS_futex, word, FUTEX_WAIT, seen, tsp, NULL, 0);
-    if (rc != 0 && errno == ETIMEDOUT) result = ETIMEDOUT;
+    if (fl_futex(word, FUTEX_WAIT, seen, tsp, 0) == -ETIMEDOUT) result = ETIMEDOUT;
   }
   __atomic_sub_fetch(&h->waiters[which], 1, __ATOMIC_SEQ_CST);
   return result;

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #endif
 #include "CForkline.h"
+#include "fl_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -78,11 +79,7 @@ static int lock(int bounded) {
       if (bounded && spins > 256u * 2000u) return 0;
       sched_yield();
     } else {
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#elif defined(__aarch64__)
-      __asm__ __volatile__("yield");
-#endif
+      fl_pause();
     }
   }
   return 1;

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #endif
 #include "CForkline.h"
+#include "fl_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -68,13 +69,12 @@ int fl_futex_waitv(uint32_t *const *words, const uint32_t *expected, const int *
 }
 
 int fl_futex_wake_private(uint32_t *word, int count) {
-  long r = syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
-  return r >= 0 ? (int)r : -errno;
+  return (int)fl_futex(word, FUTEX_WAKE_PRIVATE, (uint32_t)count, NULL, 0);
 }
 
 int fl_futex_wait_private(uint32_t *word, uint32_t expected) {
-  long r = syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
-  return r == 0 ? 0 : -errno;
+  long r = fl_futex(word, FUTEX_WAIT_PRIVATE, expected, NULL, 0);
+  return r == 0 ? 0 : (int)r;
 }
 
 ssize_t fl_read_nowait(int fd, void *buf, size_t len) {
