@@ -79,6 +79,6 @@ extension PoolDriver {
         if lagging || ending.values.contains(where: { $0.pidfd < 0 }) { return 1 }
         let now = fl_monotonic_ns()
         guard let next = ending.values.filter({ !$0.killed }).map(\.deadline).min() else { return 50 }
-        return next <= now ? 0 : Int32(min(60_000, (next - now + 999_999) / 1_000_000))
+        return next <= now ? 0 : Int32(min(UInt64(PoolDriver.longestPollMs), (next - now + 999_999) / 1_000_000))
     }
 }

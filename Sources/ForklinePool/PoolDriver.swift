@@ -65,6 +65,10 @@ final class PoolDriver: @unchecked Sendable {
         var endReason: Scheduler.Failure = .terminated
     }
 
+    /// The driver's poll never sleeps longer than this (ms) with a deadline pending: a deadline
+    /// an hour away is looked at again each minute rather than computed into one long sleep.
+    static let longestPollMs: Int32 = 60_000
+
     let pool: UInt64
     let method: StartMethod
     let initializer: PoolInitializer?
@@ -237,7 +241,7 @@ final class PoolDriver: @unchecked Sendable {
             var timeout: Int32 = -1
             if let deadline = scheduler.nextDeadline {
                 let now = fl_monotonic_ns()
-                timeout = deadline <= now ? 0 : Int32(min(60_000, (deadline - now + 999_999) / 1_000_000))
+                timeout = deadline <= now ? 0 : Int32(min(UInt64(Self.longestPollMs), (deadline - now + 999_999) / 1_000_000))
             }
             let endingTimeout = endingPollTimeout(lagging)
             if endingTimeout >= 0 && (timeout < 0 || endingTimeout < timeout) { timeout = endingTimeout }
