@@ -57,12 +57,14 @@ public final class Connection: @unchecked Sendable {
         let channel = UInt64.random(in: 1...UInt64.max)
         var fds: [Int32] = [-1, -1]
         if duplex {
-            let rc = fds.withUnsafeMutableBufferPointer {
-                socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, $0.baseAddress!)
+            let (a, b): (Int32, Int32)
+            switch Syscall.socketPair() {
+            case .success(let p): (a, b) = p
+            case .failure(let e):
+                throw ChannelError(.systemCallFailed, "creating a duplex pipe: socketpair failed: \(e)", syscall: "socketpair", errno: e.rawValue)
             }
-            if rc != 0 { throw ChannelError(.systemCallFailed, "creating a duplex pipe: socketpair failed: \(String(cString: strerror(errno)))", syscall: "socketpair", errno: errno) }
-            return (Connection(channel: channel, readFD: fds[0], writeFD: fds[0], maxMessageSize: maxMessageSize),
-                    Connection(channel: channel, readFD: fds[1], writeFD: fds[1], maxMessageSize: maxMessageSize))
+            return (Connection(channel: channel, readFD: a, writeFD: a, maxMessageSize: maxMessageSize),
+                    Connection(channel: channel, readFD: b, writeFD: b, maxMessageSize: maxMessageSize))
         }
         let rc = fds.withUnsafeMutableBufferPointer { fl_pipe_cloexec($0.baseAddress!) }
         if rc != 0 { throw ChannelError(.systemCallFailed, "creating a pipe: pipe2 failed: \(String(cString: strerror(-rc)))", syscall: "pipe2", errno: -rc) }

@@ -116,13 +116,13 @@ final class PoolDriver: @unchecked Sendable {
         // Workers report their crashes' backtraces: fork workers inherit the loaded unwinder.
         if method == .fork { _ = fl_unwind_load() }
         // A socket pair rather than a pipe: workers write to it too, with MSG_NOSIGNAL.
-        var fds: [Int32] = [-1, -1]
-        let rc = fds.withUnsafeMutableBufferPointer { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, $0.baseAddress!) }
-        guard rc == 0 else {
-            throw PoolError(.systemCallFailed, "creating the pool's wake-up socket: socketpair failed: \(String(cString: strerror(errno)))")
+        switch Syscall.socketPair() {
+        case .success(let (a, b)):
+            wakeRead = a
+            wakeWrite = b
+        case .failure(let e):
+            throw PoolError(.systemCallFailed, "creating the pool's wake-up socket: socketpair failed: \(e)")
         }
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
     }
 
     deinit {

@@ -20,12 +20,10 @@ enum Sys {
 
     /// `socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`.
     static func socketPair(_ context: String) throws(SpawnError) -> (Int32, Int32) {
-        var fds: [Int32] = [-1, -1]
-        let rc = fds.withUnsafeMutableBufferPointer {
-            socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, $0.baseAddress!)
+        switch Syscall.socketPair() {
+        case .success(let p): return p
+        case .failure(let e): throw .system("socketpair", e.rawValue, context)
         }
-        if rc < 0 { throw .system("socketpair", errno, context) }
-        return (fds[0], fds[1])
     }
 
     /// `open` with O_CLOEXEC.

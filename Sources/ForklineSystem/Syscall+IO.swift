@@ -59,3 +59,16 @@ extension Syscall {
         }
     }
 }
+
+extension Syscall {
+    /// `socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`: two connected ends. EMFILE and ENFILE
+    /// (no descriptors left) come back as the error.
+    package static func socketPair() -> Result<(Int32, Int32), Errno> {
+        var fds: [Int32] = [-1, -1]
+        return valueOrErrno("socketpair") {
+            fds.withUnsafeMutableBufferPointer {
+                Glibc.socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, $0.baseAddress!)
+            }
+        }.map { _ in (fds[0], fds[1]) }
+    }
+}
