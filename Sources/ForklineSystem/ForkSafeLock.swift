@@ -10,8 +10,7 @@ import Glibc
 /// survives, and a mutex another thread held at that moment can never be released in the child.
 /// This lock has no owner: the parent takes it around `fork()` (so the value is not torn) and
 /// both sides release it afterwards. Holds are a few instructions long, so spinning is cheap.
-package final class ForkSafeLock<Value>: @unchecked Sendable {
-    // @unchecked: `value` is only touched between `acquire` and `release` of `flag`.
+package final class ForkSafeLock<Value> {
     private let flag = Atomic<Bool>(false)
     private var value: Value
 
@@ -36,3 +35,8 @@ package final class ForkSafeLock<Value>: @unchecked Sendable {
     /// Releases the lock.
     package func release() { flag.store(false, ordering: .releasing) }
 }
+
+// @unchecked: `value` is only touched between `acquire` and `release` of `flag`, and only a
+// Sendable value may be shared this way (a non-Sendable one could escape `withLock` and be used
+// by two threads at once).
+extension ForkSafeLock: @unchecked Sendable where Value: Sendable {}
