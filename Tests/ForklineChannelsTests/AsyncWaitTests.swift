@@ -118,17 +118,22 @@ struct AsyncWaitTests {
         close(readFD); close(writeFD)
     }
 
-    @Test("cancelling a task in an async Semaphore.acquire, Event.wait or receive resumes it with cancelled",
-          arguments: ["semaphore", "event", "receive"])
+    @Test("cancelling a task in an async Semaphore.acquire, Event.wait, receive, queue get or put resumes it with cancelled",
+          arguments: ["semaphore", "event", "receive", "queue-get", "queue-put"])
     func cancellation(what: String) async throws {
         let sem = try Semaphore(value: 0)
         let event = try Event()
         let (a, b) = try Connection.pipe()
+        let queue = try Queue<Int>(maxSize: 1)
+        if what == "queue-put" { try queue.putNowait(1) }
         let waiting = Task { () -> String? in
             await channelErrorCode {
                 switch what {
                 case "semaphore": _ = try await sem.acquire()
                 case "event": _ = try await event.wait()
+                // No timeout: only the cancellation can end these waits.
+                case "queue-get": _ = try await queue.get()
+                case "queue-put": try await queue.put(2)
                 default: _ = try await b.receiveBytes()
                 }
             }
