@@ -61,9 +61,13 @@ struct ServiceExample: ForklineCommand {
             return "\(try await answer { try await pool.apply(sumOfSquares, n) })\n"
         }
         router.post("/slow") { request, _ -> String in
-            let body = try await request.body.collect(upTo: 1 << 16)
-            let ms = Int(String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1000
-            return "\(try await answer { try await pool.apply(slow, ms) })\n"
+            // A client that hangs up cancels the handler (Hummingbird's inbound-close
+            // cancellation); the pool's cancellation policy then kills or abandons the task.
+            try await request.body.consumeWithCancellationOnInboundClose { body in
+                let bytes = try await body.collect(upTo: 1 << 16)
+                let ms = Int(String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1000
+                return "\(try await answer { try await pool.apply(slow, ms) })\n"
+            }
         }
         router.post("/crash") { _, _ -> String in
             "\(try await answer { try await pool.apply(crash, SIGSEGV) })\n"
