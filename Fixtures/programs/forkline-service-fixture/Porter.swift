@@ -63,6 +63,16 @@ struct Porter: AsyncParsableCommand {
         say("wait 2 \(second == [.connection(mine)])")
         say("receive \(String(describing: try await mine.receive([Double].self, timeout: .seconds(30))))")
         do { _ = try await mine.receive([Double].self, timeout: .milliseconds(200)) } catch { say("receive timeout \(error.code)") }
+        // Relaying: bytes lose the type, a raw message keeps it.
+        let (relayIn, relayOut) = try Connection.pipe()
+        try theirs.send([3.5, 4.5])
+        try relayIn.sendBytes(try await mine.receiveBytes() ?? [])
+        do { _ = try await relayOut.receive([Double].self) } catch { say("relayed bytes \(error.code)") }
+        try theirs.send([3.5, 4.5])
+        try relayIn.send(try await mine.receiveRaw()!)
+        say("relayed raw \(String(describing: try await relayOut.receive([Double].self)))")
+        relayIn.close()
+        relayOut.close()
         let idle = BlockingCalls.wait([.child(sender), .connection(mine)], .milliseconds(200))
         say("wait 3 \(idle.isEmpty)")
         try sender.kill()
