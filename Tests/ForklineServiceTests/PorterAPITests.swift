@@ -28,6 +28,8 @@ struct PorterAPITests {
             "relayed bytes encoding",             // receiveBytes + sendBytes lose the type
             "relayed raw Optional([3.5, 4.5])",   // receiveRaw + send(RawMessage) keep it
             "wait 3 true",                        // neither within the timeout: []
+            "condition true",                     // async Condition wait, notified by a child
+            "condition timeout false",            // and its timeout
             "mapAsync [1, 4, 9, 16, 25] ready=true",
             "starmapAsync [1024, 27]",
         ])

@@ -80,6 +80,21 @@ struct Porter: AsyncParsableCommand {
         theirs.close()
         mine.close()
 
+        // An async Condition wait: a fork child changes a shared value under the lock and notifies.
+        let condition = try Condition()
+        let value = try SharedValue<Int>(0)
+        let notifier = ChildProcess(name: "notifier") {
+            usleep(100_000)
+            condition.withLock { _ in
+                value.store(1)
+                try? condition.notifyAll()
+            }
+        }
+        try notifier.start()
+        say("condition \(try await condition.wait(for: { value.load() == 1 }, timeout: .seconds(30)))")
+        say("condition timeout \(try await condition.wait(for: { value.load() == 2 }, timeout: .milliseconds(100)))")
+        _ = try await notifier.join()
+
         // map_async and starmap_async.
         try await withPool(workers: 2, method: method) { pool in
             let squares = try pool.mapAsync(square, 1...5)
