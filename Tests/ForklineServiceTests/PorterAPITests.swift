@@ -32,6 +32,7 @@ struct PorterAPITests {
             "condition timeout false",            // and its timeout
             "mapAsync [1, 4, 9, 16, 25] ready=true",
             "starmapAsync [1024, 27]",
+            "starmap of triples [10, 37]",
         ])
         #expect(r.report.ok, "\(r.report.violations)")
     }

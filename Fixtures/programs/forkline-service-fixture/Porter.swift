@@ -9,6 +9,7 @@ import Glibc
 let power = PoolFunction<Arguments2<Int, Int>, Int>("service-power") { (a: Int, b: Int) in
     (0..<b).reduce(1) { r, _ in r * a }
 }
+let fma = PoolFunction<Arguments3<Int, Int, Int>, Int>("service-fma") { (a: Int, b: Int, c: Int) in a * b + c }
 /// Exits 0 when it sees itself named `named-child` with its logical parent (the process that
 /// started it; a forkserver child's kernel parent is the server) as `parent`, else 1.
 let identityChild = EntryPoint<Int32>("service-identity-child") { parentPid in
@@ -101,6 +102,7 @@ struct Porter: AsyncParsableCommand {
             let powers = try pool.starmapAsync(power, [(2, 10), (3, 3)])
             say("mapAsync \(try await squares.value) ready=\(squares.isReady)")
             say("starmapAsync \(try await powers.value(timeout: .seconds(30)))")
+            say("starmap of triples \(try await pool.starmap(fma, [(2, 3, 4), (5, 6, 7)]))")
         }
     }
 }
