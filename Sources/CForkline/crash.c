@@ -34,6 +34,30 @@ static int slot(int sig) {
 static int child_mode = 0;       // a Forkline child: end at once after recording
 static int keep_report = 0;      // ... unless it opted into the Swift runtime's report
 static atomic_int crasher = 0;   // tid of the first thread to crash, 0 before any
+static void *_Atomic report_area = NULL;  // fl_crash_set_report_area
+static _Atomic size_t report_len = 0;
+
+void fl_crash_set_report_area(void *p, size_t len) {
+  atomic_store(&report_area, NULL);
+  atomic_store(&report_len, p ? len : 0);
+  atomic_store(&report_area, p);
+}
+
+// Copies the crash into the registered area (layout: CForkline.h), the state word last.
+static void write_report(int32_t sig, int32_t code, uint64_t addr, uint64_t pc, const uint64_t *frames, int count) {
+  char *a = atomic_load(&report_area);
+  size_t len = atomic_load(&report_len);
+  if (!a || len < FL_CRASH_REPORT_HEADER) return;
+  int fit = (int)((len - FL_CRASH_REPORT_HEADER) / 8);
+  uint16_t c = count < 0 ? 0xFFFF : (uint16_t)(count < fit ? count : fit);
+  memcpy(a + 4, &sig, 4);
+  memcpy(a + 8, &code, 4);
+  memcpy(a + 12, &c, 2);
+  memcpy(a + 16, &addr, 8);
+  memcpy(a + 24, &pc, 8);
+  if (c != 0xFFFF && c > 0) memcpy(a + FL_CRASH_REPORT_HEADER, frames, 8u * c);
+  __atomic_store_n((uint32_t *)(void *)a, 1u, __ATOMIC_RELEASE);
+}
 
 // Ends the process by `sig` with its default action (terminate, core): every thread ends with it.
 static void die_by(int sig) {
@@ -91,6 +115,7 @@ static void handler(int sig, siginfo_t *info, void *uctx) {
   }
   int count = n < 0 ? -1 : (n - skip > MAX_FRAMES ? MAX_FRAMES : n - skip);
   uint32_t payload = 4 + 4 + 8 + 8 + 2 + (count > 0 ? 8u * (uint32_t)count : 0);
+  write_report(sig, info ? info->si_code : 0, info ? (uint64_t)(uintptr_t)info->si_addr : 0, pc, frames + skip, count);
   char *p = fl_trace_reserve_in_signal(FL_KIND_CRASH, payload);
   if (p) {
     int32_t s = sig, code = info ? info->si_code : 0;

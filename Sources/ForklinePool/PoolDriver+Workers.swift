@@ -24,7 +24,7 @@ extension PoolDriver {
             // way to `ready` (the first JSON decode in a fork child could wait forever on a
             // runtime lock another thread held at the fork: PoolWorker.rehearse).
             let child = method == .fork
-                ? ChildProcess(options: options) { try PoolWorker.run(args) }
+                ? ChildProcess(options: options) { PoolWorker.runForked(args) }
                 : try ChildProcess(entry: PoolWorker.entry, arguments: args, options: options)
             do { try child.start() } catch {
                 mine.close()
@@ -88,7 +88,12 @@ extension PoolDriver {
             case .exited(let c): e.exitCode = c
             case nil: break
             }
-            if let handle, case .signaled = status { e.backtrace = crashBacktrace(pid: handle.pid, puid: handle.child.puid) }
+            if let handle, case .signaled(let s) = status, let report = handle.ring.crashReport(), report.signal == s {
+                e.backtrace = report.frames
+                e.faultAddress = report.address
+                e.signalCode = report.code
+                e.message += " (at pc 0x\(String(report.pc, radix: 16)), fault address 0x\(String(report.address, radix: 16)), si_code \(report.code))"
+            }
             return e
         case .timedOut(let w):
             let pid = departed[w]?.0.pid ?? 0
@@ -108,25 +113,5 @@ extension PoolDriver {
         case .signaled(let s): "killed by \(signalName(s))"
         case .exited(let c): "exited with code \(c)"
         }
-    }
-
-    /// The backtrace of the worker's `crash` event, read from its trace file, if tracing is on
-    /// and the crash writer recorded one.
-    func crashBacktrace(pid: Int32, puid: UInt64) -> [UInt64]? {
-        guard let dir = Tracer.directory else { return nil }
-        let path = "\(dir)/\(pid).\(hex16(puid)).\(TraceFormat.fileExtension)"
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { _ = Glibc.close(fd) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes += buf[0..<n]
-        }
-        guard let trace = try? bytes.withUnsafeBytes({ try ProcessTrace(bytes: $0, source: path) }) else { return nil }
-        return trace.events.last(where: { $0.kind == .crash })?["backtrace"]?.backtrace?.frames
     }
 }

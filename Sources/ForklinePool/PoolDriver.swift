@@ -109,6 +109,8 @@ final class PoolDriver: @unchecked Sendable {
         self.method = method
         self.initializer = initializer
         self.scheduler = Scheduler(config)
+        // Workers report their crashes' backtraces: fork workers inherit the loaded unwinder.
+        if method == .fork { _ = fl_unwind_load() }
         // A socket pair rather than a pipe: workers write to it too, with MSG_NOSIGNAL.
         var fds: [Int32] = [-1, -1]
         let rc = fds.withUnsafeMutableBufferPointer { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, $0.baseAddress!) }

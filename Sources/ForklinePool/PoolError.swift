@@ -7,8 +7,8 @@ public struct PoolError: Error, Sendable, Hashable, CustomStringConvertible {
         let raw: String
         /// The task's function threw: ``errorType`` and ``errorDescription`` say what.
         public static let taskFailed = Code(raw: "taskFailed")
-        /// The worker running the task died (``signal`` or ``exitCode``; ``backtrace`` when the
-        /// trace recorded its crash). The pool replaced it.
+        /// The worker running the task died (``signal`` or ``exitCode``; ``backtrace`` and
+        /// ``faultAddress`` when its crash writer ran). The pool replaced it.
         public static let workerDied = Code(raw: "workerDied")
         /// The task ran past its timeout; its worker was killed and replaced.
         public static let timedOut = Code(raw: "timedOut")
@@ -51,9 +51,14 @@ public struct PoolError: Error, Sendable, Hashable, CustomStringConvertible {
     public var errorType: String?
     /// The description of the error the task threw, for `taskFailed`.
     public var errorDescription: String?
-    /// The crash backtrace (return addresses in the worker, innermost first) when its trace has
-    /// one; `replay show` symbolises it.
+    /// The crash backtrace (return addresses in the worker, innermost first), for `workerDied`
+    /// when the worker's crash writer ran (a crash signal, traced or not; not SIGKILL);
+    /// `replay show` symbolises such addresses.
     public var backtrace: [UInt64]?
+    /// The fault address (`si_addr`) of the worker's crash, with ``backtrace``.
+    public var faultAddress: UInt64?
+    /// How the crash signal came (`si_code`: a fault, or sent by a process), with ``backtrace``.
+    public var signalCode: Int32?
 
     package init(_ code: Code, _ message: String) {
         self.code = code

@@ -49,6 +49,8 @@ enum PoolWorker {
             throw PoolError(.workerStartFailed, "pool worker \(getpid()): its reply ring or wake-up socket was not passed")
         }
         let out = try Replies(connection: conn, ring: ReplyRing(inherited: ringFD), wake: wakeFD)
+        // A crash from here on reaches the driver (signal, address, backtrace), traced or not.
+        out.ring.registerCrashReports()
         var functions: [String: any AnyPoolFunction] = [:]
         let tracing = Tracer.isEnabled
         while let bytes = try conn.receiveBytes() {

@@ -22,17 +22,23 @@ final class ReplyRing: @unchecked Sendable {
     static let recordHeader = 1 + 8 + 8 + 8
     /// Larger records go over the connection (after a marker), so one reply never fills the ring.
     static let largest = capacity / 4
+    /// After the ring: the worker's crash report (``CrashReport``), filled by the crash writer.
+    static let crashArea = 1024
+    /// The whole mapping: header, ring, crash report.
+    static let mappedSize = Int(FL_RING_HEADER) + capacity + crashArea
 
     let fd: Int32
     let base: UnsafeMutableRawPointer
     let cap = UInt64(ReplyRing.capacity)
-    var size: Int { Int(FL_RING_HEADER) + ReplyRing.capacity }
+    var size: Int { ReplyRing.mappedSize }
+    /// Set in the worker while its crash report area is registered with the crash writer.
+    var reportsCrashes = false
     /// The driver's read position (the driver's side only).
     var readAt: UInt64 = 0
 
     /// Creates a zero-filled ring (the driver, before starting the worker).
     init() throws(PoolError) {
-        let size = Int(FL_RING_HEADER) + ReplyRing.capacity
+        let size = ReplyRing.mappedSize
         let fd = fl_memfd("forkline-pool-replies", size)
         guard fd >= 0 else {
             throw PoolError(.systemCallFailed, "creating a pool worker's reply ring: memfd_create failed: \(String(cString: strerror(-fd)))")
@@ -48,7 +54,7 @@ final class ReplyRing: @unchecked Sendable {
 
     /// Maps the ring the driver passed (the worker; `fd` under this process's number).
     init(inherited fd: Int32) throws(PoolError) {
-        guard let base = ReplyRing.map(fd, Int(FL_RING_HEADER) + ReplyRing.capacity) else {
+        guard let base = ReplyRing.map(fd, ReplyRing.mappedSize) else {
             throw PoolError(.systemCallFailed, "pool worker \(getpid()): descriptor \(fd) is not the reply ring its pool passed")
         }
         self.fd = fd
@@ -63,7 +69,38 @@ final class ReplyRing: @unchecked Sendable {
     /// Closes the descriptor (the mapping stays): the driver's, once the worker has started.
     func closeDescriptor() { _ = Glibc.close(fd) }
 
-    deinit { munmap(base, size) }
+    deinit {
+        if reportsCrashes { fl_crash_set_report_area(nil, 0) }
+        munmap(base, size)
+    }
+
+    var crashAreaBase: UnsafeMutableRawPointer { base + Int(FL_RING_HEADER) + ReplyRing.capacity }
+
+    /// The worker: has the crash writer report a crash of this process in the ring's crash area,
+    /// where the driver finds it whether or not tracing is on.
+    func registerCrashReports() {
+        // The unwinder is loaded when tracing starts; untraced, the crash writer needs it too
+        // (a fork worker has it from its pool's process already: PoolDriver.init).
+        _ = fl_unwind_load()
+        fl_crash_set_report_area(crashAreaBase, ReplyRing.crashArea)
+        reportsCrashes = true
+    }
+
+    /// The driver, once the worker has died: what its crash writer reported, if it ran.
+    func crashReport() -> CrashReport? {
+        let a = crashAreaBase
+        guard a.load(as: UInt32.self) == 1 else { return nil }
+        let count = a.loadUnaligned(fromByteOffset: 12, as: UInt16.self)
+        var frames: [UInt64]?
+        if count != 0xFFFF {
+            let n = min(Int(count), (ReplyRing.crashArea - Int(FL_CRASH_REPORT_HEADER)) / 8)
+            frames = (0..<n).map { a.loadUnaligned(fromByteOffset: Int(FL_CRASH_REPORT_HEADER) + 8 * $0, as: UInt64.self) }
+        }
+        return CrashReport(signal: a.loadUnaligned(fromByteOffset: 4, as: Int32.self),
+                           code: a.loadUnaligned(fromByteOffset: 8, as: Int32.self),
+                           address: a.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
+                           pc: a.loadUnaligned(fromByteOffset: 24, as: UInt64.self), frames: frames)
+    }
 
     // MARK: the worker's side
 
@@ -131,4 +168,16 @@ final class ReplyRing: @unchecked Sendable {
         w.out.append(contentsOf: message)
         return w.out
     }
+}
+
+/// A worker's crash as its crash writer reported it (``ReplyRing/crashReport()``).
+struct CrashReport: Sendable, Hashable {
+    var signal: Int32
+    /// `si_code`: how the signal came (a fault, or sent by a process: SI_USER, SI_TKILL).
+    var code: Int32
+    /// The fault address (`si_addr`).
+    var address: UInt64
+    var pc: UInt64
+    /// Return addresses, innermost first; nil when no backtrace could be taken.
+    var frames: [UInt64]?
 }

@@ -1,8 +1,8 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// An event argument as the views show it: a number, a text (an id in hex, an enum code by
 /// name, a status), or a list of symbolised frames.
-public enum DisplayValue: Sendable, Hashable {
+package enum DisplayValue: Sendable, Hashable {
     /// An integer, written as a JSON number.
     case number(Int64)
     /// An unsigned integer too big for `number` is written as text; so are ids and enum names.
@@ -13,7 +13,7 @@ public enum DisplayValue: Sendable, Hashable {
     case frames([String])
 
     /// The value as JSON.
-    public var json: String {
+    package var json: String {
         switch self {
         case .number(let n): "\(n)"
         case .text(let s): JSONLines.quote(s)
@@ -76,7 +76,7 @@ enum ArgNames {
 
 extension EventText {
     /// The arguments typed for JSON views (Chrome), backtraces symbolised with `symbolize`.
-    public static func typedArguments(_ e: TraceEvent, symbolize: ((Backtrace) -> [String]?)? = nil) -> [(name: String, value: DisplayValue)] {
+    package static func typedArguments(_ e: TraceEvent, symbolize: ((Backtrace) -> [String]?)? = nil) -> [(name: String, value: DisplayValue)] {
         zip(e.kind.arguments, e.args).map { spec, v in (spec.name, ArgNames.display(e.kind, spec, v, symbolize: symbolize)) }
     }
 }

@@ -63,6 +63,12 @@ enum HTMLAssets {
           for (var j = 0; j < list.length; j++) ts[j] = E.t[list[j]];
           laneT.push(ts);
         });
+        // Flow ends in typed arrays: the draw loop reads them without indirection.
+        var FTA = new Float64Array(F), FTB = new Float64Array(F), FLA = new Int32Array(F), FLB = new Int32Array(F);
+        for (var f0 = 0; f0 < F; f0++) {
+          var fa = D.flows.a[f0], fb = D.flows.b[f0];
+          FTA[f0] = E.t[fa]; FTB[f0] = E.t[fb]; FLA[f0] = E.l[fa]; FLB[f0] = E.l[fb];
+        }
         var tasksOf = [];
         for (l = 0; l < NL; l++) tasksOf.push([]);
         D.tasks.forEach(function (t) { tasksOf[t.l].push(t); });
@@ -137,19 +143,17 @@ enum HTMLAssets {
           // Flows, merged per pixel of their start and pair of lanes, stroked once per colour.
           // Many arrows in view: one per 8 pixels and pair of lanes, without heads.
           var visible = 0;
-          for (var f = 0; f < F; f++) {
-            var ta = E.t[D.flows.a[f]], tb = E.t[D.flows.b[f]];
-            if (!((ta < v0 && tb < v0) || (ta > v1 && tb > v1))) visible++;
-          }
-          var bucket = visible > 2000 ? 8 : 1, heads = visible <= 2000;
-          var seen = new Set(), paths = {}, fl = 0;
+          for (var f = 0; f < F; f++) if (!((FTA[f] < v0 && FTB[f] < v0) || (FTA[f] > v1 && FTB[f] > v1))) visible++;
+          var bucket = visible > 2000 ? 8 : 1, heads = visible <= 2000, cols = Math.ceil(W / bucket) + 3;
+          var seen = new Map(), paths = {}, fl = 0;
           for (f = 0; f < F; f++) {
-            var a = D.flows.a[f], b = D.flows.b[f];
-            ta = E.t[a]; tb = E.t[b];
+            var ta = FTA[f], tb = FTB[f];
             if ((ta < v0 && tb < v0) || (ta > v1 && tb > v1)) continue;
-            var la = E.l[a], lb = E.l[b], fx = Math.floor(x(ta) / bucket), key = (la * NL + lb) * (W + 4) + Math.min(W + 2, Math.max(-1, fx)) + 1;
-            if (seen.has(key)) continue;
-            seen.add(key); fl++;
+            var la = FLA[f], lb = FLB[f], pair = la * NL + lb, col = Math.min(cols - 1, Math.max(0, Math.floor(x(ta) / bucket) + 1));
+            var bits = seen.get(pair);
+            if (!bits) { bits = new Uint8Array(cols); seen.set(pair, bits); }
+            if (bits[col]) continue;
+            bits[col] = 1; fl++;
             var c = flowColor[D.flowLabels[D.flows.l[f]]] || '#888', p = paths[c] || (paths[c] = new Path2D());
             var x1 = x(ta), y1 = cy(la), x2 = x(tb), y2 = cy(lb) + (lb > la ? -5 : 5);
             p.moveTo(x1, y1); p.lineTo(x2, y2);
@@ -293,6 +297,20 @@ enum HTMLAssets {
           for (k = 0; k < 8; k++) step(function () { var c = (v0 + v1) / 2, w = (v1 - v0) * 1.6; setView(c - w / 2, c + w / 2); });
           step(function () { setView(0, span); });
           ready.setAttribute('data-max-step-ms', Math.round(Math.max.apply(null, steps)));
+          // Drag across the second quarter: the view becomes that region.
+          var r = canvas.getBoundingClientRect(), w0 = v0, w = v1 - v0;
+          canvas.dispatchEvent(new MouseEvent('mousedown', {clientX: r.left + W * 0.25, clientY: r.top + 5, bubbles: true}));
+          canvas.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + W * 0.4, clientY: r.top + 5, bubbles: true}));
+          window.dispatchEvent(new MouseEvent('mouseup', {clientX: r.left + W * 0.5, clientY: r.top + 5, bubbles: true}));
+          var dragOK = Math.abs(v0 - (w0 + w * 0.25)) < w * 0.01 && Math.abs(v1 - (w0 + w * 0.5)) < w * 0.01;
+          ready.setAttribute('data-drag-zooms', dragOK);
+          // Hover the first event of the first lane: its details show.
+          setView(-span * 0.01, span * 1.02); draw();
+          if (laneEv[0].length) {
+            var e0 = laneEv[0][0];
+            canvas.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + x(E.t[e0]), clientY: r.top + cy(0), bubbles: true}));
+            ready.setAttribute('data-hover', document.getElementById('details').textContent.split('\n')[0]);
+          }
           ready.setAttribute('data-steps-ms', steps.map(function (s) { return s.toFixed(1); }).join(' '));
         }
         document.body.appendChild(ready);

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// How a process ended, as every view shows it: from its own `exit` or `crash` record, else from
 /// what another process observed (its parent's `join` status, a pool's `workerReplaced`), with
@@ -39,7 +39,7 @@ public struct ProcessEnding: Sendable, Hashable {
     }
 
     /// The one colour of a crash or a kill in every view (html, Perfetto's `cname` `terrible`).
-    public static let deathColor = "#d62728"
+    package static let deathColor = "#d62728"
 
     /// `exit 0`, `crashed: SIGSEGV`, `killed by SIGKILL from main pid 4`,
     /// `killed by SIGKILL (sender not recorded)`, `no end recorded`.

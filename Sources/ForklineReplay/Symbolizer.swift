@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// A symbolised frame.
 public struct SymbolicatedFrame: Sendable, Hashable, CustomStringConvertible {
@@ -69,15 +69,41 @@ import Glibc
 
 extension Trace {
     /// The mappings to symbolise `process`'s addresses with: its own `modules` event, or, for a
-    /// fork child (which shares its parent's), the nearest ancestor's.
+    /// fork child (which shares its parent's), the nearest ancestor's. A file modified after the
+    /// process started (a rebuilt binary) would give wrong names: its path comes back with
+    /// ``Symbolizer/changedSuffix`` appended, so no symbols are read from it and the frame says why.
     public func modules(for process: ProcessTrace) -> [Module] {
         var p: ProcessTrace? = process
         var hops = 0
         while let cur = p, hops < 64 {
-            if let m = cur.modules { return m }
+            if let m = cur.modules { return Symbolizer.markChanged(m, since: process.header.realtime) }
             p = cur.start?["parentPuid"]?.uint.flatMap { self.process($0) }
             hops += 1
         }
         return []
+    }
+}
+
+extension Symbolizer {
+    /// Appended to the path of a module whose file changed after the run.
+    package static let changedSuffix = " [file changed since the run: not symbolised]"
+
+    /// `modules` with the files modified after `realtime` (ns since 1970; 0: unknown) marked.
+    static func markChanged(_ modules: [Module], since realtime: UInt64) -> [Module] {
+        guard realtime > 0 else { return modules }
+        var cache: [String: Bool] = [:]
+        return modules.map { m in
+            let changed: Bool
+            if let c = cache[m.path] { changed = c } else {
+                var st = stat()
+                changed = stat(m.path, &st) == 0
+                    && UInt64(max(0, st.st_mtim.tv_sec)) &* 1_000_000_000 &+ UInt64(max(0, st.st_mtim.tv_nsec)) > realtime
+                cache[m.path] = changed
+            }
+            guard changed else { return m }
+            var out = m
+            out.path += changedSuffix
+            return out
+        }
     }
 }

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// A terminal timeline: one lane per process (labelled with pid, name and role), a time axis,
 /// a mark per event, `:` where a causal edge (fork, message, lock hand-off, join) crosses the
@@ -122,6 +122,8 @@ public struct Timeline: Sendable {
         func inWindow(_ t: UInt64) -> Bool { t >= t0 && t <= t1 }
         var out = axis(labelWidth: labelWidth, lane: lane, start: t0 - all.lowerBound, span: span)
         var rows: [[Character]] = []
+        // Columns drawn in the death colour: a join that saw a signal (as crashes and kills are).
+        var deathColumns: [Set<Int>] = []
         var dense: [String?] = []
         var laneOf: [UInt64: Int] = [:]
         let endings = trace.endings
@@ -138,16 +140,26 @@ public struct Timeline: Sendable {
                 if a <= t1, b >= t0 { for c in col(max(a, t0))...col(min(b, t1)) { row[c] = "-" } }
             }
             var perColumn = [Int](repeating: 0, count: lane)
+            var rowRank = [Int](repeating: 0, count: lane), red: Set<Int> = []
             for e in evs where inWindow(e.time) {
                 let c = col(e.time), g = Self.glyph(e.kind)
                 perColumn[c] += 1
-                if Self.rank(g) >= Self.rank(row[c]) { row[c] = g }
+                // A join that saw a signal ranks with the deaths: it must not hide under a fork.
+                var sawDeath = false
+                if e.kind == .join, case .signaled = e.observedStatus { sawDeath = true }
+                let r = sawDeath ? 5 : Self.rank(g)
+                if r >= rowRank[c] {
+                    row[c] = g
+                    rowRank[c] = r
+                    if sawDeath { red.insert(c) } else { red.remove(c) }
+                }
             }
             if let ending, case .killed = ending.kind, inWindow(ending.time) { row[col(ending.time)] = "!" }
             let crowded = perColumn.filter { $0 > 1 }
             // Said when three or more events are hidden under others.
             dense.append(crowded.reduce(0, +) - crowded.count < 3 ? nil : "\(crowded.reduce(0, +)) events share \(crowded.count) column(s), up to \(crowded.max() ?? 0) in one: narrow with --from/--to")
             rows.append(row)
+            deathColumns.append(red)
         }
         // Causal edges between shown lanes: a `:` in the live lanes they cross, at the effect's time.
         for f in trace.flows where inWindow(f.to.time) {
@@ -157,7 +169,7 @@ public struct Timeline: Sendable {
         }
         let symbolizer = Symbolizer()
         for (i, p) in procs.enumerated() {
-            out += pad(labels[i], labelWidth) + "|" + paint(rows[i]) + "\n"
+            out += pad(labels[i], labelWidth) + "|" + paint(rows[i], death: deathColumns[i]) + "\n"
             let ending = procIndex[p.header.puid].map { endings[$0] }
             if let ending, inWindow(ending.time) {
                 switch ending.kind {
@@ -227,11 +239,11 @@ public struct Timeline: Sendable {
         return lines.map { String($0.prefix(width)) + "\n" }.joined()
     }
 
-    func paint(_ row: [Character]) -> String {
+    func paint(_ row: [Character], death: Set<Int> = []) -> String {
         guard color else { return String(row) }
         var s = ""
-        for c in row {
-            if let code = Self.color(c) { s += code + String(c) + "\u{1B}[0m" } else { s.append(c) }
+        for (i, c) in row.enumerated() {
+            if let code = death.contains(i) ? Self.color("!") : Self.color(c) { s += code + String(c) + "\u{1B}[0m" } else { s.append(c) }
         }
         return s
     }

@@ -1,4 +1,5 @@
 import CForkline
+@_exported import ForklineTraceFormat
 import ForklineSystem
 import Synchronization
 
@@ -69,7 +70,7 @@ public enum Tracer {
     public static var isEnabled: Bool { fl_trace_enabled() != 0 }
 
     /// Turns tracing on for this process (and, through ForklineSpawn, for the children it starts
-    /// from now on), writing into `directory`, which is created if needed.
+    /// from now on), writing into `directory`, which is created with any missing parents.
     ///
     /// - Throws: ``TraceError`` when the directory or the file cannot be created.
     public static func start(directory: String) throws(TraceError) {
@@ -107,9 +108,7 @@ public enum Tracer {
             return s.puid
         }
         if fl_trace_enabled() != 0 { return }
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-            throw TraceError(operation: "mkdir", path: directory, errno: errno)
-        }
+        try makeDirectories(directory)
         let path = "\(directory)/\(pid).\(hex16(id)).\(TraceFormat.fileExtension)"
         let rc = fl_trace_open(path, id, pid, getppid(), fl_monotonic_ns(), fl_realtime_ns())
         if rc != 0 { throw TraceError(operation: "open", path: path, errno: -rc) }
@@ -134,6 +133,20 @@ public enum Tracer {
                 s.path = nil
             }
             throw TraceError(operation: "link", path: path, errno: -linked)
+        }
+    }
+
+    /// Creates `directory` and any missing parents (as `mkdir -p`); another process creating
+    /// one at the same moment is fine.
+    static func makeDirectories(_ directory: String) throws(TraceError) {
+        if mkdir(directory, 0o755) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw TraceError(operation: "mkdir", path: directory, errno: errno) }
+        var parts = directory.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast()
+        let parent = parts.joined(separator: "/")
+        if !parent.isEmpty && parent != directory { try makeDirectories(parent) }
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            throw TraceError(operation: "mkdir", path: directory, errno: errno)
         }
     }
 
@@ -175,7 +188,7 @@ public enum Tracer {
     /// `eventTruncated` that names it.
     @inline(__always)
     private static func markBytes(_ u: UnsafeRawBufferPointer) {
-        let n = min(u.count, 0xFFFF)
+        let n = PayloadCodec.utf8Prefix(u, 0xFFFF)
         var seq: UInt64 = 0
         guard let p = fl_trace_reserve(EventKind.mark.rawValue, UInt32(2 + n), &seq) else {
             reportFailure()
@@ -201,6 +214,17 @@ public enum Tracer {
             fl_trace_commit(p)
         }
         fl_trace_close()
+    }
+
+    /// Turns tracing off in this process and closes its file, without an `exit` event (the
+    /// process goes on untraced; children started from now on are untraced too). For tests and
+    /// tools that trace a part of a run; ``start(directory:)`` may turn it on again.
+    package static func stop() {
+        fl_trace_close()
+        state.withLock { s in
+            s.directory = nil
+            s.path = nil
+        }
     }
 
     /// Forgets the parent's recorder in a freshly forked child (before it opens its own file).

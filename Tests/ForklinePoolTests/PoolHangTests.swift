@@ -41,4 +41,22 @@ struct PoolHangTests {
         #expect(out.lines == ["ended worker seen true", "map in order while the ended worker was alive: true", "lingerer workerDied signal=0"])
         #expect(report.ok, "\(report.violations)")
     }
+
+    @Test("with tracing off, a crashed worker's signal, fault address and backtrace reach PoolError (the crash handler's report area)",
+          arguments: ["fork", "spawn", "forkserver"])
+    func crashReportUntraced(method: String) throws {
+        let (out, _) = try TestSupport.runFixture(["pool-crash", method], traced: false, timeout: 60)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == [
+            "0 ok 0",
+            "1 workerDied signal=SIGKILL pid=set backtrace=none",
+            "5 ok 5",
+            "2 workerDied signal=SIGSEGV pid=set backtrace=yes",
+            "6 ok 6",
+            "3 workerDied signal=SIGILL pid=set backtrace=yes",
+            "7 ok 7",
+            "chunk workerDied workerDied workerDied",
+            "descriptors leaked 0",
+        ])
+    }
 }

@@ -88,4 +88,18 @@ struct TraceRecorderFaultTests {
         let crashes = trace.processes.filter { $0.events.last?.kind == .crash }
         #expect(crashes.count == 51, "each child's last event is its crash")
     }
+
+    @Test("FORKLINE_TRACE naming a directory whose parents do not exist creates them, as a user expects")
+    func missingParents() throws {
+        let base = TestSupport.temporaryDirectory("forkline-parents")
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let dir = base + "/traces/today/run1"
+        let out = try TestSupport.run(TestSupport.executable("forkline-fixture"), ["start-join", "fork", "2"],
+                                      environment: [Tracer.environmentVariable: dir], timeout: 60)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(!out.stderr.contains("tracing disabled"), "\(out.stderr)")
+        let trace = try Trace.load(path: dir)
+        #expect(trace.processes.count == 3)
+        #expect(trace.check().ok)
+    }
 }

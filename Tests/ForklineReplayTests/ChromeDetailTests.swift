@@ -100,3 +100,22 @@ struct ShiVizLabelTests {
         #expect(join.contains("child=PoolWorker-"), "\(join)")
     }
 }
+
+/// Symbols from a binary rebuilt after the run would be wrong names: they are not given.
+@Suite("Symbolising a rebuilt binary")
+struct StaleSymbolTests {
+    @Test("frames of a process that started before its binary changed are not symbolised, and say why")
+    func changedBinary() throws {
+        let frames = TimelineTests.captureHere()
+        for (realtime, symbolised) in [(UInt64(1), false), (UInt64(0), true), (UInt64.max / 2, true)] {
+            let h = ProcessHeader(pid: 10, ppid: 1, puid: 0x10, startTime: 0, realtime: realtime)
+            let start = TraceEvent(kind: .start, pid: 10, puid: 0x10, seq: 0, time: 1,
+                                   args: [.uint(0), .int(1), .uint(0), .uint(0), .uint(255), .string("main"), .string("")])
+            let mods = TraceEvent(kind: .modules, pid: 10, puid: 0x10, seq: 1, time: 2, args: [.modules(Module.current())])
+            let trace = Trace(processes: [ProcessTrace(header: h, events: [start, mods])])
+            let out = try #require(Symbolizer().symbolicate(frames, in: trace.modules(for: trace.processes[0])))
+            #expect(out.contains { $0.description.contains("TimelineTests.captureHere") } == symbolised, "realtime \(realtime): \(out.prefix(3))")
+            if !symbolised { #expect(out.first?.description.contains("file changed since the run") == true, "\(out.prefix(2))") }
+        }
+    }
+}

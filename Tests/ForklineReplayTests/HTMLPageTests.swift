@@ -48,6 +48,11 @@ struct HTMLPageTests {
         #expect(ready.contains("data-lanes=\"2\"") && ready.contains("data-marks=\"7\"") && ready.contains("data-flows=\"3\""), "\(ready)")
         #expect(dom.components(separatedBy: "class=\"lane\"").count - 1 == 2)
         #expect(dom.contains("id=\"violation-0\"") && dom.contains("[double-join]"))
+        // Drag to zoom and hover, driven by the page's #bench mode (mouse events on the canvas).
+        let bench = try Self.browse(page + "#bench", ["--dump-dom"], in: dir + "/bench")
+        let marker = try #require(bench.range(of: "<div id=\"forkline-ready\"[^>]*>", options: .regularExpression).map { String(bench[$0]) })
+        #expect(marker.contains("data-drag-zooms=\"true\""), "\(marker)")
+        #expect(marker.contains("data-hover=\"start #0 in 400 main [root] at +0 ns\""), "\(marker)")
         let shot = dir + "/timeline.png"
         _ = try Self.browse(page, ["--screenshot=\(shot)"], in: dir)
         let png = try Data(contentsOf: URL(fileURLWithPath: shot))

@@ -54,9 +54,12 @@ struct HTMLScaleTests {
         let page = dir + "/big.html"
         try HTMLPage.render(trace).write(toFile: page, atomically: true, encoding: .utf8)
         let size = try FileManager.default.attributesOfItem(atPath: page)[.size] as? Int ?? 0
-        // The best of three loads: the machine is shared, and one load can lose the CPU for a while.
-        var loads: [Int] = [], steps: [Int] = [], detail = ""
-        for round in 0..<3 {
+        // The machine is shared: a round can lose the CPU for a while. Each round takes the same
+        // 25 steps (the same views), so a step's cost is its fastest over the rounds (a spike from
+        // another process does not hit the same step every time); up to 5 rounds, until every
+        // step's fastest is under the bound.
+        var loads: [Int] = [], fastest: [Double] = [], detail = ""
+        for round in 0..<5 {
             let dom = try HTMLPageTests.browse(page + "#bench", ["--dump-dom"], in: dir + "/r\(round)")
             #expect(!dom.contains("<div id=\"forkline-error\""), "\(dom.components(separatedBy: "forkline-error").last?.prefix(300) ?? "")")
             let ready = try #require(dom.range(of: "<div id=\"forkline-ready\"[^>]*>", options: .regularExpression).map { String(dom[$0]) })
@@ -65,14 +68,17 @@ struct HTMLScaleTests {
             }
             #expect(attr("data-marks") == "\(trace.eventCount)")
             loads.append(Int(attr("data-load-ms") ?? "") ?? .max)
-            steps.append(Int(attr("data-max-step-ms") ?? "") ?? .max)
+            let steps = (attr("data-steps-ms") ?? "").split(separator: " ").compactMap { Double($0) }
+            #expect(steps.count == 25, "\(ready)")
+            fastest = fastest.isEmpty ? steps : zip(fastest, steps).map { min($0, $1) }
             detail += "round \(round): load \(attr("data-load-ms") ?? "?") ms, steps \(attr("data-steps-ms") ?? "?")\n"
-            if loads.last! < 2_000 && steps.last! < 100 { break }
+            if loads.min()! < 2_000 && (fastest.max() ?? .infinity) < 100 { break }
         }
+        detail += "fastest per step: " + fastest.map { String(Int($0.rounded())) }.joined(separator: " ") + "\n"
         let shot = dir + "/big.png"
         _ = try HTMLPageTests.browse(page, ["--screenshot=\(shot)"], in: dir + "/shot")
         print("html at \(trace.eventCount) events, screenshot \(shot), \(size / 1024) KiB:\n\(detail)")
         #expect(loads.min()! < 2_000, "\(detail)")
-        #expect(steps.min()! < 100, "\(detail)")
+        #expect((fastest.max() ?? .infinity) < 100, "\(detail)")
     }
 }

@@ -118,4 +118,28 @@ struct RobustnessTests {
         }
         #expect(check(trace(ending: .exit)).violations.contains { $0.rule == .damaged })
     }
+
+    @Test("eight bytes overwritten inside a string, or a record's size changed, is reported as damage")
+    func overwrittenBytesAreSeen() throws {
+        let h = ProcessHeader(pid: 1, ppid: 0, puid: 1, startTime: 0, realtime: 0)
+        let events = [
+            TraceEvent(kind: .start, pid: 1, puid: 1, seq: 0, time: 1,
+                       args: [.uint(0), .int(0), .uint(0), .uint(0), .uint(255), .string("main"), .string("")]),
+            TraceEvent(kind: .mark, pid: 1, puid: 1, seq: 1, time: 2, args: [.string("a label of some length")]),
+            TraceEvent(kind: .exit, pid: 1, puid: 1, seq: 2, time: 3, args: [.int(0)]),
+        ]
+        let sound = ProcessTrace(header: h, events: events).binaryBytes()
+        let markAt = TraceFormat.fileHeaderSize + Int(sound[TraceFormat.fileHeaderSize]) | Int(sound[TraceFormat.fileHeaderSize + 1]) << 8
+        // 0xFF bytes in the middle of the label: never valid UTF-8.
+        var label = sound
+        for i in 0..<8 { label[markAt + TraceFormat.recordHeaderSize + 2 + 4 + i] = 0xFF }
+        // The record's size in bytes no longer matching its size in words.
+        var size = sound
+        size[markAt] = size[markAt] &+ 8
+        for (name, bytes) in [("label", label), ("size", size)] {
+            let p = try bytes.withUnsafeBytes { try ProcessTrace(bytes: $0, source: name) }
+            #expect(!p.damage.isEmpty, "\(name): \(p.events.map { $0.args })")
+            #expect(!check(Trace(processes: [p])).ok, "\(name)")
+        }
+    }
 }

@@ -70,3 +70,15 @@ struct TimelineDetailTests {
         #expect(lines[lane + 1].contains("X pid 2 failing: exit 3"), "\(lines[lane + 1])")
     }
 }
+
+extension TimelineDetailTests {
+    @Test("in colour, a join that saw a signal is painted like the crash or kill it saw")
+    func deathColourOnJoin() throws {
+        let text = Timeline(width: 100, color: true).render(try ExportTests.load("valid/crash-and-kill-joined.jsonl"))
+        let main = try #require(text.split(separator: "\n").first { $0.hasPrefix("200 main") })
+        let red = "\u{1B}[1;31m"
+        #expect(main.components(separatedBy: red + "J").count - 1 == 2, "\(main)")
+        let exitJoin = Timeline(width: 100, color: true).render(try ExportTests.load("valid/four-fork-children.jsonl"))
+        #expect(!exitJoin.contains(red + "J"))
+    }
+}

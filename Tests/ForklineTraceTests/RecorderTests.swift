@@ -9,6 +9,12 @@ struct RecorderTests {
     func recordsFromThreads() throws {
         let dir = TestSupport.temporaryDirectory("forkline-recorder")
         try Tracer.start(directory: dir)
+        // The test process is shared by every test target: tracing must not stay on for the
+        // tests that run after this one.
+        defer {
+            Tracer.stop()
+            #expect(!Tracer.isEnabled && Tracer.directory == nil, "tracing is off again")
+        }
         #expect(Tracer.isEnabled)
         let threads = 4, perThread = 5_000
         DispatchQueue.concurrentPerform(iterations: threads) { _ in

@@ -311,9 +311,9 @@ case "lock-holder-killed":
     try c.kill()
     print("status \(try await c.join())")
     print("after the kill: \(Blocking.acquire(lock, timeout: .seconds(5)))")
-    lock.release()
+    try lock.release()
     print("again: \(Blocking.acquire(lock, timeout: .seconds(1)))")
-    lock.release()
+    try lock.release()
 case "lifecycle":
     // join with a timeout, isAlive, terminate, activeChildren, cpuCount, and a daemon left running.
     let c = try ChildProcess(entry: sleeper, arguments: Number(n: 600), options: ChildOptions(method: m))

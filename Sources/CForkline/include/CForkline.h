@@ -46,6 +46,9 @@ int fl_pipe_cloexec(int fds[2]);
 ssize_t fl_write_nosigpipe(int fd, const void *buf, size_t len);
 /// gettid().
 pid_t fl_gettid(void);
+/// 1 when the calling thread holds the robust mutex `m` (a `pthread_mutex_t *`): the robust
+/// futex protocol keeps the owner's tid in the futex word (FUTEX_TID_MASK), kernel ABI.
+int fl_mutex_owned_by_caller(void *m);
 /// Resets every signal's disposition to default and unblocks all signals (used in new children).
 void fl_reset_signals(void);
 /// Unblocks every signal in the calling thread (a new child must answer `terminate()` even if
@@ -226,6 +229,13 @@ void fl_crash_install(void);
 void fl_crash_become_child(int keep_runtime_report);
 /// Gives the calling thread an alternate signal stack if it has none (call on new threads).
 void fl_crash_thread_init(void);
+/// Registers an area (e.g. shared memory a parent also maps) the crash writer fills on a crash,
+/// traced or not, with memcpy only: u32 state (1 once written, stored last with release order),
+/// i32 signal, i32 si_code, u16 frame count (0xFFFF: no backtrace), 2 bytes padding, u64 fault
+/// address, u64 pc, then the return addresses (u64, innermost first) that fit in `len`. NULL
+/// unregisters. The area must stay mapped while registered.
+void fl_crash_set_report_area(void *p, size_t len);
+#define FL_CRASH_REPORT_HEADER 32
 
 /// Registers an on_exit handler that calls `callback(status)` once at normal process exit.
 void fl_on_exit(void (*callback)(int status));

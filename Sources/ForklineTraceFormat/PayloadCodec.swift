@@ -1,9 +1,8 @@
-import CForkline
 
 /// Encodes and decodes event payloads: a kind's arguments in table order (docs/trace-format.md).
 public enum PayloadCodec {
     /// The largest payload one record holds (a record's size in words is a u16): 524,256 bytes.
-    public static let maxPayload = Int(FL_TRACE_MAX_PAYLOAD)
+    public static let maxPayload = 524_256  // 0xFFFF words x 8 - the 24-byte record header (CForkline: FL_TRACE_MAX_PAYLOAD)
 
     /// The encoded size of `args` for `kind` (strings and lists cut to their u16 counts).
     package static func size(of kind: EventKind, _ args: [TraceValue]) -> Int { sizes(of: kind, args).encoded }
@@ -107,6 +106,16 @@ public enum PayloadCodec {
         return out
     }
 
+    /// The length of the longest prefix of the UTF-8 bytes `u` of at most `limit` bytes that
+    /// ends on a character boundary (a string cut to its u16 count stays valid UTF-8).
+    @inline(__always)
+    package static func utf8Prefix(_ u: UnsafeRawBufferPointer, _ limit: Int) -> Int {
+        guard u.count > limit else { return u.count }
+        var n = limit
+        while n > 0, u[n] & 0xC0 == 0x80 { n -= 1 }
+        return n
+    }
+
     static let maxFrames = 0xFFFE
     static let maxCount = 0xFFFF
     static func clampedUTF8Count(_ s: String) -> Int { min(s.utf8.count, 0xFFFF) }
@@ -115,7 +124,12 @@ public enum PayloadCodec {
 /// A payload ended before its kind's arguments did.
 public struct PayloadError: Error, Sendable, CustomStringConvertible {
     public var offset: Int
-    public var description: String { "payload ends early at byte \(offset)" }
+    /// True when a string argument's bytes are not valid UTF-8 (the writer only writes valid
+    /// UTF-8, so the record was damaged); false when the payload ends early.
+    public var invalidUTF8 = false
+    public var description: String {
+        invalidUTF8 ? "a string at byte \(offset) is not valid UTF-8 (damaged)" : "payload ends early at byte \(offset)"
+    }
 }
 
 struct PayloadWriter {
@@ -129,7 +143,7 @@ struct PayloadWriter {
     mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { u in
-            let n = min(u.count, 0xFFFF)
+            let n = PayloadCodec.utf8Prefix(UnsafeRawBufferPointer(u), 0xFFFF)
             u16(UInt16(n))
             if n > 0 { p.copyMemory(from: u.baseAddress!, byteCount: n) }
             p += n
@@ -166,6 +180,9 @@ struct PayloadReader {
     mutating func string() throws(PayloadError) -> String {
         let n = Int(try u16())
         let at = try take(n)
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[at..<at + n]), as: UTF8.self)
+        guard let s = String(validating: UnsafeRawBufferPointer(rebasing: bytes[at..<at + n]).bindMemory(to: UInt8.self), as: UTF8.self) else {
+            throw PayloadError(offset: at, invalidUTF8: true)
+        }
+        return s
     }
 }
