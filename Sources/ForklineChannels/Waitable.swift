@@ -14,6 +14,7 @@ public enum Waitable: Sendable, Equatable {
     /// started, so a wait on it cannot hang.
     case child(ChildProcess)
 
+    /// The same connection or child (by identity).
     public static func == (a: Waitable, b: Waitable) -> Bool {
         switch (a, b) {
         case (.connection(let x), .connection(let y)): x === y

@@ -42,5 +42,6 @@ extension StartMethod: ExpressibleByArgument {
     /// Parses `fork`, `spawn` or `forkserver`.
     public init?(argument: String) { self.init(name: argument) }
 
+    /// The values `--help` and a usage error list.
     public static var allValueStrings: [String] { ["fork", "spawn", "forkserver"] }
 }

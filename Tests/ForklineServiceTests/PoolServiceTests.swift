@@ -46,6 +46,22 @@ struct PoolServiceTests {
         #expect(r.report.ok, "\(r.report.violations)")
     }
 
+    @Test("when the group is cancelled instead (a cancellation signal), the pool is terminated at once and joined")
+    func cancelledGroupTerminates() throws {
+        let r = try run(["shutdown", "--tasks", "2", "--task-ms", "60000", "--cancel"])
+        #expect(r.out.status == 0, "\(r.out.stderr)")
+        #expect(Array(r.lines.prefix(4)) == ["task 0 terminated", "task 1 terminated", "after shutdown closed", "workers 0"])
+        #expect(r.report.ok, "\(r.report.violations)")
+    }
+
+    @Test("a pool whose workers cannot start ends its service's run with workerStartFailed, so the group learns it")
+    func brokenPoolEndsTheGroup() throws {
+        let r = try run(["shutdown", "--tasks", "2", "--broken"])
+        #expect(r.out.status == 0, "\(r.out.stderr)")
+        #expect(Array(r.lines.prefix(3)) == ["group threw workerStartFailed", "task 0 workerStartFailed", "task 1 workerStartFailed"])
+        #expect(r.report.ok, "\(r.report.violations)")
+    }
+
     @Test("swift-log records crashes (with signal and task id) and timeouts; swift-metrics counts them")
     func telemetry() throws {
         let r = try run(["telemetry"])

@@ -25,9 +25,14 @@ struct PorterAPITests {
             "wait 2 true",                        // a message, the child runs: [.connection]
             "receive Optional([1.5, 2.5])",       // receive(timeout:) gets it, typed
             "receive timeout empty",              // nothing within the timeout: ChannelError empty
+            "relayed bytes encoding",             // receiveBytes + sendBytes lose the type
+            "relayed raw Optional([3.5, 4.5])",   // receiveRaw + send(RawMessage) keep it
             "wait 3 true",                        // neither within the timeout: []
+            "condition true",                     // async Condition wait, notified by a child
+            "condition timeout false",            // and its timeout
             "mapAsync [1, 4, 9, 16, 25] ready=true",
             "starmapAsync [1024, 27]",
+            "starmap of triples [10, 37]",
         ])
         #expect(r.report.ok, "\(r.report.violations)")
     }

@@ -23,7 +23,7 @@ let square = PoolFunction<Int, Int>("service-square") { $0 * $0 }
 
 @main
 struct ServiceFixture: ForklineCommand {
-    static let forklineEntries: [any AnyEntryPoint] = [sleepMs, crashOn1, square, sleepAfterBegun, failingInit, power, identityChild, napper]
+    static let forklineEntries: [any AnyEntryPoint] = [sleepMs, crashOn1, square, sleepAfterBegun, failingInit, power, identityChild, napper, fma]
     static let configuration = CommandConfiguration(
         commandName: "forkline-service-fixture",
         subcommands: [Shutdown.self, Telemetry.self, Command.self, Ready.self, Backpressure.self, Cancel.self, Porter.self])

@@ -9,6 +9,7 @@ import Glibc
 let power = PoolFunction<Arguments2<Int, Int>, Int>("service-power") { (a: Int, b: Int) in
     (0..<b).reduce(1) { r, _ in r * a }
 }
+let fma = PoolFunction<Arguments3<Int, Int, Int>, Int>("service-fma") { (a: Int, b: Int, c: Int) in a * b + c }
 /// Exits 0 when it sees itself named `named-child` with its logical parent (the process that
 /// started it; a forkserver child's kernel parent is the server) as `parent`, else 1.
 let identityChild = EntryPoint<Int32>("service-identity-child") { parentPid in
@@ -63,6 +64,16 @@ struct Porter: AsyncParsableCommand {
         say("wait 2 \(second == [.connection(mine)])")
         say("receive \(String(describing: try await mine.receive([Double].self, timeout: .seconds(30))))")
         do { _ = try await mine.receive([Double].self, timeout: .milliseconds(200)) } catch { say("receive timeout \(error.code)") }
+        // Relaying: bytes lose the type, a raw message keeps it.
+        let (relayIn, relayOut) = try Connection.pipe()
+        try theirs.send([3.5, 4.5])
+        try relayIn.sendBytes(try await mine.receiveBytes() ?? [])
+        do { _ = try await relayOut.receive([Double].self) } catch { say("relayed bytes \(error.code)") }
+        try theirs.send([3.5, 4.5])
+        try relayIn.send(try await mine.receiveRaw()!)
+        say("relayed raw \(String(describing: try await relayOut.receive([Double].self)))")
+        relayIn.close()
+        relayOut.close()
         let idle = BlockingCalls.wait([.child(sender), .connection(mine)], .milliseconds(200))
         say("wait 3 \(idle.isEmpty)")
         try sender.kill()
@@ -70,12 +81,28 @@ struct Porter: AsyncParsableCommand {
         theirs.close()
         mine.close()
 
+        // An async Condition wait: a fork child changes a shared value under the lock and notifies.
+        let condition = try Condition()
+        let value = try SharedValue<Int>(0)
+        let notifier = ChildProcess(name: "notifier") {
+            usleep(100_000)
+            condition.withLock { _ in
+                value.store(1)
+                try? condition.notifyAll()
+            }
+        }
+        try notifier.start()
+        say("condition \(try await condition.wait(for: { value.load() == 1 }, timeout: .seconds(30)))")
+        say("condition timeout \(try await condition.wait(for: { value.load() == 2 }, timeout: .milliseconds(100)))")
+        _ = try await notifier.join()
+
         // map_async and starmap_async.
         try await withPool(workers: 2, method: method) { pool in
             let squares = try pool.mapAsync(square, 1...5)
             let powers = try pool.starmapAsync(power, [(2, 10), (3, 3)])
             say("mapAsync \(try await squares.value) ready=\(squares.isReady)")
             say("starmapAsync \(try await powers.value(timeout: .seconds(30)))")
+            say("starmap of triples \(try await pool.starmap(fma, [(2, 3, 4), (5, 6, 7)]))")
         }
     }
 }

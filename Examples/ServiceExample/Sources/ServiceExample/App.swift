@@ -14,6 +14,12 @@ let sumOfSquares = PoolFunction<Int, Int>("sum-of-squares") { n in
     (1...max(1, n)).reduce(0) { $0 &+ $1 &* $1 }
 }
 
+/// Sleeps `ms` milliseconds: a slow request.
+let slow = PoolFunction<Int, Int>("slow") { ms in
+    usleep(UInt32(max(0, ms)) * 1000)
+    return ms
+}
+
 /// Dies by the signal it is given (SIGSEGV by default): what a crashing native library does.
 let crash = PoolFunction<Int32, Int32>("crash") { signal in
     raise(signal)
@@ -21,11 +27,12 @@ let crash = PoolFunction<Int32, Int32>("crash") { signal in
 }
 
 /// `service-example --port 8080 --workers 2`: POST /work (body: n) answers the sum of squares;
+/// POST /slow (body: ms) sleeps that long in a worker;
 /// POST /crash makes a worker die and answers 500 naming the signal; a full pool answers 503.
 /// SIGTERM or SIGINT shut it down gracefully: the HTTP server drains, then the pool.
 @main
 struct ServiceExample: ForklineCommand {
-    static let forklineEntries: [any AnyEntryPoint] = [sumOfSquares, crash]
+    static let forklineEntries: [any AnyEntryPoint] = [sumOfSquares, crash, slow]
 
     @Option(help: "The port on 127.0.0.1 (0: any free port; the one chosen is printed).")
     var port = 8080
@@ -35,11 +42,13 @@ struct ServiceExample: ForklineCommand {
     var maxPending = 64
     @Option(help: "How workers start: fork, spawn or forkserver.")
     var method: StartMethod = .forkserver
+    @Option(help: "When a client hangs up on a running task: kill (its worker is replaced) or abandon (it runs on).")
+    var cancellation = "kill"
 
     func run() async throws {
         let logger = Logger(label: "service-example")
         let pools = try PoolService(workers: workers, method: method, maxPending: maxPending, whenFull: .throw,
-                                    cancellation: .killWorker, shutdownDeadline: .seconds(10), logger: logger)
+                                    cancellation: cancellation == "abandon" ? .abandon : .killWorker, shutdownDeadline: .seconds(10), logger: logger)
         let pool = pools.pool
         try await pool.waitUntilReady()
 
@@ -50,6 +59,15 @@ struct ServiceExample: ForklineCommand {
                 throw HTTPError(.badRequest, message: "the body must be an integer")
             }
             return "\(try await answer { try await pool.apply(sumOfSquares, n) })\n"
+        }
+        router.post("/slow") { request, _ -> String in
+            // A client that hangs up cancels the handler (Hummingbird's inbound-close
+            // cancellation); the pool's cancellation policy then kills or abandons the task.
+            try await request.body.consumeWithCancellationOnInboundClose { body in
+                let bytes = try await body.collect(upTo: 1 << 16)
+                let ms = Int(String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 1000
+                return "\(try await answer { try await pool.apply(slow, ms) })\n"
+            }
         }
         router.post("/crash") { _, _ -> String in
             "\(try await answer { try await pool.apply(crash, SIGSEGV) })\n"
@@ -75,7 +93,8 @@ func answer<T: Sendable>(_ call: () async throws -> T) async throws -> T {
     do { return try await call() } catch let e as PoolError {
         switch e.code {
         case .workerDied:
-            let how = e.signal.map { "killed by \(signalName($0))" } ?? "exited with code \(e.exitCode ?? -1)"
+            // ExitStatus names the signal: "signaled(SIGSEGV)".
+            let how = e.signal.map { "\(ExitStatus.signaled($0))" } ?? "exited with code \(e.exitCode ?? -1)"
             throw HTTPError(.internalServerError, message: "the worker running this request died: \(how)")
         case .overloaded: throw HTTPError(.serviceUnavailable, message: "busy: try again later")
         default: throw HTTPError(.internalServerError, message: "\(e.code): \(e.message)")
