@@ -31,7 +31,7 @@ extension Trace {
         }
         // Sends by id, and per send (same index) the recv that took it first: positions, not
         // events, so the million-entry tables hold no references.
-        var index = SendIndex(self)
+        var index = causalGraph.sends
         var received = [Position?](repeating: nil, count: index.sends.count)
         // Per stream (one sender on one channel, index in `index.streams`): the last sendSeq
         // this process received of it, and where; reset after each process through `touched`.
