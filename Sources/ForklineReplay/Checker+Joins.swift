@@ -22,11 +22,9 @@ extension Checker {
             if byParent.count > 1 {
                 add(.doubleJoin, "\(label(child)) is joined \(byParent.count) times", byParent)
             }
+            // That the join follows the child's last event is decided on the causal graph
+            // (`checkCausality`): the clocks of two processes are not compared.
             let join = byParent.first ?? first
-            if let last = child.events.last, join.time < last.time {
-                add(.joinBeforeEnd, "\(label(child)) is joined at \(join.time) ns, before its last event (\(last.kind.name) at \(last.time) ns)",
-                    [last, join])
-            }
             if let observed = join.observedStatus, let why = mismatch(observed, child, signals[childPuid] ?? []) {
                 add(.statusMismatch, "\(label(child)): the join saw \(observed) but \(why)",
                     [join] + (end(of: child).map { [$0] } ?? []))

@@ -57,10 +57,7 @@ extension Checker {
             add(.startWithoutFork, "\(label(p)) names fork \(fid) \(why)", [start])
             return
         }
-        if start.time < fork.time {
-            add(.startBeforeFork, "\(label(p)) starts at \(start.time) ns, before the fork that created it at \(fork.time) ns",
-                [fork, start])
-        }
+        // That the start follows the fork is decided on the causal graph (`checkCausality`).
         // The logical parent: the requester for a forkserver child, the forker otherwise.
         let expected = fork.requestID?.puid ?? fork.puid
         if let parent = start.parentPuid, parent != expected {

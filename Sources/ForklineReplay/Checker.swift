@@ -61,6 +61,7 @@ struct Checker {
         checkJoins()
         checkMissingJoins()
         trace.checkMessages(&violations, &notes)
+        trace.checkCausality(&violations)
         trace.checkLocks(&violations)
         trace.checkSync(&violations)
         trace.checkPools(&violations, &notes)

@@ -22,7 +22,8 @@ enum SyncEdges {
         var woken: [(LockHold, (Int, Int))] = []
         var any = false
         for (pi, p) in trace.processes.enumerated() {
-            for (i, e) in p.events.enumerated() where e.kind.rawValue >= 19 && e.kind.rawValue <= 29 {
+            for i in p.events.indices where p.events[i].kind.rawValue >= 19 && p.events[i].kind.rawValue <= 29 {
+                let e = p.events[i]
                 any = true
                 let at = (pi, i)
                 switch e.kind {

@@ -9,40 +9,66 @@ public struct CausalGraph: Sendable {
     /// Per process (by index in ``Trace/processes``): its outgoing cross edges as (position of the
     /// source event, target process index, target position), sorted by source position.
     let edges: [[(from: Int, toProcess: Int, toPosition: Int)]]
+    /// The trace's sends by id, built for the send-to-recv edges; the checker's message rule
+    /// reuses it.
+    let sends: SendIndex
 
     init(_ trace: Trace) {
         var edges = [[(from: Int, toProcess: Int, toPosition: Int)]](repeating: [], count: trace.processes.count)
-        // Forks by request, joins by child.
+        // Forks by request, joins by child, acquires by hold; sends through the positional
+        // ``SendIndex`` (the message-heavy part, kept free of hashing per event).
         var forkByRequest: [EventID: (Int, Int)] = [:]
         var joinsOf: [UInt64: [(Int, Int)]] = [:]
-        var recvsOf: [EventID: [(Int, Int)]] = [:]
         var acquireOf: [LockHold: (Int, Int)] = [:]
+        var sends = SendIndex(trace)
+        // Per send (index in `sends.sends`): the first recv naming it, and any further ones.
+        var firstRecv = [Position?](repeating: nil, count: sends.sends.count)
+        var moreRecvs: [Int: [Position]] = [:]
         for (pi, p) in trace.processes.enumerated() {
-            for (i, e) in p.events.enumerated() {
-                if e.kind == .fork, let r = e.requestID { forkByRequest[r] = (pi, i) }
-                if e.kind == .lockAcquire, let l = e.arg(Arg.lock)?.uint, let g = e.arg(Arg.generation)?.uint {
-                    acquireOf[LockHold(lock: l, generation: g)] = (pi, i)
+            for i in p.events.indices {
+                switch p.events[i].kind {
+                case .fork:
+                    if let r = p.events[i].requestID { forkByRequest[r] = (pi, i) }
+                case .lockAcquire:
+                    if let l = p.events[i].arg(Arg.lock)?.uint, let g = p.events[i].arg(Arg.generation)?.uint {
+                        acquireOf[LockHold(lock: l, generation: g)] = (pi, i)
+                    }
+                case .recv:
+                    // The send with that id, whatever its channel (as the graph always had it).
+                    if let sender = p.events[i].arg(Arg.senderPuid)?.uint, let seq = p.events[i].arg(Arg.sendSeq)?.uint,
+                       let n = sends.find(EventID(puid: sender, seq: seq)) {
+                        if firstRecv[n] == nil { firstRecv[n] = Position(process: pi, position: i) }
+                        else { moreRecvs[n, default: []].append(Position(process: pi, position: i)) }
+                    }
+                case .join:
+                    if let c = p.events[i].childPuid { joinsOf[c, default: []].append((pi, i)) }
+                default:
+                    break
                 }
-                if e.kind == .recv, let sender = e.arg(Arg.senderPuid)?.uint, let seq = e.arg(Arg.sendSeq)?.uint {
-                    recvsOf[EventID(puid: sender, seq: seq), default: []].append((pi, i))
-                }
-                if e.kind == .join, let c = e.childPuid { joinsOf[c, default: []].append((pi, i)) }
             }
         }
+        // `sends.sends` lists each file's sends in order, files in trace order: one cursor.
+        var k = 0
         for (pi, p) in trace.processes.enumerated() {
-            for (i, e) in p.events.enumerated() {
-                switch e.kind {
+            for i in p.events.indices {
+                switch p.events[i].kind {
+                case .send:
+                    while k < sends.sends.count, sends.sends[k].process < pi || (sends.sends[k].process == pi && sends.sends[k].position < i) { k += 1 }
+                    guard k < sends.sends.count, sends.sends[k].process == pi, sends.sends[k].position == i else { continue }
+                    if let r = firstRecv[k] {
+                        edges[pi].append((i, r.process, r.position))
+                        for m in moreRecvs[k] ?? [] { edges[pi].append((i, m.process, m.position)) }
+                    }
                 case .fork:
-                    if let c = e.childPuid, let ci = trace.index[c], trace.processes[ci].start != nil {
+                    if let c = p.events[i].childPuid, let ci = trace.index[c], trace.processes[ci].start != nil {
                         edges[pi].append((i, ci, 0))
                     }
                 case .request:
-                    if let (fp, fi) = forkByRequest[e.id] { edges[pi].append((i, fp, fi)) }
-                case .send:
-                    for (rp, ri) in recvsOf[e.id] ?? [] { edges[pi].append((i, rp, ri)) }
+                    if let (fp, fi) = forkByRequest[p.events[i].id] { edges[pi].append((i, fp, fi)) }
                 case .lockRelease:
                     // A release hands the lock to the next generation's acquire.
-                    if let l = e.arg(Arg.lock)?.uint, let g = e.arg(Arg.generation)?.uint, g < .max, let (ap, ai) = acquireOf[LockHold(lock: l, generation: g + 1)] {
+                    if let l = p.events[i].arg(Arg.lock)?.uint, let g = p.events[i].arg(Arg.generation)?.uint, g < .max,
+                       let (ap, ai) = acquireOf[LockHold(lock: l, generation: g + 1)] {
                         edges[pi].append((i, ap, ai))
                     }
                 default:
@@ -56,8 +82,9 @@ public struct CausalGraph: Sendable {
         SyncEdges.add(trace, &edges)
         // Join edges leave from each process's last event and synchronisation edges are added
         // after the scan: restore the order by source position that readers rely on.
-        for pi in edges.indices { edges[pi].sort { $0.from < $1.from } }
+        for pi in edges.indices where !edges[pi].isSorted(by: \.from) { edges[pi].sort { $0.from < $1.from } }
         self.edges = edges
+        self.sends = sends
     }
 
     /// True when the event at (`ap`, `ai`) reaches the one at (`bp`, `bi`) along program order
@@ -122,4 +149,18 @@ extension Trace {
 struct LockHold: Hashable {
     var lock: UInt64
     var generation: UInt64
+}
+
+extension Array {
+    /// True when the elements are in non-decreasing order of `key` (a linear check that spares
+    /// sorting an already ordered list).
+    func isSorted(by key: (Element) -> Int) -> Bool {
+        var last = Int.min
+        for e in self {
+            let k = key(e)
+            if k < last { return false }
+            last = k
+        }
+        return true
+    }
 }

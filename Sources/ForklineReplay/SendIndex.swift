@@ -8,22 +8,36 @@ import ForklineTraceFormat
 /// count (a damaged record) go to a dictionary. As with a dictionary keyed by id, a later send
 /// with the same id (a second file for one process) replaces the earlier one.
 struct SendIndex {
-    /// Where a send is, and its channel as an index into ``channels`` (-1: the send names none).
+    /// Where a send is, its channel as an index into ``channels`` (-1: the send names none), and
+    /// its stream (one sender on one channel) as an index into ``streams`` (-1 with no channel).
     struct Send {
         var process: Int
         var position: Int
         var channel: Int
+        var stream: Int
+    }
+
+    /// One sending process on one channel: the unit FIFO order and loss are judged on.
+    struct Stream {
+        /// Index into ``channels``.
+        var channel: Int
+        /// The sending process's index in ``Trace/processes`` (its first file's, with two).
+        var process: Int
     }
 
     /// Every send event in trace order, including ones a later send with the same id replaced.
     private(set) var sends: [Send] = []
     /// The distinct channels the sends name, in first-seen order.
     private(set) var channels: [UInt64] = []
-    /// Per channel (same index): the first sending puid, and whether another puid sent on it too.
-    private(set) var firstSender: [UInt64] = []
-    private(set) var manySenders: [Bool] = []
+    /// The distinct (channel, sending process) pairs, in first-seen order.
+    private(set) var streams: [Stream] = []
 
     private var channelIndex: [UInt64: Int] = [:]
+    private struct StreamKey: Hashable {
+        var channel: Int
+        var puid: UInt64
+    }
+    private var streamIndex: [StreamKey: Int] = [:]
     private var slotOf: [UInt64: Int] = [:]
     /// Per slot (sending puid), indexed by sequence number: position in `sends` + 1, 0 for none.
     private var bySeq: [[Int32]] = []
@@ -39,23 +53,34 @@ struct SendIndex {
         }
         sends.reserveCapacity(count)
         for (pi, p) in trace.processes.enumerated() {
+            var (lastChannel, lastC, lastStream): (UInt64, Int, Int) = (0, -1, -1)
             for i in p.events.indices where p.events[i].kind == .send {
                 let channel = p.events[i].arg(Arg.channel)?.uint
-                var c = -1
+                var c = -1, st = -1
                 if let channel {
-                    if let known = channelIndex[channel] {
-                        c = known
-                        if !manySenders[c], firstSender[c] != p.events[i].puid { manySenders[c] = true }
+                    if lastC >= 0, channel == lastChannel {
+                        (c, st) = (lastC, lastStream)
                     } else {
-                        c = channels.count
-                        channelIndex[channel] = c
-                        channels.append(channel)
-                        firstSender.append(p.events[i].puid)
-                        manySenders.append(false)
+                        if let known = channelIndex[channel] {
+                            c = known
+                        } else {
+                            c = channels.count
+                            channelIndex[channel] = c
+                            channels.append(channel)
+                        }
+                        let key = StreamKey(channel: c, puid: p.header.puid)
+                        if let known = streamIndex[key] {
+                            st = known
+                        } else {
+                            st = streams.count
+                            streamIndex[key] = st
+                            streams.append(Stream(channel: c, process: pi))
+                        }
+                        (lastChannel, lastC, lastStream) = (channel, c, st)
                     }
                 }
                 insert(EventID(puid: p.events[i].puid, seq: p.events[i].seq), at: sends.count, denseLimit: p.events.count)
-                sends.append(Send(process: pi, position: i, channel: c))
+                sends.append(Send(process: pi, position: i, channel: c, stream: st))
             }
         }
     }

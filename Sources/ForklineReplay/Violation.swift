@@ -37,8 +37,22 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
         case joinUnknownChild = "join-unknown-child"
         /// The status a join observed differs from the child's own end.
         case statusMismatch = "status-mismatch"
-        case recvWithoutSend = "recv-without-send", recvBeforeSend = "recv-before-send"
-        case duplicateRecv = "duplicate-recv", outOfOrderRecv = "out-of-order-recv"
+        /// A `recv` names a send that the trace does not hold on that channel.
+        case recvWithoutSend = "recv-without-send"
+        /// A `recv` happens before the send it names, by the causal references (a cycle).
+        case recvBeforeSend = "recv-before-send"
+        /// One message received twice.
+        case duplicateRecv = "duplicate-recv"
+        /// One process received one sender's messages on one channel out of send order.
+        case outOfOrderRecv = "out-of-order-recv"
+        /// A message never received although a later one of the same sender on the same channel
+        /// was, and no process that could have taken it died.
+        case lostMessage = "lost-message"
+        /// A `recv` records another size than its `send`.
+        case sizeMismatch = "size-mismatch"
+        /// Events that each depend on the other by the causal references, where no rule of its
+        /// own (a join, start, recv, lock, barrier or semaphore hand-off) explains the cycle.
+        case causalCycle = "causal-cycle"
         /// Two processes held one lock at once (invariant 5).
         case overlappingHolds = "overlapping-holds"
         /// A semaphore had more holds than its capacity (its initial value plus the releases so

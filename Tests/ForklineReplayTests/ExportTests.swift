@@ -108,6 +108,10 @@ struct ExportTests {
     @Test("shiviz: vector clocks order two events exactly when happensBefore does", arguments: GoldenFixtureTests.fixtureFiles)
     func vectorClocks(file: String) throws {
         let trace = try Self.load(file)
+        // Vector clocks order an acyclic graph: a fixture whose causal references form a cycle
+        // (recv-caused-by-itself, join-before-exit) has no consistent clocks to compare.
+        let cyclic: Set<Violation.Rule> = [.recvBeforeSend, .joinBeforeEnd, .startBeforeFork, .causalCycle]
+        if trace.check().violations.contains(where: { cyclic.contains($0.rule) }) { return }
         let clocks = trace.vectorClocks()
         let events = trace.allEvents.filter { $0.kind != .modules }
         func less(_ a: [UInt64: UInt64], _ b: [UInt64: UInt64]) -> Bool {

@@ -118,10 +118,13 @@ enum GoldenFixtures {
             return b.trace
         }
         out.append(("missing-join", false, simple { b, r, c in b.exit(c, 0); b.exit(r, 0) }, ["missing-join"]))
+        // The join happens before the child's exit by the causal references: main sends a
+        // message after the join that the child receives before exiting.
         out.append(("join-before-exit", false, simple { b, r, c in
-            let early = b.clock + 500
+            b.join(r, c, .exited(0))
+            let m = b.event(r, .send, [.uint(0xC4), .uint(8)])
+            b.event(c, .recv, [.uint(0xC4), .uint(0x400), .uint(m), .uint(8)])
             b.exit(c, 0)
-            b.join(r, c, .exited(0), at: early)
             b.exit(r, 0)
         }, ["join-before-end"]))
         out.append(("double-join", false, simple { b, r, c in
@@ -231,6 +234,7 @@ enum GoldenFixtures {
         }, ["out-of-order-recv"]))
         out += syncFixtures()
         out += queueFixtures()
+        out += messageFixtures()
         out += poolFixtures().map { ($0.name, $0.valid, $0.trace, $0.rules) }
         return out
     }
