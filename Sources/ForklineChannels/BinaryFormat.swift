@@ -3,8 +3,8 @@ import FoundationEssentials
 /// The constants of Forkline's binary value format (docs/codec.md): a payload is the magic byte
 /// `0xFB`, the version `1`, then one value; every value starts with a one-byte tag.
 @usableFromInline
-enum BinaryFormat {
-    @usableFromInline static let magic: UInt8 = 0xFB
+package enum BinaryFormat {
+    @usableFromInline package static let magic: UInt8 = 0xFB
     @usableFromInline static let version: UInt8 = 1
 
     // Value tags.
