@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "Forkline", targets: ["Forkline"]),
         .library(name: "ForklineTrace", targets: ["ForklineTrace"]),
+        .library(name: "ForklineTraceFormat", targets: ["ForklineTraceFormat"]),
         .library(name: "ForklineSpawn", targets: ["ForklineSpawn"]),
         .library(name: "ForklineReplay", targets: ["ForklineReplay"]),
         .library(name: "ForklineChannels", targets: ["ForklineChannels"]),
@@ -30,7 +31,10 @@ let package = Package(
         ),
         // The system layer: every libc I/O and wait call, EINTR/EPIPE/errno policy (package access).
         .target(name: "ForklineSystem", dependencies: ["CForkline"]),
-        .target(name: "ForklineTrace", dependencies: ["CForkline", "ForklineSystem"]),
+        // The trace format and its reader: depends on nothing (replay reads traces without the
+        // recorder's C); the recorder, ForklineTrace, writes it and re-exports it.
+        .target(name: "ForklineTraceFormat"),
+        .target(name: "ForklineTrace", dependencies: ["CForkline", "ForklineSystem", "ForklineTraceFormat"]),
         .target(name: "ForklineSpawn", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace"]),
         .target(name: "ForklineChannels", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace", "ForklineSpawn"]),
         .target(name: "ForklinePool", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace", "ForklineSpawn", "ForklineChannels"]),
@@ -44,7 +48,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "ForklineReplay", dependencies: ["ForklineTrace"]),
+        .target(name: "ForklineReplay", dependencies: ["ForklineTraceFormat"]),
         .target(name: "Forkline", dependencies: ["ForklineTrace", "ForklineSpawn", "ForklineChannels", "ForklinePool", "ForklineReplay"]),
         .executableTarget(
             name: "replay",

@@ -135,6 +135,12 @@ ssize_t fl_write_nosigpipe(int fd, const void *buf, size_t len) {
 
 pid_t fl_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
+int fl_mutex_owned_by_caller(void *m) {
+  // glibc's pthread_mutex_t starts with the futex word (__data.__lock).
+  unsigned word = __atomic_load_n((unsigned *)m, __ATOMIC_RELAXED);
+  return (pid_t)(word & 0x3fffffffu) == fl_gettid();
+}
+
 void fl_reset_signals(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

@@ -62,7 +62,7 @@ public final class Condition: Sendable {
     /// - Throws: ``ChannelError/Code/notOwner`` for an `RLock` this thread does not hold.
     public func release() throws(ChannelError) {
         switch self.guard {
-        case .lock(let l): l.release()
+        case .lock(let l): try l.release()
         case .rlock(let l): try l.release()
         }
     }
@@ -97,7 +97,7 @@ public final class Condition: Sendable {
         // monitor) cannot slip in before this process sleeps.
         var levels: UInt64 = 1
         switch self.guard {
-        case .lock(let l): l.release()
+        case .lock(let l): l.releaseHeld()
         case .rlock(let l):
             levels = l.heldDepth
             for _ in 0..<levels { try? l.release() }

@@ -11,6 +11,8 @@ import ForklineTrace
 /// try jobs.join()  // every item put has had its taskDone
 /// ```
 public final class JoinableQueue<T: Codable & Sendable>: Queue<T>, @unchecked Sendable {
+    // @unchecked: adds no stored state to ``Queue`` (whose reason holds): the unfinished count
+    // lives in the ring's shared header, changed only under the ring's process-shared mutex.
     /// Creates a joinable queue (the parameters are ``Queue``'s).
     public convenience init(maxSize: Int = 0, capacity: Int = 4 << 20) throws(ChannelError) {
         self.init(ring: try QueueRing(maxSize: maxSize, capacity: capacity), joinable: true)

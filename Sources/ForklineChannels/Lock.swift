@@ -60,11 +60,25 @@ public final class Lock: Sendable {
         return died ? .previousOwnerDied : .acquired
     }
 
-    /// Releases the lock (which this process holds).
-    public func release() {
+    /// Releases the lock, which the calling thread must hold.
+    ///
+    /// - Throws: ``ChannelError`` `notOwner` when this thread does not hold it (never acquired,
+    ///   released already, or held by another thread or process): the lock is left as it was.
+    ///   Python's `Lock` lets any process release it; a robust mutex, which is what tells the next
+    ///   holder that a holder died, belongs to the thread that took it.
+    public func release() throws(ChannelError) {
+        // A robust mutex checks its owner: EPERM for a thread that does not hold it.
+        guard fl_mutex_owned_by_caller(mutex) != 0 else {
+            throw ChannelError(.notOwner, "Lock \(hex16(id)) released by a thread that does not hold it")
+        }
+        releaseHeld()
+    }
+
+    /// Releases the lock the calling thread holds (withLock, Condition): failing is a bug here.
+    func releaseHeld() {
         Tracer.recordWords(.lockRelease, id, generation.pointee)
         let rc = pthread_mutex_unlock(mutex)
-        precondition(rc == 0, "Lock \(hex16(id)): released by a process that does not hold it")
+        precondition(rc == 0, "Lock \(hex16(id)): unlock failed: \(String(cString: strerror(rc)))")
     }
 
     /// Runs `body` holding the lock. If the previous holder died holding it, `body` still runs
@@ -72,7 +86,7 @@ public final class Lock: Sendable {
     @available(*, noasync, message: "blocking; call from a thread that may block, or use a child process")
     public func withLock<R>(_ body: (_ previousOwnerDied: Bool) throws -> R) rethrows -> R {
         let a = acquire()
-        defer { release() }
+        defer { releaseHeld() }
         return try body(a == .previousOwnerDied)
     }
 

@@ -9,8 +9,11 @@ import Glibc
 ///
 /// The elements live in an anonymous segment (nothing in /dev/shm; the kernel frees it with its
 /// last user). Pass the array to children with ``ChildOptions/pass(_:)`` and in the entry point's
-/// arguments. Subscripts read and write single elements without the lock; hold it with
-/// ``withLock(_:)`` for anything that must not interleave with other processes.
+/// arguments. As Python's `Array` (with its default `lock=True`), every subscript and
+/// ``elements`` read or write holds the array's lock for that access; hold it with
+/// ``withLock(_:)`` for a read-modify-write that must not interleave (`totals[3] += 1` is two
+/// accesses). An array made with `lock: false` (Python's `RawArray`) takes no lock: its accesses
+/// are unsynchronised, and ordering them across threads and processes is the caller's job.
 ///
 /// ```swift
 /// let totals = try SharedArray<Int>(repeating: 0, count: 4)
@@ -19,9 +22,10 @@ import Glibc
 /// totals.withLock { $0[3] += 1 }
 /// ```
 public final class SharedArray<T: BitwiseCopyable & Sendable>: @unchecked Sendable {
-    // @unchecked: the elements are in MAP_SHARED memory that other processes change; single
-    // element accesses are the caller's plain loads and stores, as Python's Array without its
-    // lock, and `withLock` serialises the rest through the process-shared Lock.
+    // @unchecked: the elements are in MAP_SHARED memory that other threads and processes change.
+    // With a lock (the default) every access through this type holds it, so none races. Without
+    // one (`lock: false`, the caller's explicit choice, as Python's RawArray) accesses are plain
+    // loads and stores that the caller must order, as with `withUnsafeMutableBufferPointer`.
     /// The number of elements.
     public let count: Int
     /// The lock guarding the elements, when the array was made with one.
@@ -60,20 +64,28 @@ public final class SharedArray<T: BitwiseCopyable & Sendable>: @unchecked Sendab
         lock = try lockID.map { id throws(ChannelError) in try Lock(id: id, segment: segment, offset: 0, initialise: false) }
     }
 
-    /// The element at `index` (no lock taken).
+    /// The element at `index`, read or written holding the array's lock (none for `lock: false`).
     public subscript(index: Int) -> T {
         get {
             precondition(index >= 0 && index < count, "SharedArray index \(index) out of range 0..<\(count)")
-            return base[index]
+            return locked { base[index] }
         }
         set {
             precondition(index >= 0 && index < count, "SharedArray index \(index) out of range 0..<\(count)")
-            base[index] = newValue
+            locked { base[index] = newValue }
         }
     }
 
-    /// A copy of the elements now (no lock taken).
-    public var elements: [T] { Array(UnsafeBufferPointer(start: base, count: count)) }
+    /// A copy of the elements now, taken holding the array's lock (none for `lock: false`).
+    public var elements: [T] { locked { Array(UnsafeBufferPointer(start: base, count: count)) } }
+
+    /// Runs `body` holding the lock, if the array has one.
+    func locked<R>(_ body: () -> R) -> R {
+        guard let lock else { return body() }
+        _ = lock.acquire()
+        defer { lock.releaseHeld() }
+        return body()
+    }
 
     /// Runs `body` over the elements in place (no lock taken).
     public func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<T>) throws -> R) rethrows -> R {
@@ -81,6 +93,8 @@ public final class SharedArray<T: BitwiseCopyable & Sendable>: @unchecked Sendab
     }
 
     /// Runs `body` over the elements holding the array's lock, so no other process interleaves.
+    /// Inside `body` use the buffer it is given: the array's own subscripts would wait for the
+    /// lock `body` holds.
     @available(*, noasync, message: "blocking; call from a thread that may block, or use a child process")
     public func withLock<R>(_ body: (inout UnsafeMutableBufferPointer<T>) throws -> R) rethrows -> R {
         guard let lock else { preconditionFailure("this SharedArray was made without a lock (lock: false)") }

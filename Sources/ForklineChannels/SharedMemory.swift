@@ -45,13 +45,14 @@ public final class SharedMemory: @unchecked Sendable {
     /// error here (`systemCallFailed`, errno ENOSPC, the name removed again when this call made
     /// it), never a SIGBUS at a later write.
     ///
-    /// - Throws: ``ChannelError``: `segmentExists`, `noSuchSegment`, `systemCallFailed`.
+    /// - Throws: ``ChannelError``: `invalidArgument` (a name with '/', empty or too long; a new
+    ///   segment of size 0 or less), `segmentExists`, `noSuchSegment`, `systemCallFailed`.
     public init(name: String? = nil, size: Int = 0, create: Bool = true) throws(ChannelError) {
         let name = name ?? "forkline-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
         guard !name.isEmpty, !name.contains("/"), name.utf8.count < 250 else {
-            throw ChannelError(.noSuchSegment, "'\(name)' is not a valid shared memory name (no '/', 1-249 bytes)")
+            throw ChannelError(.invalidArgument, "'\(name)' is not a valid shared memory name (no '/', 1-249 bytes)")
         }
-        guard !create || size > 0 else { throw ChannelError(.systemCallFailed, "a new shared memory segment needs a size > 0") }
+        guard !create || size > 0 else { throw ChannelError(.invalidArgument, "a new shared memory segment needs a size > 0 (got \(size))") }
         let path = "/" + name
         let fd = shm_open(path, create ? (O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC) : (O_RDWR | O_CLOEXEC), 0o600)
         guard fd >= 0 else {
@@ -62,8 +63,14 @@ public final class SharedMemory: @unchecked Sendable {
             default: throw ChannelError(.systemCallFailed, "opening shared memory '\(name)': \(String(cString: strerror(e)))", syscall: "shm_open", errno: e)
             }
         }
-        // The shared lock marks this process as a user until it closes or dies.
-        _ = flock(fd, LOCK_SH)
+        // The shared lock marks this process as a user until it closes or dies. Without it the
+        // last closer could remove a segment this process still uses: refuse rather than risk it.
+        if flock(fd, LOCK_SH) != 0 {
+            let e = errno
+            Glibc.close(fd)
+            if create { shm_unlink(path) }
+            throw ChannelError(.systemCallFailed, "marking shared memory '\(name)' as in use: \(String(cString: strerror(e)))", syscall: "flock", errno: e)
+        }
         var length = size
         if create {
             if ftruncate(fd, off_t(size)) != 0 {
@@ -74,7 +81,11 @@ public final class SharedMemory: @unchecked Sendable {
             }
         } else {
             var st = stat()
-            fstat(fd, &st)
+            if fstat(fd, &st) != 0 {
+                let e = errno
+                Glibc.close(fd)
+                throw ChannelError(.systemCallFailed, "reading the size of shared memory '\(name)': \(String(cString: strerror(e)))", syscall: "fstat", errno: e)
+            }
             if length == 0 || length > Int(st.st_size) { length = Int(st.st_size) }
         }
         // Reserve every page now (ftruncate alone makes a sparse file: on a full /dev/shm the

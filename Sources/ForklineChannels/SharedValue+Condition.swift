@@ -11,5 +11,9 @@ extension SharedValue {
     ///     items.withoutLocking { $0 -= 1 }
     /// }
     /// ```
+    ///
+    /// The caller must hold a lock that orders every access to this value: ``lock`` (as the
+    /// Condition above does), or another one that all its users take (an RLock a Condition is
+    /// built on). Without one the access races; this is the one unsynchronised door of the type.
     public func withoutLocking<R>(_ body: (inout T) throws -> R) rethrows -> R { try body(&pointer.pointee) }
 }

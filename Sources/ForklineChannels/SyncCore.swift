@@ -37,6 +37,8 @@ struct SyncCore {
     init(inheritedFD parentFD: Int32) throws(ChannelError) {
         let fd = try SharedSegment.local(parentFD)
         var st = stat()
+        // The segment's real size (it may hold more than the monitor); an fstat that fails
+        // leaves the monitor's own size, which every segment has.
         let size = fstat(fd, &st) == 0 ? max(Int(st.st_size), Self.size) : Self.size
         segment = try SharedSegment(inherited: fd, size: size)
     }

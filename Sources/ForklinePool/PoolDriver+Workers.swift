@@ -24,7 +24,7 @@ extension PoolDriver {
             // way to `ready` (the first JSON decode in a fork child could wait forever on a
             // runtime lock another thread held at the fork: PoolWorker.rehearse).
             let child = method == .fork
-                ? ChildProcess(options: options) { try PoolWorker.run(args) }
+                ? ChildProcess(options: options) { PoolWorker.runForked(args) }
                 : try ChildProcess(entry: PoolWorker.entry, arguments: args, options: options)
             do { try child.start() } catch {
                 mine.close()

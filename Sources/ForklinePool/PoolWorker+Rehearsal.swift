@@ -1,7 +1,31 @@
+import CForkline
+import ForklineSystem
 import ForklineChannels
 import ForklineSpawn
+import ForklineTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension PoolWorker {
+    /// A fork worker's whole life: the loop, then its `exit` event and `_exit`, without the
+    /// process's exit hooks. They join the children it started and shut down its forkserver
+    /// connection, and a fork worker has neither; but their first run in a fork child instantiates
+    /// types the parent never used (seen: a worker waiting forever on the runtime's conformance
+    /// lock in `ForkServerClient.shutdownAtExit`, 1 run in about 1,000 of `pool-retire-kill`).
+    static func runForked(_ args: WorkerArguments) -> Never {
+        var code: Int32 = 0
+        do { try run(args) } catch {
+            let line = Array("forkline: pool worker (pid \(getpid())) failed: \(error)\n".utf8)
+            _ = line.withUnsafeBytes { Syscall.writeAll(2, $0) }
+            code = 1
+        }
+        fflush(nil)
+        if Tracer.isEnabled { Tracer.recordExit(code: code) }
+        fl_exit_now(code)
+    }
+
     /// In the parent, before it forks a worker: runs once, around a task of `function` with
     /// `payload`, what a fork worker runs on its way to and through its tasks (the messages it
     /// decodes and encodes, the function lookup and its table, the decoding of the inputs and
@@ -37,6 +61,9 @@ extension PoolWorker {
         var inherited: [Int32: Int32] = [:]
         for fd: Int32 in [3] { inherited[fd] = fd }
         for _ in stride(from: 0, through: 0, by: -1) {}
+        // ForklineSpawn's blocking-thread table, which a fork child creates after the fork.
+        let jobs: [() -> Void] = [{}]
+        _ = jobs.count
         let children: [UInt64: ChildProcess] = [:]
         _ = children.values.contains { _ in false }
         _ = receiveRehearsed

@@ -190,6 +190,8 @@ package struct Scheduler: Sendable {
         workers[w]!.ready = true
         startFailures = 0
         if phase == .closing && queue.isEmpty {
+            // Told to stop before it was ready (finishIfDone): once is enough.
+            guard !workers[w]!.stopping else { return [] }
             workers[w]!.stopping = true
             return [.stopWorker(w)]
         }

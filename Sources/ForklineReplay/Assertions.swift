@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// An ordering fact a test asserted about a trace that does not hold. Its description says what
 /// was expected, what the trace shows, and the part of the timeline around the events involved.

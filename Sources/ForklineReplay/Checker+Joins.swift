@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 extension Checker {
     /// Invariant 3 from the joins' side: the joiner is the parent, once, after the child's last

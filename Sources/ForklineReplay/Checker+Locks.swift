@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 extension Trace {
     /// Invariant 5 (locks): no two holds of one lock overlap. Each acquire records the lock's

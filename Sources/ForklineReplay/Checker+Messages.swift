@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 extension Trace {
     /// Invariant 4: every receive names a send on the same channel that the trace holds (and,

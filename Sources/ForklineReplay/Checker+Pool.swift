@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 extension Trace {
     /// Invariant 6 (pools), for every pool in the trace (`poolCreate` ... `poolResult`):

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 extension Checker {
     /// At most this many `order` violations per process; a shuffled file would otherwise list

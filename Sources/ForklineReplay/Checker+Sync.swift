@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 extension Trace {
     /// Invariant 5 for the synchronisation types: semaphore holds never exceed the capacity,

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// Checks DESIGN.md's invariants 1-3 on `trace` and collects every violation (it never stops at
 /// the first):

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// The chain of events that bounded the run's wall time, found on the causal graph.
 ///

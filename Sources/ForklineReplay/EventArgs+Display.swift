@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// An event argument as the views show it: a number, a text (an id in hex, an enum code by
 /// name, a status), or a list of symbolised frames.

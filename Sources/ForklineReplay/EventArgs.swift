@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// Positional access to the arguments the checker reads, without a name lookup per event.
 ///

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// Chrome Trace Event JSON (the format Perfetto and chrome://tracing open): `replay export
 /// --format chrome`.

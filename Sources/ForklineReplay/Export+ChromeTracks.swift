@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// The derived tracks of the Chrome export: hold slices and counter tracks.
 extension ChromeTrace {

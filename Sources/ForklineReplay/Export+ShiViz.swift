@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 extension Trace {
     /// Each event's vector clock (process puid -> count), derived from the causal references

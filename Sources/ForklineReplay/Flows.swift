@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// One causal edge between two processes, as the renderers draw it: an arrow from `from` to `to`.
 ///

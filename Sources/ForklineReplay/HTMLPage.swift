@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// One self-contained HTML page with the trace's timeline: `replay html TRACE -o timeline.html`.
 ///

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// The causal edges of the synchronisation types, added to the ``CausalGraph``:
 ///

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 import Synchronization
 
 /// The causal edges between processes, built once per trace: a fork to its child's start, a

@@ -1,5 +1,5 @@
 import FoundationEssentials
-import ForklineTrace
+import ForklineTraceFormat
 
 /// The JSON Lines form of a trace (docs/trace-format.md, "JSON Lines"): one object per line, a
 /// `process` line before each process's events. `replay export --format jsonl` writes it and

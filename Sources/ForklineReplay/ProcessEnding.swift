@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// How a process ended, as every view shows it: from its own `exit` or `crash` record, else from
 /// what another process observed (its parent's `join` status, a pool's `workerReplaced`), with

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 extension CheckReport {
     /// `{"ok": bool, "processes": N, "events": N, "violations": [{"rule", "message", "pids",

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// Every `send` of a trace, found by its id without hashing each one: the checker's message rule
 /// looks up one send per `recv`, so on a message-heavy trace this is its hot path.

@@ -1,5 +1,5 @@
 import FoundationEssentials
-import ForklineTrace
+import ForklineTraceFormat
 
 /// What `replay stats` reports for one pool: task latencies and how busy each worker was.
 public struct PoolStats: Codable, Sendable, Hashable {

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// Per-process timing for `replay stats`.
 public struct ProcessTiming: Sendable, Hashable {

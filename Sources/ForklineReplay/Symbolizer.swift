@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// A symbolised frame.
 public struct SymbolicatedFrame: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// Large traces built in memory, for the checker's tests and `forkline-bench --replay`.
 package enum SyntheticTraces {

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// A terminal timeline: one lane per process (labelled with pid, name and role), a time axis,
 /// a mark per event, `:` where a causal edge (fork, message, lock hand-off, join) crosses the

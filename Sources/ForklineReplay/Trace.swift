@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// A whole trace: every process's events, and the files that could not be read.
 ///

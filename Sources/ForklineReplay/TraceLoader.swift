@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 /// A broken invariant, with the events and processes involved.
 public struct Violation: Sendable, Hashable, CustomStringConvertible {

@@ -44,7 +44,9 @@ extension ChildProcess {
                 let origin = Tracer.Origin(
                     parentPuid: parent.puid, parentPid: parent.pid, forkerPuid: parent.puid,
                     forkSeq: pending?.seq ?? 0, method: .fork, name: name, entry: body.entryName)
-                try? Tracer.open(directory: traceDir, origin: origin, puid: puid)
+                do { try Tracer.open(directory: traceDir, origin: origin, puid: puid) } catch {
+                    writeStderr("forkline: tracing disabled in \(name) (pid \(getpid())): \(error)\n")
+                }
             }
             let body = self.body
             ChildSetup.runAndExit(name: name, {

@@ -15,7 +15,7 @@ extension ChildProcess {
     public func join() async throws(SpawnError) -> ExitStatus {
         let fd = try joinableFD()
         while true {
-            if let status = collect() { return recordJoin(status) }
+            if let status = try collect() { return recordJoin(status) }
             do throws(WaitFailure) {
                 try await AsyncBridge.shared().waitReadable(fd)
             } catch {
@@ -32,7 +32,7 @@ extension ChildProcess {
         let fd = try joinableFD()
         let deadline = timeout.map { fl_monotonic_ns() + $0.clampedNanoseconds }
         while true {
-            if let status = collect() { return recordJoin(status) }
+            if let status = try collect() { return recordJoin(status) }
             var ms: Int32 = -1
             if let deadline {
                 let now = fl_monotonic_ns()
@@ -75,9 +75,14 @@ extension ChildProcess {
     }
 
     /// Collects the status if the child has ended (reaps fork and spawn children). Non-blocking.
-    func collect() -> ExitStatus? {
-        state.withLock { s -> ExitStatus? in
+    ///
+    /// - Throws: ``SpawnError`` `systemCallFailed` with errno `ECHILD` when something else in the
+    ///   program reaped the child first: its status cannot be known (it used to be reported as
+    ///   `signaled(SIGKILL)`, which it need not have been).
+    func collect() throws(SpawnError) -> ExitStatus? {
+        try state.withLock { s throws(SpawnError) -> ExitStatus? in
             if let st = s.status { return st }
+            if s.statusLost { throw lostStatus(s.pid) }
             guard let pid = s.pid else { return nil }
             switch method {
             case .forkserver:
@@ -87,11 +92,18 @@ extension ChildProcess {
                 switch Sys.reap(pid) {
                 case .some(.some(let st)): s.status = st
                 case .some(.none): return nil
-                case .none: s.status = .signaled(SIGKILL)  // reaped elsewhere (a foreign waitpid(-1))
+                case .none:
+                    s.statusLost = true
+                    throw lostStatus(pid)
                 }
             }
             return s.status
         }
+    }
+
+    func lostStatus(_ pid: Int32?) -> SpawnError {
+        SpawnError(.systemCallFailed, "\(name) (pid \(pid ?? 0)): its exit status is lost: something else in this program reaped it first (a waitpid(-1), or SIGCHLD set to SIG_IGN)",
+                   syscall: "waitpid", errno: ECHILD)
     }
 
     func recordJoin(_ status: ExitStatus) -> ExitStatus {

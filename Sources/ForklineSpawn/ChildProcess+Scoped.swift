@@ -58,27 +58,31 @@ extension ChildProcess {
         let result: Result<R, any Error>
         do { result = .success(try await body(child)) } catch { result = .failure(error) }
         let status = await child.end(teardown)
-        return (try result.get(), status)
+        let value = try result.get()
+        return (value, try status.get())
     }
 
     /// Ends a started child: waits up to the grace period, then SIGTERM, then SIGKILL; joins.
-    func end(_ teardown: Teardown) async -> ExitStatus {
-        if let s = await exit(within: teardown.gracePeriod) { return s }
+    func end(_ teardown: Teardown) async -> Result<ExitStatus, SpawnError> {
+        if let s = await exit(within: teardown.gracePeriod) { return .success(s) }
         try? terminate()
-        if let s = await exit(within: teardown.terminationGrace) { return s }
+        if let s = await exit(within: teardown.terminationGrace) { return .success(s) }
         try? kill()
         while true {
             // Cancellation of the scope's task must not leave the child unjoined: after SIGKILL
-            // its end is a matter of the kernel's moment; look again until it is there.
-            if let s = try? await join() { return s }
-            if let s = joinIfEnded() { return s }
+            // its end is a matter of the kernel's moment; look again until it is there. Any
+            // other failure (its status lost to a foreign reaper) ends the wait with that error.
+            do { return .success(try await join()) } catch where error.code != .cancelled {
+                return .failure(error)
+            } catch {}
+            if let s = joinIfEnded() { return .success(s) }
             try? await Task.sleep(for: .milliseconds(1))
         }
     }
 
     /// The status of a child that has ended (the join recorded), nil while it runs; never waits.
     func joinIfEnded() -> ExitStatus? {
-        guard (try? joinableFD()) != nil, let status = collect() else { return nil }
+        guard (try? joinableFD()) != nil, let status = try? collect() else { return nil }
         return recordJoin(status)
     }
 

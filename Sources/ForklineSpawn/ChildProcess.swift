@@ -41,6 +41,9 @@ public final class ChildProcess: Sendable {
         /// For signals: a pidfd, or -1 when none could be opened.
         var signalFD: Int32 = -1
         var joinRecorded = false
+        /// Another part of the program reaped the child (a `waitpid(-1)`, SIGCHLD ignored): its
+        /// status is lost, and `join` says so.
+        var statusLost = false
         var stdin: PipeEnd?
         var stdout: PipeEnd?
         var stderr: PipeEnd?
@@ -179,7 +182,8 @@ public final class ChildProcess: Sendable {
     /// True between a successful `start` and the child's end.
     public var isAlive: Bool {
         guard creatorPid == getpid() else { return false }
-        return state.withLock { s in s.phase == .running && s.pid != nil && s.status == nil } && collect() == nil
+        guard state.withLock({ s in s.phase == .running && s.pid != nil && s.status == nil && !s.statusLost }) else { return false }
+        return (try? collect()) == .some(nil)
     }
 
     /// The child's exit status once it has ended and been collected (`join`, `isAlive`), else nil.

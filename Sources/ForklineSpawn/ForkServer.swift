@@ -98,9 +98,12 @@ enum ForkServer {
         // Started late, the server's own fork was not recorded (its owner was not tracing then):
         // its start names no fork.
         let late = server.traceDirectory == nil
-        try? Tracer.open(directory: directory, origin: Tracer.Origin(
+        do { try Tracer.open(directory: directory, origin: Tracer.Origin(
             parentPuid: server.parentPuid, parentPid: server.parentPid, forkerPuid: late ? 0 : server.forkerPuid,
             forkSeq: late ? 0 : server.forkSeq, method: server.method, name: "forkserver", entry: ""), puid: server.puid)
+        } catch {
+            writeStderr("forkline: tracing disabled in the forkserver (pid \(getpid())): \(error)\n")
+        }
     }
 
     static func accept(listener: Int32, control: Int32, server: BootstrapPayload) -> Child? {

@@ -48,8 +48,9 @@ struct ChildDescriptors: ~Copyable {
 
 /// The parent's end of a child's stdout or stderr pipe (or stdin, for writing).
 public final class PipeEnd: @unchecked Sendable {
-    // @unchecked: the descriptor is only closed once, under `closeOnce`'s check, and reads are the
-    // caller's to serialise (as with any file handle).
+    // @unchecked: `fileDescriptor` is immutable and closed once (`closed` is an atomic flag set
+    // by the one `close` that closes it). Two threads reading or writing at once interleave their
+    // bytes, as with any file handle: ordering them is the caller's job.
     public let fileDescriptor: Int32
     private let closed = ForkSafeFlag()
 

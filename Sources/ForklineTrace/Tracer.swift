@@ -1,4 +1,5 @@
 import CForkline
+@_exported import ForklineTraceFormat
 import ForklineSystem
 import Synchronization
 
@@ -213,6 +214,39 @@ public enum Tracer {
             fl_trace_commit(p)
         }
         fl_trace_close()
+    }
+
+    /// Traces `body`: turns tracing on into `directory` (as ``start(directory:)``), runs `body`,
+    /// and turns it off again, whatever `body` does. The process's file then ends with a
+    /// `traceCut` event whose errno is 0 (stopped on purpose), so `replay check` knows that what
+    /// the process did afterwards was not recorded. Children started inside the scope are traced
+    /// to their end. When tracing was on already (`FORKLINE_TRACE`), `body` just runs and tracing
+    /// stays on.
+    ///
+    /// - Throws: ``TraceError`` when the directory or the file cannot be created (then `body`
+    ///   does not run), or what `body` throws.
+    public static func withTracing<R>(directory: String, _ body: () throws -> R) throws -> R {
+        let started = try startScope(directory)
+        defer { if started { stopScope() } }
+        return try body()
+    }
+
+    /// As ``withTracing(directory:_:)``, for an async `body`.
+    public static func withTracing<R>(directory: String, _ body: () async throws -> R) async throws -> R {
+        let started = try startScope(directory)
+        defer { if started { stopScope() } }
+        return try await body()
+    }
+
+    static func startScope(_ directory: String) throws(TraceError) -> Bool {
+        if isEnabled { return false }
+        try start(directory: directory)
+        return true
+    }
+
+    static func stopScope() {
+        record(.traceCut, [.int(0), .int(0)])
+        stop()
     }
 
     /// Turns tracing off in this process and closes its file, without an `exit` event (the

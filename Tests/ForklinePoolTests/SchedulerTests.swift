@@ -118,6 +118,17 @@ struct SchedulerTests {
         #expect(s.exited(1, status: .signaled(11), now: 300).last == .deliverFailure(1, .workerDied(1, .signaled(11))))
     }
 
+    @Test("a worker told to stop before it was ready is not told again when it becomes ready")
+    func stopOnce() {
+        var s = started(.init(workers: 1, maxTasksPerChild: 1, window: 1))
+        _ = s.submit(1, size: 8, now: 0)
+        #expect(s.finished(1, 1, now: 0) == [.deliverReply(1), .stopWorker(1)])
+        #expect(s.exited(1, status: .exited(0), now: 0) == [.startWorker(2), .replaced(old: 1, new: 2, .maxTasksPerChild)])
+        #expect(s.close() == [.stopWorker(2)])
+        #expect(s.ready(2, now: 0).isEmpty)
+        #expect(s.exited(2, status: .exited(0), now: 0) == [.finished])
+    }
+
     @Test("maxTasksPerChild: a worker is stopped after its quota and replaced when it exits")
     func maxTasksPerChild() {
         var s = started(.init(workers: 1, maxTasksPerChild: 2, window: 4))

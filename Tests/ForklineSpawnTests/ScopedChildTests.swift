@@ -21,4 +21,27 @@ struct ScopedChildTests {
         let (_, report) = try TestSupport.checkedTrace(dir)
         #expect(report.ok, "\(report.violations.map { "\($0)" })")
     }
+
+    @Test("a child reaped by the program itself (waitpid) makes join throw ECHILD instead of inventing SIGKILL",
+          arguments: [StartMethod.fork, .spawn])
+    func foreignReap(method: StartMethod) throws {
+        let (out, _) = try TestSupport.runFixture(["foreign-reap", method.description], traced: false, timeout: 60)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["join systemCallFailed errno=10"], "\(out.lines)")
+    }
+
+    @Test("Tracer.withTracing traces its scope only: the child inside is in the trace, the one after is not; check passes",
+          arguments: [StartMethod.fork, .spawn, .forkserver])
+    func scopedTracing(method: StartMethod) throws {
+        let dir = TestSupport.temporaryDirectory("forkline-scoped-trace")
+        let (out, _) = try TestSupport.runFixture(["scoped-tracing", method.description, dir], traced: false, timeout: 60)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["inside exited(0) tracing false", "after exited(0)"], "\(out.lines)")
+        let (trace, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations.map { "\($0)" })")
+        let root = try #require(trace.processes.first { $0.events.first?["method"]?.uint == UInt64(StartMethod.root.rawValue) })
+        #expect(root.events.last?.kind == .traceCut && root.events.last?["errno"]?.int == 0)
+        let children = trace.processes.filter { $0.header.puid != root.header.puid && $0.name != "forkserver" }
+        #expect(children.count == 1, "only the child inside the scope was started traced: \(children.map(\.name))")
+    }
 }

@@ -1,7 +1,7 @@
 // replay: check, show, export and count a Forkline trace. A thin shell over ForklineReplay.
 import ArgumentParser
 import ForklineReplay
-import ForklineTrace
+import ForklineTraceFormat
 
 #if canImport(Glibc)
 import Glibc

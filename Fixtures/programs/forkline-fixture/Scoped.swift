@@ -46,3 +46,38 @@ enum Scoped {
         do { try c.start(); print("closure with spawn started") } catch { print("closure with spawn \(error.code)") }
     }
 }
+
+enum ForeignReap {
+    /// `foreign-reap METHOD`: the program itself reaps its child with waitpid before Forkline
+    /// does; `join` must say the status is lost, not invent one. Prints `join CODE errno=N`.
+    static func run(method m: StartMethod) async {
+        do {
+            let c = try child({ }, entry: behave, "return")
+            try c.start()
+            var status: Int32 = 0
+            _ = waitpid(c.pid!, &status, 0)  // a foreign reaper: the child is gone for Forkline
+            print("join \(try await c.join())")
+        } catch let error as SpawnError {
+            print("join \(error.code) errno=\(error.errno ?? 0)")
+        } catch {
+            print("join other \(error)")
+        }
+    }
+}
+
+enum ScopedTracing {
+    /// `scoped-tracing METHOD DIR`: a child started and joined inside `Tracer.withTracing`, one
+    /// after it; only the first is in the trace, whose check must pass.
+    static func run(method m: StartMethod, dir: String) async throws {
+        let inside = try await Tracer.withTracing(directory: dir) { () async throws -> ExitStatus in
+            Tracer.mark("inside")
+            let c = try child({ }, entry: behave, "return")
+            try c.start()
+            return try await c.join()
+        }
+        print("inside \(inside) tracing \(Tracer.isEnabled)")
+        let c = try child({ }, entry: behave, "return")
+        try c.start()
+        print("after \(try await c.join())")
+    }
+}

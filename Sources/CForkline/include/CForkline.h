@@ -46,6 +46,9 @@ int fl_pipe_cloexec(int fds[2]);
 ssize_t fl_write_nosigpipe(int fd, const void *buf, size_t len);
 /// gettid().
 pid_t fl_gettid(void);
+/// 1 when the calling thread holds the robust mutex `m` (a `pthread_mutex_t *`): the robust
+/// futex protocol keeps the owner's tid in the futex word (FUTEX_TID_MASK), kernel ABI.
+int fl_mutex_owned_by_caller(void *m);
 /// Resets every signal's disposition to default and unblocks all signals (used in new children).
 void fl_reset_signals(void);
 /// Unblocks every signal in the calling thread (a new child must answer `terminate()` even if

@@ -1,9 +1,8 @@
-import CForkline
 
 /// Encodes and decodes event payloads: a kind's arguments in table order (docs/trace-format.md).
 public enum PayloadCodec {
     /// The largest payload one record holds (a record's size in words is a u16): 524,256 bytes.
-    public static let maxPayload = Int(FL_TRACE_MAX_PAYLOAD)
+    public static let maxPayload = 524_256  // 0xFFFF words x 8 - the 24-byte record header (CForkline: FL_TRACE_MAX_PAYLOAD)
 
     /// The encoded size of `args` for `kind` (strings and lists cut to their u16 counts).
     package static func size(of kind: EventKind, _ args: [TraceValue]) -> Int { sizes(of: kind, args).encoded }

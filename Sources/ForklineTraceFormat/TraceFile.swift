@@ -1,4 +1,3 @@
-import CForkline
 
 /// The fixed header of one process's trace file.
 public struct ProcessHeader: Sendable, Hashable {
@@ -48,9 +47,10 @@ public struct ProcessTrace: Sendable, Hashable {
 /// Constants of the binary format (docs/trace-format.md).
 public enum TraceFormat {
     public static let magic: [UInt8] = Array("FLTRACE".utf8) + [0]
-    public static let version: UInt16 = UInt16(FL_TRACE_VERSION)
-    public static let fileHeaderSize = Int(FL_TRACE_FILE_HEADER)
-    public static let recordHeaderSize = Int(FL_TRACE_RECORD_HEADER)
+    // The recorder (CForkline.h) defines the same numbers; FormatConstantsTests checks they agree.
+    public static let version: UInt16 = 1
+    public static let fileHeaderSize = 64
+    public static let recordHeaderSize = 24
     public static let paddingKind: UInt16 = 0xFFFF
     /// Trace files are named `<pid>.<puid as 16 hex digits>.flt`.
     public static let fileExtension = "flt"

@@ -112,7 +112,7 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
 
     /// The specs indexed by raw value (raw values may leave gaps: each area of the library owns a
     /// range): an array index on the recording path, not a hash lookup.
-    static let table: [(name: String, arguments: [ArgumentSpec])?] = {
+    package static let table: [(name: String, arguments: [ArgumentSpec])?] = {
         var t = [(name: String, arguments: [ArgumentSpec])?](repeating: nil, count: Int(allCases.map(\.rawValue).max()!) + 1)
         for k in allCases { t[Int(k.rawValue)] = specs[k]! }
         return t
