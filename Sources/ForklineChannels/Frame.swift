@@ -9,7 +9,7 @@ import ForklineSystem
 /// | 4 | 4 | payload length |
 /// | 8 | 8 | sender's puid (the process's trace id) |
 /// | 16 | 8 | sequence number of the sender's `send` event (0 when not traced) |
-/// | 24 | 1 | payload type: 0 raw bytes, 1 JSON, 2 plain data (the value's bytes), 3 UTF-8 string |
+/// | 24 | 1 | payload type: 0 raw bytes, 1 JSON, 2 plain data (the value's bytes), 3 UTF-8 string, 4 binary codec (docs/codec.md) |
 /// | 25 | 3 | plain data: a fingerprint of the type's name (``fingerprint(_:)``); else zero |
 /// | 28 | 4 | FNV-1a of bytes 0-27 |
 struct FrameHeader: Equatable {
@@ -37,7 +37,7 @@ struct FrameHeader: Equatable {
         guard b.count >= size,
               UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) == magic,
               UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 28, as: UInt32.self)) == check(UnsafeRawBufferPointer(rebasing: b[0..<28])),
-              b[24] <= 3, b[24] == 2 || (b[25] == 0 && b[26] == 0 && b[27] == 0) else { return nil }
+              b[24] <= 4, b[24] == 2 || (b[25] == 0 && b[26] == 0 && b[27] == 0) else { return nil }
         return FrameHeader(
             length: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4, as: UInt32.self)),
             senderPuid: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),

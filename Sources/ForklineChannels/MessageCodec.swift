@@ -1,18 +1,19 @@
 import FoundationEssentials
 
-/// How a queue turns values into bytes, chosen by measurement (docs/channels.md): a value of a
-/// plain-data type (`_isPOD`: integers, floats, structs and enums of them) is copied as its bytes,
-/// a `String` as UTF-8 and `[UInt8]` as is; anything else is JSON. The type tag travels with the
-/// message, so a reader never guesses. Inlinable, so a `Queue<Int>` in the user's module is
-/// specialised and its plain-data path is a copy.
+/// How a Connection or a queue turns values into bytes, chosen by measurement (docs/channels.md,
+/// docs/codec.md): a value of a plain-data type (`_isPOD`: integers, floats, structs and enums of
+/// them) is copied as its bytes, a `String` as UTF-8 and `[UInt8]` and `Data` as they are; a
+/// ``JSONCoded`` value is JSON; anything else is the binary codec (``BinaryEncoder``). The type
+/// tag travels with the message, so a reader never guesses. Inlinable, so a `Queue<Int>` in the
+/// user's module is specialised and its plain-data path is a copy.
 @usableFromInline
 enum MessageCodec {
     /// Payload type tags.
-    @usableFromInline static let bytes: UInt32 = 0, json: UInt32 = 1, plain: UInt32 = 2, utf8: UInt32 = 3
+    @usableFromInline static let bytes: UInt32 = 0, json: UInt32 = 1, plain: UInt32 = 2, utf8: UInt32 = 3, binary: UInt32 = 4
 
     /// Calls `body` with the encoding of `value` and its type tag.
     ///
-    /// - Throws: ``ChannelError`` `encoding` when JSON cannot encode the value.
+    /// - Throws: ``ChannelError`` `encoding` when the value cannot be encoded.
     @inlinable
     static func withEncoded<T: Encodable>(_ value: T, label: String, _ body: (UnsafeRawBufferPointer, UInt32) -> Void) throws(ChannelError) {
         if _isPOD(T.self) {
@@ -20,14 +21,22 @@ enum MessageCodec {
             withUnsafeBytes(of: &v) { body($0, plain) }
         } else if var s = value as? String {
             s.withUTF8 { body(UnsafeRawBufferPointer($0), utf8) }
-        } else if let a = value as? [UInt8] {
-            a.withUnsafeBytes { body($0, bytes) }
-        } else {
+        } else if T.self == [UInt8].self {
+            unsafeBitCast(value, to: [UInt8].self).withUnsafeBytes { body($0, bytes) }
+        } else if T.self == Data.self {
+            (value as! Data).withUnsafeBytes { body($0, bytes) }
+        } else if let j = value as? any JSONCodedMessage {
             let data: Data
-            do { data = try JSONEncoder().encode(value) } catch {
-                throw ChannelError(.encoding, "\(label): cannot encode \(T.self): \(error)")
+            do { data = try j.json() } catch {
+                throw ChannelError(.encoding, "\(label): cannot encode \(T.self) as JSON: \(error)")
             }
             data.withUnsafeBytes { body($0, json) }
+        } else {
+            let payload: [UInt8]
+            do { payload = try BinaryEncoder().encode(value) } catch {
+                throw ChannelError(.encoding, "\(label): cannot encode \(T.self): \(error)")
+            }
+            payload.withUnsafeBytes { body($0, binary) }
         }
     }
 
@@ -44,7 +53,13 @@ enum MessageCodec {
             }
             return s as! T
         }
-        if type == bytes && T.self == [UInt8].self { return Array(b) as! T }
+        if type == bytes && T.self == [UInt8].self { return unsafeBitCast(Array(b), to: T.self) }
+        if type == bytes && T.self == Data.self { return Data(b) as! T }
+        if type == binary {
+            do { return try BinaryDecoder().decode(T.self, from: b) } catch {
+                throw ChannelError(.encoding, "\(label): the message is not a \(T.self): \(error)")
+            }
+        }
         if type == json {
             do { return try JSONDecoder().decode(T.self, from: Data(b)) } catch {
                 throw ChannelError(.encoding, "\(label): the message is not a \(T.self): \(error)")

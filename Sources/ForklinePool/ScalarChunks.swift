@@ -1,10 +1,11 @@
 import FoundationEssentials
+import ForklineChannels
 
 /// A faster wire form for the commonest chunk contents: arrays of `Int`, `Double` or `String`
 /// travel as raw little-endian words or length-prefixed UTF-8 instead of JSON. Measured here,
 /// encoding and decoding a one-element JSON array costs several microseconds on each side,
-/// which at chunksize 1 was most of a task's cost. Every other type is JSON (the first byte
-/// `[` tells the two apart).
+/// which at chunksize 1 was most of a task's cost. Every other type is in the binary codec
+/// (first byte `0xFB`, docs/codec.md); a JSON array (first byte `[`) is still read.
 enum ScalarChunks {
     static let intTag: UInt8 = 1
     static let doubleTag: UInt8 = 2
@@ -75,31 +76,46 @@ enum ScalarChunks {
 }
 
 extension JSONChunks {
-    /// Chunks of `values`: raw when their type allows it, else JSON arrays.
+    /// Chunks of `values`: raw for `Int`, `Double` and `String`, else the binary codec
+    /// (docs/codec.md), one payload per chunk.
     static func encodeChunks<T: Encodable>(_ values: [T], chunksize: Int) throws(PoolError) -> [[UInt8]] {
-        guard T.self == Int.self || T.self == Double.self || T.self == String.self else { return try encode(values, chunksize: chunksize) }
-        return stride(from: 0, to: values.count, by: chunksize).map { i in
-            ScalarChunks.encode(values[i..<min(i + chunksize, values.count)])!
+        let scalar = T.self == Int.self || T.self == Double.self || T.self == String.self
+        var chunks: [[UInt8]] = []
+        chunks.reserveCapacity((values.count + chunksize - 1) / chunksize)
+        var i = 0
+        while i < values.count {
+            let end = min(i + chunksize, values.count)
+            if scalar {
+                chunks.append(ScalarChunks.encode(values[i..<end])!)
+            } else {
+                do { chunks.append(try BinaryEncoder().encode(Array(values[i..<end]))) } catch {
+                    throw PoolError(.encoding, "cannot encode the inputs ([\(T.self)]): \(error)")
+                }
+            }
+            i = end
         }
+        return chunks
     }
 
-    /// One chunk's array: raw or JSON.
+    /// One chunk's array: raw or the binary codec.
     static func encodeChunk<T: Encodable>(_ values: [T]) throws -> [UInt8] {
         if let raw = ScalarChunks.encode(values[...]) { return raw }
-        return Array(try JSONEncoder().encode(values))
+        return try BinaryEncoder().encode(values)
     }
 
-    /// Decodes one chunk's array, raw or JSON.
+    /// Decodes one chunk's array: raw, the binary codec, or JSON (the first byte tells which).
     static func decodeChunk<T: Decodable>(_ bytes: [UInt8], as: T.Type) throws -> [T] {
+        if bytes.first == BinaryFormat.magic { return try BinaryDecoder().decode([T].self, from: bytes) }
         if let raw = ScalarChunks.decode(bytes, as: T.self) { return raw }
         return try JSONDecoder().decode([T].self, from: Data(bytes))
     }
 
     /// Decodes every chunk's values, in order: one JSON decode when they are all JSON.
     static func decodeAll<T: Decodable>(_ chunks: [[UInt8]], as: T.Type) throws -> [T] {
-        if chunks.allSatisfy({ $0.first == UInt8(ascii: "[") }) {
+        if chunks.count > 1, chunks.allSatisfy({ $0.first == UInt8(ascii: "[") }) {
             return try JSONDecoder().decode([T].self, from: Data(join(chunks)))
         }
+        if chunks.count == 1 { return try decodeChunk(chunks[0], as: T.self) }
         var out: [T] = []
         for c in chunks { out += try decodeChunk(c, as: T.self) }
         return out

@@ -1,7 +1,8 @@
 @testable import ForklinePool
 import Testing
 
-/// How chunks of inputs and outputs are encoded: raw for Int, Double and String, JSON otherwise.
+/// How chunks of inputs and outputs are encoded: raw for Int, Double and String, the binary codec
+/// otherwise (docs/codec.md); JSON arrays are still read.
 @Suite("Chunk encoding")
 struct ChunkTests {
     struct Point: Codable, Equatable, Sendable {
@@ -30,7 +31,7 @@ struct ChunkTests {
         #expect(try roundTrip(strings, chunksize: chunksize) == strings)
     }
 
-    @Test("other types are JSON arrays cut at their top-level elements (strings with commas and brackets included)",
+    @Test("other types are one binary-codec payload per chunk (strings with commas and brackets included)",
           arguments: [1, 2, 5])
     func json(chunksize: Int) throws {
         let points = [
@@ -40,9 +41,24 @@ struct ChunkTests {
             Point(x: 4, label: "", tags: ["}"]),
         ]
         #expect(try roundTrip(points, chunksize: chunksize) == points)
-        #expect(try JSONChunks.encodeChunks(points, chunksize: chunksize).allSatisfy { $0.first == UInt8(ascii: "[") })
+        #expect(try JSONChunks.encodeChunks(points, chunksize: chunksize).allSatisfy { $0.prefix(2) == [0xFB, 1] })
         let optionals: [Int?] = [1, nil, 3]
         #expect(try roundTrip(optionals, chunksize: chunksize) == optionals)
+    }
+
+    @Test("a [UInt8] chunk is its bytes and a few headers, not a JSON array of numbers")
+    func bytes() throws {
+        let input = (0..<(256 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let chunks = try JSONChunks.encodeChunks([input], chunksize: 1)
+        #expect(chunks.count == 1 && chunks[0].count <= input.count + 16)
+        #expect(try JSONChunks.decodeAll(chunks, as: [UInt8].self) == [input])
+    }
+
+    @Test("JSON arrays are still read, alone or several at once")
+    func jsonStillRead() throws {
+        let a = Array("[{\"x\":1,\"label\":\"a\",\"tags\":[]}]".utf8), b = Array("[{\"x\":2,\"label\":\"b\",\"tags\":[\"t\"]}]".utf8)
+        #expect(try JSONChunks.decodeChunk(a, as: Point.self) == [Point(x: 1, label: "a", tags: [])])
+        #expect(try JSONChunks.decodeAll([a, b], as: Point.self).map(\.x) == [1, 2])
     }
 
     @Test("worker messages survive encoding")

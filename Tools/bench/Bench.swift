@@ -15,7 +15,7 @@ let noop = EntryPoint<Empty>("noop") { _ in }
 @main
 enum Bench {
     static let flags: Set<String> = ["--quick", "--json", "--channels", "--replay", "--start", "--forkserver",
-                                     "--pool", "--faults", "--no-pool", "--recording"]
+                                     "--pool", "--pool-bytes", "--faults", "--no-pool", "--recording"]
     static let usage = """
         usage: forkline-bench [--quick] [--json] [--channels | --replay | --pool | --start [--forkserver]]
           --quick       fewer rounds (a smoke run; figures are not to be quoted)
@@ -23,6 +23,7 @@ enum Bench {
           --channels    only the channel figures (and encoding costs)
           --replay      only the replay figures
           --pool        only the pool figures
+          --pool-bytes  only the pool figure for 256 KiB [UInt8] tasks (with its Connection peer)
           --start       only the start+join figures, without CPython; --forkserver: only its row
           --recording   only the per-event recording figures
           --no-pool     the full run without the pool figures
@@ -32,7 +33,7 @@ enum Bench {
     static func main() async throws {
         // A bare re-execution of this binary for the spawn baseline: exit before anything else.
         if CommandLine.arguments.dropFirst().first == "--noop" { fl_exit_now(0) }
-        ChildProcess.bootstrap(entries: [noop] + PoolBench.entries)
+        ChildProcess.bootstrap(entries: [noop] + PoolBench.entries + PoolBytesBench.entries)
         let args = Set(CommandLine.arguments.dropFirst())
         if args.contains("--help") || args.contains("-h") { return print(usage) }
         if let unknown = CommandLine.arguments.dropFirst().first(where: { !flags.contains($0) }) {
@@ -44,6 +45,10 @@ enum Bench {
         var figures: [Figure] = []
         if args.contains("--channels") { return try ChannelBench.main(quick: quick, json: json) }
         if args.contains("--replay") { return ReplayBench.run(quick: quick) }
+        if args.contains("--pool-bytes") {
+            let f = try await PoolBytesBench.figures(quick: quick)
+            return print(json ? Report.json(f) : Report.table(f))
+        }
         if args.contains("--pool") { return try await PoolBench.main(quick: quick, json: json) }
         if args.contains("--recording") {
             let f = recordingCost(quick: quick)

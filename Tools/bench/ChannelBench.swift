@@ -44,7 +44,7 @@ enum ChannelBench {
         }
         progress("CPython Pipe")
         let pyPing = python.flatMap { Python.numbers($0, pythonPipe(trips, rounds)) }
-        out.append(Figure(name: "round trip, Connection, Int (JSON)", unit: "us", ours: json, peerName: "C socketpair ping-pong", peer: cPing, python: pyPing))
+        out.append(Figure(name: "round trip, Connection, Int", unit: "us", ours: json, peerName: "C socketpair ping-pong", peer: cPing, python: pyPing))
         out.append(Figure(name: "round trip, Connection, 8 raw bytes", unit: "us", ours: raw, peerName: "C socketpair ping-pong", peer: cPing, python: pyPing))
 
         // One-way bandwidth of 1 MiB messages, in MiB/s.
@@ -87,6 +87,9 @@ enum ChannelBench {
         let enc = JSONEncoder(), dec = JSONDecoder()
         let jsonInt = try ns { _ = try dec.decode(Int.self, from: try enc.encode(42)) }
         let jsonSmall = try ns { _ = try dec.decode(Small.self, from: try enc.encode(Small(id: 1, value: 2.5))) }
+        let jsonNamed = try ns { _ = try dec.decode(Named.self, from: try enc.encode(Named(id: 1, name: "seven"))) }
+        let benc = BinaryEncoder(), bdec = BinaryDecoder()
+        let binNamed = try ns { _ = try bdec.decode(Named.self, from: try benc.encode(Named(id: 1, name: "seven"))) }
         let ints = try Queue<Int>(), smalls = try Queue<Small>(), nameds = try Queue<Named>(), strings = try Queue<String>()
         let qInt = try ns { try ints.putNowait(42); _ = try ints.getNowait() }
         let qSmall = try ns { try smalls.putNowait(Small(id: 1, value: 2.5)); _ = try smalls.getNowait() }
@@ -100,11 +103,13 @@ enum ChannelBench {
         |---|---|
         | JSONEncoder + JSONDecoder, Int | \(Report.fmt(jsonInt)) |
         | JSONEncoder + JSONDecoder, struct {Int, Double} | \(Report.fmt(jsonSmall)) |
+        | JSONEncoder + JSONDecoder, struct {Int, String} | \(Report.fmt(jsonNamed)) |
+        | BinaryEncoder + BinaryDecoder, struct {Int, String} | \(Report.fmt(binNamed)) |
         | Queue<Int> putNowait + getNowait (plain bytes) | \(Report.fmt(qInt)) |
         | Queue<struct {Int, Double}> putNowait + getNowait (plain bytes) | \(Report.fmt(qSmall)) |
         | Queue<String> putNowait + getNowait (UTF-8) | \(Report.fmt(qString)) |
-        | Queue<struct {Int, String}> putNowait + getNowait (JSON) | \(Report.fmt(qNamed)) |
-        | Connection send + receive, Int (JSON) | \(Report.fmt(cJSON)) |
+        | Queue<struct {Int, String}> putNowait + getNowait (binary codec) | \(Report.fmt(qNamed)) |
+        | Connection send + receive, Int (plain bytes) | \(Report.fmt(cJSON)) |
         | Connection sendBytes + receiveBytes, 8 bytes | \(Report.fmt(cRaw)) |
         """
     }

@@ -69,6 +69,7 @@ enum PoolBench {
                        peerName: "CPython ProcessPoolExecutor.map, same chunks", peer: py.executorAuto, python: py.executorAuto),
             ], at: 2)
         }
+        out += try await PoolBytesBench.figures(quick: quick)
         let speedup = Stats.median(one) / Stats.median(two)
         print("pool: chunksize 1 \(Report.fmt(1e3 / Stats.median(chunk1))) k tasks/s, automatic \(Report.fmt(1 / Stats.median(auto))) M tasks/s; CPU-bound speedup 2 workers vs 1: \(Report.fmt(speedup))x")
         return out

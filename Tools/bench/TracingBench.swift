@@ -33,7 +33,7 @@ enum TracingBench {
                               peer: bare))
         }
         let trips = quick ? 2_000 : 5_000
-        twin("round trip, Connection, Int (JSON)", try (0..<rounds).map { _ in try ChannelBench.roundTrip(trips, raw: false) })
+        twin("round trip, Connection, Int", try (0..<rounds).map { _ in try ChannelBench.roundTrip(trips, raw: false) })
         twin("round trip, Connection, 8 raw bytes", try (0..<rounds).map { _ in try ChannelBench.roundTrip(trips, raw: true) })
         twin("one way, Connection, 1 MiB messages", try (0..<rounds).map { _ in try ChannelBench.bandwidth(quick ? 50 : 200) })
         // 200k items a round keeps the trace to ~16 MB a round (two events an item).

@@ -1,9 +1,18 @@
 // Pool scenarios for the usage Python users port (issue 10 item 12): each prints facts, one per line.
 import Forkline
 
-/// A value JSON cannot encode when `x` is not finite (JSONEncoder throws on NaN).
+/// A value that cannot be encoded when `x` is not finite: its `encode(to:)` throws, whatever the
+/// encoder (the binary codec writes NaN; JSONEncoder would throw on it by itself).
 struct PoolSample: Codable, Sendable {
     var x: Double
+    struct NotFinite: Error {}
+    func encode(to encoder: any Encoder) throws {
+        guard x.isFinite else { throw NotFinite() }
+        var c = encoder.singleValueContainer()
+        try c.encode(x)
+    }
+    init(x: Double) { self.x = x }
+    init(from decoder: any Decoder) throws { x = try decoder.singleValueContainer().decode(Double.self) }
 }
 
 enum PoolUsageScenarios {

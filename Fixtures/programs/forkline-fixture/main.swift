@@ -80,7 +80,7 @@ let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.co
 if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
     ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
                                      silentExit, streamer, silentQueueUser, envDump, crashWithThreads, ignoreTerm]
-                                     + SyncScenarios.entries + Queues.entries + poolEntries
+                                     + SyncScenarios.entries + Queues.entries + poolEntries + CodecScenarios.entries
                                      + ChannelFaults.entries)
 }
 
@@ -345,6 +345,7 @@ case "forkserver-env": try ForkServerEnv.run(method: m, dir: args[2])
 case let s where s.hasPrefix("queue-") || s.hasPrefix("shm-"): try s.hasPrefix("shm-") ? SharedArrays.run(s, m, count) : Queues.run(s, m, count)
 case let s where s.hasPrefix("fault-"): try ChannelFaults.run(s, m, count)
 case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)
+case let s where s.hasPrefix("codec-"): try await CodecScenarios.run(s, m)
 default:
     if TraceFaults.run(scenario, count: count) { break }
     if try await Reliability.run(scenario, method: m, count: count, args: args) { break }
