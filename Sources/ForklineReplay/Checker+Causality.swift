@@ -1,4 +1,4 @@
-import ForklineTrace
+import ForklineTraceFormat
 
 extension Trace {
     /// The ordering rules across processes, decided on the causal graph alone (clocks are
