@@ -89,7 +89,7 @@ struct TimelineTests {
         let lane = try #require(lines.firstIndex { $0.hasPrefix("11 crasher [fork]") })
         #expect(lines[lane + 1].contains("! pid 11 crasher: SIGSEGV"))
         #expect(lines[(lane + 2)...].prefix(8).contains { $0.contains("TimelineTests.captureHere") }, "\(text)")
-        #expect(text.contains("ForklineReplayTests.TimelineTests.captureHere() -> ForklineTrace.Backtrace"), "names are demangled")
+        #expect(text.contains("ForklineReplayTests.TimelineTests.captureHere() -> ForklineTraceFormat.Backtrace"), "names are demangled")
     }
 
     @inline(never)
