@@ -13,7 +13,9 @@ extension Checker {
                 }
                 continue
             }
-            let parent = child.start?.parentPuid
+            // The logical parent: the start's, or for a child that recorded no start (killed at
+            // once, or its start lost: `no-start` reports that) the one its fork implies.
+            let parent = child.start?.parentPuid ?? forkOf[childPuid].map { $0.requestID?.puid ?? $0.puid }
             let byParent = all.filter { $0.puid == parent }
             let others = all.filter { $0.puid != parent }
             if !others.isEmpty {
@@ -45,7 +47,7 @@ extension Checker {
             if wasCut(p) { continue }
             let parentEnd = end(of: p)
             let how = parentEnd == nil
-                ? "its parent \(label(p)) did not finish either (still running, or killed)"
+                ? "its parent \(label(p)) recorded no exit (it was still running, was killed, or ended with _exit) and no join of it"
                 : "its parent \(label(p)) \(parentEnd?.kind == .crash ? "crashed" : "exited") without joining it"
             add(.missingJoin, "\(label(child)) was never joined: \(how)",
                 Array(child.start.map { [$0] } ?? []) + (parentEnd.map { [$0] } ?? []), pids: [p.header.pid])

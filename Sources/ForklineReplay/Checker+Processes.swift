@@ -73,8 +73,9 @@ extension Checker {
             guard let child = fork.childPuid else { continue }
             let starts = startsByFork[fork.id] ?? []
             let own = starts.filter { $0 == child }
-            if own.isEmpty, !startFailed.contains(child), !killedBeforeStart(child),
-               trace.process(child)?.start == nil {
+            // A child whose file holds no start is `no-start` (or accepted as killed at once):
+            // one fault, one violation.
+            if own.isEmpty, !startFailed.contains(child), !killedBeforeStart(child), trace.process(child) == nil {
                 add(.forkWithoutStart, "fork of pid \(fork.arg(Arg.childPid)?.int ?? 0) (\(hex16(child))) has no start in the child",
                     [fork])
             }

@@ -31,8 +31,9 @@ struct Checker {
     var forks: [EventID: TraceEvent] = [:]
     /// Fork events in trace order.
     var forkList: [TraceEvent] = []
-    /// Forked children's puids.
+    /// Forked children's puids, and the fork that names each (its last).
     var forked: Set<UInt64> = []
+    var forkOf: [UInt64: TraceEvent] = [:]
     /// Request events by their own id.
     var requests: [EventID: TraceEvent] = [:]
     /// Children whose start failed.
@@ -89,7 +90,7 @@ struct Checker {
                 case .fork:
                     forks[e.id] = e
                     forkList.append(e)
-                    if let c = e.childPuid { forked.insert(c) }
+                    if let c = e.childPuid { forked.insert(c); forkOf[c] = e }
                 case .request:
                     requests[e.id] = e
                 case .startFailed:
