@@ -64,9 +64,9 @@ extension ChildProcess {
 
     /// Ends a started child: waits up to the grace period, then SIGTERM, then SIGKILL; joins.
     func end(_ teardown: Teardown) async -> Result<ExitStatus, SpawnError> {
-        if let s = await exit(within: teardown.gracePeriod) { return .success(s) }
+        if let s = await awaitExit(within: teardown.gracePeriod) { return .success(s) }
         try? terminate()
-        if let s = await exit(within: teardown.terminationGrace) { return .success(s) }
+        if let s = await awaitExit(within: teardown.terminationGrace) { return .success(s) }
         try? kill()
         while true {
             // Cancellation of the scope's task must not leave the child unjoined: after SIGKILL
@@ -87,7 +87,7 @@ extension ChildProcess {
     }
 
     /// The child's status if it ends within `limit`, else nil (the join is abandoned, not the child).
-    func exit(within limit: Duration) async -> ExitStatus? {
+    func awaitExit(within limit: Duration) async -> ExitStatus? {
         if limit <= .zero { return joinIfEnded() }
         return await withTaskGroup(of: ExitStatus?.self) { group in
             group.addTask { try? await self.join() }
