@@ -68,7 +68,7 @@ struct APITests {
         b.exit(c, 0)
         let report = check(b.trace)
         #expect(report.rules == ["missing-join"])
-        #expect(report.violations[0].message.contains("did not finish"))
+        #expect(report.violations[0].message.contains("recorded no exit"))
     }
 
     @Test("a forkserver child whose start names the server as its parent is a wrong-parent")
