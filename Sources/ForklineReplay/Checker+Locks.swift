@@ -17,7 +17,8 @@ extension Trace {
         for (lock, byGeneration) in acquires.sorted(by: { $0.key < $1.key }) {
             for (g, list) in byGeneration.sorted(by: { $0.key < $1.key }) {
                 if list.count > 1 {
-                    v.append(Violation(.overlappingHolds, "lock \(hex16(lock)) was acquired \(list.count) times at generation \(g): held by two processes at once", list))
+                    let who = list.map { e in process(e.puid).map(label) ?? "pid \(e.pid)" }.joined(separator: " and ")
+                    v.append(Violation(.overlappingHolds, "lock \(hex16(lock)) was acquired \(list.count) times at generation \(g): held by \(who) at once (the acquires are listed below)", list))
                 }
                 // An acquire of generation g+1 that the release of g depends on is a cycle of the
                 // causal graph (`checkCausality`); clocks of two processes are not compared.
