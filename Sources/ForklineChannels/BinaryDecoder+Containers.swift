@@ -150,9 +150,9 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
             throw DecodingError.valueNotFound(Any.self, .init(codingPath: path, debugDescription: "binary payload: the unkeyed container has only \(count!) elements"))
         }
     }
-    mutating func take<T>(_ read: (inout Int, [any CodingKey]) throws -> T) throws -> T {
+    mutating func take<T>(_ reader: (inout Int, [any CodingKey]) throws -> T) throws -> T {
         try check()
-        let v = try read(&cursor, path)
+        let v = try reader(&cursor, path)
         currentIndex += 1
         return v
     }
@@ -213,24 +213,24 @@ struct BinarySingleDecoding: SingleValueDecodingContainer {
     let at: Int
     var codingPath: [any CodingKey]
 
-    func read<T>(_ r: (inout Int, [any CodingKey]) throws -> T) throws -> T {
+    func value<T>(_ r: (inout Int, [any CodingKey]) throws -> T) throws -> T {
         var i = at
         return try r(&i, codingPath)
     }
     func decodeNil() -> Bool { at < source.bytes.count && source.bytes[at] == BinaryFormat.null }
-    func decode(_ type: Bool.Type) throws -> Bool { try read(source.bool) }
-    func decode(_ type: String.Type) throws -> String { try read(source.string) }
-    func decode(_ type: Double.Type) throws -> Double { try read(source.double) }
-    func decode(_ type: Float.Type) throws -> Float { try read(source.float) }
-    func decode(_ type: Int.Type) throws -> Int { try read { try source.integer(Int.self, &$0, $1) } }
-    func decode(_ type: Int8.Type) throws -> Int8 { try read { try source.integer(Int8.self, &$0, $1) } }
-    func decode(_ type: Int16.Type) throws -> Int16 { try read { try source.integer(Int16.self, &$0, $1) } }
-    func decode(_ type: Int32.Type) throws -> Int32 { try read { try source.integer(Int32.self, &$0, $1) } }
-    func decode(_ type: Int64.Type) throws -> Int64 { try read { try source.integer(Int64.self, &$0, $1) } }
-    func decode(_ type: UInt.Type) throws -> UInt { try read { try source.integer(UInt.self, &$0, $1) } }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try read { try source.integer(UInt8.self, &$0, $1) } }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try read { try source.integer(UInt16.self, &$0, $1) } }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try read { try source.integer(UInt32.self, &$0, $1) } }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try read { try source.integer(UInt64.self, &$0, $1) } }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try read { try source.value(T.self, at: &$0, codingPath: $1) } }
+    func decode(_ type: Bool.Type) throws -> Bool { try value(source.bool) }
+    func decode(_ type: String.Type) throws -> String { try value(source.string) }
+    func decode(_ type: Double.Type) throws -> Double { try value(source.double) }
+    func decode(_ type: Float.Type) throws -> Float { try value(source.float) }
+    func decode(_ type: Int.Type) throws -> Int { try value { try source.integer(Int.self, &$0, $1) } }
+    func decode(_ type: Int8.Type) throws -> Int8 { try value { try source.integer(Int8.self, &$0, $1) } }
+    func decode(_ type: Int16.Type) throws -> Int16 { try value { try source.integer(Int16.self, &$0, $1) } }
+    func decode(_ type: Int32.Type) throws -> Int32 { try value { try source.integer(Int32.self, &$0, $1) } }
+    func decode(_ type: Int64.Type) throws -> Int64 { try value { try source.integer(Int64.self, &$0, $1) } }
+    func decode(_ type: UInt.Type) throws -> UInt { try value { try source.integer(UInt.self, &$0, $1) } }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try value { try source.integer(UInt8.self, &$0, $1) } }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try value { try source.integer(UInt16.self, &$0, $1) } }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try value { try source.integer(UInt32.self, &$0, $1) } }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try value { try source.integer(UInt64.self, &$0, $1) } }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try value { try source.value(T.self, at: &$0, codingPath: $1) } }
 }
