@@ -25,7 +25,7 @@ seeds = {
     "truncated-header": frame(probe)[:20],
     "oversized": frame(b"", kind=0, length=1 << 20),
     "bad-checksum": frame(probe)[:28] + b"\0\0\0\0" + probe,
-    "unknown-type": frame(b"xyz", kind=4),
+    "unknown-type": frame(b"xyz", kind=9),  # 0-4 are known (4: the binary codec)
     "plain-int": frame(struct.pack("<q", 42), kind=2) ,
     "utf8": frame("héllo".encode(), kind=3),
     "reserved-set": frame(b"xyz", kind=1, reserved=b"\x01\x00\x00"),
