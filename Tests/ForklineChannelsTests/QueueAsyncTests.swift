@@ -1,4 +1,5 @@
 import Forkline
+import ForklineTestSupport
 import Foundation
 import Testing
 
@@ -28,22 +29,14 @@ struct QueueAsyncTests {
         }
     }
 
-    // Long timeouts: other suites' blocking tests can hold the cooperative pool for seconds.
+    // In a process of its own (the fixture): in this shared test process the join timed out at
+    // 120 s in about one full-suite run in three, while it passed 15 of 15 runs alone; the
+    // interaction is not found yet (see the closing note of 2026-12-01).
     @Test("an async put waits for room, and an async join for every taskDone")
-    func asyncPutAndJoin() async throws {
-        let q = try JoinableQueue<Int>(maxSize: 1)
-        try q.putNowait(1)
-        let getter = Thread {
-            usleep(30_000)
-            for _ in 0..<2 {
-                _ = try? q.get(timeout: .seconds(120))
-                try? q.taskDone()
-            }
-        }
-        getter.start()
-        try await q.put(2, timeout: .seconds(120))
-        #expect(try await q.join(timeout: .seconds(120)))
-        #expect(q.unfinishedTasks == 0 && q.isEmpty)
+    func asyncPutAndJoin() throws {
+        let out = try TestSupport.run(TestSupport.executable("forkline-fixture"), ["queue-async-join"], timeout: 300)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["joined true unfinished 0 empty true"], "\(out.lines)")
     }
 
     @Test("plain data, strings, bytes, optionals and JSON-coded values come back equal")
