@@ -46,3 +46,33 @@ enum SlowBodies {
         print("received \(got)")
     }
 }
+
+enum ReusedDescriptor {
+    /// `async-reused-fd`: a task awaits receive on a connection that is then closed; a new
+    /// connection gets the same descriptor number; a waiter on it must be woken by a send. In a
+    /// process of its own: in the shared test process other tests take closed numbers first.
+    /// Prints `reused yes|no` and `got N|none`.
+    static func run() async throws {
+        let (a, b) = try Connection.pipe()
+        let oldFD = b.fileDescriptors[0]
+        let first = Task { try? await b.receiveBytes() }
+        try await Task.sleep(for: .milliseconds(300))
+        b.close()
+        a.close()
+        var made: [(Connection, Connection)] = []
+        var reused: (Connection, Connection)?
+        for _ in 0..<64 where reused == nil {
+            let pair = try Connection.pipe()
+            if pair.1.fileDescriptors[0] == oldFD { reused = pair } else if pair.0.fileDescriptors[0] == oldFD { reused = (pair.1, pair.0) } else { made.append(pair) }
+        }
+        print("reused \(reused == nil ? "no" : "yes")")
+        guard let (sender, receiver) = reused else { return }
+        let second = Task { try await receiver.receive(Int.self) }
+        try await Task.sleep(for: .milliseconds(300))
+        try sender.send(42)
+        let got = try? await second.value
+        print("got \(got.map { "\($0)" } ?? "none")")
+        _ = await first.value
+        for (x, y) in made { x.close(); y.close() }
+    }
+}
