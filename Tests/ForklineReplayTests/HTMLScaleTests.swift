@@ -7,48 +7,10 @@ import Testing
 /// Issue 16 item 3: the html page at 100k events, timed in headless Chromium.
 @Suite("HTML timeline at scale")
 struct HTMLScaleTests {
-    /// The benchmark's trace shape (Tools/bench ReplayBench): a root forks `children`, sends each
-    /// `messages` messages that the child receives, with marks between; about 100k events for
-    /// 20 x 2,350.
-    static func trace(children: Int = 20, messages: Int = 2_350) -> Trace {
-        var t: UInt64 = 1_000
-        func ev(_ kind: EventKind, _ puid: UInt64, _ seq: Int, _ args: [TraceValue]) -> TraceEvent {
-            t += 100
-            return TraceEvent(kind: kind, pid: Int32(puid), puid: puid, seq: UInt64(seq), time: t, args: args)
-        }
-        var root = [ev(.start, 1, 0, [.uint(0), .int(0), .uint(0), .uint(0), .uint(255), .string("main"), .string("")])]
-        var kids: [[TraceEvent]] = []
-        for c in 0..<children {
-            let puid = UInt64(1000 + c)
-            let fork = ev(.fork, 1, root.count, [.int(Int64(puid)), .uint(puid), .uint(0), .string(""), .uint(0), .uint(0), .backtrace(.unavailable)])
-            root.append(fork)
-            kids.append([ev(.start, puid, 0, [.uint(1), .int(1), .uint(1), .uint(fork.seq), .uint(0), .string("w\(c)"), .string("")])])
-        }
-        for m in 0..<messages {
-            for c in 0..<children {
-                let puid = UInt64(1000 + c)
-                let send = ev(.send, 1, root.count, [.uint(puid), .uint(16)])
-                root.append(send)
-                kids[c].append(ev(.recv, puid, kids[c].count, [.uint(puid), .uint(1), .uint(send.seq), .uint(16)]))
-                if m % 8 == 0 { kids[c].append(ev(.mark, puid, kids[c].count, [.string("step")])) }
-            }
-        }
-        for c in 0..<children {
-            let puid = UInt64(1000 + c)
-            kids[c].append(ev(.exit, puid, kids[c].count, [.int(0)]))
-            root.append(ev(.join, 1, root.count, [.int(Int64(puid)), .uint(puid), .status(.exited(0))]))
-        }
-        root.append(ev(.exit, 1, root.count, [.int(0)]))
-        var processes = [ProcessTrace(header: ProcessHeader(pid: 1, ppid: 0, puid: 1, startTime: 0, realtime: 0), events: root)]
-        for (c, evs) in kids.enumerated() {
-            processes.append(ProcessTrace(header: ProcessHeader(pid: Int32(1000 + c), ppid: 1, puid: UInt64(1000 + c), startTime: 0, realtime: 0), events: evs))
-        }
-        return Trace(processes: processes)
-    }
 
     @Test("a 100k-event page loads in under 2 s and every zoom or pan step draws in under 100 ms")
     func timing() throws {
-        let trace = Self.trace()
+        let trace = SyntheticTraces.messaging(children: 20, messages: 2_350)  // ~100k events, the bench's small trace
         #expect(trace.eventCount > 99_000)
         let dir = Scratch.directory()
         let page = dir + "/big.html"

@@ -8,44 +8,6 @@ import Glibc
 #endif
 
 enum ReplayBench {
-    /// A synthetic run: a root that forks `children`, sends each `messages` messages that the
-    /// child receives, marks in between, joins them all; about `children * (2 * messages + 3)` events.
-    static func trace(children: Int, messages: Int) -> Trace {
-        var t: UInt64 = 1_000
-        func ev(_ kind: EventKind, _ puid: UInt64, _ seq: Int, _ args: [TraceValue]) -> TraceEvent {
-            t += 100
-            return TraceEvent(kind: kind, pid: Int32(puid), puid: puid, seq: UInt64(seq), time: t, args: args)
-        }
-        var root = [ev(.start, 1, 0, [.uint(0), .int(0), .uint(0), .uint(0), .uint(255), .string("main"), .string("")])]
-        var kids: [[TraceEvent]] = []
-        for c in 0..<children {
-            let puid = UInt64(1000 + c)
-            let fork = ev(.fork, 1, root.count, [.int(Int64(puid)), .uint(puid), .uint(0), .string(""), .uint(0), .uint(0), .backtrace(.unavailable)])
-            root.append(fork)
-            kids.append([ev(.start, puid, 0, [.uint(1), .int(1), .uint(1), .uint(fork.seq), .uint(0), .string("w\(c)"), .string("")])])
-        }
-        for m in 0..<messages {
-            for c in 0..<children {
-                let puid = UInt64(1000 + c)
-                let send = ev(.send, 1, root.count, [.uint(puid), .uint(16)])
-                root.append(send)
-                kids[c].append(ev(.recv, puid, kids[c].count, [.uint(puid), .uint(1), .uint(send.seq), .uint(16)]))
-                if m % 8 == 0 { kids[c].append(ev(.mark, puid, kids[c].count, [.string("step")])) }
-            }
-        }
-        for c in 0..<children {
-            let puid = UInt64(1000 + c)
-            kids[c].append(ev(.exit, puid, kids[c].count, [.int(0)]))
-            root.append(ev(.join, 1, root.count, [.int(Int64(puid)), .uint(puid), .status(.exited(0))]))
-        }
-        root.append(ev(.exit, 1, root.count, [.int(0)]))
-        var processes = [ProcessTrace(header: ProcessHeader(pid: 1, ppid: 0, puid: 1, startTime: 0, realtime: 0), events: root)]
-        for (c, evs) in kids.enumerated() {
-            processes.append(ProcessTrace(header: ProcessHeader(pid: Int32(1000 + c), ppid: 1, puid: UInt64(1000 + c), startTime: 0, realtime: 0), events: evs))
-        }
-        return Trace(processes: processes)
-    }
-
     /// Median seconds of `rounds` runs of `body`.
     static func time(_ rounds: Int, _ body: () -> Void) -> Double {
         var s: [Double] = []
@@ -59,9 +21,9 @@ enum ReplayBench {
 
     static func run(quick: Bool) {
         let rounds = quick ? 1 : 3
-        let big = trace(children: 50, messages: 9_500)
+        let big = SyntheticTraces.messaging(children: 50, messages: 9_500)
         let checkS = time(rounds) { precondition(check(big).ok) }
-        let small = trace(children: 20, messages: 2_350)
+        let small = SyntheticTraces.messaging(children: 20, messages: 2_350)
         print("replay, \(big.eventCount) events: check \(fmt(checkS * 1e3)) ms = \(fmt(Double(big.eventCount) / checkS / 1e6)) M events/s")
         // A SIGKILLed pool: 250k tasks queued without a result, nobody exited (issue 12, item 7).
         let killed = SyntheticTraces.killedPool(tasks: 400_000, done: 150_000)
