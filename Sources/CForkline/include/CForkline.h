@@ -321,6 +321,14 @@ int fl_ring_announce(void *base);
 /// The position the worker last announced.
 uint64_t fl_ring_announced(void *base);
 
+// MARK: - page-fault counter (counters.c), for tests
+
+/// Opens a counter of the page faults this thread takes in user mode (a software perf event);
+/// returns its descriptor or -errno (EACCES under a strict perf_event_paranoid, ENOSYS).
+int fl_page_fault_counter_open(void);
+/// The faults counted so far, or -1.
+int64_t fl_page_fault_counter_read(int fd);
+
 #ifdef __cplusplus
 }
 #endif
