@@ -87,26 +87,36 @@ void fl_stdio_release_in_parent(void) {
 }
 
 void fl_stdio_release_in_child(void) {
-  __fpurge(stdout);
-  __fpurge(stderr);
+  // Usually nothing is pending (the parent flushed before taking the locks): a purge would still
+  // store into the FILE, one copy-on-write fault more in every child.
+  if (__fpending(stdout)) __fpurge(stdout);
+  if (__fpending(stderr)) __fpurge(stderr);
   funlockfile(stderr);
   funlockfile(stdout);
 }
 
 // The libc functions only a fork child calls (fl_stdio_release_in_child, fl_unblock_all_signals,
-// fl_set_pdeathsig, the getppid re-check) are bound lazily: the first call in each child looked
-// the symbol up through every loaded library's hash tables, ~20 page faults a child
-// (LD_DEBUG=bindings, perf -e page-faults). Calling each once here, harmlessly, binds them in the
+// fl_set_pdeathsig, the getppid re-check, the crash writer's sigaltstack and sigaction) are bound
+// lazily: the first call in each child looked the symbol up through every loaded library's hash
+// tables, ~20 page faults a child (LD_DEBUG=bindings, perf -e page-faults; a fork child does not
+// share its parent's page table entries for file pages, so each first read of a library's
+// symbol table or text faults). Calling each once here, harmlessly, binds them in the
 // parent, and children inherit the bound entries.
 void fl_bind_child_calls(void) {
   sigset_t set;
   sigemptyset(&set);
   sigprocmask(SIG_BLOCK, NULL, &set);  // a query: changes nothing
+  // The crash writer's install (fl_crash_become_child) in a child whose parent never traced.
+  stack_t ss;
+  (void)sigaltstack(NULL, &ss);
+  struct sigaction sa;
+  (void)sigaction(SIGSEGV, NULL, &sa);
   int sig = 0;
   (void)prctl(PR_GET_PDEATHSIG, &sig);
   (void)getppid();
   FILE *f = fopen("/dev/null", "w");
   if (f) {
+    (void)__fpending(f);
     __fpurge(f);
     fclose(f);
   }

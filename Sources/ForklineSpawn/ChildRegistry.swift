@@ -48,9 +48,16 @@ enum ChildRegistry {
     /// its parent's exit forever).
     static let daemonGrace: Duration = .seconds(1)
 
+    /// Whether `pid` created any child in the table (the exit hook's first question, asked by
+    /// `ChildSetup.prepareParent` too: the runtime makes the metadata this generic walk needs at
+    /// its first run, and a fork child finds it made instead of paying ~4 page faults for it).
+    static func hasChildren(createdBy pid: Int32) -> Bool {
+        state.withLock { s in s.children.values.contains { $0.creatorPid == pid } }
+    }
+
     static func joinAllAtExit() {
         let me = getpid()
-        guard state.withLock({ s in s.children.values.contains { $0.creatorPid == me } }) else {
+        guard hasChildren(createdBy: me) else {
             ForkServerClient.shutdownAtExit()
             return
         }

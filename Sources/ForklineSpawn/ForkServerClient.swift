@@ -205,6 +205,8 @@ enum ForkServerClient {
     /// At exit: close the control socket (the server sees EOF, ends its children and exits) and
     /// reap the server, recording the join.
     static func shutdownAtExit() {
+        // Most processes own no server (every fork child): return before building any list.
+        guard state.withLock({ $0?.owned == true }) || !retired.withLock({ $0.isEmpty }) else { return }
         let current = state.withLock { s -> Server? in
             defer { if s?.owned == true { s = nil } }
             return s?.owned == true ? s : nil

@@ -112,6 +112,7 @@ enum ChildSetup {
         _ = ChildProcess.inheritedMap.withLock { $0.count }
         _ = ChildProcess.lineage.withLock { $0.name }
         _ = ChildRegistry.state.withLock { _ in true }
+        _ = ChildRegistry.hasChildren(createdBy: 0)
         ProcessExit.prepare()
         _ = Tracer.directory
         fl_bind_child_calls()

@@ -33,16 +33,24 @@ package enum ProcessExit {
         _ = hooks.withLock { $0.count }
         _ = installed.load(ordering: .relaxed)
         _ = ranIn.load(ordering: .relaxed)
+        // The runtime makes the metadata of a hook's function type the first time `run` reads
+        // one: made here, a fork child finds it made (it was ~10 page faults in each child).
+        _ = hook(at: 0)
+    }
+
+    /// The hook at `index`, nil past the last (read under the lock: a hook may be added meanwhile).
+    static func hook(at index: Int) -> (@Sendable (Int32) -> Void)? {
+        hooks.withLock { index < $0.count ? $0[index] : nil }
     }
 
     /// Runs the hooks and records the exit (paths that end with `_exit`, or twice-safe).
     package static func run(status: Int32) {
         let me = getpid()
         guard ranIn.exchange(me, ordering: .acquiringAndReleasing) != me else { return }
-        let count = hooks.withLock { $0.count }
-        for i in stride(from: count - 1, through: 0, by: -1) {
-            let h = hooks.withLock { $0[i] }
-            h(status)
+        var i = hooks.withLock { $0.count }
+        while i > 0 {
+            i -= 1
+            hook(at: i)?(status)
         }
         Tracer.recordExit(code: status)
     }

@@ -207,6 +207,10 @@ public enum Tracer {
             return !s.exitRecorded
         }
         guard first else { return }
+        // Untraced (most fork children): nothing to build. The argument array and the event
+        // table it is sized by were the first of their kind in such a child, ~20 page faults on
+        // its way to `_exit` (perf -e page-faults, forkline-bench --start --faults).
+        guard fl_trace_enabled() != 0 else { return fl_trace_close() }
         // The exit is the last record: reserving it turns recording off for every other thread.
         let args: [TraceValue] = [.int(Int64(code))]
         if let p = fl_trace_reserve_final(EventKind.exit.rawValue, UInt32(PayloadCodec.size(of: .exit, args))) {
