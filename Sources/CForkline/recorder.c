@@ -277,7 +277,7 @@ static void *reserve_locked(uint16_t kind, uint32_t payload_len, uint64_t *seq_o
       char *rec = R.base + R.pos;
       uint32_t cut_size = FL_TRACE_RECORD_HEADER + 8;
       uint64_t s = R.seq++;
-      put_header(rec, cut_size, FL_KIND_TRACE_CUT, s, fl_monotonic_ns());
+      put_header(rec, cut_size, FL_KIND_TRACE_CUT, s, fl_trace_clock_ns());
       int32_t err = rc, pad = 0;
       memcpy(rec + 24, &err, 4);
       memcpy(rec + 28, &pad, 4);
@@ -290,7 +290,7 @@ static void *reserve_locked(uint16_t kind, uint32_t payload_len, uint64_t *seq_o
   char *rec = R.base + R.pos;
   R.pos += size;
   uint64_t s = R.seq++;
-  put_header(rec, size, kind, s, fl_monotonic_ns());
+  put_header(rec, size, kind, s, fl_trace_clock_ns());
   atomic_fetch_add_explicit(&R.inflight, 1, memory_order_relaxed);
   if (seq_out) *seq_out = s;
   return rec + FL_TRACE_RECORD_HEADER;

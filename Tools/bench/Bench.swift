@@ -163,18 +163,22 @@ enum Bench {
         let staticLabel: StaticString = "a static label"
         let label = "a run-time label"
         let nStatic = events(label: staticLabel.utf8CodeUnitCount), nString = events(label: label.utf8.count)
-        var staticMark: [Double] = [], stringMark: [Double] = []
+        var staticMark: [Double] = [], stringMark: [Double] = [], staticCPU: [Double] = [], stringCPU: [Double] = []
         for _ in 0..<(quick ? 3 : 7) {
-            var t0 = fl_monotonic_ns()
+            var t0 = fl_monotonic_ns(), c0 = CPUTime.thread()
             for _ in 0..<nStatic { Tracer.mark(staticLabel) }
             staticMark.append(Double(fl_monotonic_ns() - t0) / Double(nStatic))
+            staticCPU.append(Double(CPUTime.thread() - c0) / Double(nStatic))
             t0 = fl_monotonic_ns()
+            c0 = CPUTime.thread()
             for _ in 0..<nString { Tracer.mark(label) }
             stringMark.append(Double(fl_monotonic_ns() - t0) / Double(nString))
+            stringCPU.append(Double(CPUTime.thread() - c0) / Double(nString))
         }
         // The peer: the design Forkline rejected, one write() of the same record per event.
         let writes = writeCost(nString / 4, dir: dir)
-        return [
+        let writesCPU = CPUTime.writeCost(nString / 4, dir: dir)
+        return CPUTime.recordingFigures(staticMark: staticCPU, stringMark: stringCPU, writes: writesCPU) + [
             Figure(name: "record one event (static mark)", unit: "ns", ours: staticMark, peerName: "one write() per event", peer: writes),
             Figure(name: "record one event (String mark)", unit: "ns", ours: stringMark, peerName: "one write() per event", peer: writes),
         ]

@@ -321,6 +321,12 @@ int fl_ring_announce(void *base);
 /// The position the worker last announced.
 uint64_t fl_ring_announced(void *base);
 
+// MARK: - the recorder's clock (trace_clock.c)
+
+/// CLOCK_MONOTONIC in ns, read from the TSC where the kernel keeps CLOCK_MONOTONIC with it
+/// (within ~0.1 us of clock_gettime), never decreasing. Not thread-safe: under the recorder's lock.
+uint64_t fl_trace_clock_ns(void);
+
 // MARK: - page-fault counter (counters.c), for tests
 
 /// Opens a counter of the page faults this thread takes in user mode (a software perf event);
