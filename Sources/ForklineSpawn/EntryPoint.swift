@@ -117,6 +117,15 @@ enum EntryRegistry {
 
     static func lookup(_ name: String) -> (any AnyEntryPoint)? { table.withLock { $0.entries[name] } }
 
+    /// Asks the runtime, once, whether each registered entry point is runnable (the cast its
+    /// child makes first). In the forkserver: the answer is cached in memory its children share,
+    /// where each child otherwise scanned the binary's conformance records itself (~13 page
+    /// faults a child, perf -e page-faults). No user code runs.
+    static func prepareForChildren() {
+        let all = table.withLock { Array($0.entries.values) }
+        for e in all { _ = e as? any RunnableEntryPoint }
+    }
+
     /// Throws unless a spawn or forkserver child can find `entry`: `bootstrap` ran in this
     /// program and registered it. Checked in the parent, before any process starts, because a
     /// child of a program without `bootstrap` runs the program's `main` instead (seen: a pool

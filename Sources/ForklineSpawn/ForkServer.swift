@@ -86,6 +86,7 @@ enum ForkServer {
     /// this on its way to the entry; it was ~30% of a child's CPU (docs/benchmarks.md).
     static func warmUp() {
         ChildSetup.prepareParent()
+        EntryRegistry.prepareForChildren()
         struct Probe: Codable { var a: Int; var b: String; var c: [UInt8]; var d: Double? }
         let data = try? JSONEncoder().encode(Probe(a: 1, b: "b", c: [1], d: 0.5))
         _ = data.flatMap { try? JSONDecoder().decode(Probe.self, from: $0) }
