@@ -43,14 +43,15 @@ public struct WaitGraph: Sendable {
 }
 
 extension Trace {
-    /// Processes in a stable order: roots by puid, then each process's children in the order of
-    /// its forks (a depth-first walk of the process tree); processes no fork names come last.
+    /// Processes in a stable order: roots by start time and puid, then each process's children
+    /// in the order it created them (its `fork`, or its `request` to the forkserver: a
+    /// depth-first walk of the logical process tree); processes no parent names come last.
     public var processTree: [ProcessTrace] {
         var kids: [UInt64: [UInt64]] = [:]
         var forkSeq: [UInt64: UInt64] = [:]
         for p in processes {
-            for e in p.events where e.kind == .fork {
-                if let c = e.childPuid, forkSeq[c] == nil { forkSeq[c] = e.seq }
+            for e in p.events where e.kind == .fork || e.kind == .request {
+                if let c = e.childPuid, forkSeq[c] == nil, self.process(c)?.start?["parentPuid"]?.uint == p.header.puid { forkSeq[c] = e.seq }
             }
         }
         var roots: [ProcessTrace] = []
