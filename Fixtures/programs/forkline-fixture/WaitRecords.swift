@@ -21,12 +21,12 @@ struct WaitRecordArgs: Codable, Sendable {
 }
 
 enum WaitRecords {
-    /// Polls /proc until `pid`'s main thread sleeps (state S or D), up to 60 s.
+    /// Polls /proc until `pid`'s main thread sleeps interruptibly (state S: a futex or a read), up to 60 s.
     static func awaitAsleep(_ pid: Int32) {
         for _ in 0..<30_000 {
             if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") {
                 let state = stat[stat.index(close, offsetBy: 2)]
-                if state == "S" || state == "D" { return }
+                if state == "S" { return }  // not D: a page fault on the trace file is no wait
             }
             usleep(2000)
         }
