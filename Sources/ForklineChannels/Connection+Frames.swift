@@ -84,7 +84,8 @@ extension Connection {
                 case .failure(let e): return .error(e.rawValue)
                 }
             } else {
-                n = fl_read_nowait(readFD, into, count)
+                // A read end without a write end is a pipe's (`pipe(duplex: false)`).
+                n = writeFD < 0 ? fl_pipe_read_nowait(readFD, into, count) : fl_read_nowait(readFD, into, count)
                 if n == -Int(EAGAIN) { return .wouldBlock }
                 if n < 0 { return .error(Int32(-n)) }
             }
