@@ -87,7 +87,9 @@ extension Trace {
         let uses = ChannelUses(order)
         let live = Set(order.map(\.header.puid).filter { !hasEnded($0, joined: uses.joined) })
         var waits: [OpenWait] = []
-        for p in order where live.contains(p.header.puid) {
+        // A process whose tracing stopped (`traceCut`) went on unrecorded: its open waits may
+        // have ended, so it counts as running.
+        for p in order where live.contains(p.header.puid) && !p.wasCut {
             for b in p.openWaits {
                 waits.append(uses.resolve(b, of: p.header.puid, live: live))
             }

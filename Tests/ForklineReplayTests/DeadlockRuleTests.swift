@@ -96,3 +96,18 @@ struct DeadlockRuleTests {
         #expect(t.statusText().contains("no process has used its other end"))
     }
 }
+
+extension DeadlockRuleTests {
+    @Test("a process whose tracing stopped (traceCut) counts as running: its open wait is no deadlock")
+    func cutTraceIsRunning() {
+        let t = Self.family(2) { b, _, k in
+            b.event(k[0], .lockAcquire, [.uint(0xA), .uint(1), .uint(0)])
+            b.event(k[1], .lockAcquire, [.uint(0xB), .uint(1), .uint(0)])
+            Self.wait(&b, k[0], .lock, 0xB, ref: 1)
+            Self.wait(&b, k[1], .lock, 0xA, ref: 1)
+            b.event(k[1], .traceCut, [.int(0), .int(0)])
+        }
+        #expect(t.check().violations(.deadlock).isEmpty)
+        #expect(t.waitGraph().waits.count == 1)
+    }
+}
