@@ -8,6 +8,7 @@ import Testing
 /// `waitEnd` around its wait; an uncontended acquire, put or get records nothing new.
 @Suite("Wait records")
 struct WaitRecordTests {
+    /// The uncontended window: Lock, Queue, duplex Connection, one-way pipe, Semaphore, Event.
     @Test("each blocking call that had to wait records waitBegin/waitEnd; uncontended calls record none", arguments: [StartMethod.fork, .spawn])
     func slowPathOnly(method: StartMethod) throws {
         let (out, dir) = try TestSupport.runFixture(["wait-records", method.description])
@@ -21,7 +22,8 @@ struct WaitRecordTests {
         let begin = try #require(events.firstIndex { $0.kind == .mark && $0["label"]?.string == "uncontended-begin" })
         let end = try #require(events.firstIndex { $0.kind == .mark && $0["label"]?.string == "uncontended-end" })
         let quiet = events[begin...end]
-        #expect(quiet.filter { $0.kind == .lockAcquire }.count == 3 && quiet.filter { $0.kind == .recv }.count == 3)
+        #expect(quiet.filter { $0.kind == .lockAcquire }.count == 3 && quiet.filter { $0.kind == .recv }.count == 9)
+        #expect(quiet.filter { $0.kind == .semAcquire }.count == 3 && quiet.filter { $0.kind == .eventWait }.count == 3)
         #expect(!quiet.contains { $0.kind == .waitBegin || $0.kind == .waitEnd }, "an uncontended call records no wait")
 
         // After the child starts: one wait of each kind, in the program's order, each closed.
