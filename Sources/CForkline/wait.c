@@ -89,6 +89,15 @@ ssize_t fl_read_nowait(int fd, void *buf, size_t len) {
   return r >= 0 ? r : -errno;
 }
 
+ssize_t fl_pipe_read_nowait(int fd, void *buf, size_t len) {
+  struct iovec v = {.iov_base = buf, .iov_len = len};
+  ssize_t r;
+  do r = preadv2(fd, &v, 1, -1, RWF_NOWAIT); while (r < 0 && errno == EINTR);
+  if (r >= 0) return r;
+  if (errno == EAGAIN) return -EAGAIN;
+  return fl_read_nowait(fd, buf, len);
+}
+
 int fl_epoll_ctl_del(int ep, int fd) { return epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL) == 0 ? 0 : -errno; }
 
 uint32_t fl_atomic_load_u32(const uint32_t *word) { return __atomic_load_n(word, __ATOMIC_SEQ_CST); }

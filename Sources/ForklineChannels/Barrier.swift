@@ -150,11 +150,15 @@ public final class Barrier: Sendable {
             Tracer.recordWords(.barrierArrive, id, round, index, parties)
             if Barrier.faultPoint.load(ordering: .relaxed) == FaultPoint.whileArriving.rawValue { fl_queue_die() }
             core[5] = 0
+            let began = Tracer.waitBegin(.barrier, id, ref: round)
+            var passed = false
+            defer { Tracer.waitEnd(began, .barrier, id, passed ? .done : .failed) }
             while true {
                 let awake = core.sleep(until: end)
                 recoverFromDeadHolder(&held)
                 if core[0] != round {
                     if core[4] & bit != 0 { throw broken(round, "it was reset while this party waited") }
+                    passed = true
                     Tracer.recordWords(.barrierPass, id, round, parties)
                     if Barrier.faultPoint.load(ordering: .relaxed) == FaultPoint.afterRelease.rawValue { fl_queue_die() }
                     return Int(index)

@@ -103,6 +103,7 @@ public final class Condition: Sendable {
             for _ in 0..<levels { try? l.release() }
         }
         var notified = false
+        let began = Tracer.waitBegin(.condition, id, ref: core[1])
         while true {
             let awake = core.sleep(until: end)
             if core[0] > 0 {
@@ -117,6 +118,7 @@ public final class Condition: Sendable {
                 break
             }
         }
+        Tracer.waitEnd(began, .condition, id, notified ? .done : .timedOut)
         Tracer.recordWords(.conditionWait, id, core[1], notified ? 1 : 0)
         core.unlock()
         switch self.guard {

@@ -84,7 +84,8 @@ extension Connection {
                 case .failure(let e): return .error(e.rawValue)
                 }
             } else {
-                n = fl_read_nowait(readFD, into, count)
+                // A read end without a write end is a pipe's (`pipe(duplex: false)`).
+                n = writeFD < 0 ? fl_pipe_read_nowait(readFD, into, count) : fl_read_nowait(readFD, into, count)
                 if n == -Int(EAGAIN) { return .wouldBlock }
                 if n < 0 { return .error(Int32(-n)) }
             }
@@ -104,14 +105,29 @@ extension Connection {
         noteOpen()
         do throws(WaitFailure) { try await recvLock.acquire(group: waits) } catch { throw ChannelError(waiting: error, label) }
         defer { recvLock.release() }
+        var began = false
         while true {
-            try usable(readFD, "receive")
-            let step = try recvLock.withAcquired { (p) throws(ChannelError) in try advance(&p, blocking: false) }
+            let step: FrameStep
+            do throws(ChannelError) {
+                try usable(readFD, "receive")
+                step = try recvLock.withAcquired { (p) throws(ChannelError) in try advance(&p, blocking: false) }
+            } catch {
+                Tracer.waitEnd(began, .channel, channel, .failed)
+                throw error
+            }
             switch step {
-            case .frame(let bytes, let header): return (bytes, header)
-            case .end: return nil
+            case .frame(let bytes, let header):
+                Tracer.waitEnd(began, .channel, channel, .done)
+                return (bytes, header)
+            case .end:
+                Tracer.waitEnd(began, .channel, channel, .failed)
+                return nil
             case .wouldBlock:
-                do throws(WaitFailure) { try await AsyncBridge.shared().waitReadable(readFD, group: waits) } catch { throw ChannelError(waiting: error, label) }
+                if !began { began = Tracer.waitBegin(.channel, channel) }
+                do throws(WaitFailure) { try await AsyncBridge.shared().waitReadable(readFD, group: waits) } catch {
+                    Tracer.waitEnd(began, .channel, channel, .failed)
+                    throw ChannelError(waiting: error, label)
+                }
             }
         }
     }

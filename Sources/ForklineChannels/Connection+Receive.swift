@@ -70,7 +70,7 @@ extension Connection {
         try usable(readFD, "receive")
         noteOpen()
         return try recvLock.withLock { (p) throws(ChannelError) -> ([UInt8], FrameHeader)? in
-            switch try advance(&p, blocking: true) {
+            switch try advanceWaiting(&p) {
             case .frame(let bytes, let header): return (bytes, header)
             case .end, .wouldBlock: return nil
             }

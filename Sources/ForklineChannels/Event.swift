@@ -56,10 +56,13 @@ public final class Event: Sendable {
         let end = deadline(after: timeout)
         core.lock()
         defer { core.unlock() }
+        var began = false
         while core[0] == 0 {
+            if !began { began = Tracer.waitBegin(.event, id, ref: core[1]) }
             if !core.sleep(until: end), core[0] == 0 { break }
         }
         let ok = core[0] == 1
+        Tracer.waitEnd(began, .event, id, ok ? .done : .timedOut)
         Tracer.recordWords(.eventWait, id, core[1], ok ? 1 : 0)
         return ok
     }

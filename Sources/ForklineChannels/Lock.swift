@@ -52,7 +52,7 @@ public final class Lock: Sendable {
     /// Acquires the lock, waiting up to `timeout` (nil: forever).
     @available(*, noasync, message: "blocking; call from a thread that may block, or use a child process")
     public func acquire(timeout: Duration? = nil) -> Acquisition {
-        let outcome = RobustMutex.acquire(mutex, timeout: timeout, what: "Lock \(hex16(id))")
+        let outcome = RobustMutex.acquireTraced(mutex, timeout: timeout, kind: .lock, id: id, ref: generation.pointee, what: "Lock \(hex16(id))")
         if outcome == .timedOut { return .timedOut }
         let died = outcome == .previousOwnerDied
         generation.pointee &+= 1

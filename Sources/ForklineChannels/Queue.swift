@@ -139,15 +139,29 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
 
     func waiting<R>(_ which: Int32, _ timeout: Duration?, full: Bool, _ attempt: () throws(ChannelError) -> R) async throws(ChannelError) -> R {
         let deadline = QueueRing.deadline(timeout)
+        let kind: WaitKind = full ? .queuePut : .queueGet
+        var began = false
         while true {
             let seen = fl_queue_seq(ring.q, which)
-            do { return try attempt() } catch {
-                guard error.code == (full ? .full : .empty) else { throw error }
+            do {
+                let r = try attempt()
+                Tracer.waitEnd(began, kind, ring.id, .done)
+                return r
+            } catch {
+                guard error.code == (full ? .full : .empty) else {
+                    Tracer.waitEnd(began, kind, ring.id, .failed)
+                    throw error
+                }
             }
-            if Task.isCancelled { throw ChannelError(.cancelled, "\(ring.label): cancelled while waiting to \(full ? "put" : "get")") }
+            if Task.isCancelled {
+                Tracer.waitEnd(began, kind, ring.id, .failed)
+                throw ChannelError(.cancelled, "\(ring.label): cancelled while waiting to \(full ? "put" : "get")")
+            }
             if let deadline, fl_monotonic_ns() >= deadline {
+                Tracer.waitEnd(began, kind, ring.id, .timedOut)
                 throw ChannelError(full ? .full : .empty, "\(ring.label): \(full ? "full" : "empty") until the timeout")
             }
+            if !began { began = Tracer.waitBegin(kind, ring.id) }
             let ring = self.ring
             _ = await Offload.run { ring.wait(which, seen, until: deadline) }
         }

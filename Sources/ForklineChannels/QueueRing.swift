@@ -124,9 +124,11 @@ final class QueueRing: @unchecked Sendable {
         guard len <= maxMessageSize else {
             throw ChannelError(.oversizedFrame, "\(label): a \(len)-byte message does not fit its \(capacity)-byte ring; make the queue with a larger capacity")
         }
+        var began = false
         while true {
             lock()
             if fl_queue_has_room(q, UInt32(len)) != 0 {
+                Tracer.waitEnd(began, .queuePut, id, .done)
                 let pending = Tracer.isEnabled ? Tracer.reserve(.send, [.uint(id), .uint(UInt64(len))]) : nil
                 let wake = fl_queue_write(q, payload.baseAddress, UInt32(len), type, pending == nil ? 0 : Tracer.processID,
                                           pending?.seq ?? 0, joinable ? 1 : 0)
@@ -139,7 +141,9 @@ final class QueueRing: @unchecked Sendable {
             let seen = fl_queue_seq(q, 1)
             unlock()
             guard case .none = patience else {
+                if !began { began = Tracer.waitBegin(.queuePut, id) }
                 if wait(1, seen, until: patience.deadline) { continue }
+                Tracer.waitEnd(began, .queuePut, id, .timedOut)
                 throw ChannelError(.full, "\(label): full until the timeout")
             }
             throw ChannelError(.full, "\(label): full")
@@ -151,6 +155,7 @@ final class QueueRing: @unchecked Sendable {
     @usableFromInline
     func get(_ patience: Patience, joinable: Bool, into small: UnsafeMutableRawBufferPointer) throws(ChannelError) -> (count: Int, type: UInt32, big: [UInt8]?) {
         try usable("get")
+        var began = false
         while true {
             lock()
             var len: UInt32 = 0, type: UInt32 = 0, puid: UInt64 = 0, seq: UInt64 = 0
@@ -167,6 +172,7 @@ final class QueueRing: @unchecked Sendable {
                     }
                     wake = w
                 }
+                Tracer.waitEnd(began, .queueGet, id, .done)
                 Tracer.recordWords(.recv, id, puid, seq, UInt64(len))
                 fl_queue_fault(3)
                 unlock()
@@ -176,7 +182,9 @@ final class QueueRing: @unchecked Sendable {
             let seen = fl_queue_seq(q, 0)
             unlock()
             guard case .none = patience else {
+                if !began { began = Tracer.waitBegin(.queueGet, id) }
                 if wait(0, seen, until: patience.deadline) { continue }
+                Tracer.waitEnd(began, .queueGet, id, .timedOut)
                 throw ChannelError(.empty, "\(label): empty until the timeout")
             }
             throw ChannelError(.empty, "\(label): empty")
@@ -224,9 +232,11 @@ final class QueueRing: @unchecked Sendable {
     func join(timeout: Duration?) throws(ChannelError) -> Bool {
         try usable("join")
         let deadline = Self.deadline(timeout)
+        var began = false
         while true {
             lock()
             if fl_queue_unfinished(q) <= 0 {
+                Tracer.waitEnd(began, .queueJoin, id, .done)
                 let (_, lostError) = lost()
                 Tracer.record(.queueJoin, [.uint(id)])
                 unlock()
@@ -235,7 +245,11 @@ final class QueueRing: @unchecked Sendable {
             }
             let seen = fl_queue_seq(q, 2)
             unlock()
-            guard wait(2, seen, until: deadline) else { return false }
+            if !began { began = Tracer.waitBegin(.queueJoin, id) }
+            guard wait(2, seen, until: deadline) else {
+                Tracer.waitEnd(began, .queueJoin, id, .timedOut)
+                return false
+            }
         }
     }
 

@@ -43,7 +43,7 @@ public final class RLock: Sendable {
     @available(*, noasync, message: "blocking; call from a thread that may block, or use a child process")
     @discardableResult
     public func acquire(timeout: Duration? = nil) -> Lock.Acquisition {
-        let outcome = RobustMutex.acquire(mutex, timeout: timeout, what: "RLock \(hex16(id))")
+        let outcome = RobustMutex.acquireTraced(mutex, timeout: timeout, kind: .rlock, id: id, ref: generation.pointee, what: "RLock \(hex16(id))")
         if outcome == .timedOut { return .timedOut }
         let died = outcome == .previousOwnerDied
         // The holder died at whatever depth: the lock is ours once, the old depth is void.

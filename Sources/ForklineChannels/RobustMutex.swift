@@ -1,4 +1,5 @@
 import ForklineSystem
+import ForklineTrace
 
 #if canImport(Glibc)
 import Glibc
@@ -44,6 +45,34 @@ enum RobustMutex {
         default:
             preconditionFailure("\(what()): pthread_mutex_lock failed: \(String(cString: strerror(rc)))")
         }
+    }
+
+    /// Locks `mutex` if it is free now (nil: another thread holds it). The traced types try this
+    /// first, so only an acquire that has to wait records a `waitBegin`.
+    static func tryAcquire(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, what: @autoclosure () -> String) -> Outcome? {
+        let rc = pthread_mutex_trylock(mutex)
+        switch rc {
+        case 0: return .locked
+        case EBUSY: return nil
+        case EOWNERDEAD:
+            pthread_mutex_consistent(mutex)
+            return .previousOwnerDied
+        default:
+            preconditionFailure("\(what()): pthread_mutex_trylock failed: \(String(cString: strerror(rc)))")
+        }
+    }
+
+    /// Locks `mutex` as ``acquire(_:timeout:what:)``, and when tracing is on and the mutex is
+    /// taken, records the wait on `kind`/`id` (`ref`: what the waiter saw, read when it began).
+    static func acquireTraced(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, timeout: Duration?, kind: WaitKind, id: UInt64,
+                              ref: @autoclosure () -> UInt64, what: @autoclosure () -> String) -> Outcome {
+        guard Tracer.isEnabled else { return acquire(mutex, timeout: timeout, what: what()) }
+        if let now = tryAcquire(mutex, what: what()) { return now }
+        if timeout == .zero { return .timedOut }
+        let began = Tracer.waitBegin(kind, id, ref: ref())
+        let outcome = acquire(mutex, timeout: timeout, what: what())
+        Tracer.waitEnd(began, kind, id, outcome == .timedOut ? .timedOut : .done)
+        return outcome
     }
 
     /// Locks `mutex`, waiting up to `timeout` (nil, or more than ~31 years: forever). Returns

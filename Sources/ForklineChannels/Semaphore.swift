@@ -66,9 +66,15 @@ public final class Semaphore: Sendable {
         let end = deadline(after: timeout)
         core.lock()
         defer { core.unlock() }
+        var began = false
         while core[0] == 0 {
-            if !core.sleep(until: end, spin: Self.spin, yieldEvery: Self.spinYieldEvery), core[0] == 0 { return false }
+            if !began { began = Tracer.waitBegin(.semaphore, id, ref: core[1]) }
+            if !core.sleep(until: end, spin: Self.spin, yieldEvery: Self.spinYieldEvery), core[0] == 0 {
+                Tracer.waitEnd(began, .semaphore, id, .timedOut)
+                return false
+            }
         }
+        Tracer.waitEnd(began, .semaphore, id, .done)
         core[0] -= 1
         core[1] &+= 1
         Tracer.recordWords(.semAcquire, id, core[1], core[0], core[2])

@@ -48,10 +48,27 @@ extension Semaphore {
     @discardableResult
     public func acquire(timeout: Duration? = nil) async throws(ChannelError) -> Bool {
         let end = deadline(after: timeout)
+        var began = false
         while true {
-            if tryAcquire() { return true }
-            if end != 0, fl_monotonic_ns() >= end { return false }
-            if try await !core.awaitChange(deadline: end, label: "Semaphore \(hex16(id))") { core[0] > 0 } { return tryAcquire() }
+            if tryAcquire() {
+                Tracer.waitEnd(began, .semaphore, id, .done)
+                return true
+            }
+            if end != 0, fl_monotonic_ns() >= end {
+                Tracer.waitEnd(began, .semaphore, id, .timedOut)
+                return false
+            }
+            if !began { began = Tracer.waitBegin(.semaphore, id) }
+            let changed: Bool
+            do { changed = try await core.awaitChange(deadline: end, label: "Semaphore \(hex16(id))") { core[0] > 0 } } catch {
+                Tracer.waitEnd(began, .semaphore, id, .failed)
+                throw error
+            }
+            if !changed {
+                let got = tryAcquire()
+                Tracer.waitEnd(began, .semaphore, id, got ? .done : .timedOut)
+                return got
+            }
         }
     }
 }
@@ -72,13 +89,21 @@ extension Event {
     @discardableResult
     public func wait(timeout: Duration? = nil) async throws(ChannelError) -> Bool {
         let end = deadline(after: timeout)
+        var began = false
         while true {
             if isSet || (end != 0 && fl_monotonic_ns() >= end) { break }
-            if try await !core.awaitChange(deadline: end, label: "Event \(hex16(id))") { core[0] == 1 } { break }
+            if !began { began = Tracer.waitBegin(.event, id) }
+            let changed: Bool
+            do { changed = try await core.awaitChange(deadline: end, label: "Event \(hex16(id))") { core[0] == 1 } } catch {
+                Tracer.waitEnd(began, .event, id, .failed)
+                throw error
+            }
+            if !changed { break }
         }
         core.lock()
         defer { core.unlock() }
         let ok = core[0] == 1
+        Tracer.waitEnd(began, .event, id, ok ? .done : .timedOut)
         Tracer.recordWords(.eventWait, id, core[1], ok ? 1 : 0)
         return ok
     }

@@ -66,6 +66,7 @@ struct Checker {
         trace.checkLocks(&violations)
         trace.checkSync(&violations)
         trace.checkPools(&violations, &notes)
+        trace.checkDeadlocks(&violations, &notes)
         explainCuts()
         return CheckReport(violations: violations, processes: trace.processes.count, events: trace.eventCount, notes: notes)
     }

@@ -33,6 +33,7 @@ enum ArgNames {
         case "worker": return kind == .poolDispatch
         case "old", "new": return kind == .workerReplaced
         case "event": return kind == .eventSet || kind == .eventWait
+        case "object": return kind == .waitBegin || kind == .waitEnd
         default: return false
         }
     }
@@ -49,6 +50,8 @@ enum ArgNames {
             return pick(["value", "thrown", "worker died", "timed out", "cancelled", "pool terminated", "no worker could start"])
         case (.workerReplaced, "reason"): return pick(["maxTasksPerChild", "died", "killed after a task timeout", "died while starting"])
         case (.channelOpen, "kind"): return pick(["read end", "write end", "duplex", "queue"])
+        case (.waitBegin, "what"), (.waitEnd, "what"): return UInt8(exactly: code).flatMap(WaitKind.init(rawValue:))?.description
+        case (.waitEnd, "outcome"): return UInt8(exactly: code).flatMap(WaitOutcome.init(rawValue:))?.description
         case (.eventTruncated, "kind"): return UInt16(exactly: code).flatMap(EventKind.init(rawValue:))?.name
         default: return nil
         }

@@ -29,6 +29,7 @@ public enum ChromeTrace {
         }
         let endings = trace.endings
         let symbolizer = Symbolizer()
+        let blocked = Dictionary(grouping: trace.blockedIntervals(), by: \.puid)
         var out: [String] = []
         for (i, p) in trace.processes.enumerated() {
             guard let cp = chromePid[p.header.puid] else { continue }
@@ -69,6 +70,11 @@ public enum ChromeTrace {
                 }
                 let death = e.kind == .crash || (e.kind == .join && { if case .signaled = e.observedStatus { true } else { false } }())
                 out.append("{\"name\":\"\(e.kind.name)\",\"cat\":\"event\",\"ph\":\"X\",\(head),\"ts\":\(ts(e.time)),\"dur\":0,\(death ? "\"cname\":\"terrible\"," : "")\"args\":\(args(e))}")
+            }
+            // Blocked intervals: a slice from waitBegin to waitEnd (an open one runs to the end).
+            for w in blocked[p.header.puid] ?? [] {
+                let to = w.end?.time ?? endT
+                out.append("{\"name\":\(JSONLines.quote(w.label)),\"cat\":\"blocked\",\"ph\":\"X\",\(head),\"ts\":\(ts(w.begin.time)),\"dur\":\(micro(to >= w.begin.time ? to - w.begin.time : 0)),\"cname\":\"grey\",\"args\":\(args(w.begin, ["\"ended\":\(w.end != nil)"]))}")
             }
             // A task that never ended (its worker died in it) runs to the death.
             for b in openTasks {

@@ -38,7 +38,7 @@ enum HTMLAssets {
       window.onerror = function (m, src, line) { fail(m + ' (line ' + line + ')'); };
       try {
         var D = JSON.parse(document.getElementById('trace-data').textContent);
-        var E = D.ev, N = E.t.length, F = D.flows.a.length, ROW = 26, NL = D.lanes.length, DEATH = D.deathColor;
+        var E = D.ev, N = E.t.length, F = D.flows.a.length, ROW = 26, NL = D.lanes.length, DEATH = D.deathColor, BLOCKED = '#e0a030';
         var kindColor = {start: '#1a9', fork: '#c80', request: '#c80', exit: '#393', crash: DEATH, join: '#36a',
           kill: '#a3a', terminate: '#a3a', send: '#27c', recv: '#27c', lockAcquire: '#7a3', lockRelease: '#7a3',
           rlockAcquire: '#7a3', rlockRelease: '#7a3', semAcquire: '#7a3', semRelease: '#7a3', startFailed: DEATH, traceCut: DEATH,
@@ -135,7 +135,7 @@ enum HTMLAssets {
             for (var j = 0; j < ts.length; j++) {
               var k = ts[j], ka = x(k.a), kb = x(k.b);
               if (kb < 0 || ka > W) continue;
-              ctx.fillStyle = k.open ? DEATH : '#bbb'; ctx.globalAlpha = k.open ? 0.35 : 0.6;
+              ctx.fillStyle = k.blocked ? BLOCKED : k.open ? DEATH : '#bbb'; ctx.globalAlpha = k.open ? 0.35 : 0.6;
               ctx.fillRect(ka, cy(l) + 3, Math.max(2, kb - ka), 7); ctx.globalAlpha = 1;
               if (kb - ka > 50) { ctx.fillStyle = '#333'; ctx.font = '10px system-ui,sans-serif'; ctx.fillText(k.n, ka + 3, cy(l) + 7); }
             }
@@ -254,7 +254,8 @@ enum HTMLAssets {
         Object.keys(used).forEach(function (k) { item('', kindColor[k] || '#777', k); });
         if (D.lanes.some(function (l) { return l.death; }) || used.crash) item('', DEATH, 'crash, kill, or a join that saw one (\u00d7 ends the lane)');
         item('line', '#9bb', 'alive');
-        if (D.tasks.length) { item('bar', '#bbb', 'pool task'); if (D.tasks.some(function (t) { return t.open; })) item('bar', DEATH, 'task cut short by its worker\u2019s death'); }
+        if (D.tasks.some(function (t) { return t.blocked; })) item('bar', BLOCKED, 'blocked (waiting for a lock, a message, a child, ...)');
+        if (D.tasks.some(function (t) { return !t.blocked; })) { item('bar', '#bbb', 'pool task'); if (D.tasks.some(function (t) { return t.open; })) item('bar', DEATH, 'task cut short by its worker\u2019s death'); }
         D.flowLabels.forEach(function (f) { item('line', flowColor[f] || '#888', f + ' arrow'); });
         item('bar', '#777', 'a taller mark: several events in one pixel (zoom in)');
         var v = document.getElementById('verdict');

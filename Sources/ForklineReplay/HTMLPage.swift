@@ -24,6 +24,7 @@ public enum HTMLPage {
         var kinds: [String] = [], kindIndex: [String: Int] = [:]
         var lanes: [String] = [], tasks: [String] = []
         var L: [String] = [], T: [String] = [], K: [String] = [], S: [String] = [], V: [String] = []
+        let blocked = Dictionary(grouping: trace.blockedIntervals(), by: \.puid)
         for (li, p) in trace.processes.enumerated() {
             let evs = p.events.filter { $0.kind != .modules }
             let ending = endings[li]
@@ -42,6 +43,10 @@ public enum HTMLPage {
                 if e.kind == .taskEnd, let b = open.popLast() {
                     tasks.append("{\"l\":\(li),\"a\":\(rel(b.time)),\"b\":\(rel(e.time)),\"n\":\(q(ChromeTrace.taskName(b))),\"open\":false}")
                 }
+            }
+            // Blocked intervals are bars of their own colour (an open one runs to the lane's end).
+            for w in blocked[p.header.puid] ?? [] {
+                tasks.append("{\"l\":\(li),\"a\":\(rel(w.begin.time)),\"b\":\(rel(w.end?.time ?? last)),\"n\":\(q(w.label)),\"open\":false,\"blocked\":true}")
             }
             for b in open {
                 tasks.append("{\"l\":\(li),\"a\":\(rel(b.time)),\"b\":\(rel(last)),\"n\":\(q(ChromeTrace.taskName(b))),\"open\":true,\"why\":\(q(ending.summary))}")

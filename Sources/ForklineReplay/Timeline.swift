@@ -35,6 +35,7 @@ public struct Timeline: Sendable {
         case "eventWait": "e"
         case "conditionNotify": "N"
         case "conditionWait": "W"
+        case "waitBegin", "waitEnd": "="
         default: "·"
         }
     }
@@ -49,6 +50,7 @@ public struct Timeline: Sendable {
         case "J": "\u{1B}[34m"
         case "K", "T": "\u{1B}[35m"
         case ">", "<", "L", "U", ":": "\u{1B}[2m"
+        case "=": "\u{1B}[33m"
         default: nil
         }
     }
@@ -85,6 +87,7 @@ public struct Timeline: Sendable {
         ("<", "recv"), ("o", "channel open"), ("c", "channel close"), ("L", "lock"), ("U", "unlock"), ("P", "semaphore acquire"),
         ("V", "semaphore release"), ("b", "barrier arrive"), ("B", "barrier pass"), ("%", "barrier broken"), ("E", "event set"),
         ("e", "event wait"), ("N", "condition notify"), ("W", "condition wait"), ("·", "other"), ("-", "alive"),
+        ("=", "blocked (waiting)"),
         (":", "hand-off across lanes"),
     ]
 
@@ -99,7 +102,7 @@ public struct Timeline: Sendable {
         case "!", "?", "#": 5
         case "X", "S": 4
         case "F", "R", "J", "K", "T": 3
-        case "·", "-", " ", ":": 0
+        case "·", "-", " ", ":", "=": 0
         default: 1
         }
     }
@@ -128,6 +131,7 @@ public struct Timeline: Sendable {
         var laneOf: [UInt64: Int] = [:]
         let endings = trace.endings
         let procIndex = Dictionary(trace.processes.enumerated().map { ($1.header.puid, $0) }, uniquingKeysWith: { a, _ in a })
+        let blocked = Dictionary(grouping: trace.blockedIntervals(), by: \.puid)
         for (i, p) in procs.enumerated() {
             if laneOf[p.header.puid] == nil { laneOf[p.header.puid] = i }
             var row = [Character](repeating: " ", count: lane)
@@ -138,6 +142,11 @@ public struct Timeline: Sendable {
             if let a = evs.map(\.time).min(), let last = evs.map(\.time).max() {
                 let b = max(last, ending?.time ?? last)
                 if a <= t1, b >= t0 { for c in col(max(a, t0))...col(min(b, t1)) { row[c] = "-" } }
+                // Blocked stretches: `=` from the wait's begin to its end (an open one to the lane's end).
+                for w in blocked[p.header.puid] ?? [] {
+                    let wa = w.begin.time, wb = max(wa, w.end?.time ?? b)
+                    if wa <= t1, wb >= t0 { for c in col(max(wa, t0))...col(min(wb, t1)) where row[c] == "-" { row[c] = "=" } }
+                }
             }
             var perColumn = [Int](repeating: 0, count: lane)
             var rowRank = [Int](repeating: 0, count: lane), red: Set<Int> = []
@@ -177,6 +186,9 @@ public struct Timeline: Sendable {
                 case .exited(let code) where code != 0: out += endLine("X", p, ending, trace, t0: all.lowerBound, indent: labelWidth)
                 default: break
                 }
+            }
+            for w in blocked[p.header.puid] ?? [] where w.end == nil && inWindow(w.begin.time) {
+                out += String(String(repeating: " ", count: min(labelWidth, 8)) + "= " + w.label).prefix(width) + "\n"
             }
             if let d = dense[i] { out += String(String(repeating: " ", count: min(labelWidth, 8)) + "(dense: \(d))").prefix(width) + "\n" }
             guard backtraceFrames > 0 else { continue }

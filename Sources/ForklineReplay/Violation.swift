@@ -72,6 +72,9 @@ public struct Violation: Sendable, Hashable, CustomStringConvertible {
         case poolResultOrder = "pool-result-order"
         /// A worker ran more tasks than the pool's `maxTasksPerChild`.
         case poolOverMaxTasks = "pool-over-max-tasks"
+        /// Processes blocked where the trace ends, each waiting for the next (a lock another
+        /// holds, a message another must send, a child's end): a wait-for cycle.
+        case deadlock
     }
 
     /// Which invariant is broken.

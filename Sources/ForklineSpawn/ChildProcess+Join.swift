@@ -14,11 +14,17 @@ extension ChildProcess {
     ///   child is not touched: join it again), `systemCallFailed` when the async bridge failed.
     public func join() async throws(SpawnError) -> ExitStatus {
         let fd = try joinableFD()
+        var began = false
         while true {
-            if let status = try collect() { return recordJoin(status) }
+            if let status = try collect() {
+                Tracer.waitEnd(began, .child, puid, .done)
+                return recordJoin(status)
+            }
+            if !began { began = Tracer.waitBegin(.child, puid, ref: UInt64(UInt32(bitPattern: pid ?? 0))) }
             do throws(WaitFailure) {
                 try await AsyncBridge.shared().waitReadable(fd)
             } catch {
+                Tracer.waitEnd(began, .child, puid, .failed)
                 throw SpawnError(waiting: error, "\(name): joining")
             }
         }
@@ -31,14 +37,22 @@ extension ChildProcess {
     public func join(timeout: Duration?) throws(SpawnError) -> ExitStatus? {
         let fd = try joinableFD()
         let deadline = timeout.map { fl_monotonic_ns() + $0.clampedNanoseconds }
+        var began = false
         while true {
-            if let status = try collect() { return recordJoin(status) }
+            if let status = try collect() {
+                Tracer.waitEnd(began, .child, puid, .done)
+                return recordJoin(status)
+            }
             var ms: Int32 = -1
             if let deadline {
                 let now = fl_monotonic_ns()
-                if now >= deadline { return nil }
+                if now >= deadline {
+                    Tracer.waitEnd(began, .child, puid, .timedOut)
+                    return nil
+                }
                 ms = Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
             }
+            if !began && ms != 0 { began = Tracer.waitBegin(.child, puid, ref: UInt64(UInt32(bitPattern: pid ?? 0))) }
             _ = Syscall.waitReadable(fd, timeoutMs: ms)
         }
     }

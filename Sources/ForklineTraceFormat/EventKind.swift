@@ -46,6 +46,16 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
     /// A JoinableQueue's `join` returned: every item put before it had its `taskDone`.
     case queueJoin = 31
 
+    // Waits (32-39): recorded only when a call has to block (the slow path).
+
+    /// This thread began to block: `what` is a ``WaitKind`` (lock, semaphore, channel, ...),
+    /// `object` the lock, channel, queue or child puid it waits on, `ref` what it saw (a lock's
+    /// generation: the hold it waits behind; a barrier's round; 0 when nothing applies).
+    case waitBegin = 32
+    /// The wait this thread began on `what`/`object` ended: `outcome` is a ``WaitOutcome``. The
+    /// event the wait produced (`lockAcquire`, `recv`, `join`, ...) comes right after it.
+    case waitEnd = 33
+
     // Synchronisation primitives (19-29).
 
     /// A semaphore unit was taken: `ticket` numbers the semaphore's operations (kept in its shared
@@ -165,6 +175,8 @@ public enum EventKind: UInt16, CaseIterable, Sendable, Codable {
         .conditionWait: ("conditionWait", [.init("condition", .u64), .init("state", .u64), .init("notified", .u8)]),
         .queueTaskDone: ("queueTaskDone", [.init("queue", .u64), .init("unfinished", .u64)]),
         .queueJoin: ("queueJoin", [.init("queue", .u64)]),
+        .waitBegin: ("waitBegin", [.init("what", .u8), .init("object", .u64), .init("ref", .u64)]),
+        .waitEnd: ("waitEnd", [.init("what", .u8), .init("object", .u64), .init("outcome", .u8)]),
         .poolCreate: ("poolCreate", [
             .init("pool", .u64), .init("workers", .u64), .init("maxTasksPerChild", .u64), .init("method", .u8),
         ]),

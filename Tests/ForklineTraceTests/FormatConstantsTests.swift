@@ -17,4 +17,14 @@ struct FormatConstantsTests {
         #expect(EventKind.traceCut.rawValue == UInt16(FL_KIND_TRACE_CUT))
         #expect(EventKind.eventTruncated.rawValue == UInt16(FL_KIND_EVENT_TRUNCATED))
     }
+
+    @Test("the wait kinds keep their numbers (32-39 are the waits' range) and fit the word path")
+    func waitKinds() {
+        #expect(EventKind.waitBegin.rawValue == 32 && EventKind.waitEnd.rawValue == 33)
+        #expect(EventKind.waitBegin.arguments.map(\.name) == ["what", "object", "ref"])
+        #expect(EventKind.waitEnd.arguments.map(\.name) == ["what", "object", "outcome"])
+        #expect(WaitKind.allCases.map(\.rawValue) == Array(0...10))
+        #expect(WaitOutcome.allCases.map(\.rawValue) == [0, 1, 2])
+        #expect(EventKind(name: "waitBegin") == .waitBegin)
+    }
 }

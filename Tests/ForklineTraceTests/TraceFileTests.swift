@@ -41,6 +41,8 @@ struct TraceFileTests {
         add(.conditionWait, [.uint(0xC0), .uint(1), .uint(1)])
         add(.queueTaskDone, [.uint(0xC4A7), .uint(2)])
         add(.queueJoin, [.uint(0xC4A7)])
+        add(.waitBegin, [.uint(UInt64(WaitKind.lock.rawValue)), .uint(0x10C), .uint(1)])
+        add(.waitEnd, [.uint(UInt64(WaitKind.lock.rawValue)), .uint(0x10C), .uint(UInt64(WaitOutcome.done.rawValue))])
         add(.poolCreate, [.uint(0x9001), .uint(2), .uint(0), .uint(2)])
         add(.poolSubmit, [.uint(0x9001), .uint(1), .uint(1), .uint(0), .uint(3), .uint(1)])
         add(.poolDispatch, [.uint(0x9001), .uint(1), .uint(7), .uint(0)])

@@ -13,7 +13,7 @@ struct Replay: ParsableCommand {
         commandName: "replay",
         abstract: "Check, show, export and measure Forkline traces.",
         discussion: "Exit status: 0 when the trace is sound, 1 when `check` finds violations, 2 when the input cannot be read.",
-        subcommands: [Check.self, Show.self, HTML.self, Export.self, Stats.self])
+        subcommands: [Check.self, Status.self, Show.self, HTML.self, Export.self, Stats.self])
 }
 
 struct TraceArgument: ParsableArguments {

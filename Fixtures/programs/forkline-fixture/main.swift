@@ -81,7 +81,7 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
     ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
                                      silentExit, streamer, silentQueueUser, envDump, crashWithThreads, ignoreTerm]
                                      + SyncScenarios.entries + Queues.entries + poolEntries + CodecScenarios.entries
-                                     + ChannelFaults.entries)
+                                     + ChannelFaults.entries + [WaitRecords.peer] + Hangs.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -347,6 +347,8 @@ case "forkserver-env": try ForkServerEnv.run(method: m, dir: args[2])
 case "start-faults": try StartFaults.run(count: count)
 case let s where s.hasPrefix("queue-") || s.hasPrefix("shm-"): try s.hasPrefix("shm-") ? SharedArrays.run(s, m, count) : Queues.run(s, m, count)
 case let s where s.hasPrefix("fault-"): try ChannelFaults.run(s, m, count)
+case "wait-records": try WaitRecords.run(method: m)
+case let s where s.hasPrefix("hang-"): try Hangs.run(s, method: m)
 case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)
 case let s where s.hasPrefix("codec-"): try await CodecScenarios.run(s, m)
 default:

@@ -130,6 +130,9 @@ int fl_atomic_cas_u32(uint32_t *word, uint32_t expected, uint32_t desired);
 /// Reads what is there without blocking and without changing O_NONBLOCK: recv(MSG_DONTWAIT) on
 /// a socket, preadv2(RWF_NOWAIT) on a pipe. Bytes read (0 at EOF) or -errno (-EAGAIN: nothing yet).
 ssize_t fl_read_nowait(int fd, void *buf, size_t len);
+/// fl_read_nowait for a descriptor known to be a pipe: preadv2(RWF_NOWAIT) first, one system
+/// call instead of two (a recv failing with ENOTSOCK, then the read); any other kind falls back.
+ssize_t fl_pipe_read_nowait(int fd, void *buf, size_t len);
 /// accept4(fd, SOCK_CLOEXEC). Returns fd or -errno.
 int fl_accept_cloexec(int fd);
 /// The uid of a unix socket's peer (SO_PEERCRED), or -1.
