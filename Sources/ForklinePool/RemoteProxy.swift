@@ -48,7 +48,9 @@ enum RemoteProxy {
         }
         defer { reap(launched) }
         let remote: Connection
-        do { remote = try listener.accept(timeout: spec.connectTimeout) } catch {
+        switch accept(listener, within: spec.connectTimeout) {
+        case .success(let c): remote = c
+        case .failure(let error):
             listener.close()
             Syscall.signalProcess(launched, SIGTERM)
             return refuse("remote worker \(spec.slot) started with `\(command.joined(separator: " "))` did not connect back to \(address) within \(spec.connectTimeout): \(error.message)")
@@ -73,8 +75,7 @@ enum RemoteProxy {
         let out = try Replies(connection: conn, ring: ReplyRing(inherited: ringFD), wake: wakeFD)
         let tracing = Tracer.isEnabled
         func lost(_ task: UInt64, _ why: String) -> Lost {
-            let note = RemoteNote.make(host: hello.host, "\(whereabouts) was lost while running task \(task): \(why)")
-            try? conn.sendBytes(WorkerMessage.initFailed(note).encode())
+            try? conn.sendBytes(WorkerMessage.initFailed(RemoteNote.make(host: hello.host, "\(whereabouts) was lost while running it: \(why)")).encode())
             return Lost(description: "\(whereabouts) was lost while running task \(task): \(why)")
         }
         while let bytes = try conn.receiveBytes() {
@@ -113,6 +114,22 @@ enum RemoteProxy {
                 }
             }
         }
+    }
+
+    /// The first peer that passes the handshake within `timeout`: a peer that fails it (a stray
+    /// connection, a wrong key) is refused and the wait goes on. The last refusal is the error
+    /// when nobody passed.
+    static func accept(_ listener: Listener, within timeout: Duration) -> Result<Connection, ChannelError> {
+        let end = fl_monotonic_ns() &+ timeout.clampedNanoseconds
+        var last: ChannelError
+        repeat {
+            let left = end &- min(end, fl_monotonic_ns())
+            do { return .success(try listener.accept(timeout: .nanoseconds(Int64(clamping: left)))) } catch {
+                if error.code == .closed { return .failure(error) }
+                last = error
+            }
+        } while fl_monotonic_ns() < end
+        return .failure(last)
     }
 
     /// Runs the launcher's command with this process's environment and the worker's variable.
