@@ -78,40 +78,47 @@ enum RemoteProxy {
             try? conn.sendBytes(WorkerMessage.initFailed(RemoteNote.make(host: hello.host, "\(whereabouts) was lost while running it: \(why)")).encode())
             return Lost(description: "\(whereabouts) was lost while running task \(task): \(why)")
         }
-        while let bytes = try conn.receiveBytes() {
-            guard let message = WorkerMessage.decode(bytes) else {
-                throw PoolError(.encoding, "pool worker \(getpid()): a message from the pool could not be decoded")
-            }
-            guard case .run(let jobs) = message else {
-                try? remote.sendBytes(bytes)  // stop: the remote worker ends, then this process
-                _ = try? remote.receiveBytes()
-                return
-            }
-            guard let first = jobs.first else { continue }
-            do { try remote.sendBytes(bytes) } catch { throw lost(first.task, error.message) }
-            var sinceWake = 0
-            var i = 0
-            while i < jobs.count {
-                let job = jobs[i]
-                defer { i += 1 }
-                if tracing { Tracer.recordWords(.taskBegin, args.pool, job.task) }
-                let reply: [UInt8]
-                do {
-                    guard let r = try remote.receiveBytes() else { throw lost(job.task, "its connection closed (the process or its host died)") }
-                    reply = r
-                } catch let e as Lost { throw e } catch let e as ChannelError { throw lost(job.task, e.message) }
-                guard case .reply(let t, let answer)? = WorkerMessage.decode(reply), t == job.task else {
-                    throw lost(job.task, "it answered with something that is not the reply to task \(job.task)")
+        // Pipelined: a batch from the driver is forwarded as soon as it comes, while earlier
+        // tasks still run remotely, so the remote worker never waits a round trip for work.
+        var pending: [UInt64] = []  // forwarded, in order, not answered yet
+        var sinceWake = 0
+        while true {
+            let ready = Connection.wait([conn, remote], timeout: nil)
+            if ready.contains(where: { $0 === conn }) {
+                guard let bytes = try conn.receiveBytes() else { return }  // the pool is gone
+                guard let message = WorkerMessage.decode(bytes) else {
+                    throw PoolError(.encoding, "pool worker \(getpid()): a message from the pool could not be decoded")
                 }
-                let ok: UInt64 = if case .values = answer { 1 } else { 0 }
-                if tracing { Tracer.recordWords(.taskEnd, args.pool, job.task, ok) }
-                try out.publish(reply)
-                sinceWake += 1
-                let left = jobs.count - i - 1
-                if left == 0 || sinceWake >= left {
-                    sinceWake = 0
-                    out.wakeDriverIfAsleep()
+                guard case .run(let jobs) = message else {
+                    try? remote.sendBytes(bytes)  // stop: the remote worker ends, then this process
+                    _ = try? remote.receiveBytes()
+                    return
                 }
+                guard let first = jobs.first else { continue }
+                do { try remote.sendBytes(bytes) } catch { throw lost(pending.first ?? first.task, error.message) }
+                if pending.isEmpty, tracing { Tracer.recordWords(.taskBegin, args.pool, first.task) }
+                pending += jobs.map(\.task)
+            }
+            guard ready.contains(where: { $0 === remote }) else { continue }
+            let reply: [UInt8]
+            do {
+                guard let r = try remote.receiveBytes() else {
+                    throw lost(pending.first ?? 0, "its connection closed (the process or its host died)")
+                }
+                reply = r
+            } catch let e as Lost { throw e } catch let e as ChannelError { throw lost(pending.first ?? 0, e.message) }
+            guard let head = pending.first, case .reply(let t, let answer)? = WorkerMessage.decode(reply), t == head else {
+                throw lost(pending.first ?? 0, "it sent something that is not the reply to its next task")
+            }
+            let ok: UInt64 = if case .values = answer { 1 } else { 0 }
+            if tracing { Tracer.recordWords(.taskEnd, args.pool, head, ok) }
+            try out.publish(reply)
+            pending.removeFirst()
+            if let next = pending.first, tracing { Tracer.recordWords(.taskBegin, args.pool, next) }
+            sinceWake += 1
+            if pending.isEmpty || sinceWake >= pending.count {
+                sinceWake = 0
+                out.wakeDriverIfAsleep()
             }
         }
     }

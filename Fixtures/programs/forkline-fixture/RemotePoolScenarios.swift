@@ -17,11 +17,12 @@ enum RemotePoolScenarios {
         case "pool-remote-timeout": try await timeout(m)
         case "pool-remote-max-tasks": try await maxTasks(m)
         case "pool-remote-bad-launcher": try await badLaunchers(m)
+        case "pool-remote-speed": try await speed(m)
         default:
             writeStderrLine("unknown scenario \(scenario)")
             exit(2)
         }
-        print("remote workers left \(remoteWorkersLeft())")
+        if getenv(Tracer.environmentVariable) != nil { print("remote workers left \(remoteWorkersLeft())") }
     }
 
     /// The remote workers of this run (from the trace: processes whose parent is a pool
@@ -103,6 +104,25 @@ enum RemotePoolScenarios {
         // Ten tasks, two at most per worker: five workers at least (a worker may run one only).
         print("workers at least 5 \(perPid.count >= 5)")
         print("max per worker \(perPid.values.max() ?? 0)")
+    }
+
+    /// Tiny tasks, one per message and in automatic chunks, on a local and a remote pool of two
+    /// workers in the same run (a measurement, printed; not asserted).
+    static func speed(_ m: StartMethod) async throws {
+        let n = 4000
+        let inputs = Array(0..<n)
+        func time(_ pool: Pool, _ chunksize: Int?) async throws -> Double {
+            _ = try await pool.map(poolSquare, Array(0..<200), chunksize: 1)  // warm
+            let t0 = ContinuousClock.now
+            _ = try await pool.map(poolSquare, inputs, chunksize: chunksize)
+            let d = (ContinuousClock.now - t0).components
+            return (Double(d.seconds) * 1e6 + Double(d.attoseconds) / 1e12) / Double(n)
+        }
+        for round in 0..<2 {
+            let local = try await withPool(workers: 2, method: m) { p in (try await time(p, 1), try await time(p, nil)) }
+            let remote = try await withPool(remote: remote, workers: 2, method: m) { p in (try await time(p, 1), try await time(p, nil)) }
+            print("round \(round): us/task chunksize 1: local \(local.0) remote \(remote.0); automatic chunks: local \(local.1) remote \(remote.1)")
+        }
     }
 
     /// A launcher that cannot run, and one whose worker never connects back: the pool's tasks
