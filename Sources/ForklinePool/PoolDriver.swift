@@ -275,6 +275,7 @@ final class PoolDriver: @unchecked Sendable {
             lagging = ended && ending.count == before
             if observer != nil { observeLoad() }
         }
+        remote?.removeKey()
         let reason: Scheduler.Failure = scheduler.isBroken ? .noWorkers(scheduler.lastStartError) : .terminated
         done.withLock { $0.endReason = reason }
         // A submission accepted after the last look at the inbox would otherwise never end.

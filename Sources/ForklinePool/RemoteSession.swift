@@ -1,6 +1,7 @@
 import ForklineChannels
 import ForklineSpawn
 import ForklineSystem
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -78,11 +79,16 @@ package final class RemoteSession: Sendable {
         }
     }
 
-    deinit {
-        if let madeDirectory {
-            Syscall.remove(keyFile)
-            Syscall.remove(madeDirectory, directory: true)
-        }
+    let removed = Atomic<Bool>(false)
+
+    deinit { removeKey() }
+
+    /// Removes the key file and the private directory the pool made for it (once; called when
+    /// the driver ends, since a program may exit before the pool is freed).
+    func removeKey() {
+        guard let madeDirectory, !removed.exchange(true, ordering: .relaxed) else { return }
+        Syscall.remove(keyFile)
+        Syscall.remove(madeDirectory, directory: true)
     }
 
     /// The spec of the worker the scheduler numbered `id` (slot: its place in the pool, which a

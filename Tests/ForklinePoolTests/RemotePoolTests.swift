@@ -1,3 +1,4 @@
+import Foundation
 import ForklinePool
 import ForklineReplay
 import ForklineTestSupport
@@ -10,8 +11,13 @@ import Testing
 struct RemotePoolTests {
     /// Runs a remote-pool scenario traced; checks the trace and that no remote worker is left.
     func run(_ scenario: String) throws -> (lines: [String], trace: Trace, remotes: [ProcessTrace]) {
-        let (out, dir) = try TestSupport.runFixture([scenario, "forkserver"])
+        // A TMPDIR of its own: the pool's fresh key goes in a private directory there, which
+        // must be gone when the program ends.
+        let tmp = TestSupport.temporaryDirectory("forkline-remote-tmp")
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let (out, dir) = try TestSupport.runFixture([scenario, "forkserver"], environment: ["TMPDIR": tmp])
         #expect(out.status == 0, "\(out.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp).isEmpty, "the pool's key directory was left behind")
         let (trace, report) = try TestSupport.checkedTrace(dir)
         #expect(report.ok, "\(report.violations)")
         // A remote worker is a process of its own (a root in the trace: the launcher, not a
