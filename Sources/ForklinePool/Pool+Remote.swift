@@ -18,7 +18,8 @@ extension Pool {
     /// - Parameters:
     ///   - remote: the launcher and the network settings.
     ///   - workers: how many workers (default: the launcher's nodes × tasks per node, else the CPU count).
-    ///   - method: how each worker's local end is started on this machine.
+    ///   - method: how each worker's local end is started on this machine: `.forkserver` or
+    ///     `.spawn` (`.fork` is refused with `invalidArgument`).
     ///   - others: as ``init(workers:method:maxTasksPerChild:initializer:timeout:prefetch:maxPending:whenFull:cancellation:)``;
     ///     the initializer runs in each remote worker.
     /// - Throws: ``PoolError`` `invalidArgument` (a bad key file, a bad count), `systemCallFailed`.
@@ -27,6 +28,11 @@ extension Pool {
                             prefetch: Int = 64) throws(PoolError) {
         let n = workers ?? remote.launcher.impliedWorkers ?? ChildProcess.cpuCount
         if n < 1 { throw PoolError(.invalidArgument, "Pool(remote:, workers: \(n)): a pool needs at least one worker") }
+        // A worker's local end decodes JSON, resolves addresses and starts a process: not what a
+        // fork child may do safely while other threads run (docs/pool.md, fork workers).
+        if method == .fork {
+            throw PoolError(.invalidArgument, "Pool(remote:, method: .fork): a remote worker's local end cannot be a fork child; use .forkserver or .spawn")
+        }
         let session = try RemoteSession(remote, workers: n)
         try self.init(workers: n, method: method, maxTasksPerChild: maxTasksPerChild, initializer: initializer, timeout: timeout,
                       prefetch: prefetch, observer: nil, remote: session)

@@ -75,6 +75,19 @@ struct RemotePoolTests {
         #expect(lines == ["missing-launcher workerStartFailed says-why=true", "never-connects workerStartFailed says-why=true", "remote workers left 0"])
     }
 
+    @Test("bad settings are typed errors before anything starts: the fork method, no workers, a key file others can read")
+    func badSettings() throws {
+        let remote = RemoteWorkers(launcher: .processes)
+        let fork = #expect(throws: PoolError.self) { try Pool(remote: remote, workers: 1, method: .fork) }
+        #expect(fork?.code == .invalidArgument)
+        #expect(throws: PoolError.self) { try Pool(remote: remote, workers: 0) }
+        let dir = TestSupport.temporaryDirectory("forkline-remote-key")
+        try "k".write(toFile: dir + "/key", atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: dir + "/key")
+        let open = #expect(throws: PoolError.self) { try Pool(remote: RemoteWorkers(launcher: .processes, keyFile: dir + "/key"), workers: 1) }
+        #expect(open?.code == .invalidArgument && open?.message.contains("chmod 600") == true)
+    }
+
     @Test("launchers build the command lines they document")
     func commandLines() {
         let srun = WorkerLauncher.slurm(nodes: 3, tasksPerNode: 2, partition: "short", timeLimit: .seconds(90))
