@@ -85,6 +85,8 @@ final class PoolDriver: @unchecked Sendable {
     var ending: [Scheduler.WorkerID: Ending] = [:]
     var bodies: [UInt64: (call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])] = [:]
     var replies: [UInt64: (TaskReply, Int32)] = [:]
+    /// The buffer each worker's `run` message is built in (and written from): no fresh pages.
+    var sendScratch: [UInt8] = []
     /// Tasks dispatched but not yet written: all of a worker's go in one message per loop turn.
     var outbox: [Scheduler.WorkerID: [WorkerMessage.Job]] = [:]
     /// The functions ``PoolWorker/rehearse(_:payload:)`` ran for (fork pools only).
@@ -288,7 +290,10 @@ final class PoolDriver: @unchecked Sendable {
     /// its end of file comes through poll.
     func flush(_ id: Scheduler.WorkerID) {
         guard let jobs = outbox.removeValue(forKey: id), !jobs.isEmpty, let w = workers[id] else { return }
-        try? w.connection.sendBytes(WorkerMessage.run(jobs).encode())
+        WorkerMessage.run(jobs).encode(room: Connection.frameHeaderRoom, into: &sendScratch)
+        try? w.connection.sendBytes(framed: &sendScratch)
+        // A buffer grown for a large batch is let go; one for usual batches is kept.
+        if sendScratch.capacity > 1 << 20 { sendScratch = [] }
     }
 
     /// Writes the pending tasks of each worker that has done at least half of what it holds
@@ -379,7 +384,7 @@ final class PoolDriver: @unchecked Sendable {
                 for (t, attempt) in zip(tasks, attempts) {
                     guard let b = bodies[t] else { continue }
                     if tracing { Tracer.recordWords(.poolDispatch, pool, t, w.child.puid, UInt64(attempt)) }
-                    outbox[id, default: []].append(.init(task: t, function: b.function, payload: b.payload))
+                    outbox[id, default: []].append(.init(task: t, function: b.function, payload: b.payload[...]))
                 }
             case .stopWorker(let id):
                 flush(id)

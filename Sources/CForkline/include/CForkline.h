@@ -321,6 +321,12 @@ int fl_ring_announce(void *base);
 /// The position the worker last announced.
 uint64_t fl_ring_announced(void *base);
 
+// MARK: - malloc (malloc.c)
+
+/// mallopt: blocks up to `mmap_threshold` bytes come from the heap (not fresh mappings), and the
+/// heap's top is trimmed only past `trim_threshold` (a pool worker keeps its large buffers).
+void fl_malloc_keep_large(int mmap_threshold, int trim_threshold);
+
 #ifdef __cplusplus
 }
 #endif
