@@ -44,6 +44,41 @@ extension Connection {
         try writeFrame(&frame, type: 0, tag: 0)
     }
 
+    /// Makes `frame` (a payload after ``frameHeaderRoom`` bytes of room) ready to be written by
+    /// ``sendSome(_:)``: writes its header and records its `send` event, without writing it. For
+    /// a writer that never blocks (the pool's driver): it writes sealed frames whole and in order.
+    package func seal(framed frame: inout [UInt8]) throws(ChannelError) {
+        precondition(frame.count >= FrameHeader.size, "seal(framed:) needs frameHeaderRoom bytes of room")
+        let count = frame.count - FrameHeader.size
+        try checkSendable(count)
+        sendLock.withLock { _ in
+            let pending = Tracer.reserve(.send, [.uint(channel), .uint(UInt64(count))])
+            let header = FrameHeader(length: UInt32(count), senderPuid: Tracer.processID, sendSeq: pending?.seq ?? 0, type: 0, tag: 0)
+            frame.withUnsafeMutableBytes { f in header.encode(into: f.baseAddress!) }
+            pending?.commit()
+        }
+    }
+
+    /// Writes as much of `bytes` (sealed frames, ``seal(framed:)``) as the socket takes now,
+    /// without blocking: the count written, 0 when it is full.
+    ///
+    /// - Throws: ``ChannelError`` `peerClosed` when the other end is gone, `systemCallFailed`.
+    package func sendSome(_ bytes: UnsafeRawBufferPointer) throws(ChannelError) -> Int {
+        try usable(writeFD, "send")
+        guard !bytes.isEmpty else { return 0 }
+        switch Syscall.send(writeFD, bytes, flags: Int32(MSG_DONTWAIT)) {
+        case .success(let n): return n
+        case .failure(let e) where e.rawValue == EAGAIN || e.rawValue == EWOULDBLOCK: return 0
+        case .failure(let e) where e.rawValue == EPIPE || e.rawValue == ECONNRESET:
+            throw ChannelError(.peerClosed, "\(label): the other end is closed", syscall: "send", errno: e.rawValue)
+        case .failure(let e):
+            throw ChannelError(.systemCallFailed, "\(label): send failed: \(e)", syscall: "send", errno: e.rawValue)
+        }
+    }
+
+    /// The descriptor ``sendSome(_:)`` writes to, to wait for room with `poll` (POLLOUT).
+    package var sendDescriptor: Int32 { writeFD }
+
     func sendFrame(_ payload: UnsafeRawBufferPointer, type: UInt8, tag: UInt32) throws(ChannelError) {
         try checkSendable(payload.count)
         // Uninitialised, not zero-filled: the header is written whole by `writeFrame`.

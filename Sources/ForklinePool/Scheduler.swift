@@ -9,8 +9,8 @@ import ForklineTrace
 /// - tasks go to ready workers, the least loaded first; a worker holds as many tasks as take
 ///   about `queuedWorkNs` by the measured average (at most `window`), so tiny tasks travel in
 ///   batches and long ones go to whichever worker is idle; and more than one only while their
-///   payloads fit `windowBytes` (so the parent's write never blocks on a worker that is itself
-///   blocked writing a result);
+///   payloads fit `windowBytes` (the driver's writes never block: it keeps what a socket does
+///   not take, so this bounds that memory and keeps large tasks spread over the workers);
 /// - a worker runs its tasks in order, so when it dies its first outstanding task is the one it
 ///   was running: that task fails (crash or timeout) and the others, never begun, are queued again
 ///   at the front (a re-dispatch with `attempt` + 1);
@@ -44,7 +44,7 @@ package struct Scheduler: Sendable {
         package var killOnCancel = false
 
         package init(workers: Int, maxTasksPerChild: Int? = nil, window: Int = 64, initialWindow: Int? = nil,
-                     queuedWorkNs: UInt64 = 400_000, windowBytes: Int = 32 << 10, maxStartFailures: Int = 3) {
+                     queuedWorkNs: UInt64 = 400_000, windowBytes: Int = 1 << 20, maxStartFailures: Int = 3) {
             precondition(workers > 0 && window > 0)
             self.workers = workers
             self.maxTasksPerChild = maxTasksPerChild
