@@ -305,14 +305,14 @@ final class PoolDriver: @unchecked Sendable {
     /// its end of file comes through poll.
     func flush(_ id: Scheduler.WorkerID) {
         guard let jobs = outbox.removeValue(forKey: id), !jobs.isEmpty, workers[id] != nil else { return }
-        write(id, .run(jobs))
+        post(id, .run(jobs))
     }
 
     /// Sends `message` to worker `id` without blocking: what the socket does not take now waits
     /// in the worker's `unsent` bytes, behind any frame already waiting there, and goes out when
     /// poll finds room (``writeUnsent(_:)``). So a worker that holds several large tasks, and is
     /// itself blocked writing a large reply, can never block the driver.
-    func write(_ id: Scheduler.WorkerID, _ message: WorkerMessage) {
+    func post(_ id: Scheduler.WorkerID, _ message: WorkerMessage) {
         guard let w = workers[id] else { return }
         if w.hasUnsent {
             var frame = message.encode(room: Connection.frameHeaderRoom)
@@ -444,7 +444,7 @@ final class PoolDriver: @unchecked Sendable {
                 }
             case .stopWorker(let id):
                 flush(id)
-                write(id, .stop)
+                post(id, .stop)
             case .killWorker(let id):
                 outbox[id] = nil
                 try? (workers[id]?.child ?? ending[id]?.handle.child)?.kill()
