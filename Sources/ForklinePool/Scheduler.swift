@@ -200,15 +200,18 @@ package struct Scheduler: Sendable {
 
     /// A worker returned the reply of its first outstanding task.
     package mutating func finished(_ w: WorkerID, _ task: TaskID, now: UInt64) -> [Action] {
-        guard var worker = workers[w], worker.outstanding.first == task else {
+        guard workers[w]?.outstanding.first == task else {
             preconditionFailure("worker \(w) replied for task \(task), which is not the task it runs")
         }
-        worker.outstanding.removeFirst()
-        worker.bytesInFlight -= tasks[task]?.size ?? 0
-        let took = now >= worker.headSince ? now - worker.headSince : 0
+        // In place: a copy of the worker, changed and stored back, copied its `outstanding`
+        // array (up to `window` ids, and an allocation) on every task.
+        let size = tasks[task]?.size ?? 0
+        let took = workers[w].map { now >= $0.headSince ? now - $0.headSince : 0 } ?? 0
+        workers[w]!.outstanding.removeFirst()
+        workers[w]!.bytesInFlight -= size
+        workers[w]!.headSince = now
+        let worker = workers[w]!
         averageTaskNs = averageTaskNs.map { ($0 * 7 + took) / 8 } ?? took
-        worker.headSince = now
-        workers[w] = worker
         tasks[task] = nil
         var actions: [Action] = [.deliverReply(task)]
         actions += killIfHeadCancelled(w)
