@@ -144,7 +144,7 @@ extension Pool {
             }
             return v.map { .success($0) }
         case .reply(.mixed(let b), let pid):
-            guard let v = try? JSONDecoder().decode([ItemOutcome<Out>].self, from: Data(b)), v.count == count else {
+            guard let v = try? JSONChunks.decodeOutcomes(b, as: Out.self), v.count == count else {
                 return all(PoolError(.encoding, "\(function): cannot decode its outputs as [\(Out.self)]"))
             }
             return v.map { o in

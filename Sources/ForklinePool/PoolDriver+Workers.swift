@@ -26,7 +26,7 @@ extension PoolDriver {
             // runtime lock another thread held at the fork: PoolWorker.rehearse).
             let child = method == .fork
                 ? ChildProcess(options: options) { PoolWorker.runForked(args) }
-                : try ChildProcess(entry: PoolWorker.entry, arguments: args, options: options)
+                : ChildProcess(entry: PoolWorker.entry, encodedArguments: try PoolWorker.encodeArguments(args), options: options)
             do { try child.start() } catch {
                 mine.close()
                 theirs.close()
@@ -51,13 +51,13 @@ extension PoolDriver {
                 return
             }
             w.ring.consume(to: r.next)
-            guard case .reply(let task, let reply)? = WorkerMessage.decode(r.message) else {
+            guard let (task, reply) = r.reply else {
                 workers[id]?.ringBroken = true
                 try? w.child.kill()
                 return
             }
             if tracing {
-                Tracer.recordWords(.recv, w.connection.channel, r.senderPuid, r.sendSeq, UInt64(r.message.count))
+                Tracer.recordWords(.recv, w.connection.channel, r.senderPuid, r.sendSeq, UInt64(r.size))
             }
             deliver(id, task, reply, pid: w.pid, now: r.endNs)
             guard workers[id] != nil else { return }

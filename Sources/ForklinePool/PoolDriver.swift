@@ -56,6 +56,11 @@ final class PoolDriver: @unchecked Sendable {
         var ring: ReplyRing
         /// A record of the ring could not be read: nothing more is read from it.
         var ringBroken = false
+        /// Sealed frames not yet written (from `unsentAt` on): the driver never blocks on a
+        /// worker's socket; it writes the rest when poll says there is room.
+        var unsent: [UInt8] = []
+        var unsentAt = 0
+        var hasUnsent: Bool { unsentAt < unsent.count }
     }
 
     struct Done {
@@ -87,6 +92,8 @@ final class PoolDriver: @unchecked Sendable {
     var ending: [Scheduler.WorkerID: Ending] = [:]
     var bodies: [UInt64: (call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])] = [:]
     var replies: [UInt64: (TaskReply, Int32)] = [:]
+    /// The buffer each worker's `run` message is built in (and written from): no fresh pages.
+    var sendScratch: [UInt8] = []
     /// Tasks dispatched but not yet written: all of a worker's go in one message per loop turn.
     var outbox: [Scheduler.WorkerID: [WorkerMessage.Job]] = [:]
     /// The functions ``PoolWorker/rehearse(_:payload:)`` ran for (fork pools only).
@@ -240,6 +247,13 @@ final class PoolDriver: @unchecked Sendable {
                 fds.append(pollfd(fd: w.fd, events: Int16(POLLIN), revents: 0))
                 ids.append(id)
             }
+            // Workers with frames still to write: room in their socket wakes the driver too.
+            let writable = fds.count
+            var writers: [Scheduler.WorkerID] = []
+            for (id, w) in workers where w.hasUnsent {
+                fds.append(pollfd(fd: w.connection.sendDescriptor, events: Int16(POLLOUT), revents: 0))
+                writers.append(id)
+            }
             let reaping = fds.count
             for e in ending.values where e.pidfd >= 0 { fds.append(pollfd(fd: e.pidfd, events: Int16(POLLIN), revents: 0)) }
             var timeout: Int32 = -1
@@ -267,6 +281,9 @@ final class PoolDriver: @unchecked Sendable {
             for (k, id) in ids.enumerated() where fds[k + 1].revents != 0 {
                 readWorker(id)
             }
+            for (k, id) in writers.enumerated() where fds[writable + k].revents != 0 {
+                writeUnsent(id)
+            }
             // A worker that ended: reaped here, never waited for. One whose pidfd said it ended
             // but whose status is not there yet (forkserver) is looked at again shortly.
             let ended = fds[reaping...].contains { $0.revents != 0 }
@@ -292,8 +309,52 @@ final class PoolDriver: @unchecked Sendable {
     /// Writes a worker's pending tasks in one message. A failed write means the worker is gone:
     /// its end of file comes through poll.
     func flush(_ id: Scheduler.WorkerID) {
-        guard let jobs = outbox.removeValue(forKey: id), !jobs.isEmpty, let w = workers[id] else { return }
-        try? w.connection.sendBytes(WorkerMessage.run(jobs).encode())
+        guard let jobs = outbox.removeValue(forKey: id), !jobs.isEmpty, workers[id] != nil else { return }
+        post(id, .run(jobs))
+    }
+
+    /// Sends `message` to worker `id` without blocking: what the socket does not take now waits
+    /// in the worker's `unsent` bytes, behind any frame already waiting there, and goes out when
+    /// poll finds room (``writeUnsent(_:)``). So a worker that holds several large tasks, and is
+    /// itself blocked writing a large reply, can never block the driver.
+    func post(_ id: Scheduler.WorkerID, _ message: WorkerMessage) {
+        guard let w = workers[id] else { return }
+        if w.hasUnsent {
+            var frame = message.encode(room: Connection.frameHeaderRoom)
+            guard (try? w.connection.seal(framed: &frame)) != nil else { return }
+            workers[id]!.unsent.append(contentsOf: frame)
+            return
+        }
+        message.encode(room: Connection.frameHeaderRoom, into: &sendScratch)
+        guard (try? w.connection.seal(framed: &sendScratch)) != nil else { return }
+        let sent = (try? sendScratch.withUnsafeBytes { (b) throws(ChannelError) in try w.connection.sendSome(b) }) ?? sendScratch.count
+        if sent < sendScratch.count {
+            workers[id]!.unsent = Array(sendScratch[sent...])
+            workers[id]!.unsentAt = 0
+        }
+        // A buffer grown for a large batch is let go; one for usual batches is kept.
+        if sendScratch.capacity > 1 << 20 { sendScratch = [] }
+    }
+
+    /// Writes what the socket of worker `id` takes now of its unsent frames. A failed write
+    /// means the worker is gone (its end comes through poll): its unsent bytes are dropped.
+    func writeUnsent(_ id: Scheduler.WorkerID) {
+        guard let w = workers[id], w.hasUnsent else { return }
+        let at = w.unsentAt
+        let sent = try? w.unsent.withUnsafeBytes { (b) throws(ChannelError) in
+            try w.connection.sendSome(UnsafeRawBufferPointer(rebasing: b[at...]))
+        }
+        guard let sent else {
+            workers[id]!.unsent = []
+            workers[id]!.unsentAt = 0
+            return
+        }
+        if at + sent == w.unsent.count {
+            workers[id]!.unsent = []
+            workers[id]!.unsentAt = 0
+        } else {
+            workers[id]!.unsentAt = at + sent
+        }
     }
 
     /// Writes the pending tasks of each worker that has done at least half of what it holds
@@ -384,11 +445,11 @@ final class PoolDriver: @unchecked Sendable {
                 for (t, attempt) in zip(tasks, attempts) {
                     guard let b = bodies[t] else { continue }
                     if tracing { Tracer.recordWords(.poolDispatch, pool, t, w.child.puid, UInt64(attempt)) }
-                    outbox[id, default: []].append(.init(task: t, function: b.function, payload: b.payload))
+                    outbox[id, default: []].append(.init(task: t, function: b.function, payload: b.payload[...]))
                 }
             case .stopWorker(let id):
                 flush(id)
-                try? workers[id]?.connection.sendBytes(WorkerMessage.stop.encode())
+                post(id, .stop)
             case .killWorker(let id):
                 outbox[id] = nil
                 try? (workers[id]?.child ?? ending[id]?.handle.child)?.kill()

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import ForklineChannels
 import ForklineSpawn
 
 /// A named function a pool's workers run: Python's `pool.map(square, ...)` target.
@@ -31,11 +32,11 @@ public struct PoolFunction<Input: Codable & Sendable, Output: Codable & Sendable
 
 /// A pool function with its types erased, as workers run it.
 protocol AnyPoolFunction: Sendable {
-    /// Runs the function on every input of the JSON array `payload`, in order.
-    func runChunk(_ payload: [UInt8], pool: UInt64, task: UInt64) -> TaskReply
+    /// Runs the function on every input of the chunk `payload` (``JSONChunks``), in order.
+    func runChunk(_ payload: ArraySlice<UInt8>, pool: UInt64, task: UInt64) -> TaskReply
     /// Runs what ``runChunk(_:pool:task:)`` runs around the body (decoding `payload`, building
     /// and encoding outputs and failures), without the body: see ``PoolWorker/rehearse(_:)``.
-    func rehearse(_ payload: [UInt8])
+    func rehearse(_ payload: ArraySlice<UInt8>)
 }
 
 /// An item that threw: its error's type and description.
@@ -45,7 +46,7 @@ struct ThrownItem {
 }
 
 extension PoolFunction: AnyPoolFunction {
-    func runChunk(_ payload: [UInt8], pool: UInt64, task: UInt64) -> TaskReply {
+    func runChunk(_ payload: ArraySlice<UInt8>, pool: UInt64, task: UInt64) -> TaskReply {
         let inputs: [Input]
         do { inputs = try JSONChunks.decodeChunk(payload, as: Input.self) } catch {
             return .badInput("\(name): cannot decode its inputs as [\(Input.self)]: \(error)")
@@ -74,7 +75,7 @@ extension PoolFunction: AnyPoolFunction {
                     next += 1
                 }
             }
-            return .mixed(Array(try JSONEncoder().encode(mixed)))
+            return .mixed(try BinaryEncoder().encode(mixed))
         } catch {
             return .badInput("\(name): cannot encode its outputs [\(Output.self)]: \(error)")
         }
@@ -82,7 +83,7 @@ extension PoolFunction: AnyPoolFunction {
 }
 
 extension PoolFunction {
-    func rehearse(_ payload: [UInt8]) {
+    func rehearse(_ payload: ArraySlice<UInt8>) {
         _ = try? JSONChunks.decodeChunk(payload, as: Input.self)
         var outputs: [Output] = []
         outputs.reserveCapacity(1)
@@ -92,7 +93,7 @@ extension PoolFunction {
         _ = try? JSONChunks.encodeChunk(outputs)
         var mixed: [ItemOutcome<Output>] = []
         mixed.append(.thrown(type: "", description: ""))
-        _ = try? JSONEncoder().encode(mixed)
+        _ = try? BinaryEncoder().encode(mixed)
     }
 }
 
@@ -130,7 +131,7 @@ extension PoolFunction {
 }
 
 /// Code every worker runs once when it starts (Python's `initializer` and `initargs`): a
-/// registered ``EntryPoint`` and its arguments.
+/// registered ``EntryPoint`` and its arguments, in the binary codec (docs/codec.md).
 public struct PoolInitializer: Sendable {
     let entry: String
     let arguments: [UInt8]
@@ -141,9 +142,24 @@ public struct PoolInitializer: Sendable {
     /// - Throws: ``PoolError`` `encoding` when the arguments cannot be encoded.
     public init<A>(_ entry: EntryPoint<A>, arguments: A) throws(PoolError) {
         self.entry = entry.name
-        do { self.arguments = Array(try JSONEncoder().encode(arguments)) } catch {
+        do { self.arguments = try BinaryEncoder().encode(arguments) } catch {
             throw PoolError(.encoding, "initializer '\(entry.name)': cannot encode its arguments: \(error)")
         }
         ChildProcess.register(entries: [entry])
+    }
+}
+
+/// An entry point a pool worker runs as its initializer, on arguments in the binary codec.
+protocol BinaryArgumentsEntry {
+    func run(binaryArguments: [UInt8]) throws
+}
+
+extension EntryPoint: BinaryArgumentsEntry {
+    func run(binaryArguments: [UInt8]) throws {
+        let args: Arguments
+        do { args = try BinaryDecoder().decode(Arguments.self, from: binaryArguments) } catch {
+            throw PoolError(.encoding, "initializer '\(name)': cannot decode its arguments: \(error)")
+        }
+        try body(args)
     }
 }

@@ -44,14 +44,14 @@ extension PoolWorker {
         var functions: [String: any AnyPoolFunction] = [:]
         let found = ChildProcess.registeredEntry(function) as? any AnyPoolFunction
         if let found { functions[function] = found }
-        let job = WorkerMessage.Job(task: 0, function: function, payload: payload)
+        let job = WorkerMessage.Job(task: 0, function: function, payload: payload[...])
         if case .run(let jobs)? = WorkerMessage.decode(WorkerMessage.run([job]).encode()), let first = jobs.first {
             functions[first.function]?.rehearse(first.payload)
         }
         for reply in [TaskReply.values([]), .mixed([]), .unknownFunction(function), .badInput("")] {
-            let bytes = WorkerMessage.reply(0, reply).encode()
-            _ = ReplyRing.record(marker: false, puid: 0, seq: 0, endNs: 0, message: bytes)
-            _ = WorkerMessage.decode(bytes)
+            let record = ReplyRing.record(marker: false, puid: 0, seq: 0, endNs: 0, message: WorkerMessage.reply(0, reply))
+            _ = WorkerMessage.decode(record[ReplyRing.recordHeader...])
+            _ = ReplyRing.decodeReply(record[ReplyRing.recordHeader...])
         }
         _ = WorkerMessage.decode(WorkerMessage.ready(0).encode())
         _ = WorkerMessage.decode(WorkerMessage.stop.encode())

@@ -31,17 +31,39 @@ struct WorkerArguments: Codable, Sendable {
 /// It exits when told to stop or when the parent's end closes.
 enum PoolWorker {
     /// The worker's entry point, registered along with any ``PoolFunction``.
-    static let entry = EntryPoint<WorkerArguments>("forkline-pool-worker") { args in try run(args) }
+    static let entry = Entry()
+
+    /// The worker loop as an entry point whose arguments are in the binary codec (docs/codec.md):
+    /// an `EntryPoint`'s are JSON, where the initializer's arguments were an array of numbers.
+    struct Entry: RunnableEntryPoint {
+        let name = "forkline-pool-worker"
+
+        func run(encodedArguments: [UInt8]) throws {
+            let args: WorkerArguments
+            do { args = try BinaryDecoder().decode(WorkerArguments.self, from: encodedArguments) } catch {
+                throw PoolError(.workerStartFailed, "pool worker \(getpid()): cannot decode its start arguments: \(error)")
+            }
+            try PoolWorker.run(args)
+        }
+    }
+
+    /// A worker's start arguments as ``Entry`` reads them.
+    static func encodeArguments(_ args: WorkerArguments) throws(PoolError) -> [UInt8] {
+        do { return try BinaryEncoder().encode(args) } catch {
+            throw PoolError(.encoding, "encoding a pool worker's start arguments: \(error)")
+        }
+    }
 
     static func run(_ args: WorkerArguments) throws {
         if let spec = args.remote { return try RemoteProxy.run(args, spec) }
         let conn = args.connection
+        keepLargeBuffers()
         if let name = args.initializer {
             do {
-                guard let e = ChildProcess.registeredEntry(name) else {
+                guard let e = ChildProcess.registeredEntry(name) as? any BinaryArgumentsEntry else {
                     throw PoolError(.workerStartFailed, "no entry point named '\(name)' is registered: list the initializer in bootstrap(entries:)")
                 }
-                try e.run(encodedArguments: args.initializerArguments ?? [])
+                try e.run(binaryArguments: args.initializerArguments ?? [])
             } catch {
                 try? conn.sendBytes(WorkerMessage.initFailed("initializer '\(name)' threw \(type(of: error)): \(error)").encode())
                 return
@@ -78,7 +100,7 @@ enum PoolWorker {
                 }
                 let ok: UInt64 = if case .values = reply { 1 } else { 0 }
                 if tracing { Tracer.recordWords(.taskEnd, args.pool, job.task, ok) }
-                try out.publish(WorkerMessage.reply(job.task, reply).encode())
+                try out.publish(WorkerMessage.reply(job.task, reply))
                 sinceWake += 1
                 let left = jobs.count - i - 1
                 if left == 0 || sinceWake >= left {
@@ -90,27 +112,56 @@ enum PoolWorker {
     }
 }
 
+extension PoolWorker {
+    /// Has this worker's malloc keep freed buffers of up to 32 MiB for reuse instead of handing
+    /// them back to the kernel: glibc maps blocks over 128 KiB afresh and trims the heap's top,
+    /// so every 256 KiB input decoded and output encoded cost 64 page faults and zeroed pages
+    /// (the profile's largest item for such tasks). A worker is the pool's process; the cost is
+    /// that its heap stays at its high-water mark.
+    static func keepLargeBuffers() {
+        fl_malloc_keep_large(32 << 20, 64 << 20)
+    }
+}
+
 /// A worker's way back to the driver: the reply ring, the connection for replies too large for
 /// the ring, and the driver's wake-up socket.
-struct Replies {
+final class Replies {
     let connection: Connection
     let ring: ReplyRing
     let wake: Int32
+    /// Each reply is built here (and copied into the ring): one buffer for all, no fresh pages.
+    var scratch: [UInt8] = []
+
+    init(connection: Connection, ring: ReplyRing, wake: Int32) {
+        self.connection = connection
+        self.ring = ring
+        self.wake = wake
+    }
 
     /// Publishes one reply: into the ring (with its `send` event when tracing, as the connection
     /// would record it), or, when larger than ``ReplyRing/largest``, as a marker in the ring and
     /// then a frame on the connection (the driver reads the frame when it meets the marker).
-    func publish(_ message: [UInt8]) throws {
+    func publish(_ message: WorkerMessage) throws {
         let endNs = fl_monotonic_ns()
-        if message.count + ReplyRing.recordHeader > ReplyRing.largest {
-            try put(ReplyRing.record(marker: true, puid: 0, seq: 0, endNs: endNs, message: []))
-            try connection.sendBytes(message)
+        let size = message.encodedSize
+        if size + ReplyRing.recordHeader > ReplyRing.largest {
+            ReplyRing.record(marker: true, puid: 0, seq: 0, endNs: endNs, message: nil, into: &scratch)
+            try put(scratch)
+            message.encode(room: Connection.frameHeaderRoom, into: &scratch)
+            try connection.sendBytes(framed: &scratch)
+            trimScratch()
             return
         }
-        let pending = Tracer.isEnabled ? Tracer.reserve(.send, [.uint(connection.channel), .uint(UInt64(message.count))]) : nil
+        let pending = Tracer.isEnabled ? Tracer.reserve(.send, [.uint(connection.channel), .uint(UInt64(size))]) : nil
         pending?.commit()
-        try put(ReplyRing.record(marker: false, puid: pending == nil ? 0 : Tracer.processID, seq: pending?.seq ?? 0,
-                                 endNs: endNs, message: message))
+        ReplyRing.record(marker: false, puid: pending == nil ? 0 : Tracer.processID, seq: pending?.seq ?? 0,
+                         endNs: endNs, message: message, into: &scratch)
+        try put(scratch)
+    }
+
+    /// Lets a buffer grown for a reply larger than the ring go (the ring's bound keeps the rest).
+    func trimScratch() {
+        if scratch.capacity > ReplyRing.largest { scratch = [] }
     }
 
     /// How long a worker whose reply ring is full sleeps before it looks again (ns): the driver,

@@ -20,8 +20,10 @@ final class ReplyRing: @unchecked Sendable {
     // (the driver thread); the positions are atomics in the C header, the bytes are published by them.
     static let capacity = 1 << 20
     static let recordHeader = 1 + 8 + 8 + 8
-    /// Larger records go over the connection (after a marker), so one reply never fills the ring.
-    static let largest = capacity / 4
+    /// Larger records go over the connection (after a marker), so one reply never fills the
+    /// ring; a 256 KiB `[UInt8]` reply fits (the connection's path costs the driver a read per
+    /// 64 KiB and a copy more).
+    static let largest = capacity / 2
     /// After the ring: the worker's crash report (``CrashReport``), filled by the crash writer.
     static let crashArea = 1024
     /// The whole mapping: header, ring, crash report.
@@ -123,25 +125,63 @@ final class ReplyRing: @unchecked Sendable {
         var senderPuid: UInt64
         var sendSeq: UInt64
         var endNs: UInt64
-        var message: [UInt8]
+        /// The reply it carries (nil for a marker, or when the bytes are not a reply).
+        var reply: (task: UInt64, reply: TaskReply)?
+        /// The reply's size in bytes (its ``WorkerMessage`` form), as its `send` recorded it.
+        var size: Int
         /// The position after it, for ``consume(to:)``.
         var next: UInt64
     }
 
-    /// The record at the read position, if one is published (not consumed yet).
+    /// The record at the read position, if one is published (not consumed yet). A reply's
+    /// bytes are copied out of the ring once, into the reply's own array.
     func peek() -> Record? {
         let written = fl_ring_written(base)
         guard written > readAt else { return nil }
         var len: UInt32 = 0
         fl_ring_copy_out(base, cap, readAt, &len, 4)
-        var bytes = [UInt8](repeating: 0, count: Int(len))
-        bytes.withUnsafeMutableBytes { fl_ring_copy_out(base, cap, readAt + 4, $0.baseAddress!, UInt64(len)) }
-        guard bytes.count >= ReplyRing.recordHeader else { return nil }
-        func u64(_ at: Int) -> UInt64 {
-            bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        guard Int(len) >= ReplyRing.recordHeader, Int(len) <= ReplyRing.capacity else { return nil }
+        var kind: UInt8 = 0
+        var puid: UInt64 = 0, seq: UInt64 = 0, endNs: UInt64 = 0
+        let at = readAt + 4
+        fl_ring_copy_out(base, cap, at, &kind, 1)
+        fl_ring_copy_out(base, cap, at + 1, &puid, 8)
+        fl_ring_copy_out(base, cap, at + 9, &seq, 8)
+        fl_ring_copy_out(base, cap, at + 17, &endNs, 8)
+        let size = Int(len) - ReplyRing.recordHeader
+        let message = at + UInt64(ReplyRing.recordHeader)
+        var record = Record(marker: kind == 1, senderPuid: UInt64(littleEndian: puid), sendSeq: UInt64(littleEndian: seq),
+                            endNs: UInt64(littleEndian: endNs), reply: nil, size: size, next: at + UInt64(len))
+        guard !record.marker else { return record }
+        // A reply of values (the common case): its 14-byte head, then its bytes straight into place.
+        if size >= 14 {
+            var tag: UInt8 = 0, task: UInt64 = 0, k: UInt8 = 0, n: UInt32 = 0
+            fl_ring_copy_out(base, cap, message, &tag, 1)
+            fl_ring_copy_out(base, cap, message + 1, &task, 8)
+            fl_ring_copy_out(base, cap, message + 9, &k, 1)
+            fl_ring_copy_out(base, cap, message + 10, &n, 4)
+            let count = Int(UInt32(littleEndian: n))
+            if tag == 4, k <= 1, count == size - 14 {
+                let bytes = [UInt8](unsafeUninitializedCapacity: count) { b, got in
+                    if let p = b.baseAddress, count > 0 { fl_ring_copy_out(base, cap, message + 14, p, UInt64(count)) }
+                    got = count
+                }
+                record.reply = (UInt64(littleEndian: task), k == 0 ? .values(bytes) : .mixed(bytes))
+                return record
+            }
         }
-        return Record(marker: bytes[0] == 1, senderPuid: u64(1), sendSeq: u64(9), endNs: u64(17),
-                      message: Array(bytes[ReplyRing.recordHeader...]), next: readAt + 4 + UInt64(len))
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { b, count in
+            if let p = b.baseAddress, size > 0 { fl_ring_copy_out(base, cap, message, p, UInt64(size)) }
+            count = size
+        }
+        record.reply = ReplyRing.decodeReply(bytes[...])
+        return record
+    }
+
+    /// A reply's task and outcome from its ``WorkerMessage`` bytes; nil when they are not a reply.
+    static func decodeReply(_ message: ArraySlice<UInt8>) -> (task: UInt64, reply: TaskReply)? {
+        guard case .reply(let task, let reply)? = WorkerMessage.decode(message) else { return nil }
+        return (task, reply)
     }
 
     /// Gives the bytes up to `to` back to the worker.
@@ -157,16 +197,25 @@ final class ReplyRing: @unchecked Sendable {
     /// The driver is about to sleep (true) or awake (false).
     func setSleeping(_ on: Bool) { fl_ring_set_sleeping(base, on ? 1 : 0) }
 
-    /// Builds a record.
-    static func record(marker: Bool, puid: UInt64, seq: UInt64, endNs: UInt64, message: [UInt8]) -> [UInt8] {
-        var w = ByteWriter()
-        w.out.reserveCapacity(recordHeader + message.count)
-        w.u8(marker ? 1 : 0)
-        w.u64(puid)
-        w.u64(seq)
-        w.u64(endNs)
-        w.out.append(contentsOf: message)
-        return w.out
+    /// Builds a record: its header, then `message` encoded after it in the same buffer.
+    static func record(marker: Bool, puid: UInt64, seq: UInt64, endNs: UInt64, message: WorkerMessage?) -> [UInt8] {
+        var out: [UInt8] = []
+        record(marker: marker, puid: puid, seq: seq, endNs: endNs, message: message, into: &out)
+        return out
+    }
+
+    /// ``record(marker:puid:seq:endNs:message:)`` into `out`, keeping its storage.
+    static func record(marker: Bool, puid: UInt64, seq: UInt64, endNs: UInt64, message: WorkerMessage?, into out: inout [UInt8]) {
+        if let message { message.encode(room: recordHeader, into: &out) } else {
+            out.removeAll(keepingCapacity: true)
+            out.append(contentsOf: repeatElement(0, count: recordHeader))
+        }
+        out.withUnsafeMutableBytes { b in
+            b[0] = marker ? 1 : 0
+            b.storeBytes(of: puid.littleEndian, toByteOffset: 1, as: UInt64.self)
+            b.storeBytes(of: seq.littleEndian, toByteOffset: 9, as: UInt64.self)
+            b.storeBytes(of: endNs.littleEndian, toByteOffset: 17, as: UInt64.self)
+        }
     }
 }
 

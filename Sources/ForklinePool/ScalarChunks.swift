@@ -1,8 +1,8 @@
 import FoundationEssentials
 import ForklineChannels
 
-/// A faster wire form for the commonest chunk contents: arrays of `Int`, `Double` or `String`
-/// travel as raw little-endian words or length-prefixed UTF-8 instead of JSON. Measured here,
+/// A faster wire form for the commonest chunk contents: arrays of `Int`, `Double`, `String` or
+/// `[UInt8]` travel as raw little-endian words or length-prefixed UTF-8 or bytes. Measured here,
 /// encoding and decoding a one-element JSON array costs several microseconds on each side,
 /// which at chunksize 1 was most of a task's cost. Every other type is in the binary codec
 /// (first byte `0xFB`, docs/codec.md); a JSON array (first byte `[`) is still read.
@@ -10,6 +10,7 @@ enum ScalarChunks {
     static let intTag: UInt8 = 1
     static let doubleTag: UInt8 = 2
     static let stringTag: UInt8 = 3
+    static let bytesTag: UInt8 = 4
 
     /// The raw form of `values`, or nil when their type has none. (`T` is checked to be the
     /// very type before each `unsafeBitCast`, so the casts only rename it.)
@@ -23,7 +24,30 @@ enum ScalarChunks {
             for v in unsafeBitCast(values, to: ArraySlice<String>.self) { w.bytes(Array(v.utf8)) }
             return w.out
         }
+        if T.self == [UInt8].self { return byteArrays(unsafeBitCast(values, to: ArraySlice<[UInt8]>.self)) }
         return nil
+    }
+
+    /// A tag, a count, then each array as a u32 length and its bytes: one copy of each, into a
+    /// payload allocated at its final size (a 256 KiB `[UInt8]` through the general codec was
+    /// copied three times: its container's buffer, growing, then the flattened payload).
+    static func byteArrays(_ values: ArraySlice<[UInt8]>) -> [UInt8] {
+        let total = values.reduce(5) { $0 + 4 + $1.count }
+        return [UInt8](unsafeUninitializedCapacity: total) { buf, n in
+            let raw = UnsafeMutableRawBufferPointer(buf)
+            raw[0] = bytesTag
+            raw.storeBytes(of: UInt32(values.count).littleEndian, toByteOffset: 1, as: UInt32.self)
+            var at = 5
+            for v in values {
+                raw.storeBytes(of: UInt32(v.count).littleEndian, toByteOffset: at, as: UInt32.self)
+                at += 4
+                v.withUnsafeBytes { src in
+                    if src.count > 0 { (raw.baseAddress! + at).copyMemory(from: src.baseAddress!, byteCount: src.count) }
+                }
+                at += v.count
+            }
+            n = total
+        }
     }
 
     /// A tag, a count, and the values' 8-byte little-endian images (this is a little-endian
@@ -42,7 +66,7 @@ enum ScalarChunks {
         }
     }
 
-    static func unwords<W: BitwiseCopyable>(_ bytes: [UInt8], count: Int, as: W.Type) -> [W] {
+    static func unwords<W: BitwiseCopyable>(_ bytes: ArraySlice<UInt8>, count: Int, as: W.Type) -> [W] {
         [W](unsafeUninitializedCapacity: count) { buf, n in
             bytes.withUnsafeBytes { src in
                 if count > 0 { UnsafeMutableRawPointer(buf.baseAddress!).copyMemory(from: src.baseAddress! + 5, byteCount: count * 8) }
@@ -52,7 +76,7 @@ enum ScalarChunks {
     }
 
     /// Decodes a raw chunk; nil when `bytes` is not one of type `T` (then it is JSON).
-    static func decode<T>(_ bytes: [UInt8], as: T.Type) -> [T]? {
+    static func decode<T>(_ bytes: ArraySlice<UInt8>, as: T.Type) -> [T]? {
         guard let tag = bytes.first, tag != UInt8(ascii: "[") else { return nil }
         var r = ByteReader(bytes)
         _ = r.u8()
@@ -62,6 +86,15 @@ enum ScalarChunks {
             return unsafeBitCast(unwords(bytes, count: n, as: Int.self), to: [T].self)
         case doubleTag where T.self == Double.self && bytes.count == 5 + n * 8:
             return unsafeBitCast(unwords(bytes, count: n, as: Double.self), to: [T].self)
+        case bytesTag where T.self == [UInt8].self:
+            var out: [[UInt8]] = []
+            out.reserveCapacity(n)
+            for _ in 0..<n {
+                guard let b = r.bytes() else { return nil }
+                out.append(b)
+            }
+            guard r.remaining == 0 else { return nil }
+            return unsafeBitCast(out, to: [T].self)
         case stringTag where T.self == String.self:
             var out: [T] = []
             out.reserveCapacity(n)
@@ -76,10 +109,10 @@ enum ScalarChunks {
 }
 
 extension JSONChunks {
-    /// Chunks of `values`: raw for `Int`, `Double` and `String`, else the binary codec
+    /// Chunks of `values`: raw for `Int`, `Double`, `String` and `[UInt8]`, else the binary codec
     /// (docs/codec.md), one payload per chunk.
     static func encodeChunks<T: Encodable>(_ values: [T], chunksize: Int) throws(PoolError) -> [[UInt8]] {
-        let scalar = T.self == Int.self || T.self == Double.self || T.self == String.self
+        let scalar = T.self == Int.self || T.self == Double.self || T.self == String.self || T.self == [UInt8].self
         var chunks: [[UInt8]] = []
         chunks.reserveCapacity((values.count + chunksize - 1) / chunksize)
         var i = 0
@@ -104,10 +137,19 @@ extension JSONChunks {
     }
 
     /// Decodes one chunk's array: raw, the binary codec, or JSON (the first byte tells which).
-    static func decodeChunk<T: Decodable>(_ bytes: [UInt8], as: T.Type) throws -> [T] {
-        if bytes.first == BinaryFormat.magic { return try BinaryDecoder().decode([T].self, from: bytes) }
+    static func decodeChunk<T: Decodable>(_ bytes: [UInt8], as: T.Type) throws -> [T] { try decodeChunk(bytes[...], as: T.self) }
+
+    /// Decodes one chunk's array from a slice (a worker's task, inside the message it came in).
+    static func decodeChunk<T: Decodable>(_ bytes: ArraySlice<UInt8>, as: T.Type) throws -> [T] {
+        if bytes.first == BinaryFormat.magic { return try bytes.withUnsafeBytes { try BinaryDecoder().decode([T].self, from: $0) } }
         if let raw = ScalarChunks.decode(bytes, as: T.self) { return raw }
         return try JSONDecoder().decode([T].self, from: Data(bytes))
+    }
+
+    /// Decodes a `mixed` reply's outcomes: the binary codec, or JSON (before it).
+    static func decodeOutcomes<T: Decodable>(_ bytes: [UInt8], as: T.Type) throws -> [ItemOutcome<T>] {
+        if bytes.first == BinaryFormat.magic { return try BinaryDecoder().decode([ItemOutcome<T>].self, from: bytes) }
+        return try JSONDecoder().decode([ItemOutcome<T>].self, from: Data(bytes))
     }
 
     /// Decodes every chunk's values, in order: one JSON decode when they are all JSON.

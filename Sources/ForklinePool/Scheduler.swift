@@ -9,8 +9,8 @@ import ForklineTrace
 /// - tasks go to ready workers, the least loaded first; a worker holds as many tasks as take
 ///   about `queuedWorkNs` by the measured average (at most `window`), so tiny tasks travel in
 ///   batches and long ones go to whichever worker is idle; and more than one only while their
-///   payloads fit `windowBytes` (so the parent's write never blocks on a worker that is itself
-///   blocked writing a result);
+///   payloads fit `windowBytes` (the driver's writes never block: it keeps what a socket does
+///   not take, so this bounds that memory and keeps large tasks spread over the workers);
 /// - a worker runs its tasks in order, so when it dies its first outstanding task is the one it
 ///   was running: that task fails (crash or timeout) and the others, never begun, are queued again
 ///   at the front (a re-dispatch with `attempt` + 1);
@@ -44,7 +44,7 @@ package struct Scheduler: Sendable {
         package var killOnCancel = false
 
         package init(workers: Int, maxTasksPerChild: Int? = nil, window: Int = 64, initialWindow: Int? = nil,
-                     queuedWorkNs: UInt64 = 400_000, windowBytes: Int = 32 << 10, maxStartFailures: Int = 3) {
+                     queuedWorkNs: UInt64 = 400_000, windowBytes: Int = 1 << 20, maxStartFailures: Int = 3) {
             precondition(workers > 0 && window > 0)
             self.workers = workers
             self.maxTasksPerChild = maxTasksPerChild
@@ -200,15 +200,18 @@ package struct Scheduler: Sendable {
 
     /// A worker returned the reply of its first outstanding task.
     package mutating func finished(_ w: WorkerID, _ task: TaskID, now: UInt64) -> [Action] {
-        guard var worker = workers[w], worker.outstanding.first == task else {
+        guard workers[w]?.outstanding.first == task else {
             preconditionFailure("worker \(w) replied for task \(task), which is not the task it runs")
         }
-        worker.outstanding.removeFirst()
-        worker.bytesInFlight -= tasks[task]?.size ?? 0
-        let took = now >= worker.headSince ? now - worker.headSince : 0
+        // In place: a copy of the worker, changed and stored back, copied its `outstanding`
+        // array (up to `window` ids, and an allocation) on every task.
+        let size = tasks[task]?.size ?? 0
+        let took = workers[w].map { now >= $0.headSince ? now - $0.headSince : 0 } ?? 0
+        workers[w]!.outstanding.removeFirst()
+        workers[w]!.bytesInFlight -= size
+        workers[w]!.headSince = now
+        let worker = workers[w]!
         averageTaskNs = averageTaskNs.map { ($0 * 7 + took) / 8 } ?? took
-        worker.headSince = now
-        workers[w] = worker
         tasks[task] = nil
         var actions: [Action] = [.deliverReply(task)]
         actions += killIfHeadCancelled(w)

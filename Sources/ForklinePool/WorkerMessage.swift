@@ -1,14 +1,25 @@
 import FoundationEssentials
 
-/// The messages between the pool and a worker, on the worker's duplex ``Connection``, in a small
-/// binary form (the values inside are JSON): the parent sends `run` batches and `stop`; the
-/// worker answers `ready` once, then one `reply` per task, in order, before it begins the next.
+/// The messages between the pool and a worker, in a small binary form (the values inside are
+/// chunks, ``JSONChunks``): the parent sends `run` batches and `stop` on the worker's duplex
+/// ``Connection``; the worker answers `ready` (or `initFailed`) there once, then one `reply` per
+/// task, in order, before it begins the next, in its ``ReplyRing`` (a reply too large for the
+/// ring: a marker there, the reply on the connection).
+///
+/// | message | bytes |
+/// |---|---|
+/// | stop | 0 |
+/// | run | 1, u32 count, then per task: u64 id, u32 + function name, u32 + chunk |
+/// | ready | 2, u32 pid |
+/// | initFailed | 3, u32 + message |
+/// | reply | 4, u64 task, u8 kind (0 values, 1 mixed, 2 unknown function, 3 bad input), u32 + bytes |
 enum WorkerMessage: Sendable, Equatable {
-    /// One task for the worker: its id, the function's name, the JSON array of its inputs.
+    /// One task for the worker: its id, the function's name, its chunk of inputs
+    /// (``JSONChunks``); decoded, a slice of the message it came in (not copied out of it).
     struct Job: Sendable, Equatable {
         var task: UInt64
         var function: String
-        var payload: [UInt8]
+        var payload: ArraySlice<UInt8>
     }
 
     /// Parent to worker: run these tasks in order.
@@ -22,8 +33,25 @@ enum WorkerMessage: Sendable, Equatable {
     /// Worker to parent: a task's outcome.
     case reply(UInt64, TaskReply)
 
-    func encode() -> [UInt8] {
+    /// The message's bytes, after `room` bytes left zero at the front (for a frame or ring
+    /// record header written in place), in one buffer of exactly the final size: a task's or a
+    /// reply's payload is copied once.
+    func encode(room: Int = 0) -> [UInt8] {
+        var out: [UInt8] = []
+        encode(room: room, into: &out)
+        return out
+    }
+
+    /// ``encode(room:)`` into `buffer`, replacing what it held but keeping its storage: a
+    /// buffer reused for every message costs no fresh pages (a fresh 256 KiB buffer is 64 page
+    /// faults, the largest cost of moving such payloads in the profile).
+    func encode(room: Int = 0, into buffer: inout [UInt8]) {
         var w = ByteWriter()
+        swap(&w.out, &buffer)
+        defer { swap(&w.out, &buffer) }
+        w.out.removeAll(keepingCapacity: true)
+        w.out.reserveCapacity(room + encodedSize)
+        w.out.append(contentsOf: repeatElement(0, count: room))
         switch self {
         case .stop: w.u8(0)
         case .run(let jobs):
@@ -31,7 +59,7 @@ enum WorkerMessage: Sendable, Equatable {
             w.u32(UInt32(jobs.count))
             for j in jobs {
                 w.u64(j.task)
-                w.bytes(Array(j.function.utf8))
+                w.string(j.function)
                 w.bytes(j.payload)
             }
         case .ready(let pid):
@@ -39,20 +67,36 @@ enum WorkerMessage: Sendable, Equatable {
             w.u32(UInt32(bitPattern: pid))
         case .initFailed(let message):
             w.u8(3)
-            w.bytes(Array(message.utf8))
+            w.string(message)
         case .reply(let task, let reply):
             w.u64Tagged(4, task)
             switch reply {
-            case .values(let b): w.u8(0); w.bytes(b)
-            case .mixed(let b): w.u8(1); w.bytes(b)
-            case .unknownFunction(let name): w.u8(2); w.bytes(Array(name.utf8))
-            case .badInput(let why): w.u8(3); w.bytes(Array(why.utf8))
+            case .values(let b): w.u8(0); w.bytes(b[...])
+            case .mixed(let b): w.u8(1); w.bytes(b[...])
+            case .unknownFunction(let name): w.u8(2); w.string(name)
+            case .badInput(let why): w.u8(3); w.string(why)
             }
         }
-        return w.out
     }
 
-    static func decode(_ bytes: [UInt8]) -> WorkerMessage? {
+    /// The length of ``encode(room:)``'s bytes after the room.
+    var encodedSize: Int {
+        switch self {
+        case .stop: 1
+        case .run(let jobs): jobs.reduce(5) { $0 + 8 + 4 + $1.function.utf8.count + 4 + $1.payload.count }
+        case .ready: 5
+        case .initFailed(let m): 5 + m.utf8.count
+        case .reply(_, let r):
+            switch r {
+            case .values(let b), .mixed(let b): 14 + b.count
+            case .unknownFunction(let s), .badInput(let s): 14 + s.utf8.count
+            }
+        }
+    }
+
+    static func decode(_ bytes: [UInt8]) -> WorkerMessage? { decode(bytes[...]) }
+
+    static func decode(_ bytes: ArraySlice<UInt8>) -> WorkerMessage? {
         var r = ByteReader(bytes)
         guard let tag = r.u8() else { return nil }
         switch tag {
@@ -62,7 +106,7 @@ enum WorkerMessage: Sendable, Equatable {
             var jobs: [Job] = []
             jobs.reserveCapacity(Int(n))
             for _ in 0..<n {
-                guard let t = r.u64(), let f = r.bytes(), let p = r.bytes() else { return nil }
+                guard let t = r.u64(), let f = r.slice(), let p = r.slice() else { return nil }
                 jobs.append(Job(task: t, function: String(decoding: f, as: UTF8.self), payload: p))
             }
             return .run(jobs)
@@ -113,31 +157,49 @@ struct ByteWriter {
         u32(UInt32(b.count))
         out.append(contentsOf: b)
     }
+    mutating func bytes(_ b: ArraySlice<UInt8>) {
+        u32(UInt32(b.count))
+        out.append(contentsOf: b)
+    }
+    mutating func string(_ s: String) {
+        u32(UInt32(s.utf8.count))
+        out.append(contentsOf: s.utf8)
+    }
 }
 
+/// Reads what ``ByteWriter`` wrote, from an array or a slice of one (indices stay the slice's).
 struct ByteReader {
-    let data: [UInt8]
-    var at = 0
-    init(_ data: [UInt8]) { self.data = data }
+    let data: ArraySlice<UInt8>
+    var at: Int
+    init(_ data: [UInt8]) { self.init(data[...]) }
+    init(_ data: ArraySlice<UInt8>) {
+        self.data = data
+        at = data.startIndex
+    }
+
+    /// Bytes not read yet.
+    var remaining: Int { data.endIndex - at }
 
     mutating func u8() -> UInt8? {
-        guard at < data.count else { return nil }
+        guard remaining >= 1 else { return nil }
         defer { at += 1 }
         return data[at]
     }
     mutating func u32() -> UInt32? {
-        guard at + 4 <= data.count else { return nil }
+        guard remaining >= 4 else { return nil }
         defer { at += 4 }
-        return data.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+        return data.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at - data.startIndex, as: UInt32.self)) }
     }
     mutating func u64() -> UInt64? {
-        guard at + 8 <= data.count else { return nil }
+        guard remaining >= 8 else { return nil }
         defer { at += 8 }
-        return data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+        return data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at - data.startIndex, as: UInt64.self)) }
     }
-    mutating func bytes() -> [UInt8]? {
-        guard let n = u32().map(Int.init), at + n <= data.count else { return nil }
+    mutating func bytes() -> [UInt8]? { slice().map(Array.init) }
+    /// The next length-prefixed bytes, as a slice of the data (no copy).
+    mutating func slice() -> ArraySlice<UInt8>? {
+        guard let n = u32().map(Int.init), n <= remaining else { return nil }
         defer { at += n }
-        return Array(data[at..<(at + n)])
+        return data[at..<(at + n)]
     }
 }

@@ -89,6 +89,12 @@ public final class ChildProcess: Sendable {
         self.init(body: .entry(entry, try entry.encode(arguments)), options: options)
     }
 
+    /// A child that runs `entry` on arguments already in the form its `run(encodedArguments:)`
+    /// reads (ForklinePool's worker: the binary codec, which this module does not depend on).
+    package convenience init(entry: any RunnableEntryPoint, encodedArguments: [UInt8], options: ChildOptions) {
+        self.init(body: .entry(entry, encodedArguments), options: options)
+    }
+
     init(body: Body, options: ChildOptions) {
         self.body = body
         self.options = options

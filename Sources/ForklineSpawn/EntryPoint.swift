@@ -21,7 +21,7 @@ import ForklineSystem
 public struct EntryPoint<Arguments: Codable & Sendable>: Sendable {
     /// The name children look the entry point up by; unique in the program.
     public let name: String
-    let body: @Sendable (Arguments) throws -> Void
+    package let body: @Sendable (Arguments) throws -> Void
 
     /// Creates an entry point called `name` that runs `body`.
     public init(_ name: String, _ body: @escaping @Sendable (Arguments) throws -> Void) {

@@ -15,7 +15,7 @@ let noop = EntryPoint<Empty>("noop") { _ in }
 @main
 enum Bench {
     static let flags: Set<String> = ["--quick", "--json", "--channels", "--replay", "--start", "--forkserver",
-                                     "--pool", "--pool-bytes", "--faults", "--no-pool", "--recording", "--waits"]
+                                     "--pool", "--pool-bytes", "--pool-service", "--faults", "--no-pool", "--recording", "--waits"]
     static let usage = """
         usage: forkline-bench [--quick] [--json] [--channels | --replay | --pool | --start [--forkserver]]
           --quick       fewer rounds (a smoke run; figures are not to be quoted)
@@ -24,6 +24,7 @@ enum Bench {
           --replay      only the replay figures
           --pool        only the pool figures
           --pool-bytes  only the pool figure for 256 KiB [UInt8] tasks (with its Connection peer)
+          --pool-service  only the 16-caller light-task figures (with their Dispatch peer)
           --start       only the start+join figures, without CPython; --forkserver: only its row
           --recording   only the per-event recording figures
           --waits       only the uncontended Lock and Queue rows, traced and not (wait records' cost)
@@ -34,7 +35,7 @@ enum Bench {
     static func main() async throws {
         // A bare re-execution of this binary for the spawn baseline: exit before anything else.
         if CommandLine.arguments.dropFirst().first == "--noop" { fl_exit_now(0) }
-        ChildProcess.bootstrap(entries: [noop] + PoolBench.entries + PoolBytesBench.entries)
+        ChildProcess.bootstrap(entries: [noop] + PoolBench.entries + PoolBytesBench.entries + PoolServiceBench.entries)
         let args = Set(CommandLine.arguments.dropFirst())
         if args.contains("--help") || args.contains("-h") { return print(usage) }
         if let unknown = CommandLine.arguments.dropFirst().first(where: { !flags.contains($0) }) {
@@ -48,6 +49,10 @@ enum Bench {
         if args.contains("--replay") { return ReplayBench.run(quick: quick) }
         if args.contains("--pool-bytes") {
             let f = try await PoolBytesBench.figures(quick: quick)
+            return print(json ? Report.json(f) : Report.table(f))
+        }
+        if args.contains("--pool-service") {
+            let f = try await PoolServiceBench.figures(quick: quick)
             return print(json ? Report.json(f) : Report.table(f))
         }
         if args.contains("--pool") { return try await PoolBench.main(quick: quick, json: json) }

@@ -70,6 +70,7 @@ enum PoolBench {
             ], at: 2)
         }
         out += try await PoolBytesBench.figures(quick: quick)
+        out += try await PoolServiceBench.figures(quick: quick)
         let speedup = Stats.median(one) / Stats.median(two)
         print("pool: chunksize 1 \(Report.fmt(1e3 / Stats.median(chunk1))) k tasks/s, automatic \(Report.fmt(1 / Stats.median(auto))) M tasks/s; CPU-bound speedup 2 workers vs 1: \(Report.fmt(speedup))x")
         return out

@@ -343,6 +343,12 @@ int fl_page_fault_counter_open(void);
 /// The faults counted so far, or -1.
 int64_t fl_page_fault_counter_read(int fd);
 
+// MARK: - malloc (malloc.c)
+
+/// mallopt: blocks up to `mmap_threshold` bytes come from the heap (not fresh mappings), and the
+/// heap's top is trimmed only past `trim_threshold` (a pool worker keeps its large buffers).
+void fl_malloc_keep_large(int mmap_threshold, int trim_threshold);
+
 #ifdef __cplusplus
 }
 #endif
