@@ -107,12 +107,13 @@ enum RemoteProxy {
                 }
                 reply = r
             } catch let e as Lost { throw e } catch let e as ChannelError { throw lost(pending.first ?? 0, e.message) }
-            guard let head = pending.first, case .reply(let t, let answer)? = WorkerMessage.decode(reply), t == head else {
+            guard let head = pending.first, let message = WorkerMessage.decode(reply),
+                  case .reply(let t, let answer) = message, t == head else {
                 throw lost(pending.first ?? 0, "it sent something that is not the reply to its next task")
             }
             let ok: UInt64 = if case .values = answer { 1 } else { 0 }
             if tracing { Tracer.recordWords(.taskEnd, args.pool, head, ok) }
-            try out.publish(reply)
+            try out.publish(message)
             pending.removeFirst()
             if let next = pending.first, tracing { Tracer.recordWords(.taskBegin, args.pool, next) }
             sinceWake += 1
