@@ -1,0 +1,77 @@
+import Foundation
+import ForklineReplay
+import ForklineTestSupport
+import ForklineTrace
+import Testing
+
+/// Traces written on the three nodes of the local Slurm cluster (issue 17 items 2-5): each host
+/// its own directory, puids carrying the host's id, merged and checked by `replay`.
+@Suite("Traces from three Slurm nodes", .enabled(if: Cluster.isUp, Cluster.skipReason), .serialized)
+struct SlurmTraceTests {
+    /// Runs the fixture's `pingpong` (a forkserver, a child, three round trips, joins) on every
+    /// node with `srun`, each host tracing into `dir/<host name>` (`FORKLINE_TRACE=dir/%h`).
+    static func runOnThreeNodes() throws -> (TestSupport.Output, String) {
+        let dir = TestSupport.temporaryDirectory("forkline-cluster-trace")
+        let out = try Cluster.run(
+            ["srun", "-N3", "--ntasks-per-node=1", TestSupport.executable("forkline-fixture"), "pingpong", "forkserver", "3"],
+            environment: [Tracer.environmentVariable: dir + "/%h"])
+        return (out, dir)
+    }
+
+    @Test("srun runs the fixture on three nodes; each host writes its own directory; the merged trace checks OK")
+    func threeNodesMerged() throws {
+        let (out, dir) = try Self.runOnThreeNodes()
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.lines.filter { $0 == "answers ok" }.count == 3, "\(out.stdout)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == Cluster.nodes)
+        for node in Cluster.nodes {
+            // The first process of each host names it in the directory.
+            let hostFile = "\(dir)/\(node)/\(hex16(HostID.of(name: node))).host"
+            #expect((try? String(contentsOfFile: hostFile, encoding: .utf8)) == node + "\n")
+        }
+        let trace = try Trace.load(paths: [dir])
+        #expect(trace.problems == [])
+        #expect(Set(trace.hosts.map(trace.hostLabel)) == Set(Cluster.nodes))
+        // main, the forkserver and the ponger on each node.
+        #expect(trace.processes.count == 9)
+        #expect(Set(trace.processes.map(\.header.puid)).count == 9)
+        for p in trace.processes {
+            let host = trace.hostLabel(p.header.host)
+            #expect(p.header.host == HostID.of(name: host), "\(p.source)")
+            #expect(HostID.tag(ofPuid: p.header.puid) == HostID.tag(of: p.header.host), "\(p.source)")
+            #expect(p.source.contains("/\(host)/"), "\(p.source) is in its own host's directory")
+        }
+        #expect(trace.check().violations.map(\.message) == [])
+        let check = try TestSupport.run(TestSupport.executable("replay"), ["check", dir])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let show = try TestSupport.run(TestSupport.executable("replay"), ["show", dir])
+        for node in Cluster.nodes { #expect(show.lines.contains("host \(node):"), "\(show.stdout)") }
+    }
+
+    @Test("the merged trace of three nodes still checks with two hosts' clocks moved by seconds")
+    func clocksMovedBySeconds() throws {
+        let (out, dir) = try Self.runOnThreeNodes()
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        // Real clocks cannot be moved here (one machine, one CLOCK_MONOTONIC): the offsets are
+        // put into the input, one host's events 7 s later, another's 3 s earlier.
+        let moved = TestSupport.temporaryDirectory("forkline-cluster-moved")
+        let shifts: [String: Int64] = ["flnode1": 0, "flnode2": 7_000_000_000, "flnode3": -3_000_000_000]
+        for node in Cluster.nodes {
+            let t = try Trace.load(path: "\(dir)/\(node)")
+            let shift = shifts[node] ?? 0
+            let ps = t.processes.map { p -> ProcessTrace in
+                var q = p
+                q.header.startTime = UInt64(Int64(p.header.startTime) + shift)
+                q.events = p.events.map { var e = $0; e.time = UInt64(Int64(e.time) + shift); return e }
+                return q
+            }
+            try FileManager.default.createDirectory(atPath: "\(moved)/\(node)", withIntermediateDirectories: true)
+            try Data(JSONLines.export(Trace(processes: ps, hostNames: t.hostNames)).utf8)
+                .write(to: URL(fileURLWithPath: "\(moved)/\(node)/trace.jsonl"))
+        }
+        let check = try TestSupport.run(TestSupport.executable("replay"), ["check", moved])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let trace = try Trace.load(paths: [moved])
+        #expect(Set(trace.hosts.map(trace.hostLabel)) == Set(Cluster.nodes))
+    }
+}
