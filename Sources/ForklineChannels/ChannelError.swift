@@ -45,6 +45,15 @@ public struct ChannelError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let segmentExists = Code(raw: "segmentExists")
         /// A waiting async call's task was cancelled.
         public static let cancelled = Code(raw: "cancelled")
+        /// A network peer failed the shared-key challenge, or rejected ours: the keys differ
+        /// (``Listener``, ``Client``). No connection is made.
+        public static let authenticationFailed = Code(raw: "authenticationFailed")
+        /// A network peer broke the handshake: it sent something that is not a Forkline
+        /// handshake (garbage, a huge length) or closed the connection in the middle of it.
+        public static let handshakeFailed = Code(raw: "handshakeFailed")
+        /// A network peer did not complete the handshake within its deadline (it sent nothing,
+        /// or too little), or a connection could not be made in time.
+        public static let handshakeTimedOut = Code(raw: "handshakeTimedOut")
         public var description: String { raw }
     }
 

@@ -40,11 +40,15 @@ public final class Connection: @unchecked Sendable {
         var opened = false
     }
 
-    init(channel: UInt64, readFD: Int32, writeFD: Int32, maxMessageSize: Int) {
+    /// The other end's address, for a connection made by a ``Listener`` or ``Client``.
+    public let peerAddress: NetworkAddress?
+
+    init(channel: UInt64, readFD: Int32, writeFD: Int32, maxMessageSize: Int, peer: NetworkAddress? = nil) {
         self.channel = channel
         self.readFD = readFD
         self.writeFD = writeFD
         self.maxMessageSize = maxMessageSize
+        self.peerAddress = peer
     }
 
     deinit { close() }
@@ -76,7 +80,9 @@ public final class Connection: @unchecked Sendable {
     public var fileDescriptors: [Int32] { Array(Set([readFD, writeFD].filter { $0 >= 0 })) }
 
     /// A name for messages: the channel and descriptor.
-    public var label: String { "connection \(hex16(channel)) (fd \(readFD >= 0 ? readFD : writeFD))" }
+    public var label: String {
+        "connection \(hex16(channel)) (fd \(readFD >= 0 ? readFD : writeFD)\(peerAddress.map { ", peer \($0)" } ?? ""))"
+    }
 
     /// Closes this end; the peer's `receive` then returns nil.
     public func close() {

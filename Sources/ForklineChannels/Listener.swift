@@ -1,0 +1,193 @@
+import CForkline
+import ForklineSpawn
+import ForklineSystem
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A TCP server socket whose accepted connections are authenticated ``Connection``s: Python's
+/// `multiprocessing.connection.Listener(address, authkey=...)`.
+///
+/// ```swift
+/// let key = AuthKey.random()
+/// try await withListener(NetworkAddress(host: "127.0.0.1", port: 0), key: key) { listener in
+///     // tell the clients listener.address (and give them the key through a 0600 file)
+///     let conn = try await listener.accept()
+///     let n: Int? = try await conn.receive()
+/// }
+/// ```
+///
+/// Every accepted peer must pass the shared-key handshake in both directions (``Handshake``,
+/// docs/cluster.md) within ``handshakeTimeout`` before its connection is returned: a peer with a
+/// wrong key, one that sends nothing, garbage or a huge length, or that closes mid-handshake
+/// makes `accept` throw for that peer (its socket closed, nothing accepted), and the next
+/// `accept` serves the next peer. The handshake protects who may connect, not what is said
+/// afterwards: frames are neither encrypted nor authenticated (use a private network or a tunnel).
+public final class Listener: @unchecked Sendable {
+    // @unchecked: `fd`, `key` and the settings are immutable; `closed` is behind its lock; the
+    // accept path is safe to call from several tasks (a non-blocking accept, EAGAIN retried).
+    /// The address listened on, with the port the kernel picked when 0 was asked.
+    public let address: NetworkAddress
+    /// How long a peer has to complete the handshake.
+    public let handshakeTimeout: Duration
+    /// The largest frame accepted connections receive.
+    public let maxMessageSize: Int
+    let fd: Int32
+    let key: AuthKey
+    let closed = ForkSafeLock(false)
+    let waits = WaitGroup()
+
+    /// Listens on `address` (port 0: any free port; host `0.0.0.0` or `::`: every interface).
+    ///
+    /// - Throws: ``ChannelError`` `invalidArgument` when the host cannot be resolved,
+    ///   `systemCallFailed` when the socket cannot be bound (`EADDRINUSE`: the port is taken).
+    public init(_ address: NetworkAddress, key: AuthKey, backlog: Int = 128, handshakeTimeout: Duration = .seconds(10),
+                maxMessageSize: Int = 64 << 20) throws(ChannelError) {
+        switch Syscall.tcpListen(host: address.host, port: address.port, backlog: Int32(clamping: backlog)) {
+        case .success(let fd): self.fd = fd
+        case .failure(let f):
+            throw ChannelError(f.errno == nil ? .invalidArgument : .systemCallFailed, "Listener(\(address)): \(f.message)", syscall: f.call, errno: f.errno)
+        }
+        let bound = Syscall.socketAddress(fd, peer: false)
+        self.address = NetworkAddress(host: address.host, port: bound?.port ?? address.port)
+        self.key = key
+        self.handshakeTimeout = handshakeTimeout
+        self.maxMessageSize = maxMessageSize
+    }
+
+    deinit { close() }
+
+    /// Stops listening; an `accept` waiting now throws `closed`. Connections accepted stay open.
+    public func close() {
+        let first = closed.withLock { c in
+            defer { c = true }
+            return !c
+        }
+        guard first else { return }
+        waits.close()
+        _ = Glibc.close(fd)
+    }
+
+    /// Waits for the next peer and returns its connection once it passed the handshake.
+    ///
+    /// - Throws: ``ChannelError`` for this peer: `authenticationFailed` (a wrong key),
+    ///   `handshakeTimedOut` (it sent nothing, or too little, within ``handshakeTimeout``),
+    ///   `handshakeFailed` (garbage, a length over 256 bytes, a close mid-handshake); for the
+    ///   listener: `closed` (``close()`` was called), `cancelled`, `systemCallFailed` (`EMFILE`).
+    public func accept() async throws(ChannelError) -> Connection {
+        while true {
+            if closed.withLock({ $0 }) { throw ChannelError(.closed, "listener \(address): closed") }
+            switch Syscall.accept(fd) {
+            case .success(let conn):
+                let due = deadline(after: handshakeTimeout)
+                let r = await AsyncBridge.runBlocking { [self] in
+                    Result { () throws(ChannelError) in try authenticate(conn, deadline: due) }
+                }
+                return try r.get()
+            case .failure(let e) where e.rawValue == EAGAIN || e.rawValue == ECONNABORTED || e.rawValue == EINTR:
+                do throws(WaitFailure) { try await AsyncBridge.shared().waitReadable(fd, group: waits) } catch {
+                    throw ChannelError(waiting: error, "listener \(address)")
+                }
+            case .failure(let e):
+                throw ChannelError(.systemCallFailed, "listener \(address): accept failed: \(e)", syscall: "accept4", errno: e.rawValue)
+            }
+        }
+    }
+
+    /// Waits up to `timeout` (nil: forever) for the next peer, blocking the calling thread.
+    /// Throws as ``accept()``, and `handshakeTimedOut` when no peer came within `timeout`.
+    @available(*, noasync, message: "use the async accept")
+    public func accept(timeout: Duration?) throws(ChannelError) -> Connection {
+        let end = timeout.map { deadline(after: $0) }
+        while true {
+            if closed.withLock({ $0 }) { throw ChannelError(.closed, "listener \(address): closed") }
+            switch Syscall.accept(fd) {
+            case .success(let conn):
+                return try authenticate(conn, deadline: deadline(after: handshakeTimeout))
+            case .failure(let e) where e.rawValue == EAGAIN || e.rawValue == ECONNABORTED || e.rawValue == EINTR:
+                var ms: Int32 = 200  // a slice, so a close() from another thread is seen
+                if let end {
+                    let now = fl_monotonic_ns()
+                    if now >= end { throw ChannelError(.handshakeTimedOut, "listener \(address): no peer connected within \(timeout!)") }
+                    ms = Int32(min(200, (end - now + 999_999) / 1_000_000))
+                }
+                _ = Syscall.waitReadable(fd, timeoutMs: ms)
+            case .failure(let e):
+                throw ChannelError(.systemCallFailed, "listener \(address): accept failed: \(e)", syscall: "accept4", errno: e.rawValue)
+            }
+        }
+    }
+
+    /// The handshake on a freshly accepted socket; closes it when the peer fails.
+    func authenticate(_ conn: Int32, deadline: UInt64) throws(ChannelError) -> Connection {
+        let peer = Syscall.socketAddress(conn, peer: true).map { NetworkAddress(host: $0.host, port: $0.port) }
+        let name = "listener \(address): peer \(peer.map(String.init(describing:)) ?? "?")"
+        do {
+            let channel = try Handshake.serve(conn, key: key, deadline: deadline, peer: name)
+            return Connection(channel: channel, readFD: conn, writeFD: conn, maxMessageSize: maxMessageSize, peer: peer)
+        } catch {
+            _ = Glibc.close(conn)
+            throw error
+        }
+    }
+}
+
+/// Runs `body` with a listener on `address`, closed when `body` returns or throws.
+///
+/// - Throws: what ``Listener/init(_:key:backlog:handshakeTimeout:maxMessageSize:)`` and `body` throw.
+public func withListener<R>(_ address: NetworkAddress, key: AuthKey, handshakeTimeout: Duration = .seconds(10),
+                            _ body: (Listener) async throws -> R) async throws -> R {
+    let listener = try Listener(address, key: key, handshakeTimeout: handshakeTimeout)
+    defer { listener.close() }
+    return try await body(listener)
+}
+
+/// Connects to a ``Listener``: Python's `multiprocessing.connection.Client(address, authkey=...)`.
+public enum Client {
+    /// Connects to `address`, passes the handshake with `key`, and returns the connection.
+    ///
+    /// - Parameter timeout: for the TCP connection and the handshake together.
+    /// - Throws: ``ChannelError`` `authenticationFailed` (the listener holds another key),
+    ///   `handshakeFailed`, `handshakeTimedOut`, `invalidArgument` (the host cannot be resolved),
+    ///   `systemCallFailed` (`connect`: `ECONNREFUSED` when nothing listens there).
+    public static func connect(to address: NetworkAddress, key: AuthKey, timeout: Duration = .seconds(10),
+                               maxMessageSize: Int = 64 << 20) async throws(ChannelError) -> Connection {
+        let r = await AsyncBridge.runBlocking {
+            Result { () throws(ChannelError) in try connectNow(address, key, timeout, maxMessageSize) }
+        }
+        return try r.get()
+    }
+
+    /// Connects, blocking the calling thread (a pool's remote worker does). Throws as the async
+    /// ``connect(to:key:timeout:maxMessageSize:)``.
+    @available(*, noasync, message: "use the async connect")
+    public static func connect(to address: NetworkAddress, key: AuthKey, timeout: Duration = .seconds(10),
+                               maxMessageSize: Int = 64 << 20) throws(ChannelError) -> Connection {
+        try connectNow(address, key, timeout, maxMessageSize)
+    }
+
+    static func connectNow(_ address: NetworkAddress, _ key: AuthKey, _ timeout: Duration, _ maxMessageSize: Int) throws(ChannelError) -> Connection {
+        let due = deadline(after: timeout)
+        let fd: Int32
+        switch Syscall.tcpConnect(host: address.host, port: address.port, timeoutMs: timeout.clampedMilliseconds) {
+        case .success(let s): fd = s
+        case .failure(let f):
+            let code: ChannelError.Code = f.errno == nil ? .invalidArgument : f.errno == ETIMEDOUT ? .handshakeTimedOut : .systemCallFailed
+            throw ChannelError(code, "Client(\(address)): \(f.message)", syscall: f.call, errno: f.errno)
+        }
+        do {
+            let channel = try Handshake.join(fd, key: key, deadline: due, peer: "client of \(address)")
+            return Connection(channel: channel, readFD: fd, writeFD: fd, maxMessageSize: maxMessageSize, peer: address)
+        } catch {
+            _ = Glibc.close(fd)
+            throw error
+        }
+    }
+}
+
+/// The CLOCK_MONOTONIC time `d` from now, saturating.
+func deadline(after d: Duration) -> UInt64 {
+    let (t, over) = fl_monotonic_ns().addingReportingOverflow(d.clampedNanoseconds)
+    return over ? .max : t
+}

@@ -1,0 +1,31 @@
+import CForkline
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Syscall {
+    /// The bytes of the regular file at `path` and its permission bits (`st_mode & 0o7777`) and
+    /// owner, read through one descriptor (so the mode is the mode of the bytes read). The
+    /// corresponding C functions are `open`, `fstat` and `read`.
+    package static func readFileWithMode(_ path: String) -> Result<(bytes: [UInt8], mode: UInt32, owner: UInt32), Errno> {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return .failure(Errno(errno)) }
+        defer { _ = Glibc.close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return .failure(Errno(errno)) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { return .failure(Errno(EINVAL)) }
+        return .success((readToEnd(fd), UInt32(st.st_mode & 0o7777), UInt32(st.st_uid)))
+    }
+
+    /// Writes `bytes` to a new file at `path` readable and writable by its owner only (mode
+    /// 0600, whatever the umask), failing when the file exists (`EEXIST`). The corresponding C
+    /// functions are `open(O_CREAT | O_EXCL)`, `fchmod` and `write`.
+    package static func writeNewPrivateFile(_ path: String, _ bytes: [UInt8]) -> Errno? {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return Errno(errno) }
+        defer { _ = Glibc.close(fd) }
+        guard fchmod(fd, 0o600) == 0 else { return Errno(errno) }
+        return bytes.withUnsafeBytes { writeAll(fd, $0) }
+    }
+}
