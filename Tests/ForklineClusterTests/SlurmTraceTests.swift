@@ -48,30 +48,64 @@ struct SlurmTraceTests {
         for node in Cluster.nodes { #expect(show.lines.contains("host \(node):"), "\(show.stdout)") }
     }
 
-    @Test("the merged trace of three nodes still checks with two hosts' clocks moved by seconds")
+    @Test("the merged trace of the driver and three nodes, cross-host messages and all, still checks with hosts' clocks moved by seconds")
     func clocksMovedBySeconds() throws {
-        let (out, dir) = try Self.runOnThreeNodes()
+        let dir = TestSupport.temporaryDirectory("forkline-cluster-clock")
+        let out = try Cluster.run(
+            [TestSupport.executable("forkline-fixture"), "cluster-driver", "spawn", "3", dir, Cluster.headAddress],
+            environment: [Tracer.environmentVariable: dir + "/trace/%h"])
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         // Real clocks cannot be moved here (one machine, one CLOCK_MONOTONIC): the offsets are
-        // put into the input, one host's events 7 s later, another's 3 s earlier.
+        // put into the input. flnode2 runs 7 s ahead and the driver's host 3 s behind, so every
+        // answer from flnode2 (and from the other nodes) is received seconds "before" it was sent.
         let moved = TestSupport.temporaryDirectory("forkline-cluster-moved")
-        let shifts: [String: Int64] = ["flnode1": 0, "flnode2": 7_000_000_000, "flnode3": -3_000_000_000]
-        for node in Cluster.nodes {
-            let t = try Trace.load(path: "\(dir)/\(node)")
-            let shift = shifts[node] ?? 0
+        let shifts: [String: Int64] = ["flhead": -3_000_000_000, "flnode2": 7_000_000_000]
+        for host in ["flhead"] + Cluster.nodes {
+            let t = try Trace.load(path: "\(dir)/trace/\(host)")
+            let shift = shifts[host] ?? 0
             let ps = t.processes.map { p -> ProcessTrace in
                 var q = p
                 q.header.startTime = UInt64(Int64(p.header.startTime) + shift)
                 q.events = p.events.map { var e = $0; e.time = UInt64(Int64(e.time) + shift); return e }
                 return q
             }
-            try FileManager.default.createDirectory(atPath: "\(moved)/\(node)", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: "\(moved)/\(host)", withIntermediateDirectories: true)
             try Data(JSONLines.export(Trace(processes: ps, hostNames: t.hostNames)).utf8)
-                .write(to: URL(fileURLWithPath: "\(moved)/\(node)/trace.jsonl"))
+                .write(to: URL(fileURLWithPath: "\(moved)/\(host)/trace.jsonl"))
         }
+        let trace = try Trace.load(paths: [moved])
+        #expect(Set(trace.hosts.map(trace.hostLabel)) == Set(["flhead"] + Cluster.nodes))
+        // The offsets are in the input: some recv is stamped before the send it names.
+        #expect(trace.flows.contains { $0.label == "message" && $0.to.time < $0.from.time })
+        #expect(trace.check().violations.map(\.message) == [])
         let check = try TestSupport.run(TestSupport.executable("replay"), ["check", moved])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
-        let trace = try Trace.load(paths: [moved])
-        #expect(Set(trace.hosts.map(trace.hostLabel)) == Set(Cluster.nodes))
+    }
+}
+
+/// A driver in the head namespace and workers `srun` started on the nodes, talking over
+/// authenticated TCP connections (Listener / Client): cross-host causal links in the trace.
+@Suite("Messages between hosts of the Slurm cluster", .enabled(if: Cluster.isUp, Cluster.skipReason), .serialized)
+struct SlurmMessageTests {
+    @Test("workers on three nodes trade messages with the driver; the four hosts' traces merge with every cross-host send paired to its recv")
+    func crossHostMessages() throws {
+        let dir = TestSupport.temporaryDirectory("forkline-cluster-msg")
+        let out = try Cluster.run(
+            [TestSupport.executable("forkline-fixture"), "cluster-driver", "spawn", "3", dir, Cluster.headAddress],
+            environment: [Tracer.environmentVariable: dir + "/trace/%h"])
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.lines == ["hosts flnode1 flnode2 flnode3", "answers ok", "srun exited(0)"], "\(out.stdout)\(out.stderr)")
+        let trace = try Trace.load(paths: [dir + "/trace"])
+        #expect(trace.problems == [])
+        #expect(Set(trace.hosts.map(trace.hostLabel)) == Set(["flhead"] + Cluster.nodes))
+        func host(_ e: TraceEvent) -> UInt64? { trace.process(e.puid)?.header.host }
+        let crossHost = trace.flows.filter { host($0.from) != host($0.to) }
+        // Per worker: its hello, 4 numbers, 4 squares and the stop: 10 messages, each a send on
+        // one host paired with its recv on the other (the channel id both ends derived).
+        #expect(crossHost.count == 30, "\(crossHost.map(\.label))")
+        #expect(crossHost.allSatisfy { $0.label == "message" && $0.from["channel"]?.uint == $0.to["channel"]?.uint })
+        #expect(trace.check().violations.map(\.message) == [])
+        let check = try TestSupport.run(TestSupport.executable("replay"), ["check", dir + "/trace"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
 }

@@ -348,6 +348,7 @@ case let s where s.hasPrefix("queue-") || s.hasPrefix("shm-"): try s.hasPrefix("
 case let s where s.hasPrefix("fault-"): try ChannelFaults.run(s, m, count)
 case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)
 case let s where s.hasPrefix("codec-"): try await CodecScenarios.run(s, m)
+case let s where s.hasPrefix("cluster-"): try ClusterScenarios.run(s, args: args)
 case let s where s.hasPrefix("net-"): try await NetScenarios.run(s, method: m, dir: args[2])
 default:
     if TraceFaults.run(scenario, count: count) { break }

@@ -1,0 +1,87 @@
+// Cluster scenarios (issue 17 items 3-5): a driver that listens in the head namespace of the
+// local Slurm cluster (Tools/cluster), starts workers on the nodes with `srun`, and trades
+// messages with them over authenticated TCP connections, so the hosts' traces hold cross-host
+// send/recv pairs. Prints one line per fact; the merged trace is the rest of the oracle.
+//
+//   cluster-driver METHOD NODES DIR HOST   listen on HOST, srun NODES workers, serve them
+//   cluster-worker METHOD 0 ADDRESS KEYFILE connect to ADDRESS with the key in KEYFILE
+import Forkline
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum ClusterScenarios {
+    /// Tasks each worker is sent.
+    static let tasks = 4
+
+    static func run(_ scenario: String, args: [String]) throws {
+        switch scenario {
+        case "cluster-driver": try driver(nodes: Int(args[2]) ?? 3, dir: args[3], host: args[4])
+        case "cluster-worker": try worker(address: try NetworkAddress(parsing: args[3]), keyFile: args[4])
+        default:
+            writeStderrLine("unknown scenario \(scenario)")
+            exit(2)
+        }
+    }
+
+    /// A worker on a node: says which host it is, squares every number until it gets -1.
+    static func worker(address: NetworkAddress, keyFile: String) throws {
+        let key = try AuthKey.read(from: keyFile)
+        let conn = try Client.connect(to: address, key: key, timeout: .seconds(60))
+        try conn.send(Tracer.hostName)
+        while let n = try conn.receive(Int.self), n >= 0 { try conn.send(n * n) }
+        conn.close()
+    }
+
+    /// The driver: writes a fresh key (0600) into `dir`, listens on `host`, starts `nodes`
+    /// workers with `srun -N nodes`, gives each worker `tasks` numbers and checks the squares.
+    static func driver(nodes: Int, dir: String, host: String) throws {
+        let keyFile = dir + "/key"
+        let key = AuthKey.random()
+        try key.write(to: keyFile)
+        let listener = try Listener(NetworkAddress(host: host, port: 0), key: key, handshakeTimeout: .seconds(30))
+        defer { listener.close() }
+        let srun = try spawnSrun(["srun", "-N", "\(nodes)", "--ntasks-per-node=1", selfPath(), "cluster-worker", "spawn", "0",
+                                  listener.address.description, keyFile])
+        var hosts: [String] = []
+        var ok = true
+        for _ in 0..<nodes {
+            let conn = try listener.accept(timeout: .seconds(120))
+            let name = try conn.receive(String.self) ?? "<eof>"
+            hosts.append(name)
+            for n in 1...tasks {
+                try conn.send(n)
+                if try conn.receive(Int.self) != n * n { ok = false }
+            }
+            try conn.send(-1)
+            if try conn.receive(Int.self) != nil { ok = false }  // the worker closes
+            conn.close()
+        }
+        print("hosts \(hosts.sorted().joined(separator: " "))")
+        print(ok ? "answers ok" : "answers wrong")
+        var status: Int32 = 0
+        while waitpid(srun, &status, 0) < 0 && errno == EINTR {}
+        print("srun \(status == 0 ? "exited(0)" : "status \(status)")")
+    }
+
+    /// This program's path (the workers run the same program).
+    static func selfPath() -> String {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        return n > 0 ? String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+    }
+
+    /// Starts `argv` (looked up in PATH) with this process's environment; returns its pid.
+    static func spawnSrun(_ argv: [String]) throws -> pid_t {
+        var pid: pid_t = 0
+        var cargs = argv.map { strdup($0) } + [nil]
+        defer { for p in cargs { free(p) } }
+        let rc = posix_spawnp(&pid, argv[0], nil, nil, &cargs, environ)
+        if rc != 0 {
+            writeStderrLine("posix_spawnp \(argv[0]): \(String(cString: strerror(rc)))")
+            exit(3)
+        }
+        return pid
+    }
+}
