@@ -66,7 +66,7 @@ public final class Pool: Sendable {
     package init(workers: Int? = nil, method: StartMethod = .forkserver, maxTasksPerChild: Int? = nil,
                  initializer: PoolInitializer? = nil, timeout: Duration? = nil, prefetch: Int = 64,
                  maxPending: Int? = nil, whenFull: PoolBackpressure = .wait, cancellation: PoolCancellation = .abandon,
-                 observer: PoolObserver?) throws(PoolError) {
+                 observer: PoolObserver?, remote: RemoteSession? = nil) throws(PoolError) {
         if let workers, workers < 1 {
             throw PoolError(.invalidArgument, "Pool(workers: \(workers)): a pool needs at least one worker (nil: one per CPU)")
         }
@@ -89,7 +89,7 @@ public final class Pool: Sendable {
         var config = Scheduler.Config(workers: n, maxTasksPerChild: maxTasksPerChild, window: prefetch, initialWindow: min(prefetch, 2))
         config.killOnCancel = cancellation == .killWorker
         driver = try PoolDriver(pool: id, method: method, initializer: initializer, config: config, observer: observer,
-                                admission: Admission(limit: maxPending, policy: whenFull))
+                                admission: Admission(limit: maxPending, policy: whenFull), remote: remote)
         try driver.launch()
         if method == .fork { driver.waitInitialWorkers() }
     }

@@ -19,7 +19,8 @@ extension PoolDriver {
             options.pass(theirs)
             options.inheritedDescriptors += [ring.fd, wakeWrite]
             let args = WorkerArguments(connection: theirs, pool: pool, initializer: initializer?.entry,
-                                       initializerArguments: initializer?.arguments, ring: ring.fd, wake: wakeWrite)
+                                       initializerArguments: initializer?.arguments, ring: ring.fd, wake: wakeWrite,
+                                       remote: remote?.spec(for: id))
             // A fork worker runs the loop on the arguments it inherits: nothing to decode on its
             // way to `ready` (the first JSON decode in a fork child could wait forever on a
             // runtime lock another thread held at the fork: PoolWorker.rehearse).
@@ -83,6 +84,10 @@ extension PoolDriver {
             let pid = handle?.pid ?? 0
             var e = PoolError(.workerDied, "task \(task): its worker (pid \(pid)) died while running it: \(status.map(describe) ?? "status unknown"); a new worker took its place")
             e.workerPid = pid
+            if let note = handle?.startError.flatMap(RemoteNote.parse) {
+                e.workerHost = note.host
+                e.message = "task \(task): its \(note.message); a new worker took its place"
+            }
             switch status {
             case .signaled(let s): e.signal = s
             case .exited(let c): e.exitCode = c

@@ -72,6 +72,8 @@ final class PoolDriver: @unchecked Sendable {
     let pool: UInt64
     let method: StartMethod
     let initializer: PoolInitializer?
+    /// A pool with remote workers: each worker process is a remote worker's local end.
+    let remote: RemoteSession?
     let inbox = ForkSafeLock(Inbox())
     /// The pids of the live workers, for ``Pool/workerPIDs``.
     let pids = ForkSafeLock([Scheduler.WorkerID: Int32]())
@@ -106,8 +108,10 @@ final class PoolDriver: @unchecked Sendable {
     var lastLoad = (pending: -1, busy: -1, workers: -1)
 
     init(pool: UInt64, method: StartMethod, initializer: PoolInitializer?, config: Scheduler.Config,
-         observer: PoolObserver? = nil, admission: Admission = Admission(limit: nil, policy: .wait)) throws(PoolError) {
+         observer: PoolObserver? = nil, admission: Admission = Admission(limit: nil, policy: .wait),
+         remote: RemoteSession? = nil) throws(PoolError) {
         self.pool = pool
+        self.remote = remote
         self.observer = observer
         self.admission = admission
         self.method = method

@@ -43,6 +43,8 @@ public struct PoolError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// The pid of the worker involved, if any.
     public var workerPid: Int32?
+    /// For `workerDied` in a pool with remote workers: the host the lost worker ran on.
+    public var workerHost: String?
     /// The signal that ended the worker, for `workerDied`.
     public var signal: Int32?
     /// The worker's exit code, for `workerDied` without a signal.

@@ -98,7 +98,7 @@ extension PoolFunction {
 
 extension PoolFunction: RunnableEntryPoint, CompanionEntries {
     /// Registering a pool function registers the pool's worker loop with it.
-    package var companions: [any AnyEntryPoint] { [PoolWorker.entry] }
+    package var companions: [any AnyEntryPoint] { [PoolWorker.entry, RemoteWorker.entry] }
 
     /// Runs the function once on the decoded input, as a plain entry point (its output is dropped).
     package func run(encodedArguments: [UInt8]) throws {

@@ -18,6 +18,8 @@ struct WorkerArguments: Codable, Sendable {
     var ring: Int32
     /// The driver's wake-up socket (the parent's number; passed to the child).
     var wake: Int32
+    /// Set for a pool with remote workers: this process is a remote worker's local end (``RemoteProxy``).
+    var remote: RemoteSpec? = nil
 }
 
 /// The worker side of a pool: a synchronous loop (fork workers cannot run Dispatch or Swift
@@ -32,6 +34,7 @@ enum PoolWorker {
     static let entry = EntryPoint<WorkerArguments>("forkline-pool-worker") { args in try run(args) }
 
     static func run(_ args: WorkerArguments) throws {
+        if let spec = args.remote { return try RemoteProxy.run(args, spec) }
         let conn = args.connection
         if let name = args.initializer {
             do {

@@ -40,6 +40,7 @@ extension ChildProcess {
     /// forkserver, so do nothing there.
     public static func bootstrap(entries: [any AnyEntryPoint]) {
         EntryRegistry.register(entries, fromBootstrap: true)
+        if let spec = getenv(remoteWorkerVariable) { runRemoteWorker(String(cString: spec)) }
         guard getenv(bootstrapVariable) != nil else {
             Tracer.startFromEnvironment()
             return
@@ -53,6 +54,20 @@ extension ChildProcess {
         case .child: runSpawnChild(payload)
         case .forkserver: ForkServer.run(payload, descriptors: fds, control: payloadFD)
         }
+    }
+
+    /// Set by a pool's launcher (docs/cluster.md): this process is a remote pool worker.
+    static let remoteWorkerVariable = "FORKLINE_REMOTE_WORKER"
+
+    /// Runs ForklinePool's remote worker entry on the JSON the launcher left; never returns.
+    static func runRemoteWorker(_ json: String) -> Never {
+        unsetenv(remoteWorkerVariable)
+        Tracer.startFromEnvironment()
+        guard let entry = EntryRegistry.lookup("forkline-remote-worker") else {
+            writeStderr("forkline: started as a remote pool worker, but this program registered no pool function with bootstrap(entries:)\n")
+            exit(ChildSetup.bootstrapFailed)
+        }
+        ChildSetup.runAndExit(name: "remote-worker", { try entry.run(encodedArguments: Array(json.utf8)) }, immediate: false)
     }
 
     static func readPayload() -> (BootstrapPayload, [Int32])? {

@@ -28,4 +28,34 @@ extension Syscall {
         guard fchmod(fd, 0o600) == 0 else { return Errno(errno) }
         return bytes.withUnsafeBytes { writeAll(fd, $0) }
     }
+
+    /// A new directory only its owner can enter (mode 0700), named from `prefix` and random
+    /// characters. The corresponding C function is `mkdtemp`.
+    package static func makePrivateDirectory(prefix: String) -> Result<String, Errno> {
+        var template = Array((prefix + "XXXXXX").utf8CString)
+        let r = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard r != nil else { return .failure(Errno(errno)) }
+        return .success(String(cString: template))
+    }
+
+    /// Removes a file (`unlink`), or an empty directory (`rmdir`) with `directory`. Errors are
+    /// ignored: for cleaning up what this process made.
+    package static func remove(_ path: String, directory: Bool = false) {
+        _ = directory ? Glibc.rmdir(path) : Glibc.unlink(path)
+    }
+
+    /// This program's absolute path (`/proc/self/exe`), for starting it on another host.
+    package static func executablePath() -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// This machine's host name. The corresponding C function is `gethostname`.
+    package static func hostName() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
+        return String(cString: buf)
+    }
 }

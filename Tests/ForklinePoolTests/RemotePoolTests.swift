@@ -1,0 +1,78 @@
+import ForklinePool
+import ForklineReplay
+import ForklineTestSupport
+import ForklineTrace
+import Testing
+
+/// Pools whose workers are launched processes that connect back over TCP (127.0.0.1, real
+/// sockets, the key handshake), the `.processes` launcher standing in for Slurm.
+@Suite("Pools with remote workers: launched processes connected over TCP")
+struct RemotePoolTests {
+    /// Runs a remote-pool scenario traced; checks the trace and that no remote worker is left.
+    func run(_ scenario: String) throws -> (lines: [String], trace: Trace, remotes: [ProcessTrace]) {
+        let (out, dir) = try TestSupport.runFixture([scenario, "forkserver"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let (trace, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+        // A remote worker is a process of its own (a root in the trace: the launcher, not a
+        // fork, made it) whose parent is one of the pool's worker processes.
+        let proxies = Set(trace.processes.filter { $0.name.hasPrefix("PoolWorker-") }.map(\.header.pid))
+        let remotes = trace.processes.filter { $0.name == "main" && proxies.contains($0.header.ppid) }
+        #expect(TestSupport.survivors(remotes.map(\.header.pid), within: 10).isEmpty, "a remote worker outlived its pool")
+        return (out.lines, trace, remotes)
+    }
+
+    @Test("ordered map, automatic chunks and imap run in the remote workers, every task message received over TCP")
+    func map() throws {
+        let (lines, trace, remotes) = try run("pool-remote-map")
+        #expect(lines == ["map true", "chunks true", "imap true", "ran in other processes than the pool's own true", "remote workers used true"])
+        #expect(remotes.count == 3)
+        // Each remote worker received its batches over the TCP connection: every recv names a
+        // send of its local end, which happened before it.
+        let proxyPuids = Set(trace.processes.filter { $0.name.hasPrefix("PoolWorker-") }.map(\.header.puid))
+        for r in remotes {
+            let recvs = r.events.filter { $0.kind == .recv }
+            #expect(!recvs.isEmpty)
+            for e in recvs {
+                let send = EventID(puid: e["senderPuid"]?.uint ?? 0, seq: e["sendSeq"]?.uint ?? 0)
+                #expect(proxyPuids.contains(send.puid))
+                #expect(trace.happensBefore(send, e.id))
+            }
+        }
+    }
+
+    @Test("a remote worker SIGKILLed mid-map fails only its task, with its host named, and is replaced through the launcher")
+    func killed() throws {
+        let (lines, trace, remotes) = try run("pool-remote-crash")
+        #expect(lines == ["0 ok 0", "5 ok 5", "1 workerDied host-named=true", "6 ok 6", "7 ok 7", "8 ok 8", "after true"])
+        #expect(trace.events(.workerReplaced).count == 1)
+        #expect(remotes.count == 3, "two remote workers and the replacement")
+    }
+
+    @Test("a remote task past its timeout: its worker is killed (the remote process with it) and replaced; the others finish")
+    func timeout() throws {
+        let (lines, _, remotes) = try run("pool-remote-timeout")
+        #expect(lines == ["slow timedOut", "fast [1, 2, 3, 4]", "after 25"])
+        #expect(remotes.count == 3)
+    }
+
+    @Test("maxTasksPerChild retires remote workers after their tasks and launches new ones")
+    func maxTasks() throws {
+        let (lines, _, remotes) = try run("pool-remote-max-tasks")
+        #expect(lines == ["workers 5", "max per worker 2"])
+        #expect(remotes.count >= 5, "five ran the tasks; one more may be launched as the pool closes")
+    }
+
+    @Test("launchers build the command lines they document")
+    func commandLines() {
+        let srun = WorkerLauncher.slurm(nodes: 3, tasksPerNode: 2, partition: "short", timeLimit: .seconds(90))
+        #expect(srun.impliedWorkers == 6)
+        #expect(srun.commandLine(slot: 5, program: "/p") == ["srun", "--nodes=1", "--ntasks=1", "--relative=2", "--job-name=forkline-worker-5",
+                                                             "--kill-on-bad-exit=1", "--partition=short", "--time=2", "/p"])
+        let sbatch = WorkerLauncher.slurm(nodes: 1, submission: .sbatch)
+        #expect(sbatch.commandLine(slot: 0, program: "/a b/it's") == ["sbatch", "--wait", "--nodes=1", "--ntasks=1", "--job-name=forkline-worker-0",
+                                                                        "--output=/dev/null", "--export=ALL", "--wrap=exec '/a b/it'\\''s'"])
+        #expect(WorkerLauncher.command(["ssh", "n1"]).commandLine(slot: 0, program: "/p") == ["ssh", "n1", "/p"])
+        #expect(WorkerLauncher.processes.commandLine(slot: 3, program: "/p") == ["/p"])
+    }
+}
