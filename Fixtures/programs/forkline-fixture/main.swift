@@ -81,7 +81,7 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
     ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
                                      silentExit, streamer, silentQueueUser, envDump, crashWithThreads, ignoreTerm]
                                      + SyncScenarios.entries + Queues.entries + poolEntries + CodecScenarios.entries
-                                     + ChannelFaults.entries + NetScenarios.entries)
+                                     + ChannelFaults.entries + NetScenarios.entries + ClusterScenarios.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -349,7 +349,7 @@ case let s where s.hasPrefix("fault-"): try ChannelFaults.run(s, m, count)
 case let s where s.hasPrefix("pool-remote-"): try await RemotePoolScenarios.run(s, m)
 case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)
 case let s where s.hasPrefix("codec-"): try await CodecScenarios.run(s, m)
-case let s where s.hasPrefix("cluster-"): try ClusterScenarios.run(s, args: args)
+case let s where s.hasPrefix("cluster-"): try await ClusterScenarios.run(s, m, args: args)
 case let s where s.hasPrefix("net-"): try await NetScenarios.run(s, method: m, dir: args[2])
 default:
     if TraceFaults.run(scenario, count: count) { break }

@@ -1,0 +1,46 @@
+import Foundation
+import ForklineReplay
+import ForklineTestSupport
+import ForklineTrace
+import Testing
+
+/// A pool whose workers Slurm starts on the three nodes (`.slurm` launcher, `srun` steps inside
+/// a `salloc -N3` allocation), connecting back to the driver in the head namespace.
+@Suite("A pool of Slurm workers on three nodes", .enabled(if: Cluster.isUp, Cluster.skipReason), .serialized)
+struct SlurmPoolTests {
+    /// Runs a fixture pool scenario in an allocation of the three nodes, traced into
+    /// `dir/<host>`; returns the output and the trace directory.
+    static func runPool(_ scenario: String) throws -> (TestSupport.Output, String) {
+        let dir = TestSupport.temporaryDirectory("forkline-cluster-pool")
+        let out = try Cluster.run(
+            ["salloc", "-N3", "--quiet", TestSupport.executable("forkline-fixture"), scenario, "forkserver", "0", Cluster.headAddress],
+            environment: [Tracer.environmentVariable: dir + "/%h"], timeout: 300)
+        return (out, dir)
+    }
+
+    @Test("map across three nodes: results in input order, tasks run on every node, the four hosts' trace checks OK")
+    func mapAcrossNodes() throws {
+        let (out, dir) = try Self.runPool("cluster-pool-map")
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.lines == ["map true", "chunks true", "hosts flnode1 flnode2 flnode3"], "\(out.stdout)\(out.stderr)")
+        let trace = try Trace.load(paths: [dir])
+        #expect(Set(trace.hosts.map(trace.hostLabel)) == Set(["flhead"] + Cluster.nodes))
+        let report = trace.check()
+        #expect(report.violations.map(\.message) == [])
+        // Every task of the three maps (300 + 3000 items in chunks + 60) has its result.
+        #expect(trace.events(.taskBegin).count >= 300 + 60)
+    }
+
+    @Test("a worker SIGKILLed on its node mid-map fails only its task, naming the node; every other task ends exactly once")
+    func workerKilledMidMap() throws {
+        let (out, dir) = try Self.runPool("cluster-pool-kill")
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        let expected = ["0 ok 0", "5 ok 5", "6 ok 6", "1 workerDied host-named=true", "7 ok 7", "8 ok 8", "9 ok 9", "10 ok 10", "after true"]
+        #expect(out.lines == expected, "\(out.stdout)\(out.stderr)")
+        let trace = try Trace.load(paths: [dir])
+        // The pool invariants (every submitted task ends exactly once, a replacement recorded)
+        // hold across the hosts.
+        #expect(trace.check().violations.map(\.message) == [])
+        #expect(trace.events(.workerReplaced).count >= 1)
+    }
+}
