@@ -109,3 +109,34 @@ struct SlurmMessageTests {
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
 }
+
+/// The key handshake across hosts of the cluster.
+@Suite("Keys between hosts of the Slurm cluster", .enabled(if: Cluster.isUp, Cluster.skipReason))
+struct SlurmKeyTests {
+    @Test("a worker on a node holding the wrong key is refused at both ends; the next, with the right key, is served")
+    func wrongKeyRefused() throws {
+        let dir = TestSupport.temporaryDirectory("forkline-cluster-key")
+        let out = try Cluster.run(
+            [TestSupport.executable("forkline-fixture"), "cluster-wrong-key", "spawn", "0", dir, Cluster.headAddress],
+            environment: [Tracer.environmentVariable: dir + "/trace/%h"])
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.lines.count == 4, "\(out.stdout)")
+        #expect(out.lines.first == "wrong-key: listener authenticationFailed", "\(out.stdout)")
+        #expect(out.lines.dropFirst().first == "wrong-key: worker failed", "\(out.stdout)")
+        #expect(out.stderr.contains("authenticationFailed"), "the worker says why: \(out.stderr)")
+        #expect(out.lines.dropFirst(2).first?.hasPrefix("key: accepted a worker on flnode") == true, "\(out.stdout)")
+        #expect(out.lines.last == "key: worker exited(0)", "\(out.stdout)")
+        // Neither key is in any trace file.
+        let trace = try Trace.load(paths: [dir + "/trace"])
+        #expect(trace.check().violations.map(\.message) == [])
+        for name in ["key", "wrong-key"] {
+            let key = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(name)"))
+            for host in try FileManager.default.contentsOfDirectory(atPath: dir + "/trace") {
+                for f in try FileManager.default.contentsOfDirectory(atPath: "\(dir)/trace/\(host)") {
+                    let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/trace/\(host)/\(f)"))
+                    #expect(bytes.range(of: key) == nil, "\(name) found in \(host)/\(f)")
+                }
+            }
+        }
+    }
+}

@@ -29,6 +29,7 @@ enum ClusterScenarios {
         switch scenario {
         case "cluster-driver": try driver(nodes: Int(args[2]) ?? 3, dir: args[3], host: args[4])
         case "cluster-worker": try worker(address: try NetworkAddress(parsing: args[3]), keyFile: args[4])
+        case "cluster-wrong-key": try wrongKey(dir: args[3], host: args[4])
         case "cluster-pool-map": try await poolMap(m, host: args[3])
         case "cluster-pool-kill": try await poolKill(m, host: args[3])
         default:
@@ -40,7 +41,11 @@ enum ClusterScenarios {
     /// A worker on a node: says which host it is, squares every number until it gets -1.
     static func worker(address: NetworkAddress, keyFile: String) throws {
         let key = try AuthKey.read(from: keyFile)
-        let conn = try Client.connect(to: address, key: key, timeout: .seconds(60))
+        let conn: Connection
+        do { conn = try Client.connect(to: address, key: key, timeout: .seconds(60)) } catch {
+            writeStderrLine("worker on \(Tracer.hostName): \(error.code)")
+            exit(1)
+        }
         try conn.send(Tracer.hostName)
         while let n = try conn.receive(Int.self), n >= 0 { try conn.send(n * n) }
         conn.close()
@@ -75,6 +80,33 @@ enum ClusterScenarios {
         var status: Int32 = 0
         while waitpid(srun, &status, 0) < 0 && errno == EINTR {}
         print("srun \(status == 0 ? "exited(0)" : "status \(status)")")
+    }
+
+    /// A worker on a node holding another key is refused at both ends (no accepted connection,
+    /// no frame), and the next worker, holding the right key, is served.
+    static func wrongKey(dir: String, host: String) throws {
+        let key = AuthKey.random(), wrong = AuthKey.random()
+        try key.write(to: dir + "/key")
+        try wrong.write(to: dir + "/wrong-key")
+        let listener = try Listener(NetworkAddress(host: host, port: 0), key: key, handshakeTimeout: .seconds(30))
+        defer { listener.close() }
+        for file in ["wrong-key", "key"] {
+            let srun = try spawnSrun(["srun", "-N", "1", "--ntasks=1", selfPath(), "cluster-worker", "spawn", "0",
+                                      listener.address.description, dir + "/" + file])
+            do {
+                let conn = try listener.accept(timeout: .seconds(120))
+                let name = try conn.receive(String.self) ?? "<eof>"
+                try conn.send(-1)
+                _ = try conn.receive(Int.self)
+                conn.close()
+                print("\(file): accepted a worker on \(name)")
+            } catch {
+                print("\(file): listener \(error.code)")
+            }
+            var status: Int32 = 0
+            while waitpid(srun, &status, 0) < 0 && errno == EINTR {}
+            print("\(file): worker \(status == 0 ? "exited(0)" : "failed")")
+        }
     }
 
     /// This program's path (the workers run the same program).
