@@ -15,7 +15,7 @@ let noop = EntryPoint<Empty>("noop") { _ in }
 @main
 enum Bench {
     static let flags: Set<String> = ["--quick", "--json", "--channels", "--replay", "--start", "--forkserver",
-                                     "--pool", "--pool-bytes", "--faults", "--no-pool", "--recording"]
+                                     "--pool", "--pool-bytes", "--faults", "--no-pool", "--recording", "--cluster"]
     static let usage = """
         usage: forkline-bench [--quick] [--json] [--channels | --replay | --pool | --start [--forkserver]]
           --quick       fewer rounds (a smoke run; figures are not to be quoted)
@@ -26,6 +26,7 @@ enum Bench {
           --pool-bytes  only the pool figure for 256 KiB [UInt8] tasks (with its Connection peer)
           --start       only the start+join figures, without CPython; --forkserver: only its row
           --recording   only the per-event recording figures
+          --cluster     only the Slurm pool figures (inside an allocation: Tools/cluster-bench)
           --no-pool     the full run without the pool figures
           --faults      also print the children's page faults per start+join
         """
@@ -50,6 +51,7 @@ enum Bench {
             return print(json ? Report.json(f) : Report.table(f))
         }
         if args.contains("--pool") { return try await PoolBench.main(quick: quick, json: json) }
+        if args.contains("--cluster") { return try await ClusterBench.main(quick: quick, json: json) }
         if args.contains("--recording") {
             let f = recordingCost(quick: quick)
             _ = system("rm -rf \(traceDirectory)")
