@@ -33,3 +33,8 @@ enum Cluster {
     }
 }
 
+
+/// Every cluster test, one at a time (a test kills a node, and the nodes are shared), and only
+/// when the cluster is up.
+@Suite("The local Slurm cluster", .enabled(if: Cluster.isUp, Cluster.skipReason), .serialized)
+struct ClusterSuite {}

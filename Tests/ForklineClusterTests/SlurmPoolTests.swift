@@ -6,7 +6,8 @@ import Testing
 
 /// A pool whose workers Slurm starts on the three nodes (`.slurm` launcher, `srun` steps inside
 /// a `salloc -N3` allocation), connecting back to the driver in the head namespace.
-@Suite("A pool of Slurm workers on three nodes", .enabled(if: Cluster.isUp, Cluster.skipReason), .serialized)
+extension ClusterSuite {
+@Suite("A pool of Slurm workers on three nodes")
 struct SlurmPoolTests {
     /// Runs a fixture pool scenario in an allocation of the three nodes, traced into
     /// `dir/<host>`; returns the output and the trace directory.
@@ -43,4 +44,22 @@ struct SlurmPoolTests {
         #expect(trace.check().violations.map(\.message) == [])
         #expect(trace.events(.workerReplaced).count >= 1)
     }
+
+    @Test("a node that dies mid-map (its slurmd and every process on it SIGKILLed): every task ends exactly once, failures name the node, the pool closes")
+    func nodeDiesMidMap() throws {
+        defer { _ = try? TestSupport.run("/bin/bash", [Cluster.script, "revive-node", "2"], timeout: 120) }
+        let dir = TestSupport.temporaryDirectory("forkline-cluster-node")
+        let out = try Cluster.run(
+            ["salloc", "-N3", "--quiet", TestSupport.executable("forkline-fixture"), "cluster-pool-node-dies", "forkserver", "0",
+             Cluster.headAddress, Cluster.script],
+            environment: [Tracer.environmentVariable: dir + "/%h"], timeout: 400)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.lines == ["ended 30 of 30", "failed workerDied flnode2", "after true", "pool closed"], "\(out.stdout)\(out.stderr)")
+        let trace = try Trace.load(paths: [dir])
+        // flnode2's directory holds what its processes recorded before they were killed; the
+        // merged trace still checks: every submitted task ends once, the kill is a death.
+        #expect(Set(trace.hosts.map(trace.hostLabel)) == Set(["flhead"] + Cluster.nodes))
+        #expect(trace.check().violations.map(\.message) == [])
+    }
+}
 }

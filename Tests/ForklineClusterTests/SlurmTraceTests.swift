@@ -6,7 +6,8 @@ import Testing
 
 /// Traces written on the three nodes of the local Slurm cluster (issue 17 items 2-5): each host
 /// its own directory, puids carrying the host's id, merged and checked by `replay`.
-@Suite("Traces from three Slurm nodes", .enabled(if: Cluster.isUp, Cluster.skipReason), .serialized)
+extension ClusterSuite {
+@Suite("Traces from three Slurm nodes")
 struct SlurmTraceTests {
     /// Runs the fixture's `pingpong` (a forkserver, a child, three round trips, joins) on every
     /// node with `srun`, each host tracing into `dir/<host name>` (`FORKLINE_TRACE=dir/%h`).
@@ -82,10 +83,12 @@ struct SlurmTraceTests {
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
 }
+}
 
 /// A driver in the head namespace and workers `srun` started on the nodes, talking over
 /// authenticated TCP connections (Listener / Client): cross-host causal links in the trace.
-@Suite("Messages between hosts of the Slurm cluster", .enabled(if: Cluster.isUp, Cluster.skipReason), .serialized)
+extension ClusterSuite {
+@Suite("Messages between hosts of the Slurm cluster")
 struct SlurmMessageTests {
     @Test("workers on three nodes trade messages with the driver; the four hosts' traces merge with every cross-host send paired to its recv")
     func crossHostMessages() throws {
@@ -109,9 +112,11 @@ struct SlurmMessageTests {
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
     }
 }
+}
 
 /// The key handshake across hosts of the cluster.
-@Suite("Keys between hosts of the Slurm cluster", .enabled(if: Cluster.isUp, Cluster.skipReason))
+extension ClusterSuite {
+@Suite("Keys between hosts of the Slurm cluster")
 struct SlurmKeyTests {
     @Test("a worker on a node holding the wrong key is refused at both ends; the next, with the right key, is served")
     func wrongKeyRefused() throws {
@@ -139,4 +144,5 @@ struct SlurmKeyTests {
             }
         }
     }
+}
 }
