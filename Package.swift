@@ -121,7 +121,7 @@ let package = Package(
         // Runs only on the local Slurm cluster (Tools/cluster up, as root; Tools/test does it).
         .testTarget(
             name: "ForklineClusterTests",
-            dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture", "replay"]
+            dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture", "forkline-examples", "replay"]
         ),
     ]
 )

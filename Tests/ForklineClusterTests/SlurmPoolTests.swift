@@ -61,5 +61,15 @@ struct SlurmPoolTests {
         #expect(Set(trace.hosts.map(trace.hostLabel)) == Set(["flhead"] + Cluster.nodes))
         #expect(trace.check().violations.map(\.message) == [])
     }
+
+    @Test("forkline-examples cluster-map: the seed's pool-map program, its workers on the three nodes, prints the same lines in order")
+    func clusterMapExample() throws {
+        let out = try Cluster.run(
+            ["salloc", "-N3", "--quiet", TestSupport.executable("forkline-examples"), "cluster-map",
+             "--listen", Cluster.headAddress, "--advertise", Cluster.headAddress], timeout: 300)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.lines == (1...5).map { "Executing task: Task \($0)" } + ["workers ran on: flnode1 flnode2 flnode3"],
+                "\(out.stdout)\(out.stderr)")
+    }
 }
 }

@@ -4,6 +4,7 @@
 //   forkline-examples four-processes [--method ...]
 //   forkline-examples queue-workers [--method ...]
 //   forkline-examples pool-map | pool-crash [--method ...]
+//   forkline-examples cluster-map [--nodes 3] [--advertise HOST]   (inside a Slurm allocation)
 import ArgumentParser
 import Forkline
 
@@ -39,7 +40,7 @@ struct Examples: AsyncParsableCommand {
         commandName: "forkline-examples",
         abstract: "Runnable versions of the classic multiprocessing programs.",
         subcommands: [HelloProcess.self, FourProcesses.self, PipePingPong.self, SharedCounter.self, QueueWorkers.self,
-                      PoolMap.self, PoolCrash.self])
+                      PoolMap.self, PoolCrash.self, ClusterMap.self])
 }
 
 struct HelloProcess: AsyncParsableCommand {
@@ -78,7 +79,7 @@ struct FourProcesses: AsyncParsableCommand {
 enum ExamplesMain {
     static func main() async {
         // First: in spawn children and the forkserver, this runs the child's part and never returns.
-        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong, addToCounter, squareWorker, jobProducer, poolTask, riskyTask])
+        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong, addToCounter, squareWorker, jobProducer, poolTask, riskyTask, workerHost])
         await Examples.main()
     }
 }
