@@ -86,7 +86,7 @@ extension PoolDriver {
             e.workerPid = pid
             if let note = handle?.startError.flatMap(RemoteNote.parse) {
                 e.workerHost = note.host
-                e.message = "task \(task): its \(note.message); a new worker took its place"
+                e.message = "task \(task): its \(note.message); a new worker took its place (\(status.map(describe) ?? "status unknown"))"
             }
             switch status {
             case .signaled(let s): e.signal = s

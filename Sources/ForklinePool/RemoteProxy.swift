@@ -48,7 +48,9 @@ enum RemoteProxy {
         }
         defer { reap(launched) }
         let remote: Connection
-        do { remote = try listener.accept(timeout: spec.connectTimeout) } catch {
+        switch accept(listener, within: spec.connectTimeout) {
+        case .success(let c): remote = c
+        case .failure(let error):
             listener.close()
             Syscall.signalProcess(launched, SIGTERM)
             return refuse("remote worker \(spec.slot) started with `\(command.joined(separator: " "))` did not connect back to \(address) within \(spec.connectTimeout): \(error.message)")
@@ -73,46 +75,68 @@ enum RemoteProxy {
         let out = try Replies(connection: conn, ring: ReplyRing(inherited: ringFD), wake: wakeFD)
         let tracing = Tracer.isEnabled
         func lost(_ task: UInt64, _ why: String) -> Lost {
-            let note = RemoteNote.make(host: hello.host, "\(whereabouts) was lost while running task \(task): \(why)")
-            try? conn.sendBytes(WorkerMessage.initFailed(note).encode())
+            try? conn.sendBytes(WorkerMessage.initFailed(RemoteNote.make(host: hello.host, "\(whereabouts) was lost while running it: \(why)")).encode())
             return Lost(description: "\(whereabouts) was lost while running task \(task): \(why)")
         }
-        while let bytes = try conn.receiveBytes() {
-            guard let message = WorkerMessage.decode(bytes) else {
-                throw PoolError(.encoding, "pool worker \(getpid()): a message from the pool could not be decoded")
-            }
-            guard case .run(let jobs) = message else {
-                try? remote.sendBytes(bytes)  // stop: the remote worker ends, then this process
-                _ = try? remote.receiveBytes()
-                return
-            }
-            guard let first = jobs.first else { continue }
-            do { try remote.sendBytes(bytes) } catch { throw lost(first.task, error.message) }
-            var sinceWake = 0
-            var i = 0
-            while i < jobs.count {
-                let job = jobs[i]
-                defer { i += 1 }
-                if tracing { Tracer.recordWords(.taskBegin, args.pool, job.task) }
-                let reply: [UInt8]
-                do {
-                    guard let r = try remote.receiveBytes() else { throw lost(job.task, "its connection closed (the process or its host died)") }
-                    reply = r
-                } catch let e as Lost { throw e } catch let e as ChannelError { throw lost(job.task, e.message) }
-                guard case .reply(let t, let answer)? = WorkerMessage.decode(reply), t == job.task else {
-                    throw lost(job.task, "it answered with something that is not the reply to task \(job.task)")
+        // Pipelined: a batch from the driver is forwarded as soon as it comes, while earlier
+        // tasks still run remotely, so the remote worker never waits a round trip for work.
+        var pending: [UInt64] = []  // forwarded, in order, not answered yet
+        var sinceWake = 0
+        while true {
+            let ready = Connection.wait([conn, remote], timeout: nil)
+            if ready.contains(where: { $0 === conn }) {
+                guard let bytes = try conn.receiveBytes() else { return }  // the pool is gone
+                guard let message = WorkerMessage.decode(bytes) else {
+                    throw PoolError(.encoding, "pool worker \(getpid()): a message from the pool could not be decoded")
                 }
-                let ok: UInt64 = if case .values = answer { 1 } else { 0 }
-                if tracing { Tracer.recordWords(.taskEnd, args.pool, job.task, ok) }
-                try out.publish(reply)
-                sinceWake += 1
-                let left = jobs.count - i - 1
-                if left == 0 || sinceWake >= left {
-                    sinceWake = 0
-                    out.wakeDriverIfAsleep()
+                guard case .run(let jobs) = message else {
+                    try? remote.sendBytes(bytes)  // stop: the remote worker ends, then this process
+                    _ = try? remote.receiveBytes()
+                    return
                 }
+                guard let first = jobs.first else { continue }
+                do { try remote.sendBytes(bytes) } catch { throw lost(pending.first ?? first.task, error.message) }
+                if pending.isEmpty, tracing { Tracer.recordWords(.taskBegin, args.pool, first.task) }
+                pending += jobs.map(\.task)
+            }
+            guard ready.contains(where: { $0 === remote }) else { continue }
+            let reply: [UInt8]
+            do {
+                guard let r = try remote.receiveBytes() else {
+                    throw lost(pending.first ?? 0, "its connection closed (the process or its host died)")
+                }
+                reply = r
+            } catch let e as Lost { throw e } catch let e as ChannelError { throw lost(pending.first ?? 0, e.message) }
+            guard let head = pending.first, case .reply(let t, let answer)? = WorkerMessage.decode(reply), t == head else {
+                throw lost(pending.first ?? 0, "it sent something that is not the reply to its next task")
+            }
+            let ok: UInt64 = if case .values = answer { 1 } else { 0 }
+            if tracing { Tracer.recordWords(.taskEnd, args.pool, head, ok) }
+            try out.publish(reply)
+            pending.removeFirst()
+            if let next = pending.first, tracing { Tracer.recordWords(.taskBegin, args.pool, next) }
+            sinceWake += 1
+            if pending.isEmpty || sinceWake >= pending.count {
+                sinceWake = 0
+                out.wakeDriverIfAsleep()
             }
         }
+    }
+
+    /// The first peer that passes the handshake within `timeout`: a peer that fails it (a stray
+    /// connection, a wrong key) is refused and the wait goes on. The last refusal is the error
+    /// when nobody passed.
+    static func accept(_ listener: Listener, within timeout: Duration) -> Result<Connection, ChannelError> {
+        let end = fl_monotonic_ns() &+ timeout.clampedNanoseconds
+        var last: ChannelError
+        repeat {
+            let left = end &- min(end, fl_monotonic_ns())
+            do { return .success(try listener.accept(timeout: .nanoseconds(Int64(clamping: left)))) } catch {
+                if error.code == .closed { return .failure(error) }
+                last = error
+            }
+        } while fl_monotonic_ns() < end
+        return .failure(last)
     }
 
     /// Runs the launcher's command with this process's environment and the worker's variable.

@@ -7,7 +7,7 @@ import Glibc
 extension Syscall {
     /// Starts `argv[0]` (looked up in `PATH` when it has no slash) with `argv` and exactly
     /// `environment` (`NAME=value` strings), its stdin from `/dev/null`, stdout and stderr
-    /// inherited; the pid. For launchers (`srun`, `sbatch`, a local worker program): never for
+    /// inherited, every other descriptor closed; the pid. For launchers (`srun`, `sbatch`, a local worker program): never for
     /// Forkline's own children, which ``ChildProcess`` starts. The corresponding C function is
     /// `posix_spawnp`.
     package static func spawnCommand(_ argv: [String], environment: [String]) -> Result<pid_t, Errno> {
@@ -16,6 +16,10 @@ extension Syscall {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // Nothing but stdio: descriptors a Forkline child holds without close-on-exec (those it
+        // was passed, such as a pool worker's connection and reply ring) must not reach the
+        // launched program, which could outlive this process and hold them open.
+        _ = fl_spawn_actions_closefrom(&actions, 3)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }

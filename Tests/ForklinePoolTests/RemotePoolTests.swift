@@ -25,7 +25,7 @@ struct RemotePoolTests {
     @Test("ordered map, automatic chunks and imap run in the remote workers, every task message received over TCP")
     func map() throws {
         let (lines, trace, remotes) = try run("pool-remote-map")
-        #expect(lines == ["map true", "chunks true", "imap true", "ran in other processes than the pool's own true", "remote workers used true"])
+        #expect(lines == ["map true", "chunks true", "imap true", "ran in other processes than the pool's own true", "remote workers used true", "remote workers left 0"])
         #expect(remotes.count == 3)
         // Each remote worker received its batches over the TCP connection: every recv names a
         // send of its local end, which happened before it.
@@ -44,7 +44,7 @@ struct RemotePoolTests {
     @Test("a remote worker SIGKILLed mid-map fails only its task, with its host named, and is replaced through the launcher")
     func killed() throws {
         let (lines, trace, remotes) = try run("pool-remote-crash")
-        #expect(lines == ["0 ok 0", "5 ok 5", "1 workerDied host-named=true", "6 ok 6", "7 ok 7", "8 ok 8", "after true"])
+        #expect(lines == ["0 ok 0", "5 ok 5", "1 workerDied host-named=true", "6 ok 6", "7 ok 7", "8 ok 8", "after true", "remote workers left 0"])
         #expect(trace.events(.workerReplaced).count == 1)
         #expect(remotes.count == 3, "two remote workers and the replacement")
     }
@@ -52,15 +52,21 @@ struct RemotePoolTests {
     @Test("a remote task past its timeout: its worker is killed (the remote process with it) and replaced; the others finish")
     func timeout() throws {
         let (lines, _, remotes) = try run("pool-remote-timeout")
-        #expect(lines == ["slow timedOut", "fast [1, 2, 3, 4]", "after 25"])
+        #expect(lines == ["slow timedOut", "fast [1, 2, 3, 4]", "after 25", "remote workers left 0"])
         #expect(remotes.count == 3)
     }
 
     @Test("maxTasksPerChild retires remote workers after their tasks and launches new ones")
     func maxTasks() throws {
         let (lines, _, remotes) = try run("pool-remote-max-tasks")
-        #expect(lines == ["workers 5", "max per worker 2"])
+        #expect(lines == ["workers at least 5 true", "max per worker 2", "remote workers left 0"])
         #expect(remotes.count >= 5, "five ran the tasks; one more may be launched as the pool closes")
+    }
+
+    @Test("a launcher that cannot run, or whose worker never connects back: tasks fail with workerStartFailed saying why, nothing hangs")
+    func badLaunchers() throws {
+        let (lines, _, _) = try run("pool-remote-bad-launcher")
+        #expect(lines == ["missing-launcher workerStartFailed says-why=true", "never-connects workerStartFailed says-why=true", "remote workers left 0"])
     }
 
     @Test("launchers build the command lines they document")

@@ -16,10 +16,38 @@ enum RemotePoolScenarios {
         case "pool-remote-crash": try await crash(m)
         case "pool-remote-timeout": try await timeout(m)
         case "pool-remote-max-tasks": try await maxTasks(m)
+        case "pool-remote-bad-launcher": try await badLaunchers(m)
+        case "pool-remote-speed": try await speed(m)
         default:
             writeStderrLine("unknown scenario \(scenario)")
             exit(2)
         }
+        if getenv(Tracer.environmentVariable) != nil { print("remote workers left \(remoteWorkersLeft())") }
+    }
+
+    /// The remote workers of this run (from the trace: processes whose parent is a pool
+    /// worker process, the launcher's children) still running 10 s after the pool ended (a
+    /// zombie counts as ended): each must end with its pool, even one killed mid-task.
+    static func remoteWorkersLeft() -> Int {
+        guard let dir = getenv(Tracer.environmentVariable).map({ String(cString: $0) }), let trace = try? Trace.load(path: dir) else { return -1 }
+        let locals = Set(trace.processes.filter { $0.name.hasPrefix("PoolWorker-") }.map(\.header.pid))
+        let remotes = trace.processes.filter { locals.contains($0.header.ppid) }.map(\.header.pid)
+        func running(_ pid: Int32) -> Bool {
+            guard kill(pid, 0) == 0 else { return false }
+            guard let f = fopen("/proc/\(pid)/stat", "r") else { return true }
+            defer { fclose(f) }
+            var line = [CChar](repeating: 0, count: 1024)
+            guard fgets(&line, Int32(line.count), f) != nil else { return true }
+            let stat = String(cString: line)
+            guard let close = stat.lastIndex(of: ")") else { return true }
+            return stat[stat.index(close, offsetBy: 2)] != "Z"
+        }
+        var left = remotes.filter(running)
+        for _ in 0..<100 where !left.isEmpty {
+            usleep(100_000)
+            left = left.filter(running)
+        }
+        return left.count
     }
 
     /// Ordered map (one task per item, and automatic chunks), imap, and where the tasks ran.
@@ -49,6 +77,7 @@ enum RemotePoolScenarios {
                 do { print("\(x) ok \(try await h.value)") } catch let e as PoolError {
                     let named = e.workerHost == Syscall_hostName() && e.message.contains("on host \(Syscall_hostName())")
                     print("\(x) \(e.code) host-named=\(named)")
+                    writeStderrLine("message: \(e.message)")
                 }
             }
             print("after \(try await pool.map(poolSquare, Array(0..<20), chunksize: 1) == (0..<20).map { $0 * $0 })")
@@ -72,8 +101,47 @@ enum RemotePoolScenarios {
             try await pool.map(poolPid, Array(0..<10), chunksize: 1)
         }
         let perPid = Dictionary(grouping: pids, by: { $0 }).mapValues(\.count)
-        print("workers \(perPid.count)")
+        // Ten tasks, two at most per worker: five workers at least (a worker may run one only).
+        print("workers at least 5 \(perPid.count >= 5)")
         print("max per worker \(perPid.values.max() ?? 0)")
+    }
+
+    /// Tiny tasks, one per message and in automatic chunks, on a local and a remote pool of two
+    /// workers in the same run (a measurement, printed; not asserted).
+    static func speed(_ m: StartMethod) async throws {
+        let n = 4000
+        let inputs = Array(0..<n)
+        func time(_ pool: Pool, _ chunksize: Int?) async throws -> Double {
+            _ = try await pool.map(poolSquare, Array(0..<200), chunksize: 1)  // warm
+            let t0 = ContinuousClock.now
+            _ = try await pool.map(poolSquare, inputs, chunksize: chunksize)
+            let d = (ContinuousClock.now - t0).components
+            return (Double(d.seconds) * 1e6 + Double(d.attoseconds) / 1e12) / Double(n)
+        }
+        for round in 0..<2 {
+            let local = try await withPool(workers: 2, method: m) { p in (try await time(p, 1), try await time(p, nil)) }
+            let remote = try await withPool(remote: remote, workers: 2, method: m) { p in (try await time(p, 1), try await time(p, nil)) }
+            print("round \(round): us/task chunksize 1: local \(local.0) remote \(remote.0); automatic chunks: local \(local.1) remote \(remote.1)")
+        }
+    }
+
+    /// A launcher that cannot run, and one whose worker never connects back: the pool's tasks
+    /// fail with workerStartFailed saying why, within the connect timeout; nothing hangs.
+    static func badLaunchers(_ m: StartMethod) async throws {
+        let cases: [(String, WorkerLauncher, String)] = [
+            ("missing-launcher", .command(["/no/such/launcher"]), "cannot run /no/such/launcher"),
+            ("never-connects", .command(["/bin/sh", "-c", "exec sleep 600"]), "did not connect back"),
+        ]
+        for (name, launcher, expected) in cases {
+            let r = RemoteWorkers(launcher: launcher, connectTimeout: .seconds(2))
+            do {
+                let v = try await withPool(remote: r, workers: 1, method: m) { pool in try await pool.apply(poolSquare, 3) }
+                print("\(name) ran \(v)")
+            } catch let e as PoolError {
+                print("\(name) \(e.code) says-why=\(e.message.contains(expected))")
+                if !e.message.contains(expected) { writeStderrLine(e.message) }
+            }
+        }
     }
 
     static func Syscall_hostName() -> String {

@@ -72,6 +72,11 @@ typedef struct fl_spawn_io {
 pid_t fl_spawn(const char *path, char *const argv[], char *const envp[], const fl_spawn_io *io,
                int payload_fd, int payload_target, const int *extra, int nextra, const char *cwd);
 
+/// posix_spawn_file_actions_addclosefrom_np(actions, from) (`actions`: a
+/// `posix_spawn_file_actions_t *`): the spawned program gets no descriptor from `from` up.
+/// Returns 0 or an errno.
+int fl_spawn_actions_closefrom(void *actions, int from);
+
 /// In a new child: moves `src[i]` to descriptor `first + i` (whatever the overlaps), then closes
 /// every descriptor from `first + n` up. Returns 0 or -errno.
 int fl_move_fds(const int *src, int n, int first);
