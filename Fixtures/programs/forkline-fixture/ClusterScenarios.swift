@@ -135,9 +135,11 @@ enum ClusterScenarios {
     /// `--overlap`: without it (Slurm 22.05's default), the step of a replacement worker waits
     /// for the allocation's CPUs on its node, stays pending, and the pool's close waits the whole
     /// `connectTimeout` for it (measured: 88-120 s with a 120 s timeout, 0.8 s with --overlap).
+    /// 45 s: a launch here connects within a few seconds even on a loaded machine, and a
+    /// replacement that cannot start (its node dead: srun fails at once) is waited for that long.
     static func remote(_ host: String) -> RemoteWorkers {
         RemoteWorkers(launcher: .slurm(nodes: 3, extraArguments: ["--overlap"]), listenHost: host, advertisedHost: host,
-                      connectTimeout: .seconds(120))
+                      connectTimeout: .seconds(45))
     }
 
     /// An ordered map (one task per item, and automatic chunks) across the three nodes, and the
