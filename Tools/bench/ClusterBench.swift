@@ -15,7 +15,7 @@ enum ClusterBench {
         let host = String(cString: getenv("FORKLINE_BENCH_HOST") ?? strdup("10.231.0.1"))
         let rounds = quick ? 2 : 3
         let tiny = quick ? 2_000 : 5_000
-        let steps = 12_000_000, tasks = quick ? 12 : 24
+        let steps = 48_000_000, tasks = quick ? 12 : 24
         func remote(_ nodes: Int) -> RemoteWorkers {
             RemoteWorkers(launcher: .slurm(nodes: nodes, extraArguments: ["--overlap"]), listenHost: host,
                           advertisedHost: host, connectTimeout: .seconds(120))
@@ -50,10 +50,10 @@ enum ClusterBench {
             out.append(Figure(name: "Slurm pool, \(n) node(s) x 1 worker, tiny tasks, chunksize 1", unit: "us/task",
                               ours: nodes[n]!.tiny, peerName: "local pool, \(min(n, 2)) worker(s)", peer: local[min(n, 2)]!.tiny))
         }
-        out.append(Figure(name: "Slurm pool, 1 node, CPU-bound map (\(tasks) x ~10 ms)", unit: "s",
+        out.append(Figure(name: "Slurm pool, 1 node, CPU-bound map (\(tasks) x 48M steps)", unit: "s",
                           ours: nodes[1]!.cpu, peerName: "local pool, 1 worker", peer: local[1]!.cpu))
         for n in [2, 3] {
-            out.append(Figure(name: "Slurm pool, \(n) nodes, CPU-bound map (\(tasks) x ~10 ms)", unit: "s",
+            out.append(Figure(name: "Slurm pool, \(n) nodes, CPU-bound map (\(tasks) x 48M steps)", unit: "s",
                               ours: nodes[n]!.cpu, peerName: "Slurm pool, 1 node", peer: nodes[1]!.cpu))
         }
         out.append(Figure(name: "local pool, 2 workers, CPU-bound map", unit: "s", ours: local[2]!.cpu,
