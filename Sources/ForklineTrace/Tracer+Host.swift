@@ -1,3 +1,4 @@
+import ForklineSystem
 import ForklineTraceFormat
 
 #if canImport(Glibc)
@@ -31,7 +32,7 @@ extension Tracer {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
         let bytes = Array((hostName + "\n").utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        _ = bytes.withUnsafeBytes { Syscall.writeAll(fd, $0) }
         Glibc.close(fd)
     }
 }
