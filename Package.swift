@@ -118,6 +118,11 @@ let package = Package(
             name: "ForklineReplayTests",
             dependencies: ["ForklineReplay", "ForklineTestSupport", "replay"]
         ),
+        // Runs only on the local Slurm cluster (Tools/cluster up, as root; Tools/test does it).
+        .testTarget(
+            name: "ForklineClusterTests",
+            dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture", "forkline-examples", "replay"]
+        ),
     ]
 )
 

@@ -146,7 +146,7 @@ static void publish(char *rec, uint32_t size) {
 }
 
 int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, uint64_t start_ns,
-                  uint64_t realtime_ns) {
+                  uint64_t realtime_ns, uint64_t host) {
   int prior = atomic_load(&R.state);
   if (prior != OFF && prior != CLOSED) return -EBUSY;
   // The mappings of a closed recorder can go once no reserved record is left in them.
@@ -196,6 +196,7 @@ int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, ui
   memcpy(h + 24, &puid, 8);
   memcpy(h + 32, &start_ns, 8);
   memcpy(h + 40, &realtime_ns, 8);
+  memcpy(h + 48, &host, 8);
   R.pos = FL_TRACE_FILE_HEADER;
   R.unlinked = anonymous;
   if (anonymous) {

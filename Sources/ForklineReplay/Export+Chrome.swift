@@ -31,13 +31,22 @@ public enum ChromeTrace {
         let symbolizer = Symbolizer()
         let blocked = Dictionary(grouping: trace.blockedIntervals(), by: \.puid)
         var out: [String] = []
+        // Several hosts: lanes sorted host by host, each process labelled with its host.
+        let multiHost = trace.isMultiHost
+        let sortIndex = Dictionary(trace.groupedByHost(trace.processes).enumerated().map { ($1.header.puid, $0) },
+                                   uniquingKeysWith: { a, _ in a })
         for (i, p) in trace.processes.enumerated() {
             guard let cp = chromePid[p.header.puid] else { continue }
             let role = trace.role(of: p), ending = endings[i]
             let head = "\"pid\":\(cp),\"tid\":\(cp)", holdsHead = "\"pid\":\(cp),\"tid\":\(cp + Self.holdsThread)"
-            let label = JSONLines.quote("\(p.name) [\(role)]")
-            out.append("{\"name\":\"process_name\",\"ph\":\"M\",\(head),\"args\":{\"name\":\(label),\"pid\":\(p.header.pid),\"name_in_trace\":\(JSONLines.quote(p.name)),\"role\":\"\(role)\",\"puid\":\"\(hex16(p.header.puid))\"}}")
-            out.append("{\"name\":\"process_sort_index\",\"ph\":\"M\",\(head),\"args\":{\"sort_index\":\(i)}}")
+            let host = trace.hostLabel(p.header.host)
+            let label = JSONLines.quote((multiHost ? "\(host): " : "") + "\(p.name) [\(role)]")
+            let hostArg = multiHost ? ",\"host\":\(JSONLines.quote(host))" : ""
+            out.append("{\"name\":\"process_name\",\"ph\":\"M\",\(head),\"args\":{\"name\":\(label),\"pid\":\(p.header.pid),\"name_in_trace\":\(JSONLines.quote(p.name)),\"role\":\"\(role)\",\"puid\":\"\(hex16(p.header.puid))\"\(hostArg)}}")
+            out.append("{\"name\":\"process_sort_index\",\"ph\":\"M\",\(head),\"args\":{\"sort_index\":\(multiHost ? sortIndex[p.header.puid] ?? i : i)}}")
+            if multiHost {
+                out.append("{\"name\":\"process_labels\",\"ph\":\"M\",\(head),\"args\":{\"labels\":\(JSONLines.quote("host " + host))}}")
+            }
             out.append("{\"name\":\"thread_name\",\"ph\":\"M\",\(head),\"args\":{\"name\":\(JSONLines.quote(p.name))}}")
             out.append("{\"name\":\"thread_sort_index\",\"ph\":\"M\",\(head),\"args\":{\"sort_index\":0}}")
             let evs = p.events.filter { $0.kind != .modules }

@@ -25,31 +25,35 @@ public enum HTMLPage {
         var lanes: [String] = [], tasks: [String] = []
         var L: [String] = [], T: [String] = [], K: [String] = [], S: [String] = [], V: [String] = []
         let blocked = Dictionary(grouping: trace.blockedIntervals(), by: \.puid)
-        for (li, p) in trace.processes.enumerated() {
+        // Several hosts: lanes host by host, each labelled with its host.
+        let multiHost = trace.isMultiHost
+        for (lane, pi) in trace.hostOrder.enumerated() {
+            let p = trace.processes[pi]
             let evs = p.events.filter { $0.kind != .modules }
-            let ending = endings[li]
+            let ending = endings[pi]
             let first = evs.map(\.time).min() ?? t0, last = max(evs.map(\.time).max() ?? t0, ending.time)
             let observed = ending.observedBy.map { "; seen by \($0.kind.name) #\($0.seq) in pid \($0.pid) at +\(formatNs(rel($0.time)))" } ?? ""
-            lanes.append("{\"label\":\(q("\(p.header.pid) \(p.name) [\(trace.role(of: p))]")),\"a\":\(rel(first)),\"b\":\(rel(last)),"
+            let host = multiHost ? trace.hostLabel(p.header.host) + ": " : ""
+            lanes.append("{\"label\":\(q("\(host)\(p.header.pid) \(p.name) [\(trace.role(of: p))]")),\"a\":\(rel(first)),\"b\":\(rel(last)),"
                 + "\"end\":\(q(ending.summary)),\"endDetail\":\(q(ending.summary + observed)),\"death\":\(ending.isDeath),\"exact\":\(ending.exact)}")
             var open: [TraceEvent] = []
             for e in evs {
                 if index[e.id] == nil { index[e.id] = L.count }
                 let k: Int
                 if let i = kindIndex[e.kind.name] { k = i } else { k = kinds.count; kindIndex[e.kind.name] = k; kinds.append(e.kind.name) }
-                L.append(String(li)); T.append(String(rel(e.time))); K.append(String(k)); S.append(String(e.seq))
+                L.append(String(lane)); T.append(String(rel(e.time))); K.append(String(k)); S.append(String(e.seq))
                 V.append(q(EventText.arguments(e).map { "\($0.name) = \($0.value)" }.joined(separator: "\n")))
                 if e.kind == .taskBegin { open.append(e) }
                 if e.kind == .taskEnd, let b = open.popLast() {
-                    tasks.append("{\"l\":\(li),\"a\":\(rel(b.time)),\"b\":\(rel(e.time)),\"n\":\(q(ChromeTrace.taskName(b))),\"open\":false}")
+                    tasks.append("{\"l\":\(lane),\"a\":\(rel(b.time)),\"b\":\(rel(e.time)),\"n\":\(q(ChromeTrace.taskName(b))),\"open\":false}")
                 }
             }
             // Blocked intervals are bars of their own colour (an open one runs to the lane's end).
             for w in blocked[p.header.puid] ?? [] {
-                tasks.append("{\"l\":\(li),\"a\":\(rel(w.begin.time)),\"b\":\(rel(w.end?.time ?? last)),\"n\":\(q(w.label)),\"open\":false,\"blocked\":true}")
+                tasks.append("{\"l\":\(lane),\"a\":\(rel(w.begin.time)),\"b\":\(rel(w.end?.time ?? last)),\"n\":\(q(w.label)),\"open\":false,\"blocked\":true}")
             }
             for b in open {
-                tasks.append("{\"l\":\(li),\"a\":\(rel(b.time)),\"b\":\(rel(last)),\"n\":\(q(ChromeTrace.taskName(b))),\"open\":true,\"why\":\(q(ending.summary))}")
+                tasks.append("{\"l\":\(lane),\"a\":\(rel(b.time)),\"b\":\(rel(last)),\"n\":\(q(ChromeTrace.taskName(b))),\"open\":true,\"why\":\(q(ending.summary))}")
             }
         }
         var FA: [String] = [], FB: [String] = [], FL: [String] = []

@@ -10,7 +10,14 @@ public enum JSONLines {
         var out = ""
         for p in trace.processes {
             let h = p.header
-            out += "{\"process\":{\"pid\":\(h.pid),\"ppid\":\(h.ppid),\"puid\":\"\(hex16(h.puid))\",\"start_ns\":\(h.startTime),\"realtime_ns\":\(h.realtime),\"version\":\(h.version)}}\n"
+            // `host` (and the host's name when known) only for traces that have host ids, so the
+            // export of an older trace is unchanged.
+            var host = ""
+            if h.host != 0 {
+                host = ",\"host\":\"\(hex16(h.host))\""
+                if let name = trace.hostNames[h.host] { host += ",\"host_name\":\(quote(name))" }
+            }
+            out += "{\"process\":{\"pid\":\(h.pid),\"ppid\":\(h.ppid),\"puid\":\"\(hex16(h.puid))\",\"start_ns\":\(h.startTime),\"realtime_ns\":\(h.realtime),\"version\":\(h.version)\(host)}}\n"
             for e in p.events { out += line(e) + "\n" }
         }
         return out
@@ -74,6 +81,12 @@ public enum JSONLines {
     /// Parses JSON Lines into processes. A line that is not valid is reported as damage of the
     /// process it belongs to; events before any `process` line make the file unreadable.
     public static func parse(_ bytes: [UInt8], source: String) throws(ReplayError) -> [ProcessTrace] {
+        var names: [UInt64: String] = [:]
+        return try parse(bytes, source: source, hostNames: &names)
+    }
+
+    /// Parses JSON Lines into processes, collecting the `host_name` of each `host` id met.
+    package static func parse(_ bytes: [UInt8], source: String, hostNames: inout [UInt64: String]) throws(ReplayError) -> [ProcessTrace] {
         var processes: [ProcessTrace] = []
         let decoder = JSONDecoder()
         var lineNumber = 0
@@ -92,7 +105,8 @@ public enum JSONLines {
                 let header = ProcessHeader(
                     version: UInt16(truncatingIfNeeded: p["version"]?.int ?? 1), pid: Int32(truncatingIfNeeded: pid),
                     ppid: Int32(truncatingIfNeeded: p["ppid"]?.int ?? 0), puid: puid,
-                    startTime: p["start_ns"]?.u64 ?? 0, realtime: p["realtime_ns"]?.u64 ?? 0)
+                    startTime: p["start_ns"]?.u64 ?? 0, realtime: p["realtime_ns"]?.u64 ?? 0, host: p["host"]?.u64 ?? 0)
+                if header.host != 0, let name = p["host_name"]?.string { hostNames[header.host] = name }
                 processes.append(ProcessTrace(header: header, events: [], source: "\(source):\(lineNumber)"))
                 continue
             }

@@ -113,7 +113,7 @@ public struct Timeline: Sendable {
         let t0 = all.lowerBound &+ (from ?? 0)
         let t1 = min(all.upperBound, to.map { all.lowerBound &+ $0 } ?? all.upperBound)
         guard t0 <= t1 else { return "(no events in the window)\n" }
-        let procs = trace.processes.filter { pids?.contains($0.header.pid) ?? true }
+        let procs = trace.groupedByHost(trace.processes.filter { pids?.contains($0.header.pid) ?? true })
         let labels = procs.map { "\($0.header.pid) \($0.name) [\(trace.role(of: $0))]" }
         let labelWidth = min(32, (labels.map(\.count).max() ?? 10) + 1)
         let lane = max(10, width - labelWidth - 2)
@@ -178,6 +178,9 @@ public struct Timeline: Sendable {
         }
         let symbolizer = Symbolizer()
         for (i, p) in procs.enumerated() {
+            if trace.isMultiHost, i == 0 || procs[i - 1].header.host != p.header.host {
+                out += String("host \(trace.hostLabel(p.header.host)):".prefix(width)) + "\n"
+            }
             out += pad(labels[i], labelWidth) + "|" + paint(rows[i], death: deathColumns[i]) + "\n"
             let ending = procIndex[p.header.puid].map { endings[$0] }
             if let ending, inWindow(ending.time) {

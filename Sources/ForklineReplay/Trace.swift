@@ -11,6 +11,9 @@ public struct Trace: Sendable {
     /// a newer format version), one message each. Damage inside a readable file is in its
     /// process's `damage` instead.
     public var unreadable: [String]
+    /// The names of the hosts whose ids the processes' headers carry (from the trace
+    /// directory's `.host` files, or the directory names given to ``Trace/load(paths:)``).
+    public var hostNames: [UInt64: String]
 
     /// Process index by puid (the first file wins when two name one puid).
     let index: [UInt64: Int]
@@ -18,9 +21,10 @@ public struct Trace: Sendable {
     let causal: CausalCache
 
     /// Creates a trace from processes (for tests and tools).
-    public init(processes: [ProcessTrace], unreadable: [String] = []) {
+    public init(processes: [ProcessTrace], unreadable: [String] = [], hostNames: [UInt64: String] = [:]) {
         self.processes = processes
         self.unreadable = unreadable
+        self.hostNames = hostNames
         var index: [UInt64: Int] = [:]
         index.reserveCapacity(processes.count)
         for (i, p) in processes.enumerated() where index[p.header.puid] == nil { index[p.header.puid] = i }

@@ -18,11 +18,13 @@ extension Trace {
             throw ReplayError("\(path): \(String(cString: strerror(errno)))", code: .notFound)
         }
         var files: [String] = []
+        var hostFiles: [String] = []
         if (st.st_mode & S_IFMT) == S_IFDIR {
             guard let dir = opendir(path) else { throw ReplayError("\(path): cannot open directory: \(String(cString: strerror(errno)))", code: .notFound) }
             while let e = readdir(dir) {
                 let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
                 if name.hasSuffix(".\(TraceFormat.fileExtension)") || name.hasSuffix(".jsonl") { files.append(path + "/" + name) }
+                if name.hasSuffix(".\(TraceFormat.hostFileExtension)") { hostFiles.append(path + "/" + name) }
             }
             closedir(dir)
             files.sort()
@@ -32,6 +34,7 @@ extension Trace {
         }
         var processes: [ProcessTrace] = []
         var unreadable: [String] = []
+        var hostNames = readHostFiles(hostFiles)
         for file in files {
             let bytes: [UInt8], json: Bool
             do {
@@ -43,7 +46,7 @@ extension Trace {
                 continue
             }
             if json {
-                do { processes += try JSONLines.parse(bytes, source: file) } catch { unreadable.append("\(error)") }
+                do { processes += try JSONLines.parse(bytes, source: file, hostNames: &hostNames) } catch { unreadable.append("\(error)") }
             } else {
                 do {
                     processes.append(try bytes.withUnsafeBytes { b throws(TraceFileError) in try ProcessTrace(bytes: b, source: file) })
@@ -53,7 +56,7 @@ extension Trace {
         if processes.isEmpty {
             throw ReplayError("\(path): no readable trace\n" + unreadable.map { "  " + $0 }.joined(separator: "\n"), code: .unreadable)
         }
-        return Trace(processes: processes, unreadable: unreadable)
+        return Trace(processes: processes, unreadable: unreadable, hostNames: hostNames)
     }
 
     /// True when the first non-blank byte is `{` (a JSON Lines file under another name).

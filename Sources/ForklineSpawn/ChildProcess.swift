@@ -101,7 +101,7 @@ public final class ChildProcess: Sendable {
         self.method = options.method
         self.daemon = options.daemon
         self.name = options.name ?? "Process-\(ChildRegistry.nextNumber())"
-        self.puid = UInt64.random(in: 1...UInt64.max)
+        self.puid = Tracer.makePuid()
         self.creatorPid = getpid()
     }
 

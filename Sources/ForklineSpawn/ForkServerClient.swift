@@ -77,7 +77,7 @@ enum ForkServerClient {
         if bound != 0 { throw .system("bind", errno, "starting the forkserver") }
         if listen(listener, 128) != 0 { throw .system("listen", errno, "starting the forkserver") }
         let (ours, theirs) = try Sys.socketPair("starting the forkserver")
-        let puid = UInt64.random(in: 1...UInt64.max)
+        let puid = Tracer.makePuid()
         let pending = Tracer.reserve(.fork, [
             .int(0), .uint(puid), .uint(UInt64(StartMethod.spawn.rawValue)), .string("forkserver"),
             .uint(0), .uint(0), .backtrace(Backtrace.captureIfTracing(skipping: 2)),

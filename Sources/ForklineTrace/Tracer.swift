@@ -46,7 +46,7 @@ public enum Tracer {
     }
 
     package struct State {
-        var puid: UInt64 = UInt64.random(in: 1...UInt64.max)
+        var puid: UInt64 = Tracer.makePuid()
         var pid: Int32 = getpid()
         var directory: String?
         var path: String?
@@ -77,7 +77,9 @@ public enum Tracer {
         try open(directory: directory, origin: .root())
     }
 
-    /// Reads `FORKLINE_TRACE` and starts tracing if it names a directory. Idempotent; called by
+    /// Reads `FORKLINE_TRACE` and starts tracing if it names a directory (`%h` in it stands for
+    /// this host's name, so processes on several hosts sharing one file system each write their
+    /// own directory: `FORKLINE_TRACE=/shared/trace/%h`). Idempotent; called by
     /// ForklineSpawn's `bootstrap` and before the first child starts.
     public static func startFromEnvironment() {
         guard let dir = getenv(environmentVariable).map({ String(cString: $0) }), !dir.isEmpty else {
@@ -90,7 +92,7 @@ public enum Tracer {
         }
         if already { return }
         do {
-            try open(directory: dir, origin: .root())
+            try open(directory: expandingHost(dir), origin: .root())
         } catch {
             warnOnce("forkline: tracing disabled: \(error)")
         }
@@ -110,7 +112,7 @@ public enum Tracer {
         if fl_trace_enabled() != 0 { return }
         try makeDirectories(directory)
         let path = "\(directory)/\(pid).\(hex16(id)).\(TraceFormat.fileExtension)"
-        let rc = fl_trace_open(path, id, pid, getppid(), fl_monotonic_ns(), fl_realtime_ns())
+        let rc = fl_trace_open(path, id, pid, getppid(), fl_monotonic_ns(), fl_realtime_ns(), hostID)
         if rc != 0 { throw TraceError(operation: "open", path: path, errno: -rc) }
         state.withLock { s in
             s.directory = directory
@@ -134,6 +136,7 @@ public enum Tracer {
             }
             throw TraceError(operation: "link", path: path, errno: -linked)
         }
+        if origin.method == .root { writeHostFile(directory: directory) }
     }
 
     /// Creates `directory` and any missing parents (as `mkdir -p`); another process creating

@@ -10,14 +10,19 @@ public struct ProcessHeader: Sendable, Hashable {
     public var startTime: UInt64
     /// CLOCK_REALTIME at the same moment (for display only; order never uses it).
     public var realtime: UInt64
+    /// The id of the host the process ran on (``HostID/of(name:)`` of its host name); 0 when
+    /// unknown (traces written before host ids, or made by hand).
+    public var host: UInt64
 
-    public init(version: UInt16 = TraceFormat.version, pid: Int32, ppid: Int32, puid: UInt64, startTime: UInt64, realtime: UInt64) {
+    public init(version: UInt16 = TraceFormat.version, pid: Int32, ppid: Int32, puid: UInt64, startTime: UInt64, realtime: UInt64,
+                host: UInt64 = 0) {
         self.version = version
         self.pid = pid
         self.ppid = ppid
         self.puid = puid
         self.startTime = startTime
         self.realtime = realtime
+        self.host = host
     }
 }
 
@@ -54,6 +59,9 @@ public enum TraceFormat {
     public static let paddingKind: UInt16 = 0xFFFF
     /// Trace files are named `<pid>.<puid as 16 hex digits>.flt`.
     public static let fileExtension = "flt"
+    /// A host file, `<host id as 16 hex digits>.host`, holds the name of the host with that id
+    /// (one line); the first traced process of a host writes it into the trace directory.
+    public static let hostFileExtension = "host"
 }
 
 /// A trace file that cannot be read at all.
@@ -98,7 +106,7 @@ extension ProcessTrace {
         }
         let header = ProcessHeader(
             version: version, pid: load(16, Int32.self), ppid: load(20, Int32.self), puid: load(24, UInt64.self),
-            startTime: load(32, UInt64.self), realtime: load(40, UInt64.self))
+            startTime: load(32, UInt64.self), realtime: load(40, UInt64.self), host: load(48, UInt64.self))
         var events: [TraceEvent] = []
         var damage: [String] = []
         var interrupted: [String] = []
@@ -172,6 +180,7 @@ extension ProcessTrace {
         put(header.puid, 24, &out)
         put(header.startTime, 32, &out)
         put(header.realtime, 40, &out)
+        put(header.host, 48, &out)
         for e in events {
             let payload = PayloadCodec.encode(e.kind, e.args)
             let size = (TraceFormat.recordHeaderSize + payload.count + 7) & ~7

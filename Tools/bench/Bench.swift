@@ -15,7 +15,7 @@ let noop = EntryPoint<Empty>("noop") { _ in }
 @main
 enum Bench {
     static let flags: Set<String> = ["--quick", "--json", "--channels", "--replay", "--start", "--forkserver",
-                                     "--pool", "--pool-bytes", "--pool-service", "--faults", "--no-pool", "--recording", "--waits"]
+                                     "--pool", "--pool-bytes", "--pool-service", "--faults", "--no-pool", "--recording", "--waits", "--cluster"]
     static let usage = """
         usage: forkline-bench [--quick] [--json] [--channels | --replay | --pool | --start [--forkserver]]
           --quick       fewer rounds (a smoke run; figures are not to be quoted)
@@ -28,6 +28,7 @@ enum Bench {
           --start       only the start+join figures, without CPython; --forkserver: only its row
           --recording   only the per-event recording figures
           --waits       only the uncontended Lock and Queue rows, traced and not (wait records' cost)
+          --cluster     only the Slurm pool figures (inside an allocation: Tools/cluster-bench)
           --no-pool     the full run without the pool figures
           --faults      also print the children's page faults per start+join
         """
@@ -60,6 +61,7 @@ enum Bench {
             let f = WaitBench.figures(quick: quick)
             return print(json ? Report.json(f) : Report.table(f))
         }
+        if args.contains("--cluster") { return try await ClusterBench.main(quick: quick, json: json) }
         if args.contains("--recording") {
             let f = recordingCost(quick: quick)
             _ = system("rm -rf \(traceDirectory)")

@@ -5,6 +5,7 @@
 //   forkline-examples queue-workers [--method ...]
 //   forkline-examples pool-map | pool-crash [--method ...]
 //   forkline-examples deadlock [--method ...] (hangs on purpose: try `replay status` on its trace)
+//   forkline-examples cluster-map [--nodes 3] [--advertise HOST]   (inside a Slurm allocation)
 import ArgumentParser
 import Forkline
 
@@ -40,7 +41,7 @@ struct Examples: AsyncParsableCommand {
         commandName: "forkline-examples",
         abstract: "Runnable versions of the classic multiprocessing programs.",
         subcommands: [HelloProcess.self, FourProcesses.self, PipePingPong.self, SharedCounter.self, QueueWorkers.self,
-                      PoolMap.self, PoolCrash.self, Deadlock.self])
+                      PoolMap.self, PoolCrash.self, Deadlock.self, ClusterMap.self])
 }
 
 struct HelloProcess: AsyncParsableCommand {
@@ -79,7 +80,7 @@ struct FourProcesses: AsyncParsableCommand {
 enum ExamplesMain {
     static func main() async {
         // First: in spawn children and the forkserver, this runs the child's part and never returns.
-        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong, addToCounter, squareWorker, jobProducer, poolTask, riskyTask, transfer])
+        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong, addToCounter, squareWorker, jobProducer, poolTask, riskyTask, transfer, workerHost])
         await Examples.main()
     }
 }

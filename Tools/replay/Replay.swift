@@ -17,13 +17,13 @@ struct Replay: ParsableCommand {
 }
 
 struct TraceArgument: ParsableArguments {
-    @Argument(help: "A trace directory (FORKLINE_TRACE) or one trace file (.flt or .jsonl).")
-    var trace: String
+    @Argument(help: "A trace directory (FORKLINE_TRACE) or one trace file (.flt or .jsonl); several, one per host, are merged (so is one directory holding a subdirectory per host).")
+    var traces: [String]
 
     /// Loads the trace, or ends the program with status 2 and the reason.
     func load() -> Trace {
         do {
-            let t = try Trace.load(path: trace)
+            let t = try Trace.load(paths: traces)
             for u in t.unreadable { warn("replay: unreadable: \(u)") }
             return t
         } catch {

@@ -82,7 +82,8 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
                                      silentExit, streamer, silentQueueUser, envDump, crashWithThreads, ignoreTerm]
                                      + SyncScenarios.entries + Queues.entries + poolEntries + CodecScenarios.entries
                                      + ChannelFaults.entries + [WaitRecords.peer] + Hangs.entries
-                                     + NetScenarios.entries + PoolBinaryScenarios.entries)
+                                     + NetScenarios.entries + PoolBinaryScenarios.entries
+                                     + ClusterScenarios.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -353,6 +354,7 @@ case let s where s.hasPrefix("hang-"): try Hangs.run(s, method: m)
 case let s where s.hasPrefix("pool-remote-"): try await RemotePoolScenarios.run(s, m)
 case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)
 case let s where s.hasPrefix("codec-"): try await CodecScenarios.run(s, m)
+case let s where s.hasPrefix("cluster-"): try await ClusterScenarios.run(s, m, args: args)
 case let s where s.hasPrefix("net-"): try await NetScenarios.run(s, method: m, dir: args[2])
 case let s where s.hasPrefix("poolbin-"): try await PoolBinaryScenarios.run(s, m)
 default:

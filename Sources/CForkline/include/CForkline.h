@@ -183,9 +183,10 @@ int fl_unwinder_fds(int out[2]);
 #define FL_TRACE_MAX_PAYLOAD 524256  /* 0xFFFF * 8 - FL_TRACE_RECORD_HEADER */
 
 /// Opens `path` (O_CREAT|O_EXCL|O_CLOEXEC), writes the header and maps the first chunk.
-/// Returns 0 or -errno. Only one recorder exists per process.
+/// `host` is the host id (header offset 48; 0 when unknown). Returns 0 or -errno. Only one
+/// recorder exists per process.
 int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, uint64_t start_ns,
-                  uint64_t realtime_ns);
+                  uint64_t realtime_ns, uint64_t host);
 /// Gives the file opened by fl_trace_open its name (it was created unnamed). Call after the
 /// first events are recorded. Returns 0 or -errno (tracing is then off).
 int fl_trace_link(void);
