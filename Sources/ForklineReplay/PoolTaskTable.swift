@@ -96,10 +96,7 @@ extension TraceEvent {
     /// read in place (``arg(_:)`` copies the whole value out).
     @inline(__always)
     func uintArg(_ table: [Int]) -> UInt64? {
-        let raw = Int(kind.rawValue)
-        guard raw < table.count else { return nil }
-        let i = table[raw]
-        guard i >= 0, i < args.count else { return nil }
+        guard let i = argIndex(table) else { return nil }
         switch args[i] {
         case .uint(let v): return v
         case .int(let v): return UInt64(exactly: v)
