@@ -61,7 +61,9 @@ extension Checker {
         // The logical parent: the requester for a forkserver child, the forker otherwise.
         let expected = fork.requestID?.puid ?? fork.puid
         if let parent = start.parentPuid, parent != expected {
-            add(.wrongParent, "\(label(p)) names \(hex16(parent)) as its parent, but its fork implies \(hex16(expected))",
+            let named = trace.process(parent).map(label) ?? hex16(parent)
+            let implied = trace.process(expected).map(label) ?? hex16(expected)
+            add(.wrongParent, "\(label(p)) names \(named) as its parent, but its fork implies \(implied)",
                 [fork, start])
         }
     }

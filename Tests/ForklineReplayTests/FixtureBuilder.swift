@@ -233,6 +233,7 @@ enum GoldenFixtures {
             recv(&b, c, from: r, s2); recv(&b, c, from: r, s1)
         }, ["out-of-order-recv"]))
         out += syncFixtures()
+        out += processFixtures()
         out += queueFixtures()
         out += messageFixtures()
         out += poolFixtures().map { ($0.name, $0.valid, $0.trace, $0.rules) }
