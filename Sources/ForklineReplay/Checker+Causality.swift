@@ -5,10 +5,17 @@ extension Trace {
     /// compared only within one process, by the `order` rule): the graph of program order and
     /// cross edges (fork to start, request to fork, send to recv, a child's last event to its
     /// join, lock and synchronisation hand-offs) must have no cycle. Each cycle is one
-    /// violation, of the rule of the claim it contradicts, blamed in this order: a join (the
-    /// child's last event depends on the join), a start (the fork depends on the child's start),
-    /// a forkserver fork (its request depends on it), a recv (its send depends on it), a lock
-    /// hand-off, a barrier, a semaphore, and otherwise `causal-cycle`.
+    /// violation, of the rule of the claim it contradicts, blamed in this order: a lock hand-off
+    /// (an acquire the previous generation's release depends on), a barrier (a pass an arrival
+    /// depends on), a semaphore (an acquire the release that enabled it depends on), then a join
+    /// (the child's last event depends on the join), a start (the fork depends on the child's
+    /// start), a forkserver fork (its request depends on it), a recv (its send depends on it),
+    /// and otherwise `causal-cycle` (an event's set or a condition's notify and the wait it
+    /// woke). Lock, barrier and semaphore edges come first: each comes from a counter that every
+    /// operation bumps under the primitive's mutex (the generation, the arrival index, the
+    /// ticket), as explicit as a recv's send id, and they are the claims a faulty primitive
+    /// breaks. An event's set is matched to a wait by a generation that several sets share, so
+    /// its edge is the weakest and is blamed last.
     ///
     /// A sweep in topological order over the processes' event chains passes every event whose
     /// incoming edges are all passed; it is linear in events and edges and, on a sound trace,
@@ -93,13 +100,13 @@ extension Trace {
         let to = processes[edge.2].events[edge.3].kind
         let from = processes[edge.0].events[edge.1].kind
         switch (from, to) {
-        case (_, .join): return 0
-        case (.fork, _): return 1
-        case (.request, _): return 2
-        case (.send, .recv): return 3
-        case (.lockRelease, .lockAcquire), (.rlockRelease, .rlockAcquire): return 4
-        case (.barrierArrive, _): return 5
-        case (.semRelease, _): return 6
+        case (.lockRelease, .lockAcquire), (.rlockRelease, .rlockAcquire): return 0
+        case (.barrierArrive, _): return 1
+        case (.semRelease, _): return 2
+        case (_, .join): return 3
+        case (.fork, _): return 4
+        case (.request, _): return 5
+        case (.send, .recv): return 6
         default: return 7
         }
     }
@@ -110,24 +117,32 @@ extension Trace {
         let a = source.events[edge.1], b = target.events[edge.3]
         var through: [String] = []
         for c in cycle where !through.contains(label(processes[c.2])) { through.append(label(processes[c.2])) }
-        let via = "(a causal cycle through \(through.joined(separator: ", ")); the clocks are not compared across processes"
+        let via = "(a causal cycle through \(through.joined(separator: ", ")); the clocks are not compared across processes)"
         switch rank(edge) {
         case 0:
-            return Violation(.joinBeforeEnd, "\(label(source)) is joined by \(label(target)) before its last event (\(a.kind.name) #\(a.seq)): by the causal references, that event depends on the join \(via)", [a, b])
+            let lock = b.arg(Arg.lock)?.uint.map(hex16) ?? "?"
+            let what = b.kind == .rlockAcquire ? "re-entrant lock" : "lock"
+            return Violation(.overlappingHolds, "\(what) \(lock) was acquired by \(label(target)) (generation \(b.arg(Arg.generation)?.uint ?? 0)) before \(label(source)) released the previous generation: by the causal references, the release depends on the acquire \(via)", [a, b])
         case 1:
-            return Violation(.startBeforeFork, "\(label(target)) starts before the fork in \(label(source)) that created it: by the causal references, the fork depends on the start \(via)", [a, b])
+            let round = "barrier \(b["barrier"]?.uint.map(hex16) ?? "?") round \(b["round"]?.uint ?? 0)"
+            return Violation(.barrierEarlyRelease, "\(round): \(label(target)) passed before \(label(source)) arrived: by the causal references, the arrival depends on the pass \(via)", [a, b])
         case 2:
-            return Violation(.startBeforeFork, "the forkserver \(label(target)) forked before \(label(source)) requested it: by the causal references, the request depends on the fork \(via)", [a, b])
+            let sem = b["semaphore"]?.uint.map(hex16) ?? "?"
+            return Violation(.semaphoreOverCapacity, "semaphore \(sem): \(label(target)) acquired at ticket \(b["ticket"]?.uint ?? 0) before the release by \(label(source)) that enabled it (ticket \(a["ticket"]?.uint ?? 0)): by the causal references, the release depends on the acquire \(via)", [a, b])
+        case 7 where a.kind == .eventSet || a.kind == .conditionNotify:
+            let what = a.kind == .eventSet ? "event \(a["event"]?.uint.map(hex16) ?? "?") (generation \(a["generation"]?.uint ?? 0))"
+                : "condition \(a["condition"]?.uint.map(hex16) ?? "?") (notify state \(a["state"]?.uint ?? 0))"
+            let did = a.kind == .eventSet ? "set" : "notify"
+            return Violation(.causalCycle, "\(what): the wait of \(label(target)) (\(b.kind.name) #\(b.seq)) returned before the \(did) by \(label(source)) (\(a.kind.name) #\(a.seq)) that woke it: by the causal references, the \(did) depends on the wait \(via)", [a, b])
         case 3:
+            return Violation(.joinBeforeEnd, "\(label(source)) is joined by \(label(target)) before its last event (\(a.kind.name) #\(a.seq)): by the causal references, that event depends on the join \(via)", [a, b])
+        case 4:
+            return Violation(.startBeforeFork, "\(label(target)) starts before the fork in \(label(source)) that created it: by the causal references, the fork depends on the start \(via)", [a, b])
+        case 5:
+            return Violation(.startBeforeFork, "the forkserver \(label(target)) forked before \(label(source)) requested it: by the causal references, the request depends on the fork \(via)", [a, b])
+        case 6:
             let channel = a.arg(Arg.channel)?.uint.map { "channel \(hex16($0))" } ?? "a channel"
             return Violation(.recvBeforeSend, "\(label(target)) received the message of send #\(a.seq) by \(label(source)) on \(channel) before it was sent: by the causal references, the send depends on the recv \(via)", [a, b])
-        case 4:
-            let lock = b.arg(Arg.lock)?.uint.map(hex16) ?? "?"
-            return Violation(.overlappingHolds, "lock \(lock) was acquired by \(label(target)) (generation \(b.arg(Arg.generation)?.uint ?? 0)) before \(label(source)) released the previous generation: by the causal references, the release depends on the acquire \(via)", [a, b])
-        case 5:
-            return Violation(.barrierEarlyRelease, "\(label(target)) passed a barrier before \(label(source)) arrived at it: by the causal references, the arrival depends on the pass \(via)", [a, b])
-        case 6:
-            return Violation(.semaphoreOverCapacity, "\(label(target)) acquired a semaphore before the release by \(label(source)) that enabled it: by the causal references, the release depends on the acquire \(via)", [a, b])
         default:
             return Violation(.causalCycle, "\(a.kind.name) #\(a.seq) of \(label(source)) and \(b.kind.name) #\(b.seq) of \(label(target)) each depend on the other \(via)", [a, b])
         }

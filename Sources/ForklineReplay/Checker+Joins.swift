@@ -13,13 +13,19 @@ extension Checker {
                 }
                 continue
             }
-            // The logical parent: the start's, or for a child that recorded no start (killed at
-            // once, or its start lost: `no-start` reports that) the one its fork implies.
-            let parent = child.start?.parentPuid ?? forkOf[childPuid].map { $0.requestID?.puid ?? $0.puid }
+            // The logical parent: the one its fork implies (the requester of a forkserver fork,
+            // else the forker), as `wrong-parent` judges a start that names another; the start's
+            // without a fork in the trace. One fault, one violation: a start naming the wrong
+            // parent is `wrong-parent`, and its real parent's join is not also `join-not-parent`.
+            let parent = forkOf[childPuid].map { $0.requestID?.puid ?? $0.puid } ?? child.start?.parentPuid
             let byParent = all.filter { $0.puid == parent }
             let others = all.filter { $0.puid != parent }
             if !others.isEmpty {
-                add(.joinNotParent, "\(label(child)) is joined by a process that is not its parent", others)
+                let joiners = others.map { j in trace.process(j.puid).map(label) ?? "process \(hex16(j.puid)) (pid \(j.pid))" }
+                var seen: Set<String> = []
+                let who = joiners.filter { seen.insert($0).inserted }.joined(separator: " and ")
+                let real = parent.map { trace.process($0).map(label) ?? hex16($0) } ?? "none in the trace"
+                add(.joinNotParent, "\(label(child)) is joined by \(who), which is not its parent (its parent: \(real))", others)
             }
             if byParent.count > 1 {
                 add(.doubleJoin, "\(label(child)) is joined \(byParent.count) times", byParent)
@@ -37,7 +43,9 @@ extension Checker {
     /// Invariant 3 from the children's side: every started child with a parent is joined by it.
     mutating func checkMissingJoins() {
         for child in trace.processes {
-            guard let parent = child.start?.parentPuid, parent != 0 else { continue }
+            guard let named = child.start?.parentPuid, named != 0 else { continue }
+            // The parent its fork implies, as for the joins.
+            let parent = forkOf[child.header.puid].map { $0.requestID?.puid ?? $0.puid } ?? named
             if joins[child.header.puid]?.contains(where: { $0.puid == parent }) == true { continue }
             // Joined only by another process: reported as join-not-parent.
             if joins[child.header.puid] != nil { continue }

@@ -43,12 +43,15 @@ extension Trace {
         var maxAt = [Position?](repeating: nil, count: index.streams.count)
         // Per channel (index in `index.channels`): the processes that received on it.
         var receivers = [[Int]](repeating: [], count: index.channels.count)
+        // The argument tables in locals, and the send's size read in place: a copy of the send
+        // event per recv (to read one number) retained its arguments, a million times.
+        let channelAt = Arg.channel, senderAt = Arg.senderPuid, seqAt = Arg.sendSeq, sizeAt = Arg.size
         for (pi, p) in processes.enumerated() {
             for st in touched { lastAt[st] = -1 }
             touched.removeAll(keepingCapacity: true)
             for i in p.events.indices where p.events[i].kind == .recv {
-                guard let channel = p.events[i].arg(Arg.channel)?.uint, let sender = p.events[i].arg(Arg.senderPuid)?.uint,
-                      let seq = p.events[i].arg(Arg.sendSeq)?.uint else { continue }
+                guard let channel = p.events[i].uintArg(channelAt), let sender = p.events[i].uintArg(senderAt),
+                      let seq = p.events[i].uintArg(seqAt) else { continue }
                 let id = EventID(puid: sender, seq: seq)
                 guard let n = index.find(id), case let s = index.sends[n], s.channel >= 0, index.channels[s.channel] == channel else {
                     let why = process(sender).map { "which is not a send of \(label($0)) on \(channelName(channel, channelKinds))" }
@@ -57,12 +60,13 @@ extension Trace {
                     continue
                 }
                 let r = Position(process: pi, position: i)
-                let send = event(s)
-                if let sent = send.arg(Arg.size)?.uint, let got = p.events[i].arg(Arg.size)?.uint, sent != got {
+                if let sent = processes[s.process].events[s.position].uintArg(sizeAt), let got = p.events[i].uintArg(sizeAt), sent != got {
+                    let send = event(s)
                     v.append(Violation(.sizeMismatch, "\(label(p)) received \(got) bytes on \(channelName(channel, channelKinds)) for a message of \(sent) bytes that \(label(processes[s.process])) sent: a frame was cut, padded or misread",
                                        [send, p.events[i]]))
                 }
                 if let first = received[n] {
+                    let send = event(s)
                     v.append(Violation(.duplicateRecv, "the message of send \(id) by \(label(processes[s.process])) on \(channelName(channel, channelKinds)) was received twice (by \(label(processes[first.process])) and \(label(p)))",
                                        [send, event(first), p.events[i]]))
                 } else {

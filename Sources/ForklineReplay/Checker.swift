@@ -79,7 +79,15 @@ struct Checker {
     mutating func index() {
         for p in trace.processes {
             let first = trace.process(p.header.puid).map { $0.source == p.source } ?? true
-            for e in p.events {
+            // By index, looking at the kind first: copying each event out of the array would
+            // retain its arguments, once per event of a million.
+            let events = p.events
+            for i in events.indices {
+                switch events[i].kind {
+                case .exit, .crash, .traceCut, .fork, .request, .startFailed, .join, .kill, .terminate: break
+                default: continue
+                }
+                let e = events[i]
                 if first {
                     if e.isEnd { ends[p.header.puid] = e }
                     if e.kind == .traceCut {
@@ -118,7 +126,7 @@ struct Checker {
         var seen: Set<UInt64> = []
         for p in trace.processes {
             for d in p.damage { add(.damaged, "\(p.source): \(d)", pids: [p.header.pid]) }
-            for e in p.events where e.kind == .eventTruncated { notes.append(trace.truncationNote(p, e)) }
+            for i in p.events.indices where p.events[i].kind == .eventTruncated { notes.append(trace.truncationNote(p, p.events[i])) }
             // A record left half-written is what dying mid-write looks like: expected of a
             // process that crashed or was killed (no end recorded), damage after a clean exit.
             let endedAbruptly = p.interrupted.isEmpty ? false

@@ -42,13 +42,17 @@ enum Arg {
 }
 
 extension TraceEvent {
+    /// The position in `args` that `table` gives for this event's kind, if the event has it.
     @inline(__always)
-    func arg(_ table: [Int]) -> TraceValue? {
+    func argIndex(_ table: [Int]) -> Int? {
         let raw = Int(kind.rawValue)
         guard raw < table.count else { return nil }
         let i = table[raw]
-        return i >= 0 && i < args.count ? args[i] : nil
+        return i >= 0 && i < args.count ? i : nil
     }
+
+    @inline(__always)
+    func arg(_ table: [Int]) -> TraceValue? { argIndex(table).map { args[$0] } }
 
     /// The child a fork, join, kill, terminate, request or startFailed names.
     var childPuid: UInt64? { arg(Arg.childPuid)?.uint }

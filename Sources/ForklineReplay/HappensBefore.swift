@@ -91,6 +91,11 @@ public struct CausalGraph: Sendable {
     /// and cross edges. Each process is entered at the earliest position reached so far, and each
     /// edge is followed at most once: linear in the edges.
     func reaches(_ ap: Int, _ ai: Int, _ bp: Int, _ bi: Int) -> Bool {
+        Self.reaches(edges, ap, ai, bp, bi)
+    }
+
+    /// ``reaches(_:_:_:_:)`` over `edges` (in any order), for a graph still being built.
+    static func reaches(_ edges: [[(from: Int, toProcess: Int, toPosition: Int)]], _ ap: Int, _ ai: Int, _ bp: Int, _ bi: Int) -> Bool {
         if ap == bp, ai < bi { return true }
         // entered[p]: the earliest position reached in p; scanned[p]: edges from positions >= it
         // have been followed.

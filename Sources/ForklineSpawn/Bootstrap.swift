@@ -108,7 +108,7 @@ extension ChildProcess {
     static func runEntry(_ payload: BootstrapPayload, origin: Tracer.Origin, immediate: Bool) -> Never {
         if let dir = payload.traceDirectory {
             do { try Tracer.open(directory: dir, origin: origin, puid: payload.puid) } catch {
-                writeStderr("forkline: tracing disabled in \(payload.name): \(error)\n")
+                Tracer.warnTracingFailure("forkline: tracing disabled in \(payload.name): \(error)", directory: dir)
             }
         }
         guard let entry = EntryRegistry.lookup(payload.entry) else {

@@ -45,7 +45,7 @@ extension ChildProcess {
                     parentPuid: parent.puid, parentPid: parent.pid, forkerPuid: parent.puid,
                     forkSeq: pending?.seq ?? 0, method: .fork, name: name, entry: body.entryName)
                 do { try Tracer.open(directory: traceDir, origin: origin, puid: puid) } catch {
-                    writeStderr("forkline: tracing disabled in \(name) (pid \(getpid())): \(error)\n")
+                    Tracer.warnTracingFailure("forkline: tracing disabled in \(name) (pid \(getpid())): \(error)", directory: traceDir)
                 }
             }
             let body = self.body

@@ -103,7 +103,7 @@ enum ForkServer {
             parentPuid: server.parentPuid, parentPid: server.parentPid, forkerPuid: late ? 0 : server.forkerPuid,
             forkSeq: late ? 0 : server.forkSeq, method: server.method, name: "forkserver", entry: ""), puid: server.puid)
         } catch {
-            writeStderr("forkline: tracing disabled in the forkserver (pid \(getpid())): \(error)\n")
+            Tracer.warnTracingFailure("forkline: tracing disabled in the forkserver (pid \(getpid())): \(error)", directory: directory)
         }
     }
 

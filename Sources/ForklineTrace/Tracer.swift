@@ -94,7 +94,7 @@ public enum Tracer {
         do {
             try open(directory: expandingHost(dir), origin: .root())
         } catch {
-            warnOnce("forkline: tracing disabled: \(error)")
+            warnTracingFailure("forkline: tracing disabled: \(error)", directory: dir)
         }
     }
 
@@ -111,6 +111,7 @@ public enum Tracer {
         }
         if fl_trace_enabled() != 0 { return }
         try makeDirectories(directory)
+        if origin.method == .root { resetTreeWarning(directory) }  // a new run: its own warning
         let path = "\(directory)/\(pid).\(hex16(id)).\(TraceFormat.fileExtension)"
         let rc = fl_trace_open(path, id, pid, getppid(), fl_monotonic_ns(), fl_realtime_ns(), hostID)
         if rc != 0 { throw TraceError(operation: "open", path: path, errno: -rc) }
@@ -280,7 +281,7 @@ public enum Tracer {
     static func reportFailure() {
         let err = fl_trace_failure()
         guard err != 0 else { return }
-        warnOnce("forkline: tracing stopped: \(String(cString: strerror(err))) (errno \(err)); the trace records where it was cut")
+        warnTracingFailure("forkline: tracing stopped: \(String(cString: strerror(err))) (errno \(err)); the trace records where it was cut", directory: directory)
     }
 
     static func warnOnce(_ message: String) {

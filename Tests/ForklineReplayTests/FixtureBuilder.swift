@@ -234,6 +234,7 @@ enum GoldenFixtures {
         }, ["out-of-order-recv"]))
         out += syncFixtures()
         out += waitFixtures()
+        out += processFixtures()
         out += queueFixtures()
         out += messageFixtures()
         out += poolFixtures().map { ($0.name, $0.valid, $0.trace, $0.rules) }

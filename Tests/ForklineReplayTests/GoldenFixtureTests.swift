@@ -54,4 +54,20 @@ struct GoldenFixtureTests {
             #expect(files.contains("invalid/\(rule).jsonl"))
         }
     }
+
+    @Test("every rule has a violating fixture that reports it, and docs/replay.md an example output of it")
+    func everyRule() throws {
+        let docs = try String(contentsOf: Self.root.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/replay.md"), encoding: .utf8)
+        var expected: Set<String> = []
+        for file in Self.fixtureFiles where file.hasPrefix("invalid/") {
+            let path = Self.root.appendingPathComponent(file).path
+            let expect = try String(contentsOfFile: String(path.dropLast(".jsonl".count)) + ".expect", encoding: .utf8)
+            expected.formUnion(expect.split(separator: "\n").dropFirst().map(String.init))
+        }
+        for rule in Violation.Rule.allCases {
+            #expect(expected.contains(rule.rawValue), "no violating fixture expects \(rule.rawValue)")
+            #expect(docs.contains("\n[\(rule.rawValue)] "), "docs/replay.md has no example output for \(rule.rawValue)")
+        }
+    }
 }
