@@ -15,7 +15,7 @@ let noop = EntryPoint<Empty>("noop") { _ in }
 @main
 enum Bench {
     static let flags: Set<String> = ["--quick", "--json", "--channels", "--replay", "--start", "--forkserver",
-                                     "--pool", "--pool-bytes", "--faults", "--no-pool", "--recording"]
+                                     "--pool", "--pool-bytes", "--faults", "--no-pool", "--recording", "--queue", "--write-docs"]
     static let usage = """
         usage: forkline-bench [--quick] [--json] [--channels | --replay | --pool | --start [--forkserver]]
           --quick       fewer rounds (a smoke run; figures are not to be quoted)
@@ -28,6 +28,8 @@ enum Bench {
           --recording   only the per-event recording figures
           --no-pool     the full run without the pool figures
           --faults      also print the children's page faults per start+join
+          --queue       only the queue throughput figures
+          --write-docs  after a full run, replace docs/benchmarks.md's table (run from the repo root)
         """
 
     static func main() async throws {
@@ -44,6 +46,7 @@ enum Bench {
         let json = args.contains("--json")
         var figures: [Figure] = []
         if args.contains("--channels") { return try ChannelBench.main(quick: quick, json: json) }
+        if args.contains("--queue") { return try QueueBench.main(quick: quick, json: json) }
         if args.contains("--replay") { return ReplayBench.run(quick: quick) }
         if args.contains("--pool-bytes") {
             let f = try await PoolBytesBench.figures(quick: quick)
@@ -108,6 +111,7 @@ enum Bench {
             print("python3 not found: CPython figures skipped")
         }
         if json { print(Report.json(figures)) } else { print(Report.table(figures)) }
+        if args.contains("--write-docs") { Targets.writeDocs(figures, quick: quick) }
     }
 
     /// One start+join of a child that does nothing, in ns.
