@@ -18,9 +18,10 @@ import ForklineTrace
 /// ```
 ///
 /// Plain-data items (integers, floats, structs of them), `String` and `[UInt8]` are copied as
-/// bytes; other Codable items are JSON. An item's encoding must fit the ring (`capacity`,
-/// 4 MiB by default); a larger one is an `oversizedFrame` error. A process killed while holding
-/// the queue's internal lock does not wedge the others: the next process recovers it.
+/// bytes; other Codable items go through the binary codec (`JSONCoded` ones as JSON). An item's encoding must fit the ring (`capacity`,
+/// 4 MiB by default); a larger one is an `oversizedFrame` error. Putters and getters have a lock
+/// each (a put never waits for a get's critical section); a process killed while holding one
+/// does not wedge the others: the next process on that side recovers it.
 ///
 /// Each put records a `send` event on the queue's channel id and each get a `recv` naming it,
 /// so `replay check` proves no item was received twice or out of its producer's order.

@@ -29,7 +29,8 @@ enum Bench {
           --no-pool     the full run without the pool figures
           --faults      also print the children's page faults per start+join
           --queue       only the queue throughput figures
-          --write-docs  after a full run, replace docs/benchmarks.md's table (run from the repo root)
+          --write-docs  after a full run (or --queue: its rows only), replace docs/benchmarks.md's
+                        table (run from the repository's root)
         """
 
     static func main() async throws {
@@ -46,7 +47,7 @@ enum Bench {
         let json = args.contains("--json")
         var figures: [Figure] = []
         if args.contains("--channels") { return try ChannelBench.main(quick: quick, json: json) }
-        if args.contains("--queue") { return try QueueBench.main(quick: quick, json: json) }
+        if args.contains("--queue") { return try QueueBench.main(quick: quick, json: json, writeDocs: args.contains("--write-docs")) }
         if args.contains("--replay") { return ReplayBench.run(quick: quick) }
         if args.contains("--pool-bytes") {
             let f = try await PoolBytesBench.figures(quick: quick)

@@ -14,9 +14,28 @@ struct BenchReading: Codable, Sendable { var id: Int; var value: Double; var fla
 struct BenchNamed: Codable, Sendable { var id: Int; var value: Double; var name: String }
 
 enum QueueBench {
-    static func main(quick: Bool, json: Bool) throws {
-        let f = try figures(quick: quick)
+    static func main(quick: Bool, json: Bool, writeDocs: Bool) throws {
+        let f = try figures(quick: quick) + [try tracedAlternated(quick: quick)]
         print(json ? Report.json(f) : Report.table(f))
+        // The queue's rows only: every other target says "not measured in this run".
+        if writeDocs { Targets.writeDocs(f, quick: quick, only: "--queue") }
+    }
+
+    /// Queue Int 1x1 traced (into /dev/shm) beside the same untraced, rounds alternated: the
+    /// cost of tracing a queue without the drift between a run's start and its end.
+    static func tracedAlternated(quick: Bool) throws -> Figure {
+        let n = 200_000  // ~16 MB of trace a round (two events an item)
+        var plain: [Double] = [], traced: [Double] = []
+        let dir = "/dev/shm/forkline-bench-queue-\(getpid())"
+        for _ in 0..<(quick ? 3 : 7) {
+            plain.append(try ChannelBench.queueThroughput(n, producers: 1, consumers: 1))
+            try Tracer.start(directory: dir)
+            traced.append(try ChannelBench.queueThroughput(n, producers: 1, consumers: 1))
+            Tracer.stop()
+            _ = system("rm -rf \(dir)")
+        }
+        return Figure(name: "queue Int, 1 producer 1 consumer, traced (alternated)", unit: "M/s", ours: traced,
+                      peerName: "untraced, alternated", peer: plain)
     }
 
     static func figures(quick: Bool) throws -> [Figure] {

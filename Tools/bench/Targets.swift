@@ -44,6 +44,7 @@ enum Targets {
         Target(figure: "start+join, spawn", goal: "<= 1.2x the bare posix_spawn", checks: [atMost(.peerRatio, 1.2)]),
         Target(figure: "record one event (static mark)", goal: "<= 60 ns", checks: [atMost(.value, 60)]),
         Target(figure: "queue Int, 1 producer 1 consumer, traced", goal: ">= 0.7x untraced", checks: [atLeast(.peerRatio, 0.7)]),
+        Target(figure: "queue Int, 1 producer 1 consumer, traced (alternated)", goal: ">= 0.7x untraced (`--queue`: rounds alternated)", checks: [atLeast(.peerRatio, 0.7)]),
         Target(figure: "pool map, tiny tasks, chunksize 1, traced", goal: "<= 1.3x untraced", checks: [atMost(.peerRatio, 1.3)]),
         Target(figure: "pool CPU-bound map, 2 workers", goal: ">= 1.9x one worker (DESIGN.md)", checks: [atLeast(.peerOverOurs, 1.9)]),
     ]
@@ -86,7 +87,7 @@ enum Targets {
 
     /// Replaces the text between `begin` and `end` in docs/benchmarks.md (of the current
     /// directory) with this run's table, its date, commit and load.
-    static func writeDocs(_ figures: [Figure], quick: Bool) {
+    static func writeDocs(_ figures: [Figure], quick: Bool, only group: String? = nil) {
         let path = "docs/benchmarks.md"
         guard let page = read(path), let a = page.firstRange(of: begin), let b = page.firstRange(of: end) else {
             writeStderr("forkline-bench: \(path) (with its table markers) not found: run from the repository's root\n")
@@ -96,7 +97,8 @@ enum Targets {
         _ = getloadavg(&loads, 3)
         let commit = firstLine(of: "git rev-parse --short HEAD")
         let date = firstLine(of: "date -u '+%Y-%m-%d %H:%M UTC'")
-        let header = "Run of \(date), commit \(commit.isEmpty ? "?" : commit), \(quick ? "`--quick` (not to be quoted), " : "")load average \(Report.fmt(loads[0])) on \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs."
+        let scope = group.map { "`\($0)` only (the other rows wait for a full run), " } ?? ""
+        let header = "Run of \(date), commit \(commit.isEmpty ? "?" : commit), \(scope)\(quick ? "`--quick` (not to be quoted), " : "")load average \(Report.fmt(loads[0])) on \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs."
         let text = page[..<a.upperBound] + "\n" + header + "\n\n" + table(figures) + "\n" + page[b.lowerBound...]
         guard Shell.write(String(text), to: path) else { return writeStderr("forkline-bench: cannot write \(path)\n") }
         print("wrote the table of \(path)")
