@@ -139,7 +139,7 @@ final class QueueRing: @unchecked Sendable {
             lock(.put)
             if fl_queue_has_room(q, UInt32(len)) != 0 {
                 // Reserved here, committed by the write just before the item is published.
-                let pending = Tracer.reserveWords(.send, id, UInt64(len))
+                let pending = Tracer.reserveWords(.send, id, UInt64(len), 0, 0)
                 let wake = fl_queue_write(q, payload.baseAddress, UInt32(len), type, pending == nil ? 0 : Tracer.processID,
                                           pending?.seq ?? 0, joinable ? 1 : 0, pending?.pointer)
                 fl_queue_fault(2)

@@ -21,6 +21,13 @@ enum ChannelBench {
             let t0 = fl_monotonic_ns(), c0 = cpu()
             for i in 0..<2_000_000 { try q.putNowait(i); _ = try q.getNowait() }
             print("Queue<Int> put+get: \(Double(fl_monotonic_ns() - t0) / 2e6) ns wall, \((cpu() - c0) / 2e6) ns CPU")
+            // The two 3-field structs of `--queue`: plain data, and with a String (binary codec).
+            let plain = try Queue<BenchReading>(), named = try Queue<BenchNamed>()
+            let c2 = cpu()
+            for i in 0..<500_000 { try plain.putNowait(BenchReading(id: i, value: 2.5, flags: 7)); _ = try plain.getNowait() }
+            let c3 = cpu()
+            for i in 0..<500_000 { try named.putNowait(BenchNamed(id: i, value: 2.5, name: "seven")); _ = try named.getNowait() }
+            print("Queue<3-field plain struct> put+get: \((c3 - c2) / 5e5) ns CPU; with a String (binary codec): \((cpu() - c3) / 5e5) ns CPU")
             // The same traced (into /dev/shm): what tracing adds to a put+get (two events).
             let dir = "/dev/shm/forkline-bench-loop-\(getpid())"
             try Tracer.start(directory: dir)
