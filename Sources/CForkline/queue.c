@@ -1,16 +1,25 @@
 // The shared-memory ring under Forkline's Queue family (docs/channels.md, "Queues").
 //
-// One memfd segment holds a header (a robust process-shared mutex, positions, counters, futex
-// words) and a byte ring of records: u32 length, u32 type, u64 sender puid, u64 send sequence,
-// then the payload, padded to 8 bytes; a record may wrap around the ring's end. Positions only
-// grow (offset = position % capacity). Every change to the ring happens under the mutex and is
-// published by its last store (the tail for a put, the head for a get), so a process killed
-// while holding the mutex leaves the previous consistent state: the next locker is told
-// (EOWNERDEAD), makes the mutex consistent and recounts the messages from head to tail.
+// One memfd segment holds a header and a byte ring of records: u32 length, u32 type, u64 sender
+// puid, u64 send sequence, then the payload, padded to 8 bytes; a record may wrap around the
+// ring's end. Positions only grow (offset = position % capacity).
 //
-// Waiting is outside the mutex: a waiter notes a futex word (data, space, done), spins briefly
-// watching it, then counts itself a waiter and sleeps on the word; a put, get or last task_done
-// bumps the word under the mutex and wakes only when someone waits.
+// Two sides, each with its own robust process-shared mutex and its own cache lines: putters
+// (tail, puts, joinable puts) and getters (head, gets, task_dones, lost items). A put writes
+// its record past the tail and publishes it by storing the tail; a get copies the oldest record
+// out and frees it by storing the head. So a producer never waits for a consumer's critical
+// section nor the other way, and with one producer and one consumer neither lock is contended:
+// each side reads the other's position only when its cached copy says the ring is empty or full
+// (as a single-producer single-consumer ring does). Each side keeps its own undo record (the
+// operation in progress and the state before it): a process killed while holding a side's mutex
+// leaves it for the next locker of that side (EOWNERDEAD), which finishes or undoes it. Counts
+// are differences of the two sides' totals: items = puts - gets, unfinished = joinable puts -
+// task_dones - lost joinable items.
+//
+// Waiting is outside the mutexes: a getter waits for the tail to move (its low 32 bits are the
+// futex word), a putter for the head, a joiner for the done word. A waiter spins briefly watching
+// the word, then counts itself a waiter and sleeps; a put (get) wakes only when a getter (putter)
+// is counted, so no system call is made while the peer is awake.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -27,35 +36,53 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct fl_queue_header {
-  pthread_mutex_t mutex;
-  char pad0[64 - sizeof(pthread_mutex_t)];
-  uint64_t head, tail;      // byte positions
-  uint64_t count;           // messages in the ring
-  uint64_t capacity;        // ring bytes (a multiple of 8)
-  uint64_t max_items;       // 0: no count limit
-  int64_t unfinished;       // puts not yet matched by task_done
-  uint64_t recoveries;      // times a dead holder's mutex was recovered
-  char pad1[8];
-  uint32_t seq[3];          // futex words: data, space, done
-  uint32_t waiters[3];
-  char pad2[192 - 128 - 24];  // the undo record below on a line of its own: waiters spin on seq
-  // The operation in progress under the mutex (its undo record), cleared at the unlock: a
-  // holder that dies leaves it for the next locker, which finishes or undoes it.
-  uint32_t op;              // OP_NONE, OP_PUT, OP_TAKE, OP_DONE
-  uint32_t op_joinable;     // the operation counts in `unfinished`
-  uint64_t op_pos;          // the tail (put) or head (take) before it
-  int64_t op_unfinished;    // `unfinished` before it
-  uint64_t op_puid, op_seq; // the taken record's sender and send sequence
-  uint64_t lost;            // items taken by a process that died before it returned them
-  uint64_t lost_puid, lost_seq;  // the last of them
-} fl_queue_header;
-
 enum { OP_NONE = 0, OP_PUT = 1, OP_TAKE = 2, OP_DONE = 3 };
+
+typedef struct fl_queue_header {
+  pthread_mutex_t get_mutex;                     // line 0
+  char pad0[64 - sizeof(pthread_mutex_t)];
+  pthread_mutex_t put_mutex;                     // line 1
+  char pad1[64 - sizeof(pthread_mutex_t)];
+  // Lines 2-3: the put side, written under put_mutex (getters read the tail).
+  uint64_t tail;            // byte position after the last published record
+  uint64_t puts;            // records ever published
+  int64_t jputs;            // joinable records ever published
+  uint64_t seen_head;       // the put side's last read of the head (a cache)
+  uint64_t seen_gets;       // ... and of gets
+  uint32_t put_op, put_op_joinable;  // the put in progress (its undo record)
+  uint64_t put_op_pos, put_op_puts;  // tail and puts before it
+  int64_t put_op_jputs;
+  uint32_t full_seen;       // the head's low word when a put last found no room
+  char pad2[256 - 128 - 76];
+  // Lines 4-5: the get side, written under get_mutex (putters read head and gets).
+  uint64_t head;            // byte position of the oldest record
+  uint64_t gets;            // records ever taken
+  int64_t dones;            // task_dones
+  int64_t lost_joinable;    // joinable items lost (taken by a getter that died)
+  uint64_t lost, lost_puid, lost_seq;  // lost items, the last one's sender and send sequence
+  uint64_t seen_tail;       // the get side's last read of the tail (a cache)
+  uint32_t get_op, get_op_joinable;  // the take or task_done in progress (its undo record)
+  uint64_t get_op_pos, get_op_gets;  // head and gets before it
+  int64_t get_op_dones;
+  uint64_t get_op_puid, get_op_seq;  // the taken record's sender and send sequence
+  uint32_t empty_seen;      // the tail's low word when a get last found nothing
+  char pad3[384 - 256 - 116];
+  // Line 6: fixed at init (and the rare recovery count).
+  uint64_t capacity;        // ring bytes (a multiple of 8)
+  uint64_t mask;            // capacity - 1 when a power of two, else 0
+  uint64_t max_items;       // 0: no count limit
+  uint64_t recoveries;      // times a dead holder's mutex was recovered
+  char pad4[64 - 32];
+  uint32_t waiters[3];      // line 7: getters asleep (on the tail), putters (head), joiners (done)
+  char pad5[64 - 12];
+  uint32_t done_seq;        // line 8: bumped when the unfinished count may have reached 0
+} fl_queue_header;
 
 _Static_assert(sizeof(pthread_mutex_t) <= 64, "mutex fits its line");
 _Static_assert(sizeof(fl_queue_header) <= FL_QUEUE_HEADER_SIZE, "header fits");
-_Static_assert(offsetof(fl_queue_header, seq) == 128 && offsetof(fl_queue_header, op) == 192, "cache lines");
+_Static_assert(offsetof(fl_queue_header, tail) == 128 && offsetof(fl_queue_header, head) == 256 &&
+               offsetof(fl_queue_header, capacity) == 384 && offsetof(fl_queue_header, waiters) == 448 &&
+               offsetof(fl_queue_header, done_seq) == 512, "cache lines");
 
 #define RECORD_HEAD 24u
 
@@ -68,6 +95,9 @@ void fl_queue_die(void) { kill(getpid(), SIGKILL); }
 static inline fl_queue_header *H(void *q) { return (fl_queue_header *)q; }
 static inline unsigned char *ring(void *q) { return (unsigned char *)q + FL_QUEUE_HEADER_SIZE; }
 static inline uint64_t padded(uint64_t n) { return (n + 7u) & ~(uint64_t)7u; }
+static inline uint64_t offset(fl_queue_header *h, uint64_t pos) { return h->mask ? pos & h->mask : pos % h->capacity; }
+static inline uint64_t load(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline int64_t max0(int64_t v) { return v > 0 ? v : 0; }
 
 int fl_queue_init(void *q, uint64_t capacity, uint64_t max_items) {
   fl_queue_header *h = H(q);
@@ -76,137 +106,208 @@ int fl_queue_init(void *q, uint64_t capacity, uint64_t max_items) {
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
   pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  int rc = pthread_mutex_init(&h->mutex, &attr);
+  int rc = pthread_mutex_init(&h->get_mutex, &attr);
+  if (rc == 0) rc = pthread_mutex_init(&h->put_mutex, &attr);
   pthread_mutexattr_destroy(&attr);
   h->capacity = capacity;
+  h->mask = (capacity & (capacity - 1)) == 0 ? capacity - 1 : 0;
   h->max_items = max_items;
   return rc;
 }
 
-static void copy_in(void *q, uint64_t pos, const void *src, uint64_t n) {
-  uint64_t cap = H(q)->capacity, off = pos % cap, first = n < cap - off ? n : cap - off;
+// Copies at ring offset `off` (8-aligned), wrapping at the ring's end.
+static void copy_in(void *q, uint64_t off, const void *src, uint64_t n) {
+  uint64_t cap = H(q)->capacity, first = n < cap - off ? n : cap - off;
   memcpy(ring(q) + off, src, first);
   if (n > first) memcpy(ring(q), (const unsigned char *)src + first, n - first);
 }
 
-static void copy_out(void *q, uint64_t pos, void *dst, uint64_t n) {
-  uint64_t cap = H(q)->capacity, off = pos % cap, first = n < cap - off ? n : cap - off;
+static void copy_out(void *q, uint64_t off, void *dst, uint64_t n) {
+  uint64_t cap = H(q)->capacity, first = n < cap - off ? n : cap - off;
   memcpy(dst, ring(q) + off, first);
   if (n > first) memcpy((unsigned char *)dst + first, ring(q), n - first);
 }
 
-static inline void bump(fl_queue_header *h, int which) {
-  __atomic_add_fetch(&h->seq[which], 1, __ATOMIC_SEQ_CST);
+// The ring offset `n` bytes (a multiple of 8) after offset `off`.
+static inline uint64_t advance(fl_queue_header *h, uint64_t off, uint64_t n) {
+  off += n;
+  return off >= h->capacity ? off - h->capacity : off;
 }
 
-int fl_queue_lock(void *q) {
+static inline uint64_t *word_at(void *q, uint64_t off) { return (uint64_t *)(ring(q) + off); }
+
+static pthread_mutex_t *mutex(fl_queue_header *h, int side) { return side == FL_QUEUE_PUT ? &h->put_mutex : &h->get_mutex; }
+
+static int lock_mutex(pthread_mutex_t *m, int spins) {
+  int rc = pthread_mutex_trylock(m);
+  if (rc != EBUSY) return rc;
+  // Held by another process: its sections are short, so watch the lock word a little (reading,
+  // not writing, its line) before sleeping in the kernel, which costs far more than the wait.
+  for (int i = 0; i < spins; i++) {
+    fl_pause();
+    if (__atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) == 0) {
+      rc = pthread_mutex_trylock(m);
+      if (rc != EBUSY) return rc;
+    }
+  }
+  return pthread_mutex_lock(m);
+}
+
+int fl_queue_lock(void *q, int side) {
   fl_queue_header *h = H(q);
-  int rc = pthread_mutex_lock(&h->mutex);
+  int rc = lock_mutex(mutex(h, side), 200);
   if (rc == 0) return 0;
   if (rc != EOWNERDEAD) return -rc;
-  // The holder died. Its last published store (the tail of a put, the head of a take) is the
-  // state: finish or undo the operation it was in, then recount from head to tail.
-  pthread_mutex_consistent(&h->mutex);
-  uint32_t op = __atomic_load_n(&h->op, __ATOMIC_ACQUIRE);
-  if (op == OP_PUT) {
-    // Published: the item is there and counts as unfinished. Not: it was never put.
-    int published = h->tail != h->op_pos;
-    h->unfinished = h->op_unfinished + (published && h->op_joinable ? 1 : 0);
-  } else if (op == OP_DONE) {
-    // The consumer had called task_done: finish it (it was a single store, made or not).
-    h->unfinished = h->op_unfinished > 0 ? h->op_unfinished - 1 : 0;
-  } else if (op == OP_TAKE && h->head != h->op_pos) {
-    // Taken out, but its getter died before it returned it: nobody has it and nobody will
-    // mark it done. It is counted lost (a join reports it) instead of unfinished forever.
-    h->lost++;
-    h->lost_puid = h->op_puid;
-    h->lost_seq = h->op_seq;
-    if (h->op_joinable && h->unfinished > 0) h->unfinished--;
+  // The holder died. Its side's last published store (the tail of a put, the head of a take) is
+  // the state: finish or undo the operation it was in.
+  pthread_mutex_consistent(mutex(h, side));
+  if (side == FL_QUEUE_PUT) {
+    if (h->put_op == OP_PUT) {
+      // Published: the item is there (and counts as unfinished). Not: it was never put.
+      int published = h->tail != h->put_op_pos;
+      h->puts = h->put_op_puts + (uint64_t)published;
+      h->jputs = h->put_op_jputs + (published && h->put_op_joinable ? 1 : 0);
+    }
+    __atomic_store_n(&h->put_op, OP_NONE, __ATOMIC_RELEASE);
+  } else {
+    if (h->get_op == OP_TAKE) {
+      int taken = h->head != h->get_op_pos;
+      h->gets = h->get_op_gets + (uint64_t)taken;
+      if (taken) {
+        // Taken out, but its getter died before it returned it: nobody has it and nobody will
+        // mark it done. It is counted lost (a join reports it) instead of unfinished forever.
+        h->lost++;
+        h->lost_puid = h->get_op_puid;
+        h->lost_seq = h->get_op_seq;
+        if (h->get_op_joinable) h->lost_joinable++;
+      }
+    } else if (h->get_op == OP_DONE) {
+      // The consumer had called task_done: finish it (it was a single store, made or not).
+      h->dones = h->get_op_dones + 1;
+    }
+    __atomic_store_n(&h->get_op, OP_NONE, __ATOMIC_RELEASE);
   }
-  __atomic_store_n(&h->op, OP_NONE, __ATOMIC_RELEASE);
-  if (h->unfinished <= 0) bump(h, 2);  // a joiner that sleeps sees the end
-  uint64_t n = 0;
-  for (uint64_t p = h->head; p < h->tail;) {
-    uint32_t len;
-    copy_out(q, p, &len, 4);
-    p += padded(RECORD_HEAD + len);
-    n++;
-  }
-  h->count = n;
-  h->recoveries++;
+  __atomic_add_fetch(&h->done_seq, 1, __ATOMIC_SEQ_CST);  // a joiner that sleeps looks again
+  __atomic_add_fetch(&h->recoveries, 1, __ATOMIC_SEQ_CST);
   return 1;
 }
 
-void fl_queue_unlock(void *q) {
+void fl_queue_unlock(void *q, int side) {
   // The operation is complete: the caller has it (a get returns it, a put returns).
-  if (H(q)->op != OP_NONE) __atomic_store_n(&H(q)->op, OP_NONE, __ATOMIC_RELEASE);
-  pthread_mutex_unlock(&H(q)->mutex);
+  fl_queue_header *h = H(q);
+  uint32_t *op = side == FL_QUEUE_PUT ? &h->put_op : &h->get_op;
+  if (*op != OP_NONE) __atomic_store_n(op, OP_NONE, __ATOMIC_RELEASE);
+  pthread_mutex_unlock(mutex(h, side));
 }
 
 uint64_t fl_queue_record_size(uint32_t len) { return padded(RECORD_HEAD + (uint64_t)len); }
 
 int fl_queue_has_room(void *q, uint32_t len) {
   fl_queue_header *h = H(q);
-  if (h->max_items != 0 && h->count >= h->max_items) return 0;
-  return h->capacity - (h->tail - h->head) >= padded(RECORD_HEAD + (uint64_t)len);
+  uint64_t need = padded(RECORD_HEAD + (uint64_t)len);
+  if (h->max_items != 0 && h->puts - h->seen_gets >= h->max_items) {
+    // The head first, then gets (a take stores gets before the head): a wait on that head
+    // value is woken by any later take.
+    h->seen_head = load(&h->head);
+    h->seen_gets = load(&h->gets);
+    if (h->puts - h->seen_gets >= h->max_items) {
+      h->full_seen = (uint32_t)h->seen_head;
+      return 0;
+    }
+  }
+  if (h->capacity - (h->tail - h->seen_head) < need) {
+    h->seen_head = load(&h->head);
+    if (h->capacity - (h->tail - h->seen_head) < need) {
+      h->full_seen = (uint32_t)h->seen_head;
+      return 0;
+    }
+  }
+  return 1;
 }
 
-
 int fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
-                   int joinable) {
+                   int joinable, void *pending_record) {
   fl_queue_header *h = H(q);
-  h->op_pos = h->tail;
-  h->op_unfinished = h->unfinished;
-  h->op_joinable = (uint32_t)(joinable != 0);
-  __atomic_store_n(&h->op, OP_PUT, __ATOMIC_RELEASE);
-  unsigned char head[RECORD_HEAD];
-  memcpy(head, &len, 4);
-  memcpy(head + 4, &type, 4);
-  memcpy(head + 8, &puid, 8);
-  memcpy(head + 16, &seq, 8);
-  copy_in(q, h->tail, head, RECORD_HEAD);
-  if (len) copy_in(q, h->tail + RECORD_HEAD, payload, len);
-  if (joinable) h->unfinished++;
-  h->count++;
+  uint64_t tail = h->tail;
+  h->put_op_pos = tail;
+  h->put_op_puts = h->puts;
+  h->put_op_jputs = h->jputs;
+  h->put_op_joinable = (uint32_t)(joinable != 0);
+  __atomic_store_n(&h->put_op, OP_PUT, __ATOMIC_RELEASE);
+  uint64_t off = offset(h, tail);
+  *word_at(q, off) = (uint64_t)len | (uint64_t)type << 32;
+  off = advance(h, off, 8);
+  *word_at(q, off) = puid;
+  off = advance(h, off, 8);
+  *word_at(q, off) = seq;
+  off = advance(h, off, 8);
+  if (len) copy_in(q, off, payload, len);
+  h->puts++;
+  if (joinable) h->jputs++;
   fl_queue_fault(1);
-  __atomic_store_n(&h->tail, h->tail + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_RELEASE);
-  bump(h, 0);
+  // The send event is committed before the item can be taken: a recv never names a record
+  // still being written.
+  if (pending_record) fl_trace_commit(pending_record);
+  __atomic_store_n(&h->tail, tail + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_SEQ_CST);
   return __atomic_load_n(&h->waiters[0], __ATOMIC_SEQ_CST) != 0;
 }
 
 int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64_t *seq) {
   fl_queue_header *h = H(q);
-  if (h->head == h->tail) return 0;
-  unsigned char head[RECORD_HEAD];
-  copy_out(q, h->head, head, RECORD_HEAD);
-  memcpy(len, head, 4);
-  memcpy(type, head + 4, 4);
-  memcpy(puid, head + 8, 8);
-  memcpy(seq, head + 16, 8);
+  uint64_t head = h->head;
+  if (head == h->seen_tail) {
+    uint64_t tail = load(&h->tail);
+    h->seen_tail = tail;
+    if (tail == head) {
+      h->empty_seen = (uint32_t)tail;
+      return 0;
+    }
+  }
+  uint64_t off = offset(h, head);
+  uint64_t w = *word_at(q, off);
+  *len = (uint32_t)w;
+  *type = (uint32_t)(w >> 32);
+  off = advance(h, off, 8);
+  *puid = *word_at(q, off);
+  off = advance(h, off, 8);
+  *seq = *word_at(q, off);
   return 1;
 }
 
 int fl_queue_take(void *q, void *dst, uint32_t len, int joinable) {
   fl_queue_header *h = H(q);
-  h->op_pos = h->head;
-  h->op_joinable = (uint32_t)(joinable != 0);
-  uint64_t sender[2];  // the record's puid and seq, for a lost-item report
-  copy_out(q, h->head + 8, sender, 16);
-  h->op_puid = sender[0];
-  h->op_seq = sender[1];
-  __atomic_store_n(&h->op, OP_TAKE, __ATOMIC_RELEASE);
-  if (len) copy_out(q, h->head + RECORD_HEAD, dst, len);
-  h->count--;
-  __atomic_store_n(&h->head, h->head + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_RELEASE);
-  bump(h, 1);
+  uint64_t head = h->head;
+  h->get_op_pos = head;
+  h->get_op_gets = h->gets;
+  h->get_op_joinable = (uint32_t)(joinable != 0);
+  uint64_t off = advance(h, offset(h, head), 8);
+  h->get_op_puid = *word_at(q, off);  // the record's sender, for a lost-item report
+  off = advance(h, off, 8);
+  h->get_op_seq = *word_at(q, off);
+  off = advance(h, off, 8);
+  __atomic_store_n(&h->get_op, OP_TAKE, __ATOMIC_RELEASE);
+  if (len) copy_out(q, off, dst, len);
+  h->gets++;
+  __atomic_store_n(&h->head, head + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_SEQ_CST);
   return __atomic_load_n(&h->waiters[1], __ATOMIC_SEQ_CST) != 0;
 }
 
-uint64_t fl_queue_count(void *q) { return H(q)->count; }
+uint64_t fl_queue_count(void *q) {
+  fl_queue_header *h = H(q);
+  uint64_t gets = load(&h->gets);
+  return load(&h->puts) - gets;
+}
 uint64_t fl_queue_capacity(void *q) { return H(q)->capacity; }
 uint64_t fl_queue_max_items(void *q) { return H(q)->max_items; }
-uint64_t fl_queue_recoveries(void *q) { return H(q)->recoveries; }
-int64_t fl_queue_unfinished(void *q) { return H(q)->unfinished; }
+uint64_t fl_queue_recoveries(void *q) { return __atomic_load_n(&H(q)->recoveries, __ATOMIC_ACQUIRE); }
+
+int64_t fl_queue_unfinished(void *q) {
+  // The get side first (it holds the task_dones), then the joinable puts: a put made after the
+  // first read is counted, so 0 means every item put by the first read was done.
+  fl_queue_header *h = H(q);
+  int64_t done = __atomic_load_n(&h->dones, __ATOMIC_ACQUIRE) + __atomic_load_n(&h->lost_joinable, __ATOMIC_ACQUIRE);
+  return max0(__atomic_load_n(&h->jputs, __ATOMIC_ACQUIRE) - done);
+}
 
 uint64_t fl_queue_lost(void *q, uint64_t *puid, uint64_t *seq) {
   fl_queue_header *h = H(q);
@@ -217,31 +318,41 @@ uint64_t fl_queue_lost(void *q, uint64_t *puid, uint64_t *seq) {
 
 int fl_queue_task_done(void *q) {
   fl_queue_header *h = H(q);
-  if (h->unfinished <= 0) return -1;
-  h->op_unfinished = h->unfinished;
-  __atomic_store_n(&h->op, OP_DONE, __ATOMIC_RELEASE);
+  if (fl_queue_unfinished(q) <= 0) return -1;
+  h->get_op_dones = h->dones;
+  __atomic_store_n(&h->get_op, OP_DONE, __ATOMIC_RELEASE);
   fl_queue_fault(4);
-  if (--h->unfinished == 0) {
-    bump(h, 2);
+  __atomic_store_n(&h->dones, h->dones + 1, __ATOMIC_SEQ_CST);
+  if (fl_queue_unfinished(q) == 0) {
+    __atomic_add_fetch(&h->done_seq, 1, __ATOMIC_SEQ_CST);
     return __atomic_load_n(&h->waiters[2], __ATOMIC_SEQ_CST) != 0;
   }
   return 0;
 }
 
-uint32_t fl_queue_seq(void *q, int which) { return __atomic_load_n(&H(q)->seq[which], __ATOMIC_SEQ_CST); }
+static uint32_t *futex_word(fl_queue_header *h, int which) {
+  // The low 32 bits of the tail (data) and of the head (space), little-endian.
+  return which == 0 ? (uint32_t *)&h->tail : which == 1 ? (uint32_t *)&h->head : &h->done_seq;
+}
+
+uint32_t fl_queue_seq(void *q, int which) { return __atomic_load_n(futex_word(H(q), which), __ATOMIC_SEQ_CST); }
+
+uint32_t fl_queue_seen(void *q, int which) { return which == 0 ? H(q)->empty_seen : H(q)->full_seen; }
 
 void fl_queue_wake(void *q, int which, int all) {
-  fl_futex(&H(q)->seq[which], FUTEX_WAKE, all ? INT32_MAX : 1, NULL, 0);
+  fl_futex(futex_word(H(q), which), FUTEX_WAKE, all ? INT32_MAX : 1, NULL, 0);
 }
 
 int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spins) {
   fl_queue_header *h = H(q);
-  uint32_t *word = &h->seq[which];
+  uint32_t *word = futex_word(h, which);
   for (int i = 0; i < spins; i++) {
     if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seen) return 0;
     fl_pause();
   }
   if (timeout_ns == 0) return __atomic_load_n(word, __ATOMIC_ACQUIRE) != seen ? 0 : ETIMEDOUT;
+  // Counted first, then the word read again (both sequentially consistent, as the waker's store
+  // and its read of the count): either the waker sees the count and wakes, or this sees the move.
   __atomic_add_fetch(&h->waiters[which], 1, __ATOMIC_SEQ_CST);
   int result = 0;
   if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == seen) {

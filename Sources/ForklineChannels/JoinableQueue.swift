@@ -12,7 +12,7 @@ import ForklineTrace
 /// ```
 public final class JoinableQueue<T: Codable & Sendable>: Queue<T>, @unchecked Sendable {
     // @unchecked: adds no stored state to ``Queue`` (whose reason holds): the unfinished count
-    // lives in the ring's shared header, changed only under the ring's process-shared mutex.
+    // lives in the ring's shared header, changed only under the ring's process-shared mutexes.
     /// Creates a joinable queue (the parameters are ``Queue``'s).
     public convenience init(maxSize: Int = 0, capacity: Int = 4 << 20) throws(ChannelError) {
         self.init(ring: try QueueRing(maxSize: maxSize, capacity: capacity), joinable: true)
@@ -54,15 +54,16 @@ public final class JoinableQueue<T: Codable & Sendable>: Queue<T>, @unchecked Se
 
     /// Items lost so far: taken out by a process that died inside `get` before returning them.
     public var lostItems: Int {
-        ring.lock()
-        defer { ring.unlock() }
+        ring.lock(.get)
+        defer { ring.unlock(.get) }
         return ring.lost().count
     }
 
     /// The number of items put and not yet marked done.
     public var unfinishedTasks: Int {
-        ring.lock()
-        defer { ring.unlock() }
+        ring.lock(.get)
+        ring.lock(.put)
+        defer { ring.unlock(.put); ring.unlock(.get) }
         return Int(fl_queue_unfinished(ring.q))
     }
 }

@@ -18,9 +18,10 @@ import ForklineTrace
 /// ```
 ///
 /// Plain-data items (integers, floats, structs of them), `String` and `[UInt8]` are copied as
-/// bytes; other Codable items are JSON. An item's encoding must fit the ring (`capacity`,
-/// 4 MiB by default); a larger one is an `oversizedFrame` error. A process killed while holding
-/// the queue's internal lock does not wedge the others: the next process recovers it.
+/// bytes; other Codable items go through the binary codec (`JSONCoded` ones as JSON). An item's encoding must fit the ring (`capacity`,
+/// 4 MiB by default); a larger one is an `oversizedFrame` error. Putters and getters have a lock
+/// each (a put never waits for a get's critical section); a process killed while holding one
+/// does not wedge the others: the next process on that side recovers it.
 ///
 /// Each put records a `send` event on the queue's channel id and each get a `recv` naming it,
 /// so `replay check` proves no item was received twice or out of its producer's order.
@@ -100,8 +101,16 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
     @inlinable
     final func send(_ item: T, _ patience: QueueRing.Patience) throws(ChannelError) {
         var failure: ChannelError? = nil
-        try MessageCodec.withEncoded(item, label: ring.label) { b, type in
-            do throws(ChannelError) { try ring.put(b, type: type, patience, joinable: joinable) } catch { failure = error }
+        if _isPOD(T.self) {
+            // Plain data, MessageCodec's plain path written out: no type tests, no label passed.
+            var v = item
+            withUnsafeBytes(of: &v) { b in
+                do throws(ChannelError) { try ring.put(b, type: MessageCodec.plain, patience, joinable: joinable) } catch { failure = error }
+            }
+        } else {
+            try MessageCodec.withEncoded(item, label: ring.label) { b, type in
+                do throws(ChannelError) { try ring.put(b, type: type, patience, joinable: joinable) } catch { failure = error }
+            }
         }
         if let failure { throw failure }
     }
@@ -110,20 +119,24 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
     final func receive(_ patience: QueueRing.Patience) throws(ChannelError) -> T {
         // Small items are taken into this buffer on the stack; larger ones into an array.
         var small: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-        var result: Result<T, ChannelError>!
+        var value: T? = nil
+        var failure: ChannelError? = nil
         withUnsafeMutableBytes(of: &small) { b in
             do throws(ChannelError) {
                 let (count, type, big) = try ring.get(patience, joinable: joinable, into: b)
                 if let big {
-                    result = .success(try MessageCodec.decode(big, type: type, as: T.self, label: ring.label))
+                    value = try MessageCodec.decode(big, type: type, as: T.self, label: ring.label)
+                } else if _isPOD(T.self) && type == MessageCodec.plain && count == MemoryLayout<T>.size && count > 0 {
+                    value = UnsafeRawBufferPointer(b).loadUnaligned(as: T.self)  // MessageCodec's plain path
                 } else {
-                    result = .success(try MessageCodec.decode(UnsafeRawBufferPointer(rebasing: b[..<count]), type: type, as: T.self, label: ring.label))
+                    value = try MessageCodec.decode(UnsafeRawBufferPointer(rebasing: b[..<count]), type: type, as: T.self, label: ring.label)
                 }
             } catch {
-                result = .failure(error)
+                failure = error
             }
         }
-        return try result.get()
+        if let failure { throw failure }
+        return value!
     }
 
     /// Puts an item, suspending (not blocking a thread of the cooperative pool) while it waits
@@ -202,6 +215,9 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
     /// Test hook: the next put or get of this process that reaches `point` SIGKILLs the process.
     package func dieInside(_ point: FaultPoint) { fl_queue_set_fault_point(point.rawValue) }
 
-    /// Test hook: takes the queue's internal lock and never releases it.
+    /// Test hook: takes the queue's internal locks (both sides) and never releases them.
     package func holdInternalLockForever() { ring.holdLockForever() }
+
+    /// Test hook: takes the lock a get holds (the getters' side) and never releases it.
+    package func holdGetLockForever() { ring.holdLockForever([.get]) }
 }

@@ -8,12 +8,14 @@ import Glibc
 #endif
 
 /// The shared-memory ring under ``Queue``, ``SimpleQueue`` and ``JoinableQueue``: a memfd
-/// segment holding a robust mutex, counters and a byte ring (`Sources/CForkline/queue.c`).
+/// segment holding two robust mutexes (putters', getters'), counters and a byte ring
+/// (`Sources/CForkline/queue.c`).
 ///
 /// A put copies the message into the ring before it returns (there is no feeder thread), so a
 /// producer that exits right after `put` loses nothing. The `send` event is reserved under the
-/// ring's mutex and its id stored with the message, so each `recv` names it and one producer's
-/// messages are received in its send order.
+/// putters' mutex, its id stored with the message and the event committed before the message
+/// is published, so each `recv` names a complete send and one producer's messages are received
+/// in its send order.
 @usableFromInline
 final class QueueRing: @unchecked Sendable {
     // @unchecked: the ring's contents are reached only under its process-shared mutex (or
@@ -32,6 +34,15 @@ final class QueueRing: @unchecked Sendable {
     static let slice: Int64 = 200_000_000
 
     var q: UnsafeMutableRawPointer { segment.base }
+
+    /// The two sides of the ring, each with its own mutex: a put never waits for a get's
+    /// critical section, nor a get for a put's. Code that needs both takes `get` first.
+    enum Side: Int32 {
+        /// Getters: take, taskDone, join, lost items.
+        case get = 0  // FL_QUEUE_GET
+        /// Putters.
+        case put = 1  // FL_QUEUE_PUT
+    }
 
     init(maxSize: Int, capacity: Int) throws(ChannelError) {
         guard maxSize >= 0 else { throw ChannelError(.encoding, "a queue's maxSize must be >= 0 (0: no limit), not \(maxSize)") }
@@ -59,13 +70,13 @@ final class QueueRing: @unchecked Sendable {
     /// The largest message payload the ring holds.
     var maxMessageSize: Int { capacity - 24 }
 
-    func lock() {
-        let rc = fl_queue_lock(q)
+    func lock(_ side: Side) {
+        let rc = fl_queue_lock(q, side.rawValue)
         if rc == 1 { Tracer.mark("queue: recovered the lock of a process that died holding it") }
         precondition(rc >= 0, "\(label): locking its mutex failed: \(String(cString: strerror(-rc)))")
     }
 
-    func unlock() { fl_queue_unlock(q) }
+    func unlock(_ side: Side) { fl_queue_unlock(q, side.rawValue) }
 
     func usable(_ what: String) throws(ChannelError) {
         let f = flags.load(ordering: .acquiring)
@@ -126,20 +137,20 @@ final class QueueRing: @unchecked Sendable {
         }
         var began = false
         while true {
-            lock()
+            lock(.put)
             if fl_queue_has_room(q, UInt32(len)) != 0 {
                 Tracer.waitEnd(began, .queuePut, id, .done)
-                let pending = Tracer.isEnabled ? Tracer.reserve(.send, [.uint(id), .uint(UInt64(len))]) : nil
+                // Reserved here, committed by the write just before the item is published.
+                let pending = Tracer.reserveWords(.send, id, UInt64(len), 0, 0)
                 let wake = fl_queue_write(q, payload.baseAddress, UInt32(len), type, pending == nil ? 0 : Tracer.processID,
-                                          pending?.seq ?? 0, joinable ? 1 : 0)
-                pending?.commit()
+                                          pending?.seq ?? 0, joinable ? 1 : 0, pending?.pointer)
                 fl_queue_fault(2)
-                unlock()
+                unlock(.put)
                 if wake != 0 { fl_queue_wake(q, 0, 0) }
                 return
             }
-            let seen = fl_queue_seq(q, 1)
-            unlock()
+            let seen = fl_queue_seen(q, 1)
+            unlock(.put)
             guard case .none = patience else {
                 if !began { began = Tracer.waitBegin(.queuePut, id) }
                 if wait(1, seen, until: patience.deadline) { continue }
@@ -157,7 +168,7 @@ final class QueueRing: @unchecked Sendable {
         try usable("get")
         var began = false
         while true {
-            lock()
+            lock(.get)
             var len: UInt32 = 0, type: UInt32 = 0, puid: UInt64 = 0, seq: UInt64 = 0
             if fl_queue_peek(q, &len, &type, &puid, &seq) != 0 {
                 var big: [UInt8]? = nil
@@ -175,12 +186,12 @@ final class QueueRing: @unchecked Sendable {
                 Tracer.waitEnd(began, .queueGet, id, .done)
                 Tracer.recordWords(.recv, id, puid, seq, UInt64(len))
                 fl_queue_fault(3)
-                unlock()
+                unlock(.get)
                 if wake != 0 { fl_queue_wake(q, 1, 0) }
                 return (Int(len), type, big)
             }
-            let seen = fl_queue_seq(q, 0)
-            unlock()
+            let seen = fl_queue_seen(q, 0)
+            unlock(.get)
             guard case .none = patience else {
                 if !began { began = Tracer.waitBegin(.queueGet, id) }
                 if wait(0, seen, until: patience.deadline) { continue }
@@ -191,33 +202,34 @@ final class QueueRing: @unchecked Sendable {
         }
     }
 
-    /// Messages in the ring now.
+    /// Messages in the ring now (under both locks: no put or get is half done).
     var count: Int {
-        lock()
-        defer { unlock() }
+        lock(.get)
+        lock(.put)
+        defer { unlock(.put); unlock(.get) }
         return Int(fl_queue_count(q))
     }
 
     /// True when a put of a small message would wait now.
     var isFull: Bool {
-        lock()
-        defer { unlock() }
+        lock(.put)
+        defer { unlock(.put) }
         return fl_queue_has_room(q, 0) == 0
     }
 
     /// Marks one task done (JoinableQueue).
     func taskDone() throws(ChannelError) {
         try usable("mark a task done")
-        lock()
+        lock(.get)
         let rc = fl_queue_task_done(q)
         let left = fl_queue_unfinished(q)
         if rc >= 0 { Tracer.recordWords(.queueTaskDone, id, UInt64(left)) }
-        unlock()
+        unlock(.get)
         if rc < 0 { throw ChannelError(.taskDoneTooOften, "\(label): taskDone() called more times than items were put") }
         if rc == 1 { fl_queue_wake(q, 2, 1) }
     }
 
-    /// Items taken out by a process that died before its get returned them (under the lock):
+    /// Items taken out by a process that died before its get returned them (under the get lock):
     /// how many, and an error naming the last.
     func lost() -> (count: Int, error: ChannelError?) {
         var puid: UInt64 = 0, seq: UInt64 = 0
@@ -234,17 +246,22 @@ final class QueueRing: @unchecked Sendable {
         let deadline = Self.deadline(timeout)
         var began = false
         while true {
-            lock()
+            // Both sides: a putter that died inside put is recovered (its unpublished item
+            // uncounted) even when nobody puts again.
+            lock(.get)
+            lock(.put)
             if fl_queue_unfinished(q) <= 0 {
                 Tracer.waitEnd(began, .queueJoin, id, .done)
                 let (_, lostError) = lost()
                 Tracer.record(.queueJoin, [.uint(id)])
-                unlock()
+                unlock(.put)
+                unlock(.get)
                 if let lostError { throw lostError }
                 return true
             }
             let seen = fl_queue_seq(q, 2)
-            unlock()
+            unlock(.put)
+            unlock(.get)
             if !began { began = Tracer.waitBegin(.queueJoin, id) }
             guard wait(2, seen, until: deadline) else {
                 Tracer.waitEnd(began, .queueJoin, id, .timedOut)
@@ -253,6 +270,7 @@ final class QueueRing: @unchecked Sendable {
         }
     }
 
-    /// Test hook: takes the ring's mutex and never gives it back (the caller is then killed).
-    func holdLockForever() { lock() }
+    /// Test hook: takes the mutexes of `sides` and never gives them back (the caller is then
+    /// killed).
+    func holdLockForever(_ sides: [Side] = [.get, .put]) { for s in sides { lock(s) } }
 }

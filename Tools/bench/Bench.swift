@@ -15,7 +15,7 @@ let noop = EntryPoint<Empty>("noop") { _ in }
 @main
 enum Bench {
     static let flags: Set<String> = ["--quick", "--json", "--channels", "--replay", "--start", "--forkserver",
-                                     "--pool", "--pool-bytes", "--pool-service", "--faults", "--no-pool", "--recording", "--waits", "--cluster"]
+                                     "--pool", "--pool-bytes", "--pool-service", "--faults", "--no-pool", "--recording", "--waits", "--cluster", "--queue", "--write-docs"]
     static let usage = """
         usage: forkline-bench [--quick] [--json] [--channels | --replay | --pool | --start [--forkserver]]
           --quick       fewer rounds (a smoke run; figures are not to be quoted)
@@ -31,6 +31,9 @@ enum Bench {
           --cluster     only the Slurm pool figures (inside an allocation: Tools/cluster-bench)
           --no-pool     the full run without the pool figures
           --faults      also print the children's page faults per start+join
+          --queue       only the queue throughput figures
+          --write-docs  after a full run (or --queue: its rows only), replace docs/benchmarks.md's
+                        table (run from the repository's root)
         """
 
     static func main() async throws {
@@ -47,6 +50,7 @@ enum Bench {
         let json = args.contains("--json")
         var figures: [Figure] = []
         if args.contains("--channels") { return try ChannelBench.main(quick: quick, json: json) }
+        if args.contains("--queue") { return try QueueBench.main(quick: quick, json: json, writeDocs: args.contains("--write-docs")) }
         if args.contains("--replay") { return ReplayBench.run(quick: quick) }
         if args.contains("--pool-bytes") {
             let f = try await PoolBytesBench.figures(quick: quick)
@@ -120,6 +124,7 @@ enum Bench {
             print("python3 not found: CPython figures skipped")
         }
         if json { print(Report.json(figures)) } else { print(Report.table(figures)) }
+        if args.contains("--write-docs") { Targets.writeDocs(figures, quick: quick) }
     }
 
     /// One start+join of a child that does nothing, in ns.

@@ -14,10 +14,28 @@ enum ChannelBench {
     static func main(quick: Bool, json: Bool) throws {
         if getenv("FORKLINE_BENCH_ENCODINGS") != nil { print(try encodings()); return }
         if getenv("FORKLINE_BENCH_QUEUE_LOOP") != nil {
+            // Wall time and this thread's CPU time: on a loaded machine the wall time counts the
+            // time other processes had the CPU; the CPU time is the queue's own cost.
+            func cpu() -> Double { var t = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return Double(t.tv_sec) * 1e9 + Double(t.tv_nsec) }
             let q = try Queue<Int>()
-            let t0 = fl_monotonic_ns()
+            let t0 = fl_monotonic_ns(), c0 = cpu()
             for i in 0..<2_000_000 { try q.putNowait(i); _ = try q.getNowait() }
-            print("Queue<Int> put+get: \(Double(fl_monotonic_ns() - t0) / 2e6) ns")
+            print("Queue<Int> put+get: \(Double(fl_monotonic_ns() - t0) / 2e6) ns wall, \((cpu() - c0) / 2e6) ns CPU")
+            // The two 3-field structs of `--queue`: plain data, and with a String (binary codec).
+            let plain = try Queue<BenchReading>(), named = try Queue<BenchNamed>()
+            let c2 = cpu()
+            for i in 0..<500_000 { try plain.putNowait(BenchReading(id: i, value: 2.5, flags: 7)); _ = try plain.getNowait() }
+            let c3 = cpu()
+            for i in 0..<500_000 { try named.putNowait(BenchNamed(id: i, value: 2.5, name: "seven")); _ = try named.getNowait() }
+            print("Queue<3-field plain struct> put+get: \((c3 - c2) / 5e5) ns CPU; with a String (binary codec): \((cpu() - c3) / 5e5) ns CPU")
+            // The same traced (into /dev/shm): what tracing adds to a put+get (two events).
+            let dir = "/dev/shm/forkline-bench-loop-\(getpid())"
+            try Tracer.start(directory: dir)
+            let t1 = fl_monotonic_ns(), c1 = cpu()
+            for i in 0..<200_000 { try q.putNowait(i); _ = try q.getNowait() }
+            print("Queue<Int> put+get traced: \(Double(fl_monotonic_ns() - t1) / 2e5) ns wall, \((cpu() - c1) / 2e5) ns CPU")
+            Tracer.stop()
+            _ = system("rm -rf \(dir)")
             return
         }
         let f = try figures(quick: quick)
@@ -57,20 +75,8 @@ enum ChannelBench {
         let pyBand = python.flatMap { Python.numbers($0, pythonBandwidth(megs, rounds)) }
         out.append(Figure(name: "one way, Connection, 1 MiB messages", unit: "MiB/s", ours: band, peerName: "C socketpair, 1 MiB writes", peer: cBand, python: pyBand))
 
-        // Queue throughput, 1 producer 1 consumer, in M items/s.
-        progress("C ring")
-        let cRing = Shell.runC(C.ring, ["\(items * 10)", "\(rounds)"]) ?? []
-        var q11: [Double] = [], q22: [Double] = []
-        progress("Queue 1x1")
-        for _ in 0..<rounds { q11.append(try queueThroughput(items, producers: 1, consumers: 1)) }
-        progress("Queue 2x2")
-        for _ in 0..<rounds { q22.append(try queueThroughput(items, producers: 2, consumers: 2)) }
-        let pyItems = quick ? 50_000 : 200_000
-        progress("CPython Queue")
-        let py11 = python.flatMap { Python.numbers($0, pythonQueue(pyItems, 1, rounds)) }
-        let py22 = python.flatMap { Python.numbers($0, pythonQueue(pyItems, 2, rounds)) }
-        out.append(Figure(name: "queue Int, 1 producer 1 consumer", unit: "M/s", ours: q11, peerName: "C shared-memory SPSC ring", peer: cRing, python: py11))
-        out.append(Figure(name: "queue Int, 2 producers 2 consumers", unit: "M/s", ours: q22, peerName: "C shared-memory SPSC ring (1x1)", peer: cRing, python: py22))
+        // Queue throughput: QueueBench (Int 1x1 and 2x2, two structs).
+        out += try QueueBench.figures(quick: quick)
         return out
     }
 
@@ -238,39 +244,6 @@ enum ChannelBench {
                 for i in range(\(n)): assert len(a.recv_bytes()) == 1 << 20
                 out.append(\(n) / (time.perf_counter() - t))
                 p.join(); a.close()
-            print(' '.join(str(x) for x in out))
-        """
-    }
-
-    static func pythonQueue(_ n: Int, _ pairs: Int, _ rounds: Int) -> String {
-        """
-        import multiprocessing as mp, time
-        def produce(q, n):
-            for i in range(n): q.put(i)
-        def consume(q, done):
-            got = 0
-            while q.get() >= 0: got += 1
-            done.put(got)
-        if __name__ == '__main__':
-            ctx = mp.get_context('fork')
-            out = []
-            for r in range(\(rounds)):
-                q = ctx.Queue(); done = ctx.Queue()
-                if \(pairs) == 1:
-                    p = ctx.Process(target=produce, args=(q, \(n))); p.start()
-                    q.get(); t = time.perf_counter()
-                    for i in range(\(n) - 1): q.get()
-                    out.append((\(n) - 1) / (time.perf_counter() - t) / 1e6); p.join()
-                else:
-                    t = time.perf_counter()
-                    ps = [ctx.Process(target=produce, args=(q, \(n) // \(pairs))) for _ in range(\(pairs))]
-                    cs = [ctx.Process(target=consume, args=(q, done)) for _ in range(\(pairs))]
-                    for p in ps + cs: p.start()
-                    for p in ps: p.join()
-                    for _ in cs: q.put(-1)
-                    total = sum(done.get() for _ in cs)
-                    out.append(total / (time.perf_counter() - t) / 1e6)
-                    for c in cs: c.join()
             print(' '.join(str(x) for x in out))
         """
     }

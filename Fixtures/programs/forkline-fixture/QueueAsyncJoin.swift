@@ -11,9 +11,12 @@ enum QueueAsyncJoin {
         try q.putNowait(1)
         let getter = Thread {
             usleep(30_000)
-            for _ in 0..<2 {
-                _ = try? q.get(timeout: .seconds(120))
-                try? q.taskDone()
+            // Errors go to stderr (the test prints it when it fails): a second get that timed out
+            // before the async put's item came, then a taskDone refused as one too many, would
+            // leave exactly the "unfinished 1" once seen in the shared test process.
+            for round in 0..<2 {
+                do { _ = try q.get(timeout: .seconds(120)) } catch { writeStderrLine("getter round \(round): get: \(error)") }
+                do { try q.taskDone() } catch { writeStderrLine("getter round \(round): taskDone: \(error)") }
             }
         }
         getter.start()

@@ -252,33 +252,41 @@ void fl_on_exit(void (*callback)(int status));
 // MARK: - queue ring (queue.c)
 
 /// Bytes before a queue's ring in its shared segment.
-#define FL_QUEUE_HEADER_SIZE 256
-/// Initialises a queue header (robust process-shared mutex) for a ring of `capacity` bytes.
+#define FL_QUEUE_HEADER_SIZE 1024
+/// A queue's two sides, each with its own mutex: getters (take, task_done, lost items) and putters.
+#define FL_QUEUE_GET 0
+#define FL_QUEUE_PUT 1
+/// Initialises a queue header (two robust process-shared mutexes) for a ring of `capacity` bytes.
 int fl_queue_init(void *q, uint64_t capacity, uint64_t max_items);
-/// Locks the queue's mutex: 0, 1 when its holder had died (recovered: its put or take finished
-/// or undone, the ring recounted), or -errno.
-int fl_queue_lock(void *q);
-/// Ends the operation in progress (it is the caller's now) and unlocks the queue's mutex.
-void fl_queue_unlock(void *q);
+/// Locks one side's mutex (FL_QUEUE_GET or FL_QUEUE_PUT): 0, 1 when its holder had died
+/// (recovered: its put, take or task_done finished or undone), or -errno. A caller that needs
+/// both locks takes the get side's first.
+int fl_queue_lock(void *q, int side);
+/// Ends the side's operation in progress (it is the caller's now) and unlocks its mutex.
+void fl_queue_unlock(void *q, int side);
 /// The ring bytes one record of `len` payload bytes takes.
 uint64_t fl_queue_record_size(uint32_t len);
-/// Under the lock: 1 when a record of `len` bytes fits now (count and bytes), else 0.
+/// Under the put lock: 1 when a record of `len` bytes fits now (count and bytes), else 0 (and
+/// `fl_queue_seen(q, 1)` is the space word's value that check saw).
 int fl_queue_has_room(void *q, uint32_t len);
-/// Under the lock: appends a record and publishes it; returns 1 when a getter waits (wake it).
-/// If this process dies before the unlock, the next locker keeps a published record (counted
-/// unfinished when `joinable`) and forgets an unpublished one.
+/// Under the put lock: appends a record, commits `pending_record` (a reserved trace record, or
+/// NULL) and publishes the record; returns 1 when a getter waits (wake it). If this process dies
+/// before the unlock, the next putter keeps a published record (counted unfinished when
+/// `joinable`) and forgets an unpublished one.
 int fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
-                   int joinable);
-/// Under the lock: the oldest record's header; 0 when the ring is empty.
+                   int joinable, void *pending_record);
+/// Under the get lock: the oldest record's header; 0 when the ring is empty (and
+/// `fl_queue_seen(q, 0)` is the data word's value that check saw).
 int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64_t *seq);
-/// Under the lock: copies the oldest record's payload out and removes it; 1 when a putter waits.
+/// Under the get lock: copies the oldest record's payload out and removes it; 1 when a putter
+/// waits.
 /// If this process dies before the unlock, the item is counted lost (`fl_queue_lost`) and, when
 /// `joinable`, taken out of `unfinished` (no taskDone will come for it).
 int fl_queue_take(void *q, void *dst, uint32_t len, int joinable);
 /// Items taken by a process that died holding the lock, before it returned them; the last one's
 /// sender puid and send sequence go to `puid` and `seq`.
 uint64_t fl_queue_lost(void *q, uint64_t *puid, uint64_t *seq);
-/// Messages in the ring (under the lock for an exact figure).
+/// Messages in the ring (under both locks for an exact figure).
 uint64_t fl_queue_count(void *q);
 uint64_t fl_queue_capacity(void *q);
 uint64_t fl_queue_max_items(void *q);
@@ -286,11 +294,15 @@ uint64_t fl_queue_max_items(void *q);
 uint64_t fl_queue_recoveries(void *q);
 /// Puts not yet matched by a task_done.
 int64_t fl_queue_unfinished(void *q);
-/// Under the lock: one task done; -1 when none is unfinished, 1 when join waiters must be woken.
+/// Under the get lock: one task done; -1 when none is unfinished, 1 when join waiters must be
+/// woken.
 /// If this process dies before the unlock, the next locker finishes it.
 int fl_queue_task_done(void *q);
-/// A futex word (0 data, 1 space, 2 all tasks done).
+/// A futex word's value now (0 data: the tail's low bits, 1 space: the head's, 2 all tasks done).
 uint32_t fl_queue_seq(void *q, int which);
+/// Under the side's lock: the value of futex word `which` (0 or 1) that the last failed
+/// `fl_queue_peek` (0) or `fl_queue_has_room` (1) saw; a wait on it misses no later change.
+uint32_t fl_queue_seen(void *q, int which);
 /// Test hook: the calling process will SIGKILL itself at fault `point` (1 put: counted, not yet
 /// published; 2 put: published, before the unlock; 3 get: taken, before the unlock; 4 task_done:
 /// called, before the count goes down; 0 none).

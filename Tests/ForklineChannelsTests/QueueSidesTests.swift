@@ -1,0 +1,22 @@
+import ForklineReplay
+import ForklineTestSupport
+import ForklineTrace
+import Testing
+
+/// Producers and consumers of a queue do not wait for each other's critical sections: the fast
+/// path of a 1 producer 1 consumer queue then has no lock both sides take (docs/channels.md).
+@Suite("Queue puts and gets have separate locks")
+struct QueueSidesTests {
+    @Test("puts go on while a getter is stopped inside get; its death is recovered and nothing is lost",
+          arguments: [StartMethod.fork, .spawn])
+    func putsPassAStoppedGetter(method: StartMethod) throws {
+        let (out, dir) = try TestSupport.runFixture(["queue-sides", method.description], timeout: 120)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["child holding the get side", "put 1000 while a getter held the get side",
+                              "status signaled(SIGKILL)", "after the kill: got 1000, in order true, left 0"])
+        let (trace, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+        #expect(trace.events(.recv).count >= 1001)
+        #expect(trace.events(.mark).contains { $0["label"]?.string?.contains("recovered") == true })
+    }
+}

@@ -1,0 +1,119 @@
+// Queue throughput (issue 14 item 2): Int 1x1 and 2x2, and two 3-field structs (plain data, and
+// one with a String through the binary codec), each beside the C shared-memory SPSC ring and
+// CPython's multiprocessing.Queue in the same run. `forkline-bench --queue` runs only these.
+import CForkline
+import Forkline
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A 3-field struct of plain data: its bytes are the message (the codec's plain-data path).
+struct BenchReading: Codable, Sendable { var id: Int; var value: Double; var flags: Int32 }
+/// A 3-field struct with a String: through the binary codec.
+struct BenchNamed: Codable, Sendable { var id: Int; var value: Double; var name: String }
+
+enum QueueBench {
+    static func main(quick: Bool, json: Bool, writeDocs: Bool) throws {
+        let f = try figures(quick: quick) + [try tracedAlternated(quick: quick)]
+        print(json ? Report.json(f) : Report.table(f))
+        // The queue's rows only: every other target says "not measured in this run".
+        if writeDocs { Targets.writeDocs(f, quick: quick, only: "--queue") }
+    }
+
+    /// Queue Int 1x1 traced (into /dev/shm) beside the same untraced, rounds alternated: the
+    /// cost of tracing a queue without the drift between a run's start and its end.
+    static func tracedAlternated(quick: Bool) throws -> Figure {
+        let n = 200_000  // ~16 MB of trace a round (two events an item)
+        var plain: [Double] = [], traced: [Double] = []
+        let dir = "/dev/shm/forkline-bench-queue-\(getpid())"
+        for _ in 0..<(quick ? 3 : 7) {
+            plain.append(try ChannelBench.queueThroughput(n, producers: 1, consumers: 1))
+            try Tracer.start(directory: dir)
+            traced.append(try ChannelBench.queueThroughput(n, producers: 1, consumers: 1))
+            Tracer.stop()
+            _ = system("rm -rf \(dir)")
+        }
+        return Figure(name: "queue Int, 1 producer 1 consumer, traced (alternated)", unit: "M/s", ours: traced,
+                      peerName: "untraced, alternated", peer: plain)
+    }
+
+    static func figures(quick: Bool) throws -> [Figure] {
+        let rounds = quick ? 3 : 7
+        let items = quick ? 200_000 : 1_000_000
+        let pyItems = quick ? 50_000 : 200_000
+        let python = Python.find()
+        func progress(_ s: String) { let line = "queue: \(s)\n"; _ = line.withCString { write(2, $0, strlen($0)) } }
+        progress("C ring")
+        let cRing = Shell.runC(ChannelBench.C.ring, ["\(items * 10)", "\(rounds)"]) ?? []
+        var q11: [Double] = [], q22: [Double] = [], plain: [Double] = [], named: [Double] = []
+        progress("Queue 1x1, 2x2, structs")
+        for _ in 0..<rounds {
+            q11.append(try ChannelBench.queueThroughput(items, producers: 1, consumers: 1))
+            q22.append(try ChannelBench.queueThroughput(items, producers: 2, consumers: 2))
+            plain.append(try oneToOne(items) { BenchReading(id: $0, value: 2.5, flags: 7) })
+            named.append(try oneToOne(items / 4) { BenchNamed(id: $0, value: 2.5, name: "seven") })
+        }
+        progress("CPython Queue")
+        let py11 = python.flatMap { Python.numbers($0, pythonQueue(pyItems, 1, rounds, item: "i")) }
+        let py22 = python.flatMap { Python.numbers($0, pythonQueue(pyItems, 2, rounds, item: "i")) }
+        let pyPlain = python.flatMap { Python.numbers($0, pythonQueue(pyItems, 1, rounds, item: "(i, 2.5, 7)")) }
+        let pyNamed = python.flatMap { Python.numbers($0, pythonQueue(pyItems, 1, rounds, item: "(i, 2.5, 'seven')")) }
+        return [
+            Figure(name: "queue Int, 1 producer 1 consumer", unit: "M/s", ours: q11, peerName: "C shared-memory SPSC ring", peer: cRing, python: py11),
+            Figure(name: "queue Int, 2 producers 2 consumers", unit: "M/s", ours: q22, peerName: "C shared-memory SPSC ring (1x1)", peer: cRing, python: py22),
+            Figure(name: "queue 3-field plain struct, 1x1", unit: "M/s", ours: plain, peerName: "C shared-memory SPSC ring (u64)", peer: cRing, python: pyPlain),
+            Figure(name: "queue 3-field struct with a String, 1x1", unit: "M/s", ours: named, peerName: "C shared-memory SPSC ring (u64)", peer: cRing, python: pyNamed),
+        ]
+    }
+
+    /// Items per second through a Queue<T> from a fork child to this process, in millions,
+    /// timed from the first item got. Item `i` is `make(i)`.
+    static func oneToOne<T: Codable & Sendable>(_ n: Int, _ make: @escaping @Sendable (Int) -> T) throws -> Double {
+        let q = try Queue<T>(maxSize: 0, capacity: 1 << 20)
+        var o = ChildOptions(method: .fork)
+        o.pass(q)
+        let child = ChildProcess(options: o) { for i in 0..<n { try q.put(make(i)) } }
+        try child.start()
+        _ = try q.get()
+        let t0 = fl_monotonic_ns()
+        for _ in 1..<n { _ = try q.get() }
+        let t = Double(fl_monotonic_ns() - t0)
+        _ = try child.join(timeout: nil)
+        return Double(n - 1) / t * 1000
+    }
+
+    /// CPython's multiprocessing.Queue, the same shapes: prints M items/s per round.
+    static func pythonQueue(_ n: Int, _ pairs: Int, _ rounds: Int, item: String) -> String {
+        """
+        import multiprocessing as mp, time
+        def produce(q, n):
+            for i in range(n): q.put(\(item))
+        def consume(q, done):
+            got = 0
+            while q.get() != -1: got += 1
+            done.put(got)
+        if __name__ == '__main__':
+            ctx = mp.get_context('fork')
+            out = []
+            for r in range(\(rounds)):
+                q = ctx.Queue(); done = ctx.Queue()
+                if \(pairs) == 1:
+                    p = ctx.Process(target=produce, args=(q, \(n))); p.start()
+                    q.get(); t = time.perf_counter()
+                    for i in range(\(n) - 1): q.get()
+                    out.append((\(n) - 1) / (time.perf_counter() - t) / 1e6); p.join()
+                else:
+                    t = time.perf_counter()
+                    ps = [ctx.Process(target=produce, args=(q, \(n) // \(pairs))) for _ in range(\(pairs))]
+                    cs = [ctx.Process(target=consume, args=(q, done)) for _ in range(\(pairs))]
+                    for p in ps + cs: p.start()
+                    for p in ps: p.join()
+                    for _ in cs: q.put(-1)
+                    total = sum(done.get() for _ in cs)
+                    out.append(total / (time.perf_counter() - t) / 1e6)
+                    for c in cs: c.join()
+            print(' '.join(str(x) for x in out))
+        """
+    }
+}
