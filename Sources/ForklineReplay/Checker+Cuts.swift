@@ -15,9 +15,14 @@ extension Checker {
         guard !cutSeqs.isEmpty else { return }
         // The workers each pool task was sent to (the results rule names only the result).
         var workersOf: [TaskKey: [UInt64]] = [:]
+        // The children asked of a forkserver: their fork is the server's record, missing when the
+        // server's trace was cut or never written.
+        var requested: Set<UInt64> = []
         for p in trace.processes {
-            for e in p.events where e.kind == .poolDispatch {
-                if let pool = e["pool"]?.uint, let task = e["task"]?.uint, let w = e["worker"]?.uint {
+            for e in p.events where e.kind == .poolDispatch || e.kind == .request {
+                if e.kind == .request {
+                    if let c = e.childPuid { requested.insert(c) }
+                } else if let pool = e["pool"]?.uint, let task = e["task"]?.uint, let w = e["worker"]?.uint {
                     workersOf[TaskKey(pool: pool, task: task), default: []].append(w)
                 }
             }
@@ -26,7 +31,7 @@ extension Checker {
         var kept: [Violation] = []
         kept.reserveCapacity(violations.count)
         for v in violations {
-            if cutExplains(v, workersOf) { explained[v.rule, default: 0] += 1 } else { kept.append(v) }
+            if cutExplains(v, workersOf, requested) { explained[v.rule, default: 0] += 1 } else { kept.append(v) }
         }
         violations = kept
         for p in trace.processes {
@@ -54,7 +59,7 @@ extension Checker {
     /// True when a process has no file (or was cut) while the trace was cut.
     func absentOrCut(_ puid: UInt64) -> Bool { trace.process(puid) == nil || cutSeqs[puid] != nil }
 
-    func cutExplains(_ v: Violation, _ workersOf: [TaskKey: [UInt64]]) -> Bool {
+    func cutExplains(_ v: Violation, _ workersOf: [TaskKey: [UInt64]], _ requested: Set<UInt64>) -> Bool {
         guard let e = v.events.first else { return false }
         switch v.rule {
         case .forkWithoutStart:
@@ -74,6 +79,10 @@ extension Checker {
         case .poolTaskLost:
             // Submitted, never delivered: the owner's result would have come after its cut.
             return cutSeqs[e.puid] != nil
+        case .joinUnknownChild:
+            // A child requested of a forkserver, joined, with neither its file nor the server's
+            // fork record: the server's trace (or the child's) is what the cut lost.
+            return e.kind == .join && e.childPuid.map { requested.contains($0) && trace.process($0) == nil } ?? false
         case .missingJoin:
             return v.events.first.map { absentOrCut($0.puid) } ?? false
         default:

@@ -39,9 +39,12 @@ extension Trace {
                     continue
                 }
                 if value == nil, t == 1 { value = Int64(clamping: capacity) }
-                if let before = value, t == lastTicket + 1 {
-                    let after = before + (e.kind == .semAcquire ? -1 : 1)
-                    if after < 0 {
+                // Values from the file are untrusted: wrapping and overflow-checked arithmetic.
+                if let before = value, t == lastTicket &+ 1 {
+                    let (after, overflow) = before.addingReportingOverflow(e.kind == .semAcquire ? -1 : 1)
+                    if overflow {
+                        v.append(Violation(.semaphoreOverCapacity, "semaphore \(hex16(sem)): ticket \(t) follows a recorded value of \(before), which no semaphore reaches", [previous, e].compactMap { $0 }))
+                    } else if after < 0 {
                         v.append(Violation(.semaphoreOverCapacity, "semaphore \(hex16(sem)): the acquire at ticket \(t) took a unit when none was free: \(-after) hold(s) beyond its capacity (initial value \(capacity) plus the releases so far)", [previous, e].compactMap { $0 }))
                     } else if UInt64(after) != recorded {
                         v.append(Violation(.semaphoreOverCapacity, "semaphore \(hex16(sem)): ticket \(t) recorded value \(recorded) where replaying the operations gives \(after): a unit was taken or given untraced", [previous, e].compactMap { $0 }))
