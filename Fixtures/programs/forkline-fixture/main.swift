@@ -81,7 +81,7 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
     ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
                                      silentExit, streamer, silentQueueUser, envDump, crashWithThreads, ignoreTerm]
                                      + SyncScenarios.entries + Queues.entries + poolEntries + CodecScenarios.entries
-                                     + ChannelFaults.entries)
+                                     + ChannelFaults.entries + BarrierActionScenarios.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -330,6 +330,7 @@ case "lifecycle":
     try daemon.start()
     print("daemon=\(daemon.pid!)")
     // Exit without joining it: the library terminates and reaps it at exit.
+case let s where s.hasPrefix("barrier-action-"): try await BarrierActionScenarios.run(s, m)
 case _ where SyncScenarios.names.contains(scenario): try SyncScenarios.run(scenario, method: m, count: count)
 case "sync-async": try await SyncScenarios.asyncWaits(method: m)
 case "crash-ends": try CrashEndings.run(method: m)
