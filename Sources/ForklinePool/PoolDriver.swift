@@ -54,6 +54,8 @@ final class PoolDriver: @unchecked Sendable {
         var startError: String?
         var buffer = FrameBuffer()
         var ring: ReplyRing
+        /// The tasks the worker must drop (``PoolCancellation/abandon``).
+        var cancels: CancelBoard?
         /// A record of the ring could not be read: nothing more is read from it.
         var ringBroken = false
     }
@@ -387,6 +389,7 @@ final class PoolDriver: @unchecked Sendable {
             case .killWorker(let id):
                 outbox[id] = nil
                 try? (workers[id]?.child ?? ending[id]?.handle.child)?.kill()
+            case .dropHeld(let id, let task): workers[id]?.cancels?.post(task)
             case .deliverReply(let task):
                 guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .reply(reply, pid))

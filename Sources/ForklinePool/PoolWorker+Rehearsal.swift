@@ -67,6 +67,7 @@ extension PoolWorker {
         let children: [UInt64: ChildProcess] = [:]
         _ = children.values.contains { _ in false }
         _ = receiveRehearsed
+        ThrowSites.rehearse()
     }
 
     /// One message over a connection of its own, received as a worker receives its tasks (the

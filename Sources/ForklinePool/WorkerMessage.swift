@@ -97,7 +97,7 @@ enum TaskReply: Sendable, Equatable {
 /// One item's outcome when a chunk has failures.
 enum ItemOutcome<Value: Codable>: Codable {
     case value(Value)
-    case thrown(type: String, description: String)
+    case thrown(type: String, description: String, backtrace: [RemoteFrame]? = nil)
 }
 
 struct ByteWriter {

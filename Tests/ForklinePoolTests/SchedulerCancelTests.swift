@@ -14,12 +14,26 @@ struct SchedulerCancelTests {
         return s
     }
 
-    @Test("abandon: a cancelled running task runs to its end; nothing is killed")
+    @Test("abandon: a cancelled task its worker holds is posted to the worker to drop; nothing is killed; it fails as cancelled")
     func abandonKeepsWorker() {
         var s = started(killOnCancel: false)
         _ = s.submit(1, size: 8, now: 0)
+        #expect(s.cancel([1]) == [.dropHeld(1, 1)])
+        // Cancelling again posts nothing more.
         #expect(s.cancel([1]).isEmpty)
-        #expect(s.finished(1, 1, now: 5) == [.deliverReply(1)])
+        #expect(s.finished(1, 1, now: 5) == [.deliverFailure(1, .cancelled)])
+    }
+
+    @Test("abandon: tasks held behind the running one are posted to drop, the next caller's task is not")
+    func abandonDropsPrefetched() {
+        var s = started(killOnCancel: false, window: 3)
+        _ = s.submit(1, size: 8, now: 0)
+        _ = s.submit(2, size: 8, now: 0)
+        _ = s.submit(3, size: 8, now: 0)
+        #expect(s.cancel([1, 2]) == [.dropHeld(1, 1), .dropHeld(1, 2)])
+        #expect(s.finished(1, 1, now: 5).first == .deliverFailure(1, .cancelled))
+        #expect(s.finished(1, 2, now: 6).first == .deliverFailure(2, .cancelled))
+        #expect(s.finished(1, 3, now: 7).first == .deliverReply(3))
     }
 
     @Test("kill: a cancelled running task kills its worker; it fails as cancelled and a new worker replaces it")

@@ -81,7 +81,7 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
     ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
                                      silentExit, streamer, silentQueueUser, envDump, crashWithThreads, ignoreTerm]
                                      + SyncScenarios.entries + Queues.entries + poolEntries + CodecScenarios.entries
-                                     + ChannelFaults.entries + BarrierActionScenarios.entries)
+                                     + ChannelFaults.entries + BarrierActionScenarios.entries + PoolAPIScenarios.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -331,6 +331,7 @@ case "lifecycle":
     print("daemon=\(daemon.pid!)")
     // Exit without joining it: the library terminates and reaps it at exit.
 case let s where s.hasPrefix("barrier-action-"): try await BarrierActionScenarios.run(s, m)
+case let s where s.hasPrefix("poolapi-"): try await PoolAPIScenarios.run(s, m)
 case _ where SyncScenarios.names.contains(scenario): try SyncScenarios.run(scenario, method: m, count: count)
 case "sync-async": try await SyncScenarios.asyncWaits(method: m)
 case "crash-ends": try CrashEndings.run(method: m)
