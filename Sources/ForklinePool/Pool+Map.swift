@@ -172,6 +172,8 @@ extension Pool {
             var e = PoolError(.unknownFunction, "worker pid \(pid) has no pool function named '\(name)': list it in ChildProcess.bootstrap(entries:)")
             e.workerPid = pid
             return all(e)
+        case .reply(.dropped, _):
+            return all(PoolError(.cancelled, "\(function): cancelled by its caller; its worker dropped it unrun"))
         case .reply(.badInput(let why), let pid):
             var e = PoolError(.encoding, why)
             e.workerPid = pid

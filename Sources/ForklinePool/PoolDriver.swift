@@ -392,10 +392,14 @@ final class PoolDriver: @unchecked Sendable {
             case .dropHeld(let id, let task): workers[id]?.cancels?.post(task)
             case .deliverReply(let task):
                 guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
-                b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .reply(reply, pid))
+                // A task its worker dropped unrun (its caller was cancelled: CancelBoard) fails
+                // as cancelled; one it ran delivers its reply, which nobody awaits.
+                let dropped = reply == .dropped
+                b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base,
+                               dropped ? .failure(error(for: .cancelled, task: task, chunkSize: b.payload)) : .reply(reply, pid))
                 // After the result is handed over (and traced): its room in maxPending goes to
                 // the next caller only then.
-                delivered(task, .replied)
+                delivered(task, dropped ? .cancelled : .replied)
             case .deliverFailure(let task, let failure):
                 guard let b = bodies.removeValue(forKey: task) else { continue }
                 replies[task] = nil

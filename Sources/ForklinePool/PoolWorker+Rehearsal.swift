@@ -48,7 +48,7 @@ extension PoolWorker {
         if case .run(let jobs)? = WorkerMessage.decode(WorkerMessage.run([job]).encode()), let first = jobs.first {
             functions[first.function]?.rehearse(first.payload)
         }
-        for reply in [TaskReply.values([]), .mixed([]), .unknownFunction(function), .badInput("")] {
+        for reply in [TaskReply.values([]), .mixed([]), .unknownFunction(function), .badInput(""), .dropped] {
             let bytes = WorkerMessage.reply(0, reply).encode()
             _ = ReplyRing.record(marker: false, puid: 0, seq: 0, endNs: 0, message: bytes)
             _ = WorkerMessage.decode(bytes)

@@ -75,7 +75,7 @@ enum PoolWorker {
                     // Its caller was cancelled (PoolCancellation.abandon): not run. Traced as a
                     // taskEnd with ok 2 and no taskBegin.
                     if tracing { Tracer.recordWords(.taskEnd, args.pool, job.task, 2) }
-                    reply = .badInput("task \(job.task) was dropped by its worker: its caller was cancelled")
+                    reply = .dropped
                 } else {
                     reply = runJob(job, pool: args.pool, functions: &functions, tracing: tracing)
                 }

@@ -212,11 +212,9 @@ package struct Scheduler: Sendable {
         averageTaskNs = averageTaskNs.map { ($0 * 7 + took) / 8 } ?? took
         worker.headSince = now
         workers[w] = worker
-        // A task its caller cancelled (the worker dropped it, or ran it before it heard):
-        // nobody waits for its value.
-        let cancelled = tasks[task]?.cancelled == true
         tasks[task] = nil
-        var actions: [Action] = [cancelled ? .deliverFailure(task, .cancelled) : .deliverReply(task)]
+        // A cancelled task's reply too: the worker's (a value, or `dropped`) says whether it ran.
+        var actions: [Action] = [.deliverReply(task)]
         actions += killIfHeadCancelled(w)
         if worker.outstanding.isEmpty && !worker.stopping {
             let spent = config.maxTasksPerChild.map { worker.assigned >= $0 } ?? false
@@ -313,9 +311,10 @@ package struct Scheduler: Sendable {
     }
 
     /// The caller no longer wants these tasks: the queued ones fail as cancelled; the ones a
-    /// worker holds are dropped by it if it has not begun them (``Action/dropHeld(_:_:)``),
-    /// else run to their end, or with ``Config/killOnCancel`` kill their worker once it runs
-    /// them; either way they fail as cancelled.
+    /// worker holds are dropped by it if it has not begun them (``Action/dropHeld(_:_:)``; its
+    /// reply says `dropped` and the task fails as cancelled), else run to their end (their reply
+    /// is delivered, unheard), or with ``Config/killOnCancel`` kill their worker once it runs
+    /// them (they fail as cancelled).
     package mutating func cancel(_ ids: [TaskID]) -> [Action] {
         var actions: [Action] = []
         for id in ids {

@@ -47,6 +47,7 @@ enum WorkerMessage: Sendable, Equatable {
             case .mixed(let b): w.u8(1); w.bytes(b)
             case .unknownFunction(let name): w.u8(2); w.bytes(Array(name.utf8))
             case .badInput(let why): w.u8(3); w.bytes(Array(why.utf8))
+            case .dropped: w.u8(4); w.bytes([])
             }
         }
         return w.out
@@ -75,6 +76,7 @@ enum WorkerMessage: Sendable, Equatable {
             case 1: return .reply(t, .mixed(b))
             case 2: return .reply(t, .unknownFunction(String(decoding: b, as: UTF8.self)))
             case 3: return .reply(t, .badInput(String(decoding: b, as: UTF8.self)))
+            case 4: return .reply(t, .dropped)
             default: return nil
             }
         default: return nil
@@ -92,6 +94,9 @@ enum TaskReply: Sendable, Equatable {
     case unknownFunction(String)
     /// The inputs could not be decoded (or the outputs encoded).
     case badInput(String)
+    /// Not run: the driver said its caller was cancelled before the worker began it
+    /// (``CancelBoard``, ``PoolCancellation/abandon``).
+    case dropped
 }
 
 /// One item's outcome when a chunk has failures.

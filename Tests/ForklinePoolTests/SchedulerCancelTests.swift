@@ -14,14 +14,15 @@ struct SchedulerCancelTests {
         return s
     }
 
-    @Test("abandon: a cancelled task its worker holds is posted to the worker to drop; nothing is killed; it fails as cancelled")
+    @Test("abandon: a cancelled task its worker holds is posted to the worker to drop; nothing is killed; its reply is delivered")
     func abandonKeepsWorker() {
         var s = started(killOnCancel: false)
         _ = s.submit(1, size: 8, now: 0)
         #expect(s.cancel([1]) == [.dropHeld(1, 1)])
         // Cancelling again posts nothing more.
         #expect(s.cancel([1]).isEmpty)
-        #expect(s.finished(1, 1, now: 5) == [.deliverFailure(1, .cancelled)])
+        // The reply (a value if the worker ran it, `dropped` if not) goes to the caller's call.
+        #expect(s.finished(1, 1, now: 5) == [.deliverReply(1)])
     }
 
     @Test("abandon: tasks held behind the running one are posted to drop, the next caller's task is not")
@@ -31,8 +32,8 @@ struct SchedulerCancelTests {
         _ = s.submit(2, size: 8, now: 0)
         _ = s.submit(3, size: 8, now: 0)
         #expect(s.cancel([1, 2]) == [.dropHeld(1, 1), .dropHeld(1, 2)])
-        #expect(s.finished(1, 1, now: 5).first == .deliverFailure(1, .cancelled))
-        #expect(s.finished(1, 2, now: 6).first == .deliverFailure(2, .cancelled))
+        #expect(s.finished(1, 1, now: 5).first == .deliverReply(1))
+        #expect(s.finished(1, 2, now: 6).first == .deliverReply(2))
         #expect(s.finished(1, 3, now: 7).first == .deliverReply(3))
     }
 
