@@ -1,5 +1,6 @@
 import CForkline
 import ForklineTrace
+import ForklineSystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -21,6 +22,11 @@ import Glibc
 /// killed before it arrives cannot be told from a slow one: give `wait` a timeout (which breaks
 /// the barrier for everyone), or have the parent ``abort()`` it when it sees a child die.
 ///
+/// An `action` (Python's `Barrier(parties, action, timeout)`) runs once per round, in the last
+/// party to arrive, after every party arrived and before any leaves; if it throws, the barrier
+/// breaks (see ``Barrier+Action.swift``). A default `timeout` is used by every `wait` that
+/// gives none.
+///
 /// Arrivals and passes are traced with the barrier's round (`barrierArrive`, `barrierPass`,
 /// `barrierBroken`), so `replay check` proves that no party left a round before all arrived.
 public final class Barrier: Sendable {
@@ -30,26 +36,62 @@ public final class Barrier: Sendable {
     // Fields: 0 round, 1 arrived this round, 2 broken (0/1), 3 parties,
     // 4 one bit per round modulo 64: set when that round ended broken (read by late waiters),
     // 5 mid-change: set while a holder changes the state, cleared before it lets go.
+    // 6 the default timeout in ns plus one (0: none), 7 one when the barrier has an action.
     // After the monitor: one party slot per possible waiter (Barrier+Parties.swift).
 
     /// Why a barrier broke, as `barrierBroken` records it.
-    enum Reason: UInt64 { case observed = 0, timeout, abort, reset, partyDied }
+    enum Reason: UInt64 { case observed = 0, timeout, abort, reset, partyDied, actionFailed }
 
-    /// A barrier for `parties` processes.
-    /// - Throws: ``ChannelError/Code/invalidArgument`` when `parties` is not in 1...65535.
-    public init(parties: Int) throws(ChannelError) {
+    /// This process's copy of the action (nil: none here; field 7 says whether the barrier has one).
+    let action: (@Sendable () throws -> Void)?
+    /// Set in the barrier that created the action: its end removes the action from ``actions``.
+    let registeredAction: Bool
+
+    /// A barrier for `parties` processes (Python's `Barrier(parties, action, timeout)`).
+    ///
+    /// - Parameters:
+    ///   - parties: how many processes each round waits for.
+    ///   - action: run once per round by the last party to arrive, after all arrived and before
+    ///     any leaves. If it throws, the barrier breaks: the other parties get
+    ///     ``ChannelError/Code/brokenBarrier``, and so does the party that ran it, with the
+    ///     action's error in the message. The closure lives in this process and in fork children;
+    ///     a barrier decoded in a spawn or forkserver child gets it with ``withAction(_:)``.
+    ///   - timeout: the timeout of every ``wait(timeout:)`` that gives none (nil: wait forever).
+    /// - Throws: ``ChannelError/Code/invalidArgument`` when `parties` is not in 1...65535 or
+    ///   `timeout` is negative.
+    public init(parties: Int, action: (@Sendable () throws -> Void)? = nil, timeout: Duration? = nil) throws(ChannelError) {
         guard parties >= 1, parties <= 65535 else {
             throw ChannelError(.invalidArgument, "a barrier needs 1...65535 parties, not \(parties)")
         }
+        if let timeout, timeout < .zero {
+            throw ChannelError(.invalidArgument, "Barrier(timeout: \(timeout)): a timeout cannot be negative")
+        }
         id = UInt64.random(in: 1...UInt64.max)
         core = try SyncCore(name: "forkline-barrier", size: Barrier.segmentSize(parties: parties))
+        self.action = action
+        registeredAction = action != nil
+        if let action { Barrier.actions.withLock { $0[id] = action } }
         core[3] = UInt64(parties)
+        core[6] = timeout.map { min($0.clampedNanoseconds, UInt64.max - 1) + 1 } ?? 0
+        core[7] = action == nil ? 0 : 1
         try initialiseSlots()
     }
 
-    init(id: UInt64, core: SyncCore) {
+    init(id: UInt64, core: SyncCore, action: (@Sendable () throws -> Void)? = nil) {
         self.id = id
         self.core = core
+        self.action = action
+        registeredAction = false
+    }
+
+    deinit {
+        if registeredAction { Barrier.actions.withLock { _ = $0.removeValue(forKey: id) } }
+    }
+
+    /// The timeout a ``wait(timeout:)`` without one uses (nil: none), shared by every process.
+    public var timeout: Duration? {
+        let t = core[6]
+        return t == 0 ? nil : .nanoseconds(Int64(clamping: t - 1))
     }
 
     /// The number of processes the barrier waits for.
@@ -103,15 +145,18 @@ public final class Barrier: Sendable {
         return ChannelError(.brokenBarrier, "Barrier \(hex16(id)) is broken (round \(round)): \(why)")
     }
 
-    /// Arrives at the barrier and waits, up to `timeout` (nil: forever), for the other parties.
+    /// Arrives at the barrier and waits, up to `timeout` (nil: the barrier's default
+    /// ``timeout``, or forever without one), for the other parties. The last party to arrive
+    /// runs the barrier's action, if any, before the round passes.
     /// - Returns: this party's arrival index in the round, 0 for the first.
     /// - Throws: ``ChannelError/Code/brokenBarrier`` when the barrier is or becomes broken; a
     ///   timeout breaks it for every party, and so does a party that died while it waited (found
-    ///   when the last party arrives, or by an arriving party that comes upon its slot).
+    ///   when the last party arrives, or by an arriving party that comes upon its slot), and an
+    ///   action that throws (the party that ran it gets the action's error in the message).
     @available(*, noasync, message: "blocking; call from a thread that may block, or use a child process")
     @discardableResult
     public func wait(timeout: Duration? = nil) throws(ChannelError) -> Int {
-        let end = deadline(after: timeout)
+        let end = deadline(after: timeout ?? self.timeout)
         return try locked { (held) throws(ChannelError) -> Int in
             let round = core[0]
             if core[2] == 1 { throw broken(round, "it broke before this party arrived; reset() it to use it again") }
@@ -129,6 +174,14 @@ public final class Barrier: Sendable {
                     core[5] = 0
                     breakRound(.partyDied, &held)
                     throw broken(round, "\(dead == 1 ? "a party" : "\(dead) parties") died while waiting in it")
+                }
+                if core[7] == 1 {
+                    // Still mid-change: a death inside the action leaves the round broken.
+                    if let why = runAction() {
+                        core[5] = 0
+                        breakRound(.actionFailed, &held)
+                        throw broken(round, why)
+                    }
                 }
                 core[0] = round + 1
                 core[1] = 0
@@ -163,7 +216,7 @@ public final class Barrier: Sendable {
                     if Barrier.faultPoint.load(ordering: .relaxed) == FaultPoint.afterRelease.rawValue { fl_queue_die() }
                     return Int(index)
                 }
-                if core[2] == 1 { throw broken(round, "another party timed out, it was aborted, or a party died") }
+                if core[2] == 1 { throw broken(round, "another party timed out, it was aborted, a party died, or its action threw") }
                 if !awake {
                     breakRound(.timeout, &held)
                     throw ChannelError(.brokenBarrier, "Barrier \(hex16(id)): timed out waiting for \(parties - core[1]) more of \(parties) parties; the barrier is now broken")
@@ -222,7 +275,8 @@ extension Barrier: Codable {
     /// Decodes a barrier passed by the parent (its shared memory is mapped again here).
     public convenience init(from decoder: Decoder) throws {
         let (id, core) = try SyncCoding.decode(from: decoder)
-        self.init(id: id, core: core)
+        // A fork child has the creator's memory: its action is found by the barrier's id.
+        self.init(id: id, core: core, action: Barrier.actions.withLock { $0[id] })
     }
 }
 

@@ -128,9 +128,18 @@ extension Pool {
     }
 
     /// Submits `f(input)` and returns a handle to await its output (Python's `apply_async`).
-    public func applyAsync<In, Out>(_ f: PoolFunction<In, Out>, _ input: In, timeout: Duration? = nil) throws(PoolError) -> PoolTask<Out> {
+    ///
+    /// - Parameters:
+    ///   - callback: called once, in this process, with the output when the task succeeds
+    ///     (Python's `callback=`), before the handle is ready.
+    ///   - errorCallback: called once, in this process, with the task's error otherwise
+    ///     (Python's `error_callback=`).
+    public func applyAsync<In, Out>(_ f: PoolFunction<In, Out>, _ input: In, timeout: Duration? = nil,
+                                    callback: (@Sendable (Out) -> Void)? = nil,
+                                    errorCallback: (@Sendable (PoolError) -> Void)? = nil) throws(PoolError) -> PoolTask<Out> {
         let (stream, tasks, _) = try submit(f, [input], chunksize: 1, timeout: timeout, ordered: true)
-        return PoolTask(stream: stream, function: f.name, cancel: { [driver] in driver.send(.cancel(tasks)) })
+        return PoolTask(stream: stream, function: f.name, cancel: { [driver] in driver.send(.cancel(tasks)) },
+                        notify: PoolTask.notifier(callback, errorCallback))
     }
 
     /// The per-item results of one chunk's outcome.
@@ -150,11 +159,12 @@ extension Pool {
             return v.map { o in
                 switch o {
                 case .value(let x): return .success(x)
-                case .thrown(let type, let description):
+                case .thrown(let type, let description, let backtrace):
                     var e = PoolError(.taskFailed, "\(function) threw \(type) in worker pid \(pid): \(description)")
                     e.workerPid = pid
                     e.errorType = type
                     e.errorDescription = description
+                    e.remoteFrames = backtrace
                     return .failure(e)
                 }
             }
@@ -162,6 +172,8 @@ extension Pool {
             var e = PoolError(.unknownFunction, "worker pid \(pid) has no pool function named '\(name)': list it in ChildProcess.bootstrap(entries:)")
             e.workerPid = pid
             return all(e)
+        case .reply(.dropped, _):
+            return all(PoolError(.cancelled, "\(function): cancelled by its caller; its worker dropped it unrun"))
         case .reply(.badInput(let why), let pid):
             var e = PoolError(.encoding, why)
             e.workerPid = pid

@@ -14,13 +14,15 @@ extension PoolDriver {
             let ring = try ReplyRing()
             // The worker has its own descriptor (or mapping) once started: the driver keeps the mapping.
             defer { ring.closeDescriptor() }
+            let cancels = try CancelBoard()
+            defer { cancels.closeDescriptor() }
             let (mine, theirs) = try Connection.pipe()
             var options = ChildOptions(name: "PoolWorker-\(id)", method: method, daemon: true)
             options.pass(theirs)
-            options.inheritedDescriptors += [ring.fd, wakeWrite]
+            options.inheritedDescriptors += [ring.fd, wakeWrite, cancels.fd]
             let args = WorkerArguments(connection: theirs, pool: pool, initializer: initializer?.entry,
                                        initializerArguments: initializer?.arguments, ring: ring.fd, wake: wakeWrite,
-                                       remote: remote?.spec(for: id))
+                                       remote: remote?.spec(for: id), cancels: cancels.fd)
             // A fork worker runs the loop on the arguments it inherits: nothing to decode on its
             // way to `ready` (the first JSON decode in a fork child could wait forever on a
             // runtime lock another thread held at the fork: PoolWorker.rehearse).
@@ -33,7 +35,8 @@ extension PoolDriver {
                 throw error
             }
             theirs.close()
-            workers[id] = WorkerHandle(child: child, connection: mine, fd: mine.fileDescriptors[0], pid: child.pid ?? 0, ring: ring)
+            workers[id] = WorkerHandle(child: child, connection: mine, fd: mine.fileDescriptors[0], pid: child.pid ?? 0, ring: ring,
+                                       cancels: cancels)
             pids.withLock { $0[id] = child.pid ?? 0 }
         } catch {
             perform(scheduler.exited(id, status: nil, startError: "starting a pool worker: \(error)", now: fl_monotonic_ns()))

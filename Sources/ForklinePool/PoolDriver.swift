@@ -54,6 +54,8 @@ final class PoolDriver: @unchecked Sendable {
         var startError: String?
         var buffer = FrameBuffer()
         var ring: ReplyRing
+        /// The tasks the worker must drop (``PoolCancellation/abandon``).
+        var cancels: CancelBoard?
         /// A record of the ring could not be read: nothing more is read from it.
         var ringBroken = false
         /// Sealed frames not yet written (from `unsentAt` on): the driver never blocks on a
@@ -453,12 +455,17 @@ final class PoolDriver: @unchecked Sendable {
             case .killWorker(let id):
                 outbox[id] = nil
                 try? (workers[id]?.child ?? ending[id]?.handle.child)?.kill()
+            case .dropHeld(let id, let task): workers[id]?.cancels?.post(task)
             case .deliverReply(let task):
                 guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
-                b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .reply(reply, pid))
+                // A task its worker dropped unrun (its caller was cancelled: CancelBoard) fails
+                // as cancelled; one it ran delivers its reply, which nobody awaits.
+                let dropped = reply == .dropped
+                b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base,
+                               dropped ? .failure(error(for: .cancelled, task: task, chunkSize: b.payload)) : .reply(reply, pid))
                 // After the result is handed over (and traced): its room in maxPending goes to
                 // the next caller only then.
-                delivered(task, .replied)
+                delivered(task, dropped ? .cancelled : .replied)
             case .deliverFailure(let task, let failure):
                 guard let b = bodies.removeValue(forKey: task) else { continue }
                 replies[task] = nil

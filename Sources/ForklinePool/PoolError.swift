@@ -53,6 +53,15 @@ public struct PoolError: Error, Sendable, Hashable, CustomStringConvertible {
     public var errorType: String?
     /// The description of the error the task threw, for `taskFailed`.
     public var errorDescription: String?
+    /// Where the task's error was thrown in the worker, for `taskFailed` (Python's
+    /// `RemoteTraceback`): one line a frame, innermost first, from the frame that threw to the
+    /// task's body, each its address, function (from the file's symbol table, Swift names
+    /// demangled) and file, or its file + offset when the file has no symbol for it. Nil when
+    /// the worker could not record it (no libunwind). ``description`` shows it. The names are
+    /// looked up when this is read (the first read of a file's symbols parses that file).
+    public var remoteBacktrace: [String]? { remoteFrames.map(ThrowSites.lines) }
+    /// The throw site as the worker sent it.
+    var remoteFrames: [RemoteFrame]?
     /// The crash backtrace (return addresses in the worker, innermost first), for `workerDied`
     /// when the worker's crash writer ran (a crash signal, traced or not; not SIGKILL);
     /// `replay show` symbolises such addresses.
@@ -69,6 +78,11 @@ public struct PoolError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         var s = message
+        if let remoteBacktrace, !remoteBacktrace.isEmpty {
+            let who = workerPid.map { "worker pid \($0)" } ?? "the worker"
+            s += "\n  remote backtrace (\(who), where it was thrown, innermost first):"
+            for line in remoteBacktrace.prefix(32) { s += "\n    " + line }
+        }
         if let backtrace, !backtrace.isEmpty {
             s += "\n  crash backtrace (\(backtrace.count) frames): " + backtrace.prefix(16).map { "0x" + String($0, radix: 16) }.joined(separator: " ")
         }

@@ -39,10 +39,12 @@ protocol AnyPoolFunction: Sendable {
     func rehearse(_ payload: ArraySlice<UInt8>)
 }
 
-/// An item that threw: its error's type and description.
+/// An item that threw: its error's type and description, and where it was thrown.
 struct ThrownItem {
     var type: String
     var description: String
+    /// The throw site's frames (``ThrowSites/take()``).
+    var backtrace: [RemoteFrame]?
 }
 
 extension PoolFunction: AnyPoolFunction {
@@ -59,7 +61,8 @@ extension PoolFunction: AnyPoolFunction {
         var i = 0
         while i < inputs.count {
             do { outputs.append(try body(inputs[i])) } catch {
-                failures[i] = ThrownItem(type: String(reflecting: type(of: error)), description: String(describing: error))
+                failures[i] = ThrownItem(type: String(reflecting: type(of: error)), description: String(describing: error),
+                                         backtrace: ThrowSites.take())
             }
             i += 1
         }
@@ -69,7 +72,7 @@ extension PoolFunction: AnyPoolFunction {
             var next = 0
             for i in inputs.indices {
                 if let f = failures[i] {
-                    mixed.append(.thrown(type: f.type, description: f.description))
+                    mixed.append(.thrown(type: f.type, description: f.description, backtrace: f.backtrace))
                 } else {
                     mixed.append(.value(outputs[next]))
                     next += 1
@@ -88,11 +91,11 @@ extension PoolFunction {
         var outputs: [Output] = []
         outputs.reserveCapacity(1)
         var failures: [Int: ThrownItem] = [:]
-        failures[0] = ThrownItem(type: "", description: "")
+        failures[0] = ThrownItem(type: "", description: "", backtrace: [RemoteFrame(address: 0, file: "", offset: 0)])
         _ = failures[0]
         _ = try? JSONChunks.encodeChunk(outputs)
         var mixed: [ItemOutcome<Output>] = []
-        mixed.append(.thrown(type: "", description: ""))
+        mixed.append(.thrown(type: "", description: "", backtrace: [RemoteFrame(address: 0, file: "", offset: 0)]))
         _ = try? BinaryEncoder().encode(mixed)
     }
 }

@@ -71,7 +71,8 @@ public final class PoolTask<Output: Codable & Sendable>: Sendable {
 
     init(cancelTasks: @escaping @Sendable () -> Void) { self.cancelTasks = cancelTasks }
 
-    init(stream: AsyncStream<[(Int, ChunkOutcome)]>, function: String, cancel: @escaping @Sendable () -> Void) {
+    init(stream: AsyncStream<[(Int, ChunkOutcome)]>, function: String, cancel: @escaping @Sendable () -> Void,
+         notify: (@Sendable (Result<Output, PoolError>) -> Void)? = nil) {
         cancelTasks = cancel
         Task { [state] in
             var r = Result<Output, PoolError>.failure(PoolError(.cancelled, "\(function): cancelled"))
@@ -80,6 +81,7 @@ public final class PoolTask<Output: Codable & Sendable>: Sendable {
                 r = Pool.items(o, count: 1, as: Output.self, function: function)[0]
                 break
             }
+            notify?(r)
             let waiters = state.withLock { s in
                 s.result = r
                 defer { s.waiters = [:] }

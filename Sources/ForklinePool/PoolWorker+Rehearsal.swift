@@ -48,7 +48,7 @@ extension PoolWorker {
         if case .run(let jobs)? = WorkerMessage.decode(WorkerMessage.run([job]).encode()), let first = jobs.first {
             functions[first.function]?.rehearse(first.payload)
         }
-        for reply in [TaskReply.values([]), .mixed([]), .unknownFunction(function), .badInput("")] {
+        for reply in [TaskReply.values([]), .mixed([]), .unknownFunction(function), .badInput(""), .dropped] {
             let record = ReplyRing.record(marker: false, puid: 0, seq: 0, endNs: 0, message: WorkerMessage.reply(0, reply))
             _ = WorkerMessage.decode(record[ReplyRing.recordHeader...])
             _ = ReplyRing.decodeReply(record[ReplyRing.recordHeader...])
@@ -67,6 +67,7 @@ extension PoolWorker {
         let children: [UInt64: ChildProcess] = [:]
         _ = children.values.contains { _ in false }
         _ = receiveRehearsed
+        ThrowSites.rehearse()
     }
 
     /// One message over a connection of its own, received as a worker receives its tasks (the

@@ -20,6 +20,8 @@ struct WorkerArguments: Codable, Sendable {
     var wake: Int32
     /// Set for a pool with remote workers: this process is a remote worker's local end (``RemoteProxy``).
     var remote: RemoteSpec? = nil
+    /// The worker's ``CancelBoard`` (the parent's number; passed to the child).
+    var cancels: Int32? = nil
 }
 
 /// The worker side of a pool: a synchronous loop (fork workers cannot run Dispatch or Swift
@@ -76,6 +78,9 @@ enum PoolWorker {
         let out = try Replies(connection: conn, ring: ReplyRing(inherited: ringFD), wake: wakeFD)
         // A crash from here on reaches the driver (signal, address, backtrace), traced or not.
         out.ring.registerCrashReports()
+        // A task that throws comes back with the stack of its throw site (ThrowSites).
+        ThrowSites.install()
+        let cancels = args.cancels.flatMap { ChildProcess.inheritedDescriptor($0) }.flatMap { try? CancelBoard(inherited: $0) }
         var functions: [String: any AnyPoolFunction] = [:]
         let tracing = Tracer.isEnabled
         while let bytes = try conn.receiveBytes() {
@@ -90,16 +95,15 @@ enum PoolWorker {
             while i < jobs.count {
                 let job = jobs[i]
                 defer { i += 1 }
-                if tracing { Tracer.recordWords(.taskBegin, args.pool, job.task) }
                 let reply: TaskReply
-                if let f = functions[job.function] ?? (ChildProcess.registeredEntry(job.function) as? any AnyPoolFunction) {
-                    functions[job.function] = f
-                    reply = f.runChunk(job.payload, pool: args.pool, task: job.task)
+                if let cancels, cancels.isDropped(job.task) {
+                    // Its caller was cancelled (PoolCancellation.abandon): not run. Traced as a
+                    // taskEnd with ok 2 and no taskBegin.
+                    if tracing { Tracer.recordWords(.taskEnd, args.pool, job.task, 2) }
+                    reply = .dropped
                 } else {
-                    reply = .unknownFunction(job.function)
+                    reply = runJob(job, pool: args.pool, functions: &functions, tracing: tracing)
                 }
-                let ok: UInt64 = if case .values = reply { 1 } else { 0 }
-                if tracing { Tracer.recordWords(.taskEnd, args.pool, job.task, ok) }
                 try out.publish(WorkerMessage.reply(job.task, reply))
                 sinceWake += 1
                 let left = jobs.count - i - 1
@@ -120,6 +124,21 @@ extension PoolWorker {
     /// that its heap stays at its high-water mark.
     static func keepLargeBuffers() {
         fl_malloc_keep_large(32 << 20, 64 << 20)
+    }
+
+    /// Runs one task, between its `taskBegin` and `taskEnd`.
+    static func runJob(_ job: WorkerMessage.Job, pool: UInt64, functions: inout [String: any AnyPoolFunction], tracing: Bool) -> TaskReply {
+        if tracing { Tracer.recordWords(.taskBegin, pool, job.task) }
+        let reply: TaskReply
+        if let f = functions[job.function] ?? (ChildProcess.registeredEntry(job.function) as? any AnyPoolFunction) {
+            functions[job.function] = f
+            reply = f.runChunk(job.payload, pool: pool, task: job.task)
+        } else {
+            reply = .unknownFunction(job.function)
+        }
+        let ok: UInt64 = if case .values = reply { 1 } else { 0 }
+        if tracing { Tracer.recordWords(.taskEnd, pool, job.task, ok) }
+        return reply
     }
 }
 

@@ -87,6 +87,9 @@ package struct Scheduler: Sendable {
         case stopWorker(WorkerID)
         /// Kill the worker (SIGKILL).
         case killWorker(WorkerID)
+        /// Tell the worker to drop this task, which it holds, if it has not begun it
+        /// (``PoolCancellation/abandon``): ``CancelBoard``.
+        case dropHeld(WorkerID, TaskID)
         /// The worker returned this task's reply: deliver it.
         case deliverReply(TaskID)
         /// The task failed without a reply: deliver the failure.
@@ -213,6 +216,7 @@ package struct Scheduler: Sendable {
         let worker = workers[w]!
         averageTaskNs = averageTaskNs.map { ($0 * 7 + took) / 8 } ?? took
         tasks[task] = nil
+        // A cancelled task's reply too: the worker's (a value, or `dropped`) says whether it ran.
         var actions: [Action] = [.deliverReply(task)]
         actions += killIfHeadCancelled(w)
         if worker.outstanding.isEmpty && !worker.stopping {
@@ -310,16 +314,18 @@ package struct Scheduler: Sendable {
     }
 
     /// The caller no longer wants these tasks: the queued ones fail as cancelled; the ones a
-    /// worker holds run to their end (their replies are delivered as usual), or with
-    /// ``Config/killOnCancel`` kill their worker once it runs them (they fail as cancelled).
+    /// worker holds are dropped by it if it has not begun them (``Action/dropHeld(_:_:)``; its
+    /// reply says `dropped` and the task fails as cancelled), else run to their end (their reply
+    /// is delivered, unheard), or with ``Config/killOnCancel`` kill their worker once it runs
+    /// them (they fail as cancelled).
     package mutating func cancel(_ ids: [TaskID]) -> [Action] {
         var actions: [Action] = []
         for id in ids {
             guard let t = tasks[id] else { continue }
             if let w = t.worker {
-                guard config.killOnCancel else { continue }
+                guard !t.cancelled else { continue }
                 tasks[id]!.cancelled = true
-                actions += killIfHeadCancelled(w)
+                actions += config.killOnCancel ? killIfHeadCancelled(w) : [.dropHeld(w, id)]
                 continue
             }
             tasks[id] = nil

@@ -12,7 +12,7 @@ import FoundationEssentials
 /// | run | 1, u32 count, then per task: u64 id, u32 + function name, u32 + chunk |
 /// | ready | 2, u32 pid |
 /// | initFailed | 3, u32 + message |
-/// | reply | 4, u64 task, u8 kind (0 values, 1 mixed, 2 unknown function, 3 bad input), u32 + bytes |
+/// | reply | 4, u64 task, u8 kind (0 values, 1 mixed, 2 unknown function, 3 bad input, 4 dropped), u32 + bytes |
 enum WorkerMessage: Sendable, Equatable {
     /// One task for the worker: its id, the function's name, its chunk of inputs
     /// (``JSONChunks``); decoded, a slice of the message it came in (not copied out of it).
@@ -75,6 +75,7 @@ enum WorkerMessage: Sendable, Equatable {
             case .mixed(let b): w.u8(1); w.bytes(b[...])
             case .unknownFunction(let name): w.u8(2); w.string(name)
             case .badInput(let why): w.u8(3); w.string(why)
+            case .dropped: w.u8(4); w.bytes([UInt8]()[...])
             }
         }
     }
@@ -90,6 +91,7 @@ enum WorkerMessage: Sendable, Equatable {
             switch r {
             case .values(let b), .mixed(let b): 14 + b.count
             case .unknownFunction(let s), .badInput(let s): 14 + s.utf8.count
+            case .dropped: 14
             }
         }
     }
@@ -119,6 +121,7 @@ enum WorkerMessage: Sendable, Equatable {
             case 1: return .reply(t, .mixed(b))
             case 2: return .reply(t, .unknownFunction(String(decoding: b, as: UTF8.self)))
             case 3: return .reply(t, .badInput(String(decoding: b, as: UTF8.self)))
+            case 4: return .reply(t, .dropped)
             default: return nil
             }
         default: return nil
@@ -136,12 +139,15 @@ enum TaskReply: Sendable, Equatable {
     case unknownFunction(String)
     /// The inputs could not be decoded (or the outputs encoded).
     case badInput(String)
+    /// Not run: the driver said its caller was cancelled before the worker began it
+    /// (``CancelBoard``, ``PoolCancellation/abandon``).
+    case dropped
 }
 
 /// One item's outcome when a chunk has failures.
 enum ItemOutcome<Value: Codable>: Codable {
     case value(Value)
-    case thrown(type: String, description: String)
+    case thrown(type: String, description: String, backtrace: [RemoteFrame]? = nil)
 }
 
 struct ByteWriter {

@@ -8,6 +8,8 @@ extension Trace {
     ///   violation (the owner died with it);
     /// - a task begins in a worker at most once, and a result that says it ran (a value or a
     ///   thrown error) follows a `taskEnd` of that task;
+    /// - a task its worker dropped (`taskEnd` with `ok` 2: its caller was cancelled under
+    ///   `.abandon` before the worker began it) never began, and is not delivered as run;
     /// - a task dispatched again is a retry (`attempt` > 0) after the worker it was sent to left
     ///   the pool (`workerReplaced` naming it), and it had not begun there;
     /// - the results of an ordered call (`map`, `imap`) are delivered in input order;
@@ -154,6 +156,22 @@ extension Trace {
             let list = tasks[slot].results.count > 1 ? lists[slot]!.results : [event(tasks[slot].results.first!)]
             for r in list where (r.arg(Arg.outcome)?.uint ?? 0) <= 1 {
                 v.append(Violation(.poolTaskRerun, "pool \(hex16(key.pool)): task \(key.task) was delivered as run, but no worker ran it to its end", [r]))
+            }
+        }
+
+        // Dropped by its worker: `taskEnd` ok 2.
+        var dropped: [Int] = []
+        for slot in 0..<tasks.count {
+            if let end = tasks[slot].end, event(end).arg(Arg.ok)?.uint == 2 { dropped.append(slot) }
+        }
+        for slot in dropped.sorted(by: byKey) {
+            let key = tasks[slot].key
+            if let begin = tasks[slot].begins.first {
+                v.append(Violation(.poolTaskRerun, "pool \(hex16(key.pool)): task \(key.task) was dropped by its worker but began", [event(begin), event(tasks[slot].end!)]))
+            }
+            let list = tasks[slot].results.count > 1 ? lists[slot]!.results : tasks[slot].results.first.map { [event($0)] } ?? []
+            for r in list where (r.arg(Arg.outcome)?.uint ?? 0) <= 1 {
+                v.append(Violation(.poolTaskRerun, "pool \(hex16(key.pool)): task \(key.task) was delivered as run, but its worker dropped it", [r]))
             }
         }
 

@@ -36,6 +36,7 @@ enum Arg {
     static let call = positions("call")
     static let index = positions("index")
     static let outcome = positions("outcome")
+    static let ok = positions("ok")
     static let ordered = positions("ordered")
     static let lock = positions("lock")
     static let generation = positions("generation")

@@ -49,17 +49,11 @@ public final class Symbolizer {
     }
 }
 
-@_silgen_name("swift_demangle")
-func _swift_demangle(_ mangled: UnsafePointer<CChar>?, _ length: Int, _ output: UnsafeMutablePointer<CChar>?,
-                     _ outputSize: UnsafeMutablePointer<Int>?, _ flags: UInt32) -> UnsafeMutablePointer<CChar>?
-
-/// Demangles a Swift symbol with the runtime's demangler; other names come back unchanged.
-package func demangle(_ name: String) -> String {
-    guard name.hasPrefix("$s") || name.hasPrefix("_$s") || name.hasPrefix("$S") || name.hasPrefix("_T") else { return name }
-    return name.withCString { p in
-        guard let out = _swift_demangle(p, strlen(p), nil, nil, 0) else { return name }
-        defer { free(out) }
-        return String(cString: out)
+extension ELFSymbols {
+    /// The symbols of the file at `path` (read whole, bounds-checked).
+    init?(path: String) {
+        guard let bytes = Trace.readFile(path) else { return nil }
+        self.init(bytes: bytes)
     }
 }
 

@@ -14,12 +14,27 @@ struct SchedulerCancelTests {
         return s
     }
 
-    @Test("abandon: a cancelled running task runs to its end; nothing is killed")
+    @Test("abandon: a cancelled task its worker holds is posted to the worker to drop; nothing is killed; its reply is delivered")
     func abandonKeepsWorker() {
         var s = started(killOnCancel: false)
         _ = s.submit(1, size: 8, now: 0)
+        #expect(s.cancel([1]) == [.dropHeld(1, 1)])
+        // Cancelling again posts nothing more.
         #expect(s.cancel([1]).isEmpty)
+        // The reply (a value if the worker ran it, `dropped` if not) goes to the caller's call.
         #expect(s.finished(1, 1, now: 5) == [.deliverReply(1)])
+    }
+
+    @Test("abandon: tasks held behind the running one are posted to drop, the next caller's task is not")
+    func abandonDropsPrefetched() {
+        var s = started(killOnCancel: false, window: 3)
+        _ = s.submit(1, size: 8, now: 0)
+        _ = s.submit(2, size: 8, now: 0)
+        _ = s.submit(3, size: 8, now: 0)
+        #expect(s.cancel([1, 2]) == [.dropHeld(1, 1), .dropHeld(1, 2)])
+        #expect(s.finished(1, 1, now: 5).first == .deliverReply(1))
+        #expect(s.finished(1, 2, now: 6).first == .deliverReply(2))
+        #expect(s.finished(1, 3, now: 7).first == .deliverReply(3))
     }
 
     @Test("kill: a cancelled running task kills its worker; it fails as cancelled and a new worker replaces it")

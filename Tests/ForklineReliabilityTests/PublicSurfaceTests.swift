@@ -25,9 +25,20 @@ struct PublicSurfaceTests {
         let products = TestSupport.productsDirectory.path
         let out = TestSupport.temporaryDirectory("forkline-api")
         defer { try? FileManager.default.removeItem(atPath: out) }
+        // Every C module of the build: the generated maps (CForkline, swift-nio's shims that
+        // ForklineService's NIOCore imports), and the dependencies' own (swift-atomics').
+        var maps = ((try? FileManager.default.contentsOfDirectory(atPath: products)) ?? []).sorted()
+            .map { "\(products)/\($0)/module.modulemap" }.filter { FileManager.default.fileExists(atPath: $0) }
+        let checkouts = URL(fileURLWithPath: products).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("checkouts").path
+        if let files = FileManager.default.enumerator(atPath: checkouts) {
+            for case let f as String in files where f.hasSuffix("/include/module.modulemap") && f.contains("/Sources/") {
+                maps.append(checkouts + "/" + f)
+            }
+        }
         let result = try TestSupport.run(try #require(extractor), [
-            "-module-name", module, "-target", "x86_64-unknown-linux-gnu",
-            "-I", products + "/Modules", "-Xcc", "-fmodule-map-file=\(products)/CForkline.build/module.modulemap",
+            "-module-name", module, "-target", "x86_64-unknown-linux-gnu", "-I", products + "/Modules",
+        ] + maps.flatMap { ["-Xcc", "-fmodule-map-file=\($0)"] } + [
             "-output-dir", out, "-minimum-access-level", "public", "-skip-synthesized-members",
         ], timeout: 120)
         #expect(result.status == 0, "\(result.stderr)")

@@ -107,6 +107,31 @@ extension GoldenFixtures {
             result(&b, root, task: 1, index: 0)
             result(&b, root, task: 2, index: 1)
         }, ["pool-over-max-tasks"]))
+        // Valid (PoolCancellation.abandon): task 1 runs while its caller is cancelled; task 2,
+        // prefetched behind it, is dropped by the worker (taskEnd ok 2, no taskBegin) and
+        // delivered as cancelled (outcome 4); task 1's value is delivered, unheard.
+        out.append(("pool-abandon-dropped", true, poolTrace { b, root, w in
+            submit(&b, root, task: 1, index: 0)
+            submit(&b, root, task: 2, index: 1)
+            dispatch(&b, root, task: 1, to: w[0])
+            dispatch(&b, root, task: 2, to: w[0])
+            run(&b, w[0], task: 1)
+            b.event(w[0], .taskEnd, [.uint(pool), .uint(2), .uint(2)])
+            result(&b, root, task: 1, index: 0)
+            result(&b, root, task: 2, index: 1, outcome: 4)
+        }, []))
+        // Invalid: the worker says it dropped task 2, yet it began there, and it was delivered as run.
+        out.append(("pool-dropped-task-ran", false, poolTrace { b, root, w in
+            submit(&b, root, task: 1, index: 0)
+            submit(&b, root, task: 2, index: 1)
+            dispatch(&b, root, task: 1, to: w[0])
+            dispatch(&b, root, task: 2, to: w[0])
+            run(&b, w[0], task: 1)
+            b.event(w[0], .taskBegin, [.uint(pool), .uint(2)])
+            b.event(w[0], .taskEnd, [.uint(pool), .uint(2), .uint(2)])
+            result(&b, root, task: 1, index: 0)
+            result(&b, root, task: 2, index: 1)
+        }, ["pool-task-rerun"]))
         return out
     }
 }

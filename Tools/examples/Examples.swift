@@ -3,7 +3,8 @@
 //   forkline-examples hello-process [--method fork|spawn|forkserver]
 //   forkline-examples four-processes [--method ...]
 //   forkline-examples queue-workers [--method ...]
-//   forkline-examples pool-map | pool-crash [--method ...]
+//   forkline-examples pool-map | pool-crash | pool-callbacks [--method ...]
+//   forkline-examples barrier-action
 //   forkline-examples deadlock [--method ...] (hangs on purpose: try `replay status` on its trace)
 //   forkline-examples cluster-map [--nodes 3] [--advertise HOST]   (inside a Slurm allocation)
 import ArgumentParser
@@ -41,7 +42,7 @@ struct Examples: AsyncParsableCommand {
         commandName: "forkline-examples",
         abstract: "Runnable versions of the classic multiprocessing programs.",
         subcommands: [HelloProcess.self, FourProcesses.self, PipePingPong.self, SharedCounter.self, QueueWorkers.self,
-                      PoolMap.self, PoolCrash.self, Deadlock.self, ClusterMap.self])
+                      PoolMap.self, PoolCrash.self, Deadlock.self, ClusterMap.self, PoolCallbacks.self, BarrierAction.self])
 }
 
 struct HelloProcess: AsyncParsableCommand {
@@ -80,7 +81,7 @@ struct FourProcesses: AsyncParsableCommand {
 enum ExamplesMain {
     static func main() async {
         // First: in spawn children and the forkserver, this runs the child's part and never returns.
-        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong, addToCounter, squareWorker, jobProducer, poolTask, riskyTask, transfer, workerHost])
+        ChildProcess.bootstrap(entries: [executeTask, printNumber, pong, addToCounter, squareWorker, jobProducer, poolTask, riskyTask, transfer, workerHost, volume, parseNumber])
         await Examples.main()
     }
 }

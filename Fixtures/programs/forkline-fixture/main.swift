@@ -83,7 +83,7 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
                                      + SyncScenarios.entries + Queues.entries + QueueSides.entries + poolEntries + CodecScenarios.entries
                                      + ChannelFaults.entries + [WaitRecords.peer] + Hangs.entries
                                      + NetScenarios.entries + PoolBinaryScenarios.entries
-                                     + ClusterScenarios.entries)
+                                     + ClusterScenarios.entries + BarrierActionScenarios.entries + PoolAPIScenarios.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -332,6 +332,8 @@ case "lifecycle":
     try daemon.start()
     print("daemon=\(daemon.pid!)")
     // Exit without joining it: the library terminates and reaps it at exit.
+case let s where s.hasPrefix("barrier-action-"): try await BarrierActionScenarios.run(s, m)
+case let s where s.hasPrefix("poolapi-"): try await PoolAPIScenarios.run(s, m)
 case _ where SyncScenarios.names.contains(scenario): try SyncScenarios.run(scenario, method: m, count: count)
 case "sync-async": try await SyncScenarios.asyncWaits(method: m)
 case "crash-ends": try CrashEndings.run(method: m)

@@ -132,6 +132,9 @@ uint32_t fl_atomic_load_u32(const uint32_t *word);
 void fl_atomic_add_u32(uint32_t *word, uint32_t delta);
 uint32_t fl_atomic_exchange_u32(uint32_t *word, uint32_t value);
 int fl_atomic_cas_u32(uint32_t *word, uint32_t expected, uint32_t desired);
+/// Acquire load and release store of a 64-bit word in shared memory (a pool worker's cancel board).
+static inline uint64_t fl_atomic_load_acquire_u64(const uint64_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
+static inline void fl_atomic_store_release_u64(uint64_t *word, uint64_t value) { __atomic_store_n(word, value, __ATOMIC_RELEASE); }
 /// Reads what is there without blocking and without changing O_NONBLOCK: recv(MSG_DONTWAIT) on
 /// a socket, preadv2(RWF_NOWAIT) on a pipe. Bytes read (0 at EOF) or -errno (-EAGAIN: nothing yet).
 ssize_t fl_read_nowait(int fd, void *buf, size_t len);
@@ -164,6 +167,21 @@ int fl_unwind_load(void);
 /// Captures up to `max` return addresses of the calling thread. Returns the count, or -1 when
 /// libunwind is unavailable. Async-signal-safe once fl_unwind_load has returned 1.
 int fl_backtrace(uint64_t *frames, int max);
+
+/// The most frames kept of a throw site (fl_throw_capture_take).
+#define FL_THROW_FRAMES 64
+/// Installs the Swift runtime's will-throw hooks (untyped and typed), chaining to any hook set
+/// before: from then on every `throw` on a thread records that thread's stack (about 0.1 us).
+/// Returns 1 when installed (libunwind loaded), 0 otherwise. Call once, single-threaded.
+int fl_throw_capture_install(void);
+/// Forgets the calling thread's last throw site.
+void fl_throw_capture_clear(void);
+/// Copies up to `max` return addresses of the calling thread's last throw site (innermost
+/// first, the hook's own frames included) and forgets it. Returns the count (0: none).
+int fl_throw_capture_take(uint64_t *frames, int max);
+/// dladdr: the symbol and file holding `address`. Returns 1 when a file holds it (`symbol`
+/// may still be NULL: not exported), 0 otherwise. The strings belong to the loader.
+int fl_symbol_of(uint64_t address, const char **symbol, const char **file, uint64_t *symbol_start, uint64_t *file_base);
 /// The two descriptors of the pipe libunwind checks addresses with (numbers at or above
 /// 3 + FL_MAX_PASSED_FDS), which children must keep. Returns 2, or 0 when not known.
 int fl_unwinder_fds(int out[2]);

@@ -2,19 +2,21 @@
 import Glibc
 #endif
 
-/// The function symbols and loadable segments of one ELF64 little-endian file.
+/// The function symbols and loadable segments of one ELF64 little-endian file: what `replay`
+/// symbolises recorded addresses with, and what a pool names a task's remote backtrace with.
 ///
 /// Every offset read from the file is bounds-checked: a damaged or foreign file gives no
 /// symbols, never a crash.
-struct ELFSymbols {
-    struct Segment { var offset: UInt64; var vaddr: UInt64; var size: UInt64 }
-    struct Symbol { var address: UInt64; var size: UInt64; var name: String }
+package struct ELFSymbols: Sendable {
+    package struct Segment: Sendable { var offset: UInt64; var vaddr: UInt64; var size: UInt64 }
+    package struct Symbol: Sendable { var address: UInt64; var size: UInt64; var name: String }
 
-    var segments: [Segment] = []
-    var symbols: [Symbol] = []  // sorted by address
+    package var segments: [Segment] = []
+    package var symbols: [Symbol] = []  // sorted by address
 
-    init?(path: String) {
-        guard let bytes = Trace.readFile(path), bytes.count >= 64,
+    /// Parses the bytes of an ELF file; nil when they are not an ELF64 little-endian file.
+    package init?(bytes: [UInt8]) {
+        guard bytes.count >= 64,
               bytes[0] == 0x7F, bytes[1] == 0x45, bytes[2] == 0x4C, bytes[3] == 0x46, bytes[4] == 2, bytes[5] == 1 else { return nil }
         func u16(_ o: Int) -> Int? { o >= 0 && o + 2 <= bytes.count ? Int(bytes[o]) | Int(bytes[o + 1]) << 8 : nil }
         func u32(_ o: Int) -> UInt64? { o >= 0 && o + 4 <= bytes.count ? (0..<4).reduce(UInt64(0)) { $0 | UInt64(bytes[o + $1]) << (8 * UInt64($1)) } : nil }
@@ -58,13 +60,13 @@ struct ELFSymbols {
     }
 
     /// The virtual address of file offset `x`, through the PT_LOAD segment holding it.
-    func vaddr(fileOffset x: UInt64) -> UInt64? {
+    package func vaddr(fileOffset x: UInt64) -> UInt64? {
         for s in segments where s.offset <= x && x < s.offset &+ s.size { return s.vaddr &+ (x - s.offset) }
         return nil
     }
 
     /// The function containing `vaddr`.
-    func symbol(at vaddr: UInt64) -> (name: String, offset: UInt64)? {
+    package func symbol(at vaddr: UInt64) -> (name: String, offset: UInt64)? {
         var lo = 0, hi = symbols.count
         while lo < hi {
             let mid = (lo + hi) / 2
@@ -74,5 +76,24 @@ struct ELFSymbols {
         let s = symbols[lo - 1]
         guard s.size == 0 || vaddr < s.address &+ s.size else { return nil }
         return (s.name, vaddr - s.address)
+    }
+
+    /// The virtual address the file's first byte is loaded at (its PT_LOAD segment of file
+    /// offset 0): 0 for a position-independent file. An address found `d` bytes past where the
+    /// file's start is mapped (`dladdr`'s `dli_fbase`) is this plus `d`.
+    package var baseVaddr: UInt64 { segments.first { $0.offset == 0 }?.vaddr ?? 0 }
+}
+
+@_silgen_name("swift_demangle")
+private func _swift_demangle(_ mangled: UnsafePointer<CChar>?, _ length: Int, _ output: UnsafeMutablePointer<CChar>?,
+                             _ outputSize: UnsafeMutablePointer<Int>?, _ flags: UInt32) -> UnsafeMutablePointer<CChar>?
+
+/// Demangles a Swift symbol with the runtime's demangler; other names come back unchanged.
+package func demangle(_ name: String) -> String {
+    guard name.hasPrefix("$s") || name.hasPrefix("_$s") || name.hasPrefix("$S") || name.hasPrefix("_T") else { return name }
+    return name.withCString { p in
+        guard let out = _swift_demangle(p, strlen(p), nil, nil, 0) else { return name }
+        defer { free(out) }
+        return String(cString: out)
     }
 }
