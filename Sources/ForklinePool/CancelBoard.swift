@@ -33,16 +33,7 @@ final class CancelBoard: @unchecked Sendable {
 
     /// A new, empty board (the driver, before starting the worker).
     init() throws(PoolError) {
-        let fd = fl_memfd("forkline-pool-cancels", Self.size)
-        guard fd >= 0 else {
-            throw PoolError(.systemCallFailed, "creating a pool worker's cancel board: memfd_create failed: \(String(cString: strerror(-fd)))")
-        }
-        guard let base = ReplyRing.map(fd, Self.size) else {
-            _ = Glibc.close(fd)
-            throw PoolError(.systemCallFailed, "mapping a pool worker's cancel board: mmap failed")
-        }
-        self.fd = fd
-        self.base = base
+        (fd, base) = try ReplyRing.create("forkline-pool-cancels", Self.size, what: "cancel board")
     }
 
     /// Maps the board the driver passed (the worker; `fd` under this process's number).

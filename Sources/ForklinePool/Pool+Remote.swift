@@ -46,11 +46,5 @@ public func withPool<R>(remote: RemoteWorkers, workers: Int? = nil, method: Star
                         prefetch: Int = 64, _ body: (Pool) async throws -> R) async throws -> R {
     let pool = try Pool(remote: remote, workers: workers, method: method, maxTasksPerChild: maxTasksPerChild,
                         initializer: initializer, timeout: timeout, prefetch: prefetch)
-    let result: R
-    do { result = try await body(pool) } catch {
-        await pool.terminate()
-        throw error
-    }
-    await pool.join()
-    return result
+    return try await pool.scoped(body)
 }

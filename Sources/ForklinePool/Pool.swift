@@ -154,11 +154,19 @@ public func withPool<R>(workers: Int? = nil, method: StartMethod = .forkserver, 
     let pool = try Pool(workers: workers, method: method, maxTasksPerChild: maxTasksPerChild,
                         initializer: initializer, timeout: timeout, prefetch: prefetch,
                         maxPending: maxPending, whenFull: whenFull, cancellation: cancellation)
-    let result: R
-    do { result = try await body(pool) } catch {
-        await pool.terminate()
-        throw error
+    return try await pool.scoped(body)
+}
+
+extension Pool {
+    /// Runs `body` with this pool, then closes and joins it, or terminates it when `body`
+    /// throws: the scope of every `withPool`.
+    func scoped<R>(_ body: (Pool) async throws -> R) async throws -> R {
+        let result: R
+        do { result = try await body(self) } catch {
+            await terminate()
+            throw error
+        }
+        await join()
+        return result
     }
-    await pool.join()
-    return result
 }

@@ -40,18 +40,22 @@ final class ReplyRing: @unchecked Sendable {
 
     /// Creates a zero-filled ring (the driver, before starting the worker).
     init() throws(PoolError) {
-        let size = ReplyRing.mappedSize
-        let fd = fl_memfd("forkline-pool-replies", size)
+        (fd, base) = try ReplyRing.create("forkline-pool-replies", ReplyRing.mappedSize, what: "reply ring")
+    }
+
+    /// A new zero-filled shared mapping of `size` bytes and its memfd, passed to a worker (its
+    /// reply ring, its cancel board); `what` names it in the error.
+    static func create(_ name: String, _ size: Int, what: String) throws(PoolError) -> (Int32, UnsafeMutableRawPointer) {
+        let fd = fl_memfd(name, size)
         guard fd >= 0 else {
-            throw PoolError(.systemCallFailed, "creating a pool worker's reply ring: memfd_create failed: \(String(cString: strerror(-fd)))")
+            throw PoolError(.systemCallFailed, "creating a pool worker's \(what): memfd_create failed: \(String(cString: strerror(-fd)))")
         }
         guard let base = ReplyRing.map(fd, size) else {
             let err = errno
             _ = Glibc.close(fd)
-            throw PoolError(.systemCallFailed, "mapping a pool worker's reply ring: mmap failed: \(String(cString: strerror(err)))")
+            throw PoolError(.systemCallFailed, "mapping a pool worker's \(what): mmap failed: \(String(cString: strerror(err)))")
         }
-        self.fd = fd
-        self.base = base
+        return (fd, base)
     }
 
     /// Maps the ring the driver passed (the worker; `fd` under this process's number).
