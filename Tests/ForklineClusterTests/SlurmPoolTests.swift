@@ -62,6 +62,27 @@ struct SlurmPoolTests {
         #expect(trace.check().violations.map(\.message) == [])
     }
 
+    @Test("a node whose network is cut mid-map (its processes live on, unreachable): every task ends exactly once, failures name the node, the pool closes")
+    func nodeCutMidMap() throws {
+        defer {
+            // The link back, then the node resumed and idle for the next test (slurmctld may have
+            // marked it down while it was unreachable).
+            _ = try? TestSupport.run("/bin/bash", [Cluster.script, "mend-node", "2"], timeout: 60)
+            _ = try? TestSupport.run("/bin/bash", [Cluster.script, "revive-node", "2"], timeout: 120)
+        }
+        let dir = TestSupport.temporaryDirectory("forkline-cluster-cut")
+        let out = try Cluster.run(
+            // --no-kill: without it Slurm ends the whole allocation when it finds the node
+            // unreachable (seen: "Node failure on flnode2", every step cancelled, "job has expired").
+            ["salloc", "-N3", "--no-kill", "--quiet", TestSupport.executable("forkline-fixture"), "cluster-pool-node-cut", "forkserver", "0",
+             Cluster.headAddress, Cluster.script],
+            environment: [Tracer.environmentVariable: dir + "/%h"], timeout: 400)
+        #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
+        #expect(out.lines == ["ended 30 of 30", "failed workerDied flnode2", "after true", "pool closed"], "\(out.stdout)\(out.stderr)")
+        let trace = try Trace.load(paths: [dir])
+        #expect(trace.check().violations.map(\.message) == [])
+    }
+
     @Test("forkline-examples cluster-map: the seed's pool-map program, its workers on the three nodes, prints the same lines in order")
     func clusterMapExample() throws {
         let out = try Cluster.run(

@@ -32,7 +32,8 @@ enum ClusterScenarios {
         case "cluster-wrong-key": try wrongKey(dir: args[3], host: args[4])
         case "cluster-pool-map": try await poolMap(m, host: args[3])
         case "cluster-pool-kill": try await poolKill(m, host: args[3])
-        case "cluster-pool-node-dies": try await poolNodeDies(m, host: args[3], script: args[4])
+        case "cluster-pool-node-dies": try await poolNodeDies(m, host: args[3], script: args[4], action: "kill-node")
+        case "cluster-pool-node-cut": try await poolNodeDies(m, host: args[3], script: args[4], action: "cut-node")
         default:
             writeStderrLine("unknown scenario \(scenario)")
             exit(2)
@@ -174,13 +175,14 @@ enum ClusterScenarios {
     /// Node 2 dies (its slurmd and every process on it SIGKILLed by `Tools/cluster kill-node 2`)
     /// while a map of 30 tasks of 300 ms runs: every task ends exactly once, with its result or
     /// a failure naming the node; the pool is closed and joined.
-    static func poolNodeDies(_ m: StartMethod, host: String, script: String) async throws {
+    /// `action` (the cluster script's kill-node or cut-node) befalls node 2 mid-map.
+    static func poolNodeDies(_ m: StartMethod, host: String, script: String, action: String) async throws {
         try await withPool(remote: remote(host), method: m) { pool in
             _ = try await pool.map(poolSquare, Array(0..<30), chunksize: 1)  // every worker up
             var handles: [PoolTask<Int>] = []
             for _ in 0..<30 { handles.append(try pool.applyAsync(poolSleepMs, 300)) }
             usleep(700_000)
-            _ = try spawnSrun(["bash", script, "kill-node", "2"])
+            _ = try spawnSrun(["bash", script, action, "2"])
             var ok = 0, failed: [String] = []
             for h in handles {
                 do { _ = try await h.value; ok += 1 } catch let e as PoolError { failed.append("\(e.code) \(e.workerHost ?? "?")") }
