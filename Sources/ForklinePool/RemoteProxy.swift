@@ -46,13 +46,18 @@ enum RemoteProxy {
             listener.close()
             return refuse("remote worker \(spec.slot): cannot run \(command[0]) (\(spec.launcher)): \(e)")
         }
-        defer { reap(launched) }
+        var launcherEnded: Int32? = nil  // its wait status, once reaped here
+        defer { if launcherEnded == nil { reap(launched) } }
         let remote: Connection
-        switch accept(listener, within: spec.connectTimeout) {
+        switch accept(listener, within: spec.connectTimeout, launched: launched, ended: &launcherEnded) {
         case .success(let c): remote = c
         case .failure(let error):
             listener.close()
-            Syscall.signalProcess(launched, SIGTERM)
+            if let status = launcherEnded, status != 0 {
+                return refuse("remote worker \(spec.slot): its launcher `\(command.joined(separator: " "))` \(Self.describe(status)) before its worker connected back to \(address)")
+            }
+            // Not once reaped (sbatch exits 0 after submitting): its pid may be another's now.
+            if launcherEnded == nil { Syscall.signalProcess(launched, SIGTERM) }
             return refuse("remote worker \(spec.slot) started with `\(command.joined(separator: " "))` did not connect back to \(address) within \(spec.connectTimeout): \(error.message)")
         }
         listener.close()
@@ -127,17 +132,31 @@ enum RemoteProxy {
     /// The first peer that passes the handshake within `timeout`: a peer that fails it (a stray
     /// connection, a wrong key) is refused and the wait goes on. The last refusal is the error
     /// when nobody passed.
-    static func accept(_ listener: Listener, within timeout: Duration) -> Result<Connection, ChannelError> {
+    ///
+    /// `launched` (the launcher's command) is looked at between slices of at most 500 ms: when
+    /// it ended with a failure (a non-zero status or a signal: srun refused, the node is dead)
+    /// before anyone connected, the wait ends at once with its status in `ended` (it is reaped).
+    /// A command that exits 0 (sbatch, once it has submitted) is reaped and the wait goes on.
+    static func accept(_ listener: Listener, within timeout: Duration, launched: pid_t, ended: inout Int32?) -> Result<Connection, ChannelError> {
         let end = fl_monotonic_ns() &+ timeout.clampedNanoseconds
-        var last: ChannelError
-        repeat {
-            let left = end &- min(end, fl_monotonic_ns())
+        var launcherRunning = true
+        while true {
+            let left = min(end &- min(end, fl_monotonic_ns()), 500_000_000)
             do { return .success(try listener.accept(timeout: .nanoseconds(Int64(clamping: left)))) } catch {
-                if error.code == .closed { return .failure(error) }
-                last = error
+                if error.code == .closed || fl_monotonic_ns() >= end { return .failure(error) }
+                if launcherRunning, case .success(let r) = Syscall.waitpid(launched, options: WNOHANG), r.pid == launched {
+                    launcherRunning = false
+                    ended = r.status
+                    if r.status != 0 { return .failure(error) }
+                }
             }
-        } while fl_monotonic_ns() < end
-        return .failure(last)
+        }
+    }
+
+    /// "exited with status N" or "was killed by signal N", from a wait status.
+    static func describe(_ status: Int32) -> String {
+        let signal = status & 0x7f
+        return signal == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(signal)"
     }
 
     /// Runs the launcher's command with this process's environment and the worker's variable.

@@ -72,7 +72,8 @@ struct RemotePoolTests {
     @Test("a launcher that cannot run, or whose worker never connects back: tasks fail with workerStartFailed saying why, nothing hangs")
     func badLaunchers() throws {
         let (lines, _, _) = try run("pool-remote-bad-launcher")
-        #expect(lines == ["missing-launcher workerStartFailed says-why=true", "never-connects workerStartFailed says-why=true", "remote workers left 0"])
+        #expect(lines == ["missing-launcher workerStartFailed says-why=true", "never-connects workerStartFailed says-why=true",
+                          "launcher-fails workerStartFailed says-why=true", "remote workers left 0"])
     }
 
     @Test("bad settings are typed errors before anything starts: the fork method, no workers, a key file others can read")

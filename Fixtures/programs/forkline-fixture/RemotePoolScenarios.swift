@@ -131,9 +131,12 @@ enum RemotePoolScenarios {
         let cases: [(String, WorkerLauncher, String)] = [
             ("missing-launcher", .command(["/no/such/launcher"]), "cannot run /no/such/launcher"),
             ("never-connects", .command(["/bin/sh", "-c", "exec sleep 600"]), "did not connect back"),
+            // A launcher that fails (srun on a dead node) ends the wait at once, with its status,
+            // not after the (here long) connect timeout.
+            ("launcher-fails", .command(["/bin/sh", "-c", "exit 3"]), "exited with status 3 before its worker connected"),
         ]
         for (name, launcher, expected) in cases {
-            let r = RemoteWorkers(launcher: launcher, connectTimeout: .seconds(2))
+            let r = RemoteWorkers(launcher: launcher, connectTimeout: .seconds(name == "launcher-fails" ? 600 : 2))
             do {
                 let v = try await withPool(remote: r, workers: 1, method: m) { pool in try await pool.apply(poolSquare, 3) }
                 print("\(name) ran \(v)")
