@@ -57,23 +57,13 @@ extension Checker {
             // A parent whose trace ends while it is blocked (joining this child, or on anything
             // before it would have joined) did not skip the join: the program hung or was killed
             // there, which `deadlock`, `stuck` and `replay status` explain. One fault, one violation.
-            if parentEnd == nil, Self.endsBlocked(p) { continue }
+            if parentEnd == nil, !p.openWaits.isEmpty { continue }
             let how = parentEnd == nil
                 ? "its parent \(label(p)) recorded no exit (it was still running, was killed, or ended with _exit) and no join of it"
                 : "its parent \(label(p)) \(parentEnd?.kind == .crash ? "crashed" : "exited") without joining it"
             add(.missingJoin, "\(label(child)) was never joined: \(how)",
                 Array(child.start.map { [$0] } ?? []) + (parentEnd.map { [$0] } ?? []), pids: [p.header.pid])
         }
-    }
-
-    /// True when `p`'s trace ends inside a wait: a `waitBegin` with no `waitEnd` after it.
-    static func endsBlocked(_ p: ProcessTrace) -> Bool {
-        var open: [String: Int] = [:]
-        for e in p.events where e.kind == .waitBegin || e.kind == .waitEnd {
-            let key = "\(e["what"]?.uint ?? 0):\(e["object"]?.uint ?? 0)"
-            open[key, default: 0] += e.kind == .waitBegin ? 1 : -1
-        }
-        return open.values.contains { $0 > 0 }
     }
 
     /// Why `observed` does not fit the child's own record, or nil if it does.
