@@ -12,10 +12,12 @@ import ForklineTraceFormat
 /// thread, `holds`, a slice per lock, RLock or semaphore hold. Counter tracks: per pool, pending
 /// tasks and busy workers; per queue, its depth. A flow (`ph` `s`/`f`, one `id`) per
 /// cross-process causal edge. Times are microseconds from the trace's first event, with
-/// nanosecond decimals.
+/// nanosecond decimals; with several hosts, on one clock (``HostClocks``, unless `alignClocks` is
+/// false), and `otherData.host_clocks` gives the offsets applied (``HostClocks/json``).
 public enum ChromeTrace {
     /// Renders `trace` as one JSON object `{"traceEvents": [...], "displayTimeUnit": "ns", ...}`.
-    public static func export(_ trace: Trace) -> String {
+    public static func export(_ recorded: Trace, alignClocks: Bool = true) -> String {
+        let (trace, clocks) = recorded.forViews(align: alignClocks)
         let t0 = trace.timeSpan?.lowerBound ?? 0
         func ts(_ t: UInt64) -> String { micro(t >= t0 ? t - t0 : 0) }
         // Chrome pids must be unique integers: a reused pid gets an offset.
@@ -110,7 +112,8 @@ public enum ChromeTrace {
             out.append("{\"name\":\(name),\"cat\":\"flow\",\"ph\":\"s\",\"id\":\(n + 1),\"pid\":\(a),\"tid\":\(a),\"ts\":\(ts(f.from.time)),\"bp\":\"e\"}")
             out.append("{\"name\":\(name),\"cat\":\"flow\",\"ph\":\"f\",\"id\":\(n + 1),\"pid\":\(b),\"tid\":\(b),\"ts\":\(ts(f.to.time)),\"bp\":\"e\"}")
         }
-        return "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"source\":\"forkline replay\",\"processes\":\(trace.processes.count),\"events\":\(trace.eventCount)},\"traceEvents\":[\n"
+        let hostClocks = multiHost ? ",\"host_clocks\":" + (clocks?.json ?? "{\"aligned\":false,\"note\":\(JSONLines.quote(HostClocks.ownClocksNote))}") : ""
+        return "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"source\":\"forkline replay\",\"processes\":\(trace.processes.count),\"events\":\(trace.eventCount)\(hostClocks)},\"traceEvents\":[\n"
             + out.joined(separator: ",\n") + "\n]}\n"
     }
 

@@ -8,6 +8,7 @@ enum HTMLAssets {
     #verdict{padding:6px 12px}
     #verdict.ok{background:#e3f4e3}#verdict.bad{background:#fbe3e3}
     #verdict a{color:#a00;cursor:pointer;text-decoration:underline;margin-right:.5em}
+    #clocks{padding:4px 12px;font-size:12px;border-top:1px solid #ddd;background:#f4f4fb}
     #legend{padding:4px 12px;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;border-top:1px solid #ddd}
     #legend span{white-space:nowrap}#legend i{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px;vertical-align:-1px}
     #legend i.line{height:3px;border-radius:0;width:16px;vertical-align:2px}#legend i.bar{border-radius:2px;width:16px;height:8px}

@@ -12,11 +12,16 @@ import ForklineTraceFormat
 /// links select the violating events. When the script has drawn the page it sets the title to
 /// `Forkline timeline: ...` and adds `<div id="forkline-ready">`; a script error shows in
 /// `<div id="forkline-error">`. With `#bench` in the URL the page zooms and pans itself and
-/// writes its timings into the ready marker (`data-load-ms`, `data-max-step-ms`).
+/// writes its timings into the ready marker (`data-load-ms`, `data-max-step-ms`). With several
+/// hosts the timeline puts them on one clock (``HostClocks``) and `<section id="clocks">` says
+/// which offsets it applied.
 public enum HTMLPage {
     /// Renders the page for `trace`, with `report` (by default, `check(trace)`) as its verdict.
-    public static func render(_ trace: Trace, report: CheckReport? = nil, title: String = "Forkline timeline") -> String {
-        let report = report ?? check(trace)
+    public static func render(_ recorded: Trace, report: CheckReport? = nil, title: String = "Forkline timeline", alignClocks: Bool = true) -> String {
+        // The verdict comes from the trace as recorded (the checker never looks at clocks); the
+        // drawing from the trace with every host on one clock.
+        let report = report ?? check(recorded)
+        let (trace, clocks) = recorded.forViews(align: alignClocks)
         let t0 = trace.timeSpan?.lowerBound ?? 0
         func rel(_ t: UInt64) -> UInt64 { t >= t0 ? t - t0 : 0 }
         let endings = trace.endings
@@ -86,6 +91,7 @@ public enum HTMLPage {
         <span class="controls"><button id="zoom-in" title="zoom in (Ctrl + wheel)">+</button><button id="zoom-out">&minus;</button><button id="zoom-fit">fit</button><button id="pan-left" title="pan (wheel)">&larr;</button><button id="pan-right">&rarr;</button></span>
         <span id="span"></span><span class="hint">drag across the timeline to zoom into a region</span></header>
         <section id="verdict"></section>
+        \(trace.isMultiHost ? "<section id=\"clocks\">Clocks: " + escape(clocks?.summary ?? HostClocks.ownClocksNote) + "</section>" : "")
         <section id="legend"></section>
         <div id="view"><div id="axis-row"><div class="corner">time</div><canvas id="axis"></canvas></div><div id="lanes-scroll"><div id="labels"></div><div id="plot"><canvas id="timeline"></canvas><div id="brush" hidden></div></div></div></div>
         <pre id="details">Hover over an event for its details.</pre>

@@ -93,8 +93,16 @@ extension Trace {
 
     /// `replay stats --json`: `{"processes": N, "events": {"<kind>": count}, "total_events",
     /// "wall_ns", "per_process": [...], "channels": [...], "flows": {...}, "critical_path": {...},
-    /// "pools": [...]}` (``PoolStats``, one per pool in the trace).
-    public func statsJSON() -> String {
+    /// "pools": [...]}` (``PoolStats``, one per pool in the trace), and for several hosts
+    /// `"host_clocks"` (``HostClocks/json``): the times and latencies are then on one clock
+    /// unless `alignClocks` is false.
+    public func statsJSON(alignClocks: Bool = true) -> String {
+        let (t, clocks) = forViews(align: alignClocks)
+        let note = isMultiHost ? ",\"host_clocks\":" + (clocks?.json ?? "{\"aligned\":false}") : ""
+        return t.statsJSONBody(hostClocks: note)
+    }
+
+    func statsJSONBody(hostClocks: String) -> String {
         var counts: [String: Int] = [:]
         for p in processes { for e in p.events { counts[e.kind.name, default: 0] += 1 } }
         let kinds = counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
@@ -112,17 +120,23 @@ extension Trace {
         }.joined(separator: ",")
         return "{\"processes\":\(processes.count),\"events\":{\(kinds)},\"total_events\":\(eventCount),\"wall_ns\":\(wall),"
             + "\"per_process\":[\(per)],\"channels\":[\(chans)],\"flows\":{\(fl)},"
-            + "\"critical_path\":{\"ns\":\(cp.duration),\"segments\":[\(segs)]},\"pools\":\(poolStatsJSON())}"
+            + "\"critical_path\":{\"ns\":\(cp.duration),\"segments\":[\(segs)]},\"pools\":\(poolStatsJSON())\(hostClocks)}"
     }
 
     func ref(_ e: TraceEvent) -> String { "{\"kind\":\"\(e.kind.name)\",\"seq\":\(e.seq),\"time_ns\":\(e.time)}" }
 
     /// Human-readable stats: per process its lifetime, busy and waiting time; channels; flows;
-    /// the critical path.
-    public func statsText() -> String {
+    /// the critical path; for several hosts, a `clocks:` line first (on one clock unless
+    /// `alignClocks` is false, as in ``statsJSON(alignClocks:)``).
+    public func statsText(alignClocks: Bool = true) -> String {
+        let (t, clocks) = forViews(align: alignClocks)
+        return t.statsTextBody(clocks: isMultiHost ? "clocks: " + (clocks?.summary ?? HostClocks.ownClocksNote) + "\n" : "")
+    }
+
+    func statsTextBody(clocks: String) -> String {
         var out = "\(processes.count) processes, \(eventCount) events"
         if let s = timeSpan { out += ", wall \(formatNs(s.upperBound - s.lowerBound))" }
-        out += "\n"
+        out += "\n" + clocks
         for (p, t) in zip(processes, timings()) {
             out += "  pid \(p.header.pid) \(p.name) [\(t.role)]: \(p.events.count) events, lifetime \(formatNs(t.lifetime)), busy \(formatNs(t.busy)), waited \(formatNs(t.waited))"
             if let end = p.end { out += ", \(end.kind == .exit ? "exit(\(end.exitCode ?? 0))" : "crash(\(signalName(end.signalNumber ?? 0)))")" }

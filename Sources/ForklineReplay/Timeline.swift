@@ -67,17 +67,21 @@ public struct Timeline: Sendable {
     public var to: UInt64?
     /// Print each crash's symbolised backtrace under its lane (at most this many frames; 0: none).
     public var backtraceFrames: Int
+    /// Put every host on the first host's clock, aligned by the trace's cross-host causal links
+    /// (``HostClocks``); false draws each host on its own clock.
+    public var alignClocks: Bool
 
     /// A timeline `width` columns wide, of `pids` (all when nil), over `from`...`to` (ns after
     /// the first event).
     public init(width: Int = 100, pids: Set<Int32>? = nil, color: Bool = false, from: UInt64? = nil, to: UInt64? = nil,
-                backtraceFrames: Int = 8) {
+                backtraceFrames: Int = 8, alignClocks: Bool = true) {
         self.width = max(40, width)
         self.pids = pids
         self.color = color
         self.from = from
         self.to = to
         self.backtraceFrames = backtraceFrames
+        self.alignClocks = alignClocks
     }
 
     /// Every mark with its meaning, in legend order.
@@ -107,8 +111,10 @@ public struct Timeline: Sendable {
         }
     }
 
-    /// Renders the trace.
-    public func render(_ trace: Trace) -> String {
+    /// Renders the trace (for several hosts, on one clock unless ``alignClocks`` is false, with
+    /// a `clocks:` note saying which offsets were applied).
+    public func render(_ recorded: Trace) -> String {
+        let (trace, clocks) = recorded.forViews(align: alignClocks)
         guard let all = trace.timeSpan else { return "(no events)\n" }
         let t0 = all.lowerBound &+ (from ?? 0)
         let t1 = min(all.upperBound, to.map { all.lowerBound &+ $0 } ?? all.upperBound)
@@ -123,7 +129,8 @@ public struct Timeline: Sendable {
             return min(max(c, 0), lane - 1)
         }
         func inWindow(_ t: UInt64) -> Bool { t >= t0 && t <= t1 }
-        var out = axis(labelWidth: labelWidth, lane: lane, start: t0 - all.lowerBound, span: span)
+        var out = trace.isMultiHost ? note("clocks: " + (clocks?.summary ?? HostClocks.ownClocksNote)) : ""
+        out += axis(labelWidth: labelWidth, lane: lane, start: t0 - all.lowerBound, span: span)
         var rows: [[Character]] = []
         // Columns drawn in the death colour: a join that saw a signal (as crashes and kills are).
         var deathColumns: [Set<Int>] = []
@@ -202,6 +209,16 @@ public struct Timeline: Sendable {
         let used = Set(rows.joined()).subtracting([" "])
         out += "\n" + wrapped(Self.legend(for: used)) + "\n"
         return out
+    }
+
+    /// `text` broken at spaces into lines of at most `width` columns, the later ones indented.
+    func note(_ text: String) -> String {
+        var lines: [String] = [], line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty, line.count + 1 + word.count > width { lines.append(line); line = "  " }
+            line += (line.isEmpty || line == "  " ? "" : " ") + word
+        }
+        return (lines + [line]).map { String($0.prefix(width)) + "\n" }.joined()
     }
 
     /// The legend's entries packed into lines of at most `width` columns.

@@ -81,6 +81,23 @@ struct SlurmTraceTests {
         #expect(trace.check().violations.map(\.message) == [])
         let check = try TestSupport.run(TestSupport.executable("replay"), ["check", moved])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        // The views align the hosts from the causal links: each node's offset onto flhead's clock
+        // is the shift put in (the real clocks are one), within its links' slack, and every
+        // cross-host arrow of the Perfetto export runs forward.
+        let clocks = HostClocks(trace)
+        #expect(clocks.conflict == nil, "\(clocks.summary)")
+        #expect(clocks.referenceName == "flhead")
+        for node in Cluster.nodes {
+            let h = try #require(clocks.hosts.first { $0.name == node })
+            let truth = -((shifts[node] ?? 0) - shifts["flhead"]!)
+            let slack = Int64(try #require(h.slack, "\(node) bounded both ways: \(clocks.summary)"))
+            #expect(h.basis == .bounded && abs(h.offset - truth) <= slack, "\(node): \(h.offset) vs \(truth) ± \(slack)")
+            #expect(h.lowest! <= truth && truth <= h.highest!, "\(clocks.summary)")
+        }
+        let aligned = trace.aligned(by: clocks)
+        #expect(aligned.flows.allSatisfy { $0.from.time <= $0.to.time })
+        let show = try TestSupport.run(TestSupport.executable("replay"), ["show", "--width", "160", moved])
+        #expect(show.lines.contains { $0.hasPrefix("clocks: hosts put on flhead's clock") }, "\(show.stdout)")
     }
 }
 }

@@ -33,6 +33,14 @@ struct TraceArgument: ParsableArguments {
     }
 }
 
+/// The views' choice of clocks for a trace of several hosts.
+struct ClockOption: ParsableArguments {
+    @Flag(help: "Draw each host on its own clock (by default, hosts' clocks are aligned by the trace's cross-host causal links; see docs/cluster.md).")
+    var ownClocks = false
+
+    var align: Bool { !ownClocks }
+}
+
 func warn(_ s: String) {
     var line = s + "\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
@@ -66,6 +74,7 @@ struct Check: ParsableCommand {
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Draw the trace as a timeline, one lane per process.")
     @OptionGroup var input: TraceArgument
+    @OptionGroup var clocks: ClockOption
     @Option(help: "Width in columns (default: the terminal's, else $COLUMNS, else 100).") var width: Int?
     @Option(help: "Only these pids (repeatable).") var pid: [Int32] = []
     @Option(help: "Start of the time window after the first event: 250, 250ns, 1.5us, 2ms, 0.3s.") var from: String?
@@ -81,7 +90,8 @@ struct Show: ParsableCommand {
         let trace = input.load()
         let columns = width ?? terminalWidth() ?? getenv("COLUMNS").flatMap { Int(String(cString: $0)) } ?? 100
         let tl = Timeline(width: columns, pids: pid.isEmpty ? nil : Set(pid), color: isatty(1) != 0,
-                          from: from.flatMap(Timeline.parseDuration), to: to.flatMap(Timeline.parseDuration))
+                          from: from.flatMap(Timeline.parseDuration), to: to.flatMap(Timeline.parseDuration),
+                          alignClocks: clocks.align)
         print(tl.render(trace), terminator: "")
     }
 
@@ -95,10 +105,11 @@ struct Show: ParsableCommand {
 struct HTML: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write a self-contained HTML page with the timeline and the check verdict.")
     @OptionGroup var input: TraceArgument
+    @OptionGroup var clocks: ClockOption
     @Option(name: .shortAndLong, help: "The page to write (default: standard output).") var output: String?
 
     func run() throws {
-        write(HTMLPage.render(input.load()), to: output)
+        write(HTMLPage.render(input.load(), alignClocks: clocks.align), to: output)
     }
 }
 
@@ -120,6 +131,7 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export the trace: jsonl (one JSON object per event), chrome (Perfetto / chrome://tracing), shiviz (vector-clock log).")
     @OptionGroup var input: TraceArgument
+    @OptionGroup var clocks: ClockOption
     @Option(help: "Output format: jsonl, chrome or shiviz.") var format: String = "jsonl"
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
 
@@ -130,7 +142,7 @@ struct Export: ParsableCommand {
     func run() throws {
         let trace = input.load()
         switch format {
-        case "chrome": write(ChromeTrace.export(trace), to: output)
+        case "chrome": write(ChromeTrace.export(trace, alignClocks: clocks.align), to: output)
         case "shiviz": write(ShiVizLog.export(trace), to: output)
         default: write(JSONLines.export(trace), to: output)
         }
@@ -140,10 +152,11 @@ struct Export: ParsableCommand {
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Per-process lifetime and busy time, channel latencies, hand-offs and the critical path.")
     @OptionGroup var input: TraceArgument
+    @OptionGroup var clocks: ClockOption
     @Flag(help: "Print {\"processes\": N, \"events\": {\"<kind>\": count}, \"per_process\", \"channels\", \"flows\", \"critical_path\"} as JSON.") var json = false
 
     func run() throws {
         let trace = input.load()
-        print(json ? trace.statsJSON() : trace.statsText(), terminator: json ? "\n" : "")
+        print(json ? trace.statsJSON(alignClocks: clocks.align) : trace.statsText(alignClocks: clocks.align), terminator: json ? "\n" : "")
     }
 }

@@ -1,0 +1,308 @@
+import ForklineTraceFormat
+
+/// How the hosts of a merged trace line up in time, worked out from the trace's cross-host
+/// causal links: the offset to add to each host's timestamps to put them on one host's clock.
+///
+/// Each process stamps its events with its own host's `CLOCK_MONOTONIC`, and hosts' clocks
+/// differ by any amount. Every causal edge between two hosts (a send to its recv, over a TCP
+/// connection; any other edge of ``CausalGraph`` that crosses hosts) says the effect came after
+/// its cause, which bounds the difference of the two hosts' offsets: a message from A to B
+/// gives a lower bound on `offset(B) - offset(A)`, one from B to A an upper bound. The bounds
+/// are a system of difference constraints: when they can all hold, each host in turn (in order
+/// of its links from the reference host) takes the midpoint of the interval the bounds and the
+/// hosts fixed before it leave (as NTP takes the midpoint of a round trip), or, bounded on one
+/// side only, the least shift that satisfies it; every edge then runs forward. A host with no
+/// link to the reference host keeps its own clock (offset 0, ``Basis/unlinked``). When no
+/// constant offsets can satisfy every bound (a cycle of bounds whose sum is negative: a clock
+/// that stepped or drifted during the run), ``conflict`` says so and each host falls back to
+/// the midpoint of its own links to the host it was first linked from, which leaves some edges
+/// running backwards.
+///
+/// Only the views use this (`show`, `html`, the Perfetto export, `stats`): the merge and
+/// ``check(_:)`` order events by causal references alone.
+public struct HostClocks: Sendable, Hashable {
+    /// What a host's offset rests on.
+    public enum Basis: String, Sendable, Hashable {
+        /// The host whose clock the others are put on (offset 0).
+        case reference
+        /// Links both ways bound the offset from below and above: it is their interval's midpoint.
+        case bounded
+        /// Only bounded from below (links into this host): the least shift that puts every
+        /// effect after its cause.
+        case lowerBoundOnly
+        /// Only bounded from above (links out of this host): the least shift that puts every
+        /// effect after its cause.
+        case upperBoundOnly
+        /// No causal link reaches the reference host: the host keeps its own clock (offset 0).
+        case unlinked
+        /// Its links contradict any constant offset (see ``HostClocks/conflict``): the midpoint
+        /// of its links' bounds all the same.
+        case contradicted
+    }
+
+    /// One host's offset.
+    public struct Host: Sendable, Hashable {
+        /// The host id (as in ``ProcessHeader/host``).
+        public var host: UInt64
+        /// The host's name for display (``Trace/hostLabel(_:)``).
+        public var name: String
+        /// Nanoseconds to add to this host's timestamps to put them on the reference host's clock.
+        public var offset: Int64
+        /// The smallest offset the links allow, when they bound it from below.
+        public var lowest: Int64?
+        /// The largest offset the links allow, when they bound it from above.
+        public var highest: Int64?
+        /// How many cross-host causal edges start or end on this host.
+        public var links: Int
+        /// What the offset rests on.
+        public var basis: Basis
+
+        /// Half the width of the allowed interval: the most the offset can be off from the
+        /// truth, when bounded on both sides.
+        public var slack: UInt64? {
+            guard let lo = lowest, let hi = highest, hi >= lo else { return nil }
+            return UInt64(hi - lo) / 2
+        }
+    }
+
+    /// The host whose clock the views use (the trace's first host).
+    public var reference: UInt64
+    /// Every host of the trace, in the trace's host order (``Trace/hosts``).
+    public var hosts: [Host]
+    /// Set when no set of constant offsets satisfies every link (a clock stepped or drifted
+    /// during the run): which hosts' links contradict each other, and by how much.
+    public var conflict: String?
+    /// The number of cross-host causal edges.
+    public var links: Int
+
+    /// Works out the hosts' offsets from `trace`'s cross-host causal edges.
+    public init(_ trace: Trace) {
+        let ids = trace.hosts
+        let n = ids.count
+        reference = ids.first ?? 0
+        links = 0
+        conflict = nil
+        // RED STUB (removed in the next step): no alignment yet.
+        if n > 0 {
+            hosts = ids.enumerated().map { Host(host: $1, name: trace.hostLabel($1), offset: 0, lowest: nil, highest: nil, links: 0, basis: $0 == 0 ? .reference : .unlinked) }
+            return
+        }
+        let slot = Dictionary(ids.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        // w[u][v]: the least upper bound on offset(v) - offset(u) the links give (inf: none).
+        var w = [[Int64]](repeating: [Int64](repeating: Self.inf, count: n), count: n)
+        var linkCount = [Int](repeating: 0, count: n)
+        var pairLinks: [[Int]] = [[Int]](repeating: [Int](repeating: 0, count: n), count: n)
+        if n > 1 {
+            let hostOf = trace.processes.map { slot[$0.header.host] ?? 0 }
+            let g = trace.causalGraph
+            for (pi, list) in g.edges.enumerated() {
+                let a = hostOf[pi]
+                for e in list where hostOf[e.toProcess] != a {
+                    let b = hostOf[e.toProcess]
+                    let ta = trace.processes[pi].events[e.from].time, tb = trace.processes[e.toProcess].events[e.toPosition].time
+                    // The effect after its cause: ta + offset(a) <= tb + offset(b), that is
+                    // offset(a) - offset(b) <= tb - ta.
+                    w[b][a] = min(w[b][a], Int64(bitPattern: tb &- ta))
+                    linkCount[a] += 1; linkCount[b] += 1
+                    pairLinks[a][b] += 1; pairLinks[b][a] += 1
+                    links += 1
+                }
+            }
+        }
+        var offset = [Int64](repeating: 0, count: n)
+        var lowest = [Int64?](repeating: nil, count: n), highest = [Int64?](repeating: nil, count: n)
+        var basis = [Basis](repeating: .unlinked, count: n)
+        if n > 0 { basis[0] = .reference }
+        let order = Self.linkOrder(pairLinks)
+        // Shortest paths over the bounds: d[u][v] is the tightest upper bound on
+        // offset(v) - offset(u) that the links imply together.
+        var d = w
+        for i in 0..<n { d[i][i] = min(d[i][i], 0) }
+        for k in 0..<n { for i in 0..<n where d[i][k] < Self.inf { for j in 0..<n { d[i][j] = min(d[i][j], Self.add(d[i][k], d[k][j])) } } }
+        let cycle = (0..<n).filter { d[$0][$0] < 0 }
+        if cycle.isEmpty {
+            for (v, _) in order where v != 0 {
+                let lo = d[v][0] < Self.inf ? -d[v][0] : nil, hi = d[0][v] < Self.inf ? d[0][v] : nil
+                lowest[v] = lo; highest[v] = hi
+                let x: Int64
+                switch (lo, hi) {
+                case let (lo?, hi?): x = lo + (hi - lo) / 2; basis[v] = .bounded
+                case let (lo?, nil): x = max(lo, 0); basis[v] = .lowerBoundOnly
+                case let (nil, hi?): x = min(hi, 0); basis[v] = .upperBoundOnly
+                case (nil, nil): x = 0; basis[v] = .unlinked
+                }
+                offset[v] = x
+                // Fix offset(v) = x: the edges 0 -> v (x) and v -> 0 (-x), folded into d.
+                var next = d
+                for i in 0..<n {
+                    for j in 0..<n {
+                        next[i][j] = min(d[i][j], Self.add(Self.add(d[i][0], x), d[v][j]), Self.add(Self.add(d[i][v], -x), d[0][j]))
+                    }
+                }
+                d = next
+            }
+        } else {
+            // Fall back: each host from its own links to the host it was first linked from.
+            let worst = cycle.map { -d[$0][$0] }.max() ?? 0
+            let names = cycle.map { trace.hostLabel(ids[$0]) }
+            conflict = "the links between " + Self.list(names) + " contradict any constant clock offsets by up to "
+                + formatNs(UInt64(worst)) + " (a clock stepped or drifted during the run): each host is set to the midpoint of its links to the host it was first linked from, and some arrows may run backwards"
+            for (v, parent) in order where v != 0 {
+                guard let u = parent else { basis[v] = .unlinked; continue }
+                // offset(v) - offset(u) is at least -w[v][u] and at most w[u][v].
+                let lo = w[v][u] < Self.inf ? -w[v][u] : nil, hi = w[u][v] < Self.inf ? w[u][v] : nil
+                let x: Int64
+                switch (lo, hi) {
+                case let (lo?, hi?): x = lo + (hi - lo) / 2; basis[v] = lo <= hi ? .bounded : .contradicted
+                case let (lo?, nil): x = max(lo, 0); basis[v] = .lowerBoundOnly
+                case let (nil, hi?): x = min(hi, 0); basis[v] = .upperBoundOnly
+                case (nil, nil): x = 0
+                }
+                if cycle.contains(v) { basis[v] = .contradicted }
+                offset[v] = offset[u] + x
+                lowest[v] = lo.map { offset[u] + $0 }; highest[v] = hi.map { offset[u] + $0 }
+            }
+        }
+        hosts = ids.enumerated().map { i, id in
+            Host(host: id, name: trace.hostLabel(id), offset: offset[i], lowest: lowest[i], highest: highest[i], links: linkCount[i], basis: basis[i])
+        }
+    }
+
+    /// The offset of `host` (0 for a host not in the trace).
+    public func offset(of host: UInt64) -> Int64 { hosts.first { $0.host == host }?.offset ?? 0 }
+
+    /// True when every offset is 0 (one host, or nothing to align).
+    public var isIdentity: Bool { hosts.allSatisfy { $0.offset == 0 } }
+
+    /// The reference host's name.
+    public var referenceName: String { hosts.first { $0.host == reference }?.name ?? "?" }
+
+    /// One item per host but the reference, for the views: `beta +3.0 s (±35.0 us, 2 links)`,
+    /// `delta: no causal link, its own clock`.
+    public var items: [String] {
+        hosts.filter { $0.basis != .reference }.map { h in
+            switch h.basis {
+            case .unlinked:
+                return h.links == 0 ? "\(h.name): no causal link, its own clock" : "\(h.name): not linked to \(referenceName), its own clock"
+            case .bounded:
+                return "\(h.name) \(Self.signed(h.offset)) (±\(formatNs(h.slack ?? 0)), \(h.links) link\(h.links == 1 ? "" : "s"))"
+            case .lowerBoundOnly:
+                return "\(h.name) \(Self.signed(h.offset)) (at least \(Self.signed(h.lowest ?? 0)), \(h.links) link\(h.links == 1 ? "" : "s"))"
+            case .upperBoundOnly:
+                return "\(h.name) \(Self.signed(h.offset)) (at most \(Self.signed(h.highest ?? 0)), \(h.links) link\(h.links == 1 ? "" : "s"))"
+            case .contradicted:
+                return "\(h.name) \(Self.signed(h.offset)) (links contradict, \(h.links) link\(h.links == 1 ? "" : "s"))"
+            case .reference:
+                return h.name
+            }
+        }
+    }
+
+    /// The note the views print: which clock they use and the offset applied to each host.
+    public var summary: String {
+        "hosts put on \(referenceName)'s clock by \(links) cross-host causal link\(links == 1 ? "" : "s") (offset added to each host's times): "
+            + items.joined(separator: ", ") + (conflict.map { "; " + $0 } ?? "")
+    }
+
+    /// The offsets as one JSON object (the Perfetto export's `otherData.host_clocks`, `stats
+    /// --json`'s `host_clocks`): `reference`, `links`, per host name `offsets_ns`, `slack_ns`
+    /// (null when not bounded on both sides) and `basis`, the `note` the views print, and
+    /// `conflict` when the links contradict each other.
+    public var json: String {
+        func object(_ pairs: [(String, String)]) -> String {
+            "{" + pairs.map { "\(JSONLines.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+        }
+        var fields: [(String, String)] = [
+            ("aligned", "true"), ("reference", JSONLines.quote(referenceName)), ("links", "\(links)"),
+            ("offsets_ns", object(hosts.map { ($0.name, "\($0.offset)") })),
+            ("slack_ns", object(hosts.map { ($0.name, $0.basis == .reference ? "0" : $0.slack.map { "\($0)" } ?? "null") })),
+            ("basis", object(hosts.map { ($0.name, JSONLines.quote($0.basis.rawValue)) })),
+            ("note", JSONLines.quote(summary)),
+        ]
+        if let conflict { fields.append(("conflict", JSONLines.quote(conflict))) }
+        return object(fields)
+    }
+
+    /// What the views say when told to draw each host on its own clock.
+    static let ownClocksNote = "each host drawn on its own clock (--own-clocks): offsets between hosts shift their lanes, and a message may be drawn received before it was sent"
+
+    /// `+3.0 s`, `-7.0 s`, `+0 ns`: a signed duration, to three decimals.
+    static func signed(_ ns: Int64) -> String {
+        let a = ns.magnitude
+        let (scale, unit): (Double, String) = a >= 1_000_000_000 ? (1e9, "s") : a >= 1_000_000 ? (1e6, "ms") : a >= 1_000 ? (1e3, "us") : (1, "ns")
+        let v = (Double(a) / scale * 1000).rounded() / 1000
+        return (ns < 0 ? "-" : "+") + (scale == 1 ? "\(a)" : "\(v)") + " " + unit
+    }
+
+    static let inf = Int64.max / 4
+
+    /// `a + b`, infinite when either is.
+    static func add(_ a: Int64, _ b: Int64) -> Int64 {
+        a >= inf || b >= inf ? inf : a + b
+    }
+
+    /// Hosts (by slot) in the order they are fixed: breadth first over the links from host 0,
+    /// then each further group of linked hosts from its first host; each with the host it was
+    /// reached from (nil for the first of a group).
+    static func linkOrder(_ pairLinks: [[Int]]) -> [(Int, Int?)] {
+        let n = pairLinks.count
+        var seen = [Bool](repeating: false, count: n), out: [(Int, Int?)] = []
+        for start in 0..<n where !seen[start] {
+            seen[start] = true
+            var queue = [(start, Int?.none)], head = 0
+            while head < queue.count {
+                let (u, parent) = queue[head]
+                head += 1
+                out.append((u, parent))
+                for v in 0..<n where !seen[v] && pairLinks[u][v] > 0 {
+                    seen[v] = true
+                    queue.append((v, u))
+                }
+            }
+        }
+        return out
+    }
+
+    static func list(_ names: [String]) -> String {
+        names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
+    }
+}
+
+extension Trace {
+    /// The hosts' clock offsets the views use (``HostClocks``).
+    public var hostClocks: HostClocks { HostClocks(self) }
+
+    /// This trace with every event of each host moved by that host's offset in `clocks` (and
+    /// all by one constant more if a time would otherwise fall below zero), for the views. The
+    /// events, their order and the causal graph are unchanged.
+    public func aligned(by clocks: HostClocks) -> Trace {
+        guard !clocks.isIdentity else { return self }
+        var minTime = Int64.max
+        for p in processes {
+            let o = clocks.offset(of: p.header.host)
+            for e in p.events { minTime = min(minTime, Int64(bitPattern: e.time) + o) }
+        }
+        let base = minTime < 0 ? -minTime : 0
+        var ps = processes
+        for i in ps.indices {
+            let o = clocks.offset(of: ps[i].header.host) + base
+            guard o != 0 else { continue }
+            ps[i].header.startTime = UInt64(bitPattern: Int64(bitPattern: ps[i].header.startTime) &+ o)
+            for j in ps[i].events.indices { ps[i].events[j].time = UInt64(bitPattern: Int64(bitPattern: ps[i].events[j].time) + o) }
+        }
+        let out = Trace(processes: ps, unreadable: unreadable, hostNames: hostNames)
+        // The causal graph holds positions only, never times: the shifted copy shares it.
+        let graph = causalGraph
+        out.causal.graph.withLock { $0 = graph }
+        return out
+    }
+
+    /// For a view: this trace on one clock and the offsets applied (nil for a trace of one host),
+    /// or, when `align` is false, this trace as recorded.
+    func forViews(align: Bool) -> (trace: Trace, clocks: HostClocks?) {
+        guard isMultiHost else { return (self, nil) }
+        guard align else { return (self, nil) }
+        let clocks = HostClocks(self)
+        return (aligned(by: clocks), clocks)
+    }
+}
