@@ -82,11 +82,6 @@ public struct HostClocks: Sendable, Hashable {
         reference = ids.first ?? 0
         links = 0
         conflict = nil
-        // RED STUB (removed in the next step): no alignment yet.
-        if n > 0 {
-            hosts = ids.enumerated().map { Host(host: $1, name: trace.hostLabel($1), offset: 0, lowest: nil, highest: nil, links: 0, basis: $0 == 0 ? .reference : .unlinked) }
-            return
-        }
         let slot = Dictionary(ids.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         // w[u][v]: the least upper bound on offset(v) - offset(u) the links give (inf: none).
         var w = [[Int64]](repeating: [Int64](repeating: Self.inf, count: n), count: n)
@@ -200,8 +195,12 @@ public struct HostClocks: Sendable, Hashable {
 
     /// The note the views print: which clock they use and the offset applied to each host.
     public var summary: String {
-        "hosts put on \(referenceName)'s clock by \(links) cross-host causal link\(links == 1 ? "" : "s") (offset added to each host's times): "
-            + items.joined(separator: ", ") + (conflict.map { "; " + $0 } ?? "")
+        heading + ": " + items.joined(separator: ", ") + (conflict.map { "; " + $0 } ?? "")
+    }
+
+    /// The note's first part: `hosts put on alpha's clock by 4 cross-host causal links (...)`.
+    public var heading: String {
+        "hosts put on \(referenceName)'s clock by \(links) cross-host causal link\(links == 1 ? "" : "s") (offset added to each host's times)"
     }
 
     /// The offsets as one JSON object (the Perfetto export's `otherData.host_clocks`, `stats

@@ -129,7 +129,8 @@ public struct Timeline: Sendable {
             return min(max(c, 0), lane - 1)
         }
         func inWindow(_ t: UInt64) -> Bool { t >= t0 && t <= t1 }
-        var out = trace.isMultiHost ? note("clocks: " + (clocks?.summary ?? HostClocks.ownClocksNote)) : ""
+        var out = !trace.isMultiHost ? "" : clocks.map { note("clocks: " + $0.heading + ":", $0.items + ($0.conflict.map { [$0] } ?? [])) }
+            ?? note("clocks: " + HostClocks.ownClocksNote, [])
         out += axis(labelWidth: labelWidth, lane: lane, start: t0 - all.lowerBound, span: span)
         var rows: [[Character]] = []
         // Columns drawn in the death colour: a join that saw a signal (as crashes and kills are).
@@ -211,13 +212,23 @@ public struct Timeline: Sendable {
         return out
     }
 
-    /// `text` broken at spaces into lines of at most `width` columns, the later ones indented.
-    func note(_ text: String) -> String {
+    /// A note over the timeline: `heading`, then `items` separated by commas, in lines of at
+    /// most `width` columns, each after the first indented; an item breaks at spaces only when
+    /// it is longer than a line.
+    func note(_ heading: String, _ items: [String]) -> String {
         var lines: [String] = [], line = ""
-        for word in text.split(separator: " ") {
-            if !line.isEmpty, line.count + 1 + word.count > width { lines.append(line); line = "  " }
-            line += (line.isEmpty || line == "  " ? "" : " ") + word
+        func put(_ piece: String, separator: String) {
+            if line.isEmpty { line = lines.isEmpty ? piece : "  " + piece; return }
+            if line.count + separator.count + piece.count <= width { line += separator + piece; return }
+            lines.append(line + separator.trimmingCharacters(in: " "))
+            line = "  " + piece
         }
+        func words(_ text: String, separator: String) {
+            if text.count + 2 <= width { put(text, separator: separator); return }
+            for (i, w) in text.split(separator: " ").enumerated() { put(String(w), separator: i == 0 ? separator : " ") }
+        }
+        words(heading, separator: "")
+        for (i, item) in items.enumerated() { words(item, separator: i == 0 ? " " : ", ") }
         return (lines + [line]).map { String($0.prefix(width)) + "\n" }.joined()
     }
 

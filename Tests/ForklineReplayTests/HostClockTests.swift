@@ -83,9 +83,9 @@ struct HostClockTests {
         // --own-clocks: each host on its own clock, as recorded.
         let own = try TestSupport.run(Executables.replay, ["show", "--width", "120", "--own-clocks", dir])
         #expect(HostClockScenes.clocksBlock(own.stdout)?.contains("own clock") == true, "\(own.stdout)")
-        let ownBeta = try #require(HostClockScenes.lane(own.stdout, host: "beta"), "\(own.stdout)")
+        // There the 10 s between beta's and gamma's clocks squeezes the whole run into a few columns.
         let ownAlpha = try #require(HostClockScenes.lane(own.stdout, host: "alpha"), "\(own.stdout)")
-        #expect(first("<", ownBeta) < first(">", ownAlpha), "\n\(own.stdout)")
+        #expect(ownAlpha.filter { $0 != " " }.count < 5, "\n\(own.stdout)")
     }
 
     @Test("html and stats say which offsets they applied and use them")
