@@ -9,7 +9,7 @@ import ForklineTraceFormat
 /// its cause, which bounds the difference of the two hosts' offsets: a message from A to B
 /// gives a lower bound on `offset(B) - offset(A)`, one from B to A an upper bound. The bounds
 /// are a system of difference constraints: when they can all hold, each host in turn (in order
-/// of its links from the reference host) takes the midpoint of the interval the bounds and the
+/// of its links from the reference host, the one with the most links) takes the midpoint of the interval the bounds and the
 /// hosts fixed before it leave (as NTP takes the midpoint of a round trip), or, bounded on one
 /// side only, the least shift that satisfies it; every edge then runs forward. A host with no
 /// link to the reference host keeps its own clock (offset 0, ``Basis/unlinked``). When no
@@ -65,7 +65,8 @@ public struct HostClocks: Sendable, Hashable {
         }
     }
 
-    /// The host whose clock the views use (the trace's first host).
+    /// The host whose clock the views use: the one with the most cross-host links (the driver
+    /// of a cluster run), the first of equals in the trace's host order.
     public var reference: UInt64
     /// Every host of the trace, in the trace's host order (``Trace/hosts``).
     public var hosts: [Host]
@@ -79,7 +80,6 @@ public struct HostClocks: Sendable, Hashable {
     public init(_ trace: Trace) {
         let ids = trace.hosts
         let n = ids.count
-        reference = ids.first ?? 0
         links = 0
         conflict = nil
         let slot = Dictionary(ids.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
@@ -107,8 +107,11 @@ public struct HostClocks: Sendable, Hashable {
         var offset = [Int64](repeating: 0, count: n)
         var lowest = [Int64?](repeating: nil, count: n), highest = [Int64?](repeating: nil, count: n)
         var basis = [Basis](repeating: .unlinked, count: n)
-        if n > 0 { basis[0] = .reference }
-        let order = Self.linkOrder(pairLinks)
+        // The reference: the host with the most links (the driver of a cluster run), the first of equals.
+        let r = linkCount.indices.max { linkCount[$0] < linkCount[$1] || (linkCount[$0] == linkCount[$1] && $0 > $1) } ?? 0
+        reference = n > 0 ? ids[r] : 0
+        if n > 0 { basis[r] = .reference }
+        let order = Self.linkOrder(pairLinks, from: r)
         // Shortest paths over the bounds: d[u][v] is the tightest upper bound on
         // offset(v) - offset(u) that the links imply together.
         var d = w
@@ -116,8 +119,8 @@ public struct HostClocks: Sendable, Hashable {
         for k in 0..<n { for i in 0..<n where d[i][k] < Self.inf { for j in 0..<n { d[i][j] = min(d[i][j], Self.add(d[i][k], d[k][j])) } } }
         let cycle = (0..<n).filter { d[$0][$0] < 0 }
         if cycle.isEmpty {
-            for (v, _) in order where v != 0 {
-                let lo = d[v][0] < Self.inf ? -d[v][0] : nil, hi = d[0][v] < Self.inf ? d[0][v] : nil
+            for (v, _) in order where v != r {
+                let lo = d[v][r] < Self.inf ? -d[v][r] : nil, hi = d[r][v] < Self.inf ? d[r][v] : nil
                 lowest[v] = lo; highest[v] = hi
                 let x: Int64
                 switch (lo, hi) {
@@ -127,11 +130,11 @@ public struct HostClocks: Sendable, Hashable {
                 case (nil, nil): x = 0; basis[v] = .unlinked
                 }
                 offset[v] = x
-                // Fix offset(v) = x: the edges 0 -> v (x) and v -> 0 (-x), folded into d.
+                // Fix offset(v) = x: the edges r -> v (x) and v -> r (-x), folded into d.
                 var next = d
                 for i in 0..<n {
                     for j in 0..<n {
-                        next[i][j] = min(d[i][j], Self.add(Self.add(d[i][0], x), d[v][j]), Self.add(Self.add(d[i][v], -x), d[0][j]))
+                        next[i][j] = min(d[i][j], Self.add(Self.add(d[i][r], x), d[v][j]), Self.add(Self.add(d[i][v], -x), d[r][j]))
                     }
                 }
                 d = next
@@ -142,7 +145,7 @@ public struct HostClocks: Sendable, Hashable {
             let names = cycle.map { trace.hostLabel(ids[$0]) }
             conflict = "the links between " + Self.list(names) + " contradict any constant clock offsets by up to "
                 + formatNs(UInt64(worst)) + " (a clock stepped or drifted during the run): each host is set to the midpoint of its links to the host it was first linked from, and some arrows may run backwards"
-            for (v, parent) in order where v != 0 {
+            for (v, parent) in order where v != r {
                 guard let u = parent else { basis[v] = .unlinked; continue }
                 // offset(v) - offset(u) is at least -w[v][u] and at most w[u][v].
                 let lo = w[v][u] < Self.inf ? -w[v][u] : nil, hi = w[u][v] < Self.inf ? w[u][v] : nil
@@ -240,13 +243,13 @@ public struct HostClocks: Sendable, Hashable {
         a >= inf || b >= inf ? inf : a + b
     }
 
-    /// Hosts (by slot) in the order they are fixed: breadth first over the links from host 0,
-    /// then each further group of linked hosts from its first host; each with the host it was
-    /// reached from (nil for the first of a group).
-    static func linkOrder(_ pairLinks: [[Int]]) -> [(Int, Int?)] {
+    /// Hosts (by slot) in the order they are fixed: breadth first over the links from host
+    /// `first`, then each further group of linked hosts from its first host; each with the host
+    /// it was reached from (nil for the first of a group).
+    static func linkOrder(_ pairLinks: [[Int]], from first: Int) -> [(Int, Int?)] {
         let n = pairLinks.count
         var seen = [Bool](repeating: false, count: n), out: [(Int, Int?)] = []
-        for start in 0..<n where !seen[start] {
+        for start in [first] + Array(0..<n) where start < n && !seen[start] {
             seen[start] = true
             var queue = [(start, Int?.none)], head = 0
             while head < queue.count {

@@ -121,6 +121,11 @@ struct HostClockTests {
         #expect(line.contains("delta: no causal link"), "\(line)")
         // The linked hosts are still aligned.
         for f in try HostClockScenes.chromeFlows(ChromeTrace.export(trace)) { #expect(f.start <= f.end) }
+        // Loaded in another order (the loner's host first), the reference is still the host with
+        // the most links, and the offsets are the same.
+        let reversed = HostClocks(Trace(processes: trace.processes.reversed(), hostNames: trace.hostNames))
+        #expect(reversed.referenceName == "alpha", "\(reversed.summary)")
+        for h in clocks.hosts { #expect(reversed.offset(of: h.host) == h.offset, "\(h.name)") }
     }
 
     @Test("one link gives a one-sided bound: the least shift that puts the effect after its cause")
