@@ -57,6 +57,18 @@ struct HostClockTests {
         #expect(own.contains { $0.start > $0.end })
     }
 
+    @Test("in Perfetto's UI every cross-host flow of the aligned export arrives; on each host's own clock the backward ones are dropped")
+    func perfettoKeepsEveryFlow() throws {
+        let trace = HostClockScenes.run(workers: Self.workers)
+        let aligned = try PerfettoViewerTests.query(ChromeTrace.export(trace), in: Scratch.directory())
+        #expect(PerfettoViewerTests.count(aligned, "flows") == 4, "\(aligned)")
+        #expect((aligned["problems"] as? [Any])?.isEmpty == true, "\(aligned)")
+        let own = try PerfettoViewerTests.query(ChromeTrace.export(trace, alignClocks: false), in: Scratch.directory())
+        #expect(PerfettoViewerTests.count(own, "flows") == 2, "\(own)")
+        let problems = (own["problems"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(problems.contains("flow_end_without_start"), "\(own)")
+    }
+
     @Test("show draws each cross-host message's receive at or after its send, and says which offsets it applied")
     func showFollowsCausality() throws {
         let trace = HostClockScenes.run(workers: Self.workers)
