@@ -16,7 +16,8 @@ import ForklineTraceFormat
 /// constant offsets can satisfy every bound (a cycle of bounds whose sum is negative: a clock
 /// that stepped or drifted during the run), ``conflict`` says so and each host falls back to
 /// the midpoint of its own links to the host it was first linked from, which leaves some edges
-/// running backwards.
+/// running backwards. Past ``exactHostLimit`` hosts (the exact solution is cubic in the hosts)
+/// every host is set that way, and ``conflict`` names any link left running backwards.
 ///
 /// Only the views use this (`show`, `html`, the Perfetto export, `stats`): the merge and
 /// ``check(_:)`` order events by causal references alone.
@@ -113,12 +114,17 @@ public struct HostClocks: Sendable, Hashable {
         if n > 0 { basis[r] = .reference }
         let order = Self.linkOrder(pairLinks, from: r)
         // Shortest paths over the bounds: d[u][v] is the tightest upper bound on
-        // offset(v) - offset(u) that the links imply together.
+        // offset(v) - offset(u) that the links imply together (cubic in the hosts: done up to
+        // `exactHostLimit` hosts).
+        let exact = n <= Self.exactHostLimit
         var d = w
-        for i in 0..<n { d[i][i] = min(d[i][i], 0) }
-        for k in 0..<n { for i in 0..<n where d[i][k] < Self.inf { for j in 0..<n { d[i][j] = min(d[i][j], Self.add(d[i][k], d[k][j])) } } }
-        let cycle = (0..<n).filter { d[$0][$0] < 0 }
-        if cycle.isEmpty {
+        var cycle: [Int] = []
+        if exact {
+            for i in 0..<n { d[i][i] = min(d[i][i], 0) }
+            for k in 0..<n { for i in 0..<n where d[i][k] < Self.inf { for j in 0..<n { d[i][j] = min(d[i][j], Self.add(d[i][k], d[k][j])) } } }
+            cycle = (0..<n).filter { d[$0][$0] < 0 }
+        }
+        if exact && cycle.isEmpty {
             for (v, _) in order where v != r {
                 let lo = d[v][r] < Self.inf ? -d[v][r] : nil, hi = d[r][v] < Self.inf ? d[r][v] : nil
                 lowest[v] = lo; highest[v] = hi
@@ -140,11 +146,7 @@ public struct HostClocks: Sendable, Hashable {
                 d = next
             }
         } else {
-            // Fall back: each host from its own links to the host it was first linked from.
-            let worst = cycle.map { -d[$0][$0] }.max() ?? 0
-            let names = cycle.map { trace.hostLabel(ids[$0]) }
-            conflict = "the links between " + Self.list(names) + " contradict any constant clock offsets by up to "
-                + formatNs(UInt64(worst)) + " (a clock stepped or drifted during the run): each host is set to the midpoint of its links to the host it was first linked from, and some arrows may run backwards"
+            // Each host from its own links to the host it was first linked from.
             for (v, parent) in order where v != r {
                 guard let u = parent else { basis[v] = .unlinked; continue }
                 // offset(v) - offset(u) is at least -w[v][u] and at most w[u][v].
@@ -159,6 +161,17 @@ public struct HostClocks: Sendable, Hashable {
                 if cycle.contains(v) { basis[v] = .contradicted }
                 offset[v] = offset[u] + x
                 lowest[v] = lo.map { offset[u] + $0 }; highest[v] = hi.map { offset[u] + $0 }
+            }
+            // Which pairs of hosts still have a link running backwards.
+            var backwards: [(Int, Int)] = []
+            for u in 0..<n { for v in 0..<n where w[u][v] < Self.inf && offset[v] - offset[u] > w[u][v] { backwards.append((u, v)) } }
+            let names = (exact ? cycle : Array(Set(backwards.flatMap { [$0.0, $0.1] })).sorted()).map { trace.hostLabel(ids[$0]) }
+            if exact {
+                let worst = cycle.map { -d[$0][$0] }.max() ?? 0
+                conflict = "the links between " + Self.list(names) + " contradict any constant clock offsets by up to "
+                    + formatNs(UInt64(worst)) + " (a clock stepped or drifted during the run): each host is set to the midpoint of its links to the host it was first linked from, and some arrows may run backwards"
+            } else if !backwards.isEmpty {
+                conflict = "more than \(Self.exactHostLimit) hosts: each host is set to the midpoint of its links to the host it was first linked from, and links between " + Self.list(names) + " still run backwards"
             }
         }
         hosts = ids.enumerated().map { i, id in
@@ -237,10 +250,14 @@ public struct HostClocks: Sendable, Hashable {
     }
 
     static let inf = Int64.max / 4
+    /// Up to this many hosts the offsets come from every link together (cubic in the hosts);
+    /// beyond it, each host from its links to the host it was first linked from.
+    public static let exactHostLimit = 256
 
-    /// `a + b`, infinite when either is.
+    /// `a + b`, infinite when either is, and never below `-inf` (a negative cycle's paths grow
+    /// without end).
     static func add(_ a: Int64, _ b: Int64) -> Int64 {
-        a >= inf || b >= inf ? inf : a + b
+        a >= inf || b >= inf ? inf : max(a + b, -inf)
     }
 
     /// Hosts (by slot) in the order they are fixed: breadth first over the links from host

@@ -42,7 +42,7 @@ enum HostClockScenes {
             b.event(d, .channelOpen, [.uint(channelBase + UInt64(i)), .uint(2)], at: t0 + ms + UInt64(i) * 100_000)
             w.append(p)
         }
-        var now = t0 + 2 * ms
+        var now = t0 + 2 * ms + UInt64(workers.count) * 100_000
         for (i, (host, shift)) in workers.enumerated() {
             let ch = channelBase + UInt64(i)
             var clock = shift

@@ -181,6 +181,18 @@ struct HostClockTests {
         #expect(trace.check().violations.map(\.message) == [])
     }
 
+    @Test("past the exact solution's host limit, a driver with a worker on each of 300 hosts still aligns every host within its slack")
+    func manyHosts() throws {
+        let workers = (1...300).map { ("node\($0)", Int64($0 % 7) * Self.s - 3 * Self.s) }
+        #expect(workers.count > HostClocks.exactHostLimit)
+        let trace = HostClockScenes.run(workers: workers)
+        let clocks = HostClocks(trace)
+        #expect(clocks.conflict == nil)
+        for (name, shift) in workers {
+            #expect(abs(clocks.offset(of: HostID.of(name: name)) + shift) <= Self.slack, "\(name)")
+        }
+    }
+
     @Test("one host: nothing is aligned and nothing is said")
     func oneHostUnchanged() throws {
         let t = try #require(GoldenFixtures.all().first { $0.name == "four-fork-children" }).trace
