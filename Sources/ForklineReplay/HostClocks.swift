@@ -185,70 +185,6 @@ public struct HostClocks: Sendable, Hashable {
     /// True when every offset is 0 (one host, or nothing to align).
     public var isIdentity: Bool { hosts.allSatisfy { $0.offset == 0 } }
 
-    /// The reference host's name.
-    public var referenceName: String { hosts.first { $0.host == reference }?.name ?? "?" }
-
-    /// One item per host but the reference, for the views: `beta +3.0 s (±35.0 us, 2 links)`,
-    /// `delta: no causal link, its own clock`.
-    public var items: [String] {
-        hosts.filter { $0.basis != .reference }.map { h in
-            switch h.basis {
-            case .unlinked:
-                return h.links == 0 ? "\(h.name): no causal link, its own clock" : "\(h.name): not linked to \(referenceName), its own clock"
-            case .bounded:
-                return "\(h.name) \(Self.signed(h.offset)) (±\(formatNs(h.slack ?? 0)), \(h.links) link\(h.links == 1 ? "" : "s"))"
-            case .lowerBoundOnly:
-                return "\(h.name) \(Self.signed(h.offset)) (at least \(Self.signed(h.lowest ?? 0)), \(h.links) link\(h.links == 1 ? "" : "s"))"
-            case .upperBoundOnly:
-                return "\(h.name) \(Self.signed(h.offset)) (at most \(Self.signed(h.highest ?? 0)), \(h.links) link\(h.links == 1 ? "" : "s"))"
-            case .contradicted:
-                return "\(h.name) \(Self.signed(h.offset)) (links contradict, \(h.links) link\(h.links == 1 ? "" : "s"))"
-            case .reference:
-                return h.name
-            }
-        }
-    }
-
-    /// The note the views print: which clock they use and the offset applied to each host.
-    public var summary: String {
-        heading + ": " + items.joined(separator: ", ") + (conflict.map { "; " + $0 } ?? "")
-    }
-
-    /// The note's first part: `hosts put on alpha's clock by 4 cross-host causal links (...)`.
-    public var heading: String {
-        "hosts put on \(referenceName)'s clock by \(links) cross-host causal link\(links == 1 ? "" : "s") (offset added to each host's times)"
-    }
-
-    /// The offsets as one JSON object (the Perfetto export's `otherData.host_clocks`, `stats
-    /// --json`'s `host_clocks`): `reference`, `links`, per host name `offsets_ns`, `slack_ns`
-    /// (null when not bounded on both sides) and `basis`, the `note` the views print, and
-    /// `conflict` when the links contradict each other.
-    public var json: String {
-        func object(_ pairs: [(String, String)]) -> String {
-            "{" + pairs.map { "\(JSONLines.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
-        }
-        var fields: [(String, String)] = [
-            ("aligned", "true"), ("reference", JSONLines.quote(referenceName)), ("links", "\(links)"),
-            ("offsets_ns", object(hosts.map { ($0.name, "\($0.offset)") })),
-            ("slack_ns", object(hosts.map { ($0.name, $0.basis == .reference ? "0" : $0.slack.map { "\($0)" } ?? "null") })),
-            ("basis", object(hosts.map { ($0.name, JSONLines.quote($0.basis.rawValue)) })),
-            ("note", JSONLines.quote(summary)),
-        ]
-        if let conflict { fields.append(("conflict", JSONLines.quote(conflict))) }
-        return object(fields)
-    }
-
-    /// What the views say when told to draw each host on its own clock.
-    static let ownClocksNote = "each host drawn on its own clock (--own-clocks): offsets between hosts shift their lanes, and a message may be drawn received before it was sent"
-
-    /// `+3.0 s`, `-7.0 s`, `+0 ns`: a signed duration, to three decimals.
-    static func signed(_ ns: Int64) -> String {
-        let a = ns.magnitude
-        let (scale, unit): (Double, String) = a >= 1_000_000_000 ? (1e9, "s") : a >= 1_000_000 ? (1e6, "ms") : a >= 1_000 ? (1e3, "us") : (1, "ns")
-        let v = (Double(a) / scale * 1000).rounded() / 1000
-        return (ns < 0 ? "-" : "+") + (scale == 1 ? "\(a)" : "\(v)") + " " + unit
-    }
-
     static let inf = Int64.max / 4
     /// Up to this many hosts the offsets come from every link together (cubic in the hosts);
     /// beyond it, each host from its links to the host it was first linked from.
@@ -284,44 +220,5 @@ public struct HostClocks: Sendable, Hashable {
 
     static func list(_ names: [String]) -> String {
         names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
-    }
-}
-
-extension Trace {
-    /// The hosts' clock offsets the views use (``HostClocks``).
-    public var hostClocks: HostClocks { HostClocks(self) }
-
-    /// This trace with every event of each host moved by that host's offset in `clocks` (and
-    /// all by one constant more if a time would otherwise fall below zero), for the views. The
-    /// events, their order and the causal graph are unchanged.
-    public func aligned(by clocks: HostClocks) -> Trace {
-        guard !clocks.isIdentity else { return self }
-        var minTime = Int64.max
-        for p in processes {
-            let o = clocks.offset(of: p.header.host)
-            for e in p.events { minTime = min(minTime, Int64(bitPattern: e.time) + o) }
-        }
-        let base = minTime < 0 ? -minTime : 0
-        var ps = processes
-        for i in ps.indices {
-            let o = clocks.offset(of: ps[i].header.host) + base
-            guard o != 0 else { continue }
-            ps[i].header.startTime = UInt64(bitPattern: Int64(bitPattern: ps[i].header.startTime) &+ o)
-            for j in ps[i].events.indices { ps[i].events[j].time = UInt64(bitPattern: Int64(bitPattern: ps[i].events[j].time) + o) }
-        }
-        let out = Trace(processes: ps, unreadable: unreadable, hostNames: hostNames)
-        // The causal graph holds positions only, never times: the shifted copy shares it.
-        let graph = causalGraph
-        out.causal.graph.withLock { $0 = graph }
-        return out
-    }
-
-    /// For a view: this trace on one clock and the offsets applied (nil for a trace of one host),
-    /// or, when `align` is false, this trace as recorded.
-    func forViews(align: Bool) -> (trace: Trace, clocks: HostClocks?) {
-        guard isMultiHost else { return (self, nil) }
-        guard align else { return (self, nil) }
-        let clocks = HostClocks(self)
-        return (aligned(by: clocks), clocks)
     }
 }
