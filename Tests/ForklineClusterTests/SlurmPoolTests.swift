@@ -30,6 +30,18 @@ struct SlurmPoolTests {
         #expect(report.violations.map(\.message) == [])
         // Every task of the three maps (300 + 3000 items in chunks + 60) has its result.
         #expect(trace.events(.taskBegin).count >= 300 + 60)
+        // The views' clock alignment from the pool's own traffic (batches to each remote worker,
+        // results back): the nodes share the head's CLOCK_MONOTONIC here, so the true offset of
+        // every node is 0, and each estimate must hold it within its slack.
+        let clocks = HostClocks(trace)
+        #expect(clocks.conflict == nil, "\(clocks.summary)")
+        #expect(clocks.referenceName == "flhead", "\(clocks.summary)")
+        for node in Cluster.nodes {
+            let h = try #require(clocks.hosts.first { $0.name == node })
+            let slack = try #require(h.slack, "\(node) bounded both ways: \(clocks.summary)")
+            #expect(h.offset.magnitude <= slack, "\(node): \(clocks.summary)")
+        }
+        #expect(trace.aligned(by: clocks).flows.allSatisfy { $0.from.time <= $0.to.time })
     }
 
     @Test("a worker SIGKILLed on its node mid-map fails only its task, naming the node; every other task ends exactly once")
