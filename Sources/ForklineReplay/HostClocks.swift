@@ -98,7 +98,8 @@ public struct HostClocks: Sendable, Hashable {
                     let ta = trace.processes[pi].events[e.from].time, tb = trace.processes[e.toProcess].events[e.toPosition].time
                     // The effect after its cause: ta + offset(a) <= tb + offset(b), that is
                     // offset(a) - offset(b) <= tb - ta.
-                    w[b][a] = min(w[b][a], Int64(bitPattern: tb &- ta))
+                    // (Clamped: a damaged time must not overflow the sums below.)
+                    w[b][a] = min(w[b][a], Self.clamp(Int64(bitPattern: tb &- ta)))
                     linkCount[a] += 1; linkCount[b] += 1
                     pairLinks[a][b] += 1; pairLinks[b][a] += 1
                     links += 1
@@ -159,8 +160,8 @@ public struct HostClocks: Sendable, Hashable {
                 case (nil, nil): x = 0
                 }
                 if cycle.contains(v) { basis[v] = .contradicted }
-                offset[v] = offset[u] + x
-                lowest[v] = lo.map { offset[u] + $0 }; highest[v] = hi.map { offset[u] + $0 }
+                offset[v] = Self.clamp(offset[u] + x)
+                lowest[v] = lo.map { Self.clamp(offset[u] + $0) }; highest[v] = hi.map { Self.clamp(offset[u] + $0) }
             }
             // Which pairs of hosts still have a link running backwards.
             var backwards: [(Int, Int)] = []
@@ -189,6 +190,9 @@ public struct HostClocks: Sendable, Hashable {
     /// Up to this many hosts the offsets come from every link together (cubic in the hosts);
     /// beyond it, each host from its links to the host it was first linked from.
     public static let exactHostLimit = 256
+
+    /// `x` within half of `inf` either way: the most a bound or an offset can be (36 years).
+    static func clamp(_ x: Int64) -> Int64 { min(max(x, -inf / 2), inf / 2) }
 
     /// `a + b`, infinite when either is, and never below `-inf` (a negative cycle's paths grow
     /// without end).

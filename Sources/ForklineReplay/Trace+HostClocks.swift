@@ -9,18 +9,21 @@ extension Trace {
     /// events, their order and the causal graph are unchanged.
     public func aligned(by clocks: HostClocks) -> Trace {
         guard !clocks.isIdentity else { return self }
-        var minTime = Int64.max
+        // The constant that keeps every moved time at or above zero.
+        var base: UInt64 = 0
         for p in processes {
             let o = clocks.offset(of: p.header.host)
-            for e in p.events { minTime = min(minTime, Int64(bitPattern: e.time) + o) }
+            guard o < 0, let t = p.events.map(\.time).min(), t < o.magnitude else { continue }
+            base = max(base, o.magnitude - t)
         }
-        let base = minTime < 0 ? -minTime : 0
         var ps = processes
         for i in ps.indices {
-            let o = clocks.offset(of: ps[i].header.host) + base
-            guard o != 0 else { continue }
-            ps[i].header.startTime = UInt64(bitPattern: Int64(bitPattern: ps[i].header.startTime) &+ o)
-            for j in ps[i].events.indices { ps[i].events[j].time = UInt64(bitPattern: Int64(bitPattern: ps[i].events[j].time) + o) }
+            // Offsets are at most 2^61 in size (HostClocks clamps them), so this cannot overflow;
+            // a damaged time near the top of the range wraps instead of trapping.
+            let shift = UInt64(bitPattern: clocks.offset(of: ps[i].header.host) + Int64(base))
+            guard shift != 0 else { continue }
+            ps[i].header.startTime = ps[i].header.startTime &+ shift
+            for j in ps[i].events.indices { ps[i].events[j].time = ps[i].events[j].time &+ shift }
         }
         let out = Trace(processes: ps, unreadable: unreadable, hostNames: hostNames)
         // The causal graph holds positions only, never times: the shifted copy shares it.
