@@ -109,6 +109,14 @@ struct HostClockTests {
         // The page's data: a span of the run (~15 ms), not the 10 s between the hosts' clocks.
         let span = try #require(html.firstRange(of: "\"span\":").map { html[$0.upperBound...].prefix { $0.isNumber } })
         #expect(UInt64(span)! < 100 * HostClockScenes.ms, "span \(span)")
+        // Chromium draws it: the note shows, every lane and arrow is drawn, no script error.
+        let dir = Scratch.directory()
+        try html.write(toFile: dir + "/t.html", atomically: true, encoding: .utf8)
+        let dom = try HTMLPageTests.browse(dir + "/t.html", ["--dump-dom"], in: dir)
+        #expect(!dom.contains("<div id=\"forkline-error\""), "\(dom.suffix(500))")
+        let ready = try #require(dom.range(of: "<div id=\"forkline-ready\"[^>]*>", options: .regularExpression).map { String(dom[$0]) })
+        #expect(ready.contains("data-lanes=\"3\"") && ready.contains("data-flows=\"4\""), "\(ready)")
+        #expect(dom.contains("<section id=\"clocks\">Clocks: hosts put on alpha's clock"))
         let text = trace.statsText()
         #expect(text.contains("clocks:"), "\(text)")
         // Message latencies are the one-way delays, not seconds.
