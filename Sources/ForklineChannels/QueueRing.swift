@@ -80,7 +80,14 @@ final class QueueRing: @unchecked Sendable {
 
     func unlock(_ side: Side) { _ = fl_queue_unlock(q, side.rawValue) }
 
-    func usable(_ what: String) throws(ChannelError) {
+    /// Throws `closed` when this handle is closed; records the handle's `channelOpen` on its first
+    /// use. The usual case (open, not closed) is one load, inlined into put and get.
+    @inline(__always)
+    func usable(_ what: StaticString) throws(ChannelError) {
+        if flags.load(ordering: .acquiring) != 1 { try firstUseOrClosed(what) }
+    }
+
+    func firstUseOrClosed(_ what: StaticString) throws(ChannelError) {
         let f = flags.load(ordering: .acquiring)
         if f & 2 != 0 { throw ChannelError(.closed, "\(label): cannot \(what): this handle is closed") }
         if f & 1 == 0 && flags.bitwiseOr(1, ordering: .acquiringAndReleasing).oldValue & 1 == 0 {
