@@ -19,7 +19,9 @@
 // Waiting is outside the mutexes: a getter waits for the tail to move (its low 32 bits are the
 // futex word), a putter for the head, a joiner for the done word. A waiter spins briefly watching
 // the word, then counts itself a waiter and sleeps; a put (get) wakes only when a getter (putter)
-// is counted, so no system call is made while the peer is awake.
+// is counted, so no system call is made while the peer is awake. An untraced put or get is one
+// call (fl_queue_put_now, fl_queue_get_now) and two locked instructions: the mutex's lock and its
+// unlock, which is also the barrier between publishing and reading the waiter count.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -192,12 +194,28 @@ int fl_queue_lock(void *q, int side) {
   return 1;
 }
 
-void fl_queue_unlock(void *q, int side) {
+// A full fence after a mutex unlock, between the side's published store (the tail or head,
+// a release store) and its read of the other side's waiter count: the Dekker pairing with
+// fl_queue_wait (count, then read the word). On x86 the robust mutex's unlock is an atomic
+// exchange (glibc: atomic_exchange_rel on __lock), a full barrier already, so only the compiler
+// is held back; that saved one locked instruction per put and per get (the publish used to be a
+// sequentially consistent store: an xchg of its own).
+static inline void fence_after_unlock(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+#else
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+int fl_queue_unlock(void *q, int side) {
   // The operation is complete: the caller has it (a get returns it, a put returns).
   fl_queue_header *h = H(q);
   uint32_t *op = side == FL_QUEUE_PUT ? &h->put_op : &h->get_op;
   if (*op != OP_NONE) __atomic_store_n(op, OP_NONE, __ATOMIC_RELEASE);
   pthread_mutex_unlock(mutex(h, side));
+  fence_after_unlock();
+  return __atomic_load_n(&h->waiters[side == FL_QUEUE_PUT ? 0 : 1], __ATOMIC_SEQ_CST) != 0;
 }
 
 uint64_t fl_queue_record_size(uint32_t len) { return padded(RECORD_HEAD + (uint64_t)len); }
@@ -225,8 +243,8 @@ int fl_queue_has_room(void *q, uint32_t len) {
   return 1;
 }
 
-int fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
-                   int joinable, void *pending_record) {
+void fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
+                    int joinable, void *pending_record) {
   fl_queue_header *h = H(q);
   uint64_t tail = h->tail;
   h->put_op_pos = tail;
@@ -248,8 +266,8 @@ int fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, ui
   // The send event is committed before the item can be taken: a recv never names a record
   // still being written.
   if (pending_record) fl_trace_commit(pending_record);
-  __atomic_store_n(&h->tail, tail + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_SEQ_CST);
-  return __atomic_load_n(&h->waiters[0], __ATOMIC_SEQ_CST) != 0;
+  // A release store: the unlock that follows is the fence before the waiter count is read.
+  __atomic_store_n(&h->tail, tail + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_RELEASE);
 }
 
 int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64_t *seq) {
@@ -274,7 +292,7 @@ int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64
   return 1;
 }
 
-int fl_queue_take(void *q, void *dst, uint32_t len, int joinable) {
+void fl_queue_take(void *q, void *dst, uint32_t len, int joinable) {
   fl_queue_header *h = H(q);
   uint64_t head = h->head;
   h->get_op_pos = head;
@@ -288,9 +306,9 @@ int fl_queue_take(void *q, void *dst, uint32_t len, int joinable) {
   __atomic_store_n(&h->get_op, OP_TAKE, __ATOMIC_RELEASE);
   if (len) copy_out(q, off, dst, len);
   h->gets++;
-  __atomic_store_n(&h->head, head + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_SEQ_CST);
-  return __atomic_load_n(&h->waiters[1], __ATOMIC_SEQ_CST) != 0;
+  __atomic_store_n(&h->head, head + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_RELEASE);
 }
+
 
 uint64_t fl_queue_count(void *q) {
   fl_queue_header *h = H(q);
@@ -330,6 +348,46 @@ int fl_queue_task_done(void *q) {
   return 0;
 }
 
+// A put and a get in one call each (lock, check, copy, publish, unlock, wake), traced when
+// `ev` is given: the send is reserved under the put lock and committed by the write just before
+// the item is published; the recv is recorded under the get lock.
+int fl_queue_put_now(void *q, const void *payload, uint32_t len, uint32_t type, int joinable, uint32_t *seen,
+                     const fl_queue_events *ev) {
+  int rc = fl_queue_lock(q, FL_QUEUE_PUT);
+  if (rc < 0) return rc;
+  int result = rc == 1 ? FL_QUEUE_RECOVERED : 0;
+  if (!fl_queue_has_room(q, len)) {
+    *seen = H(q)->full_seen;
+    fl_queue_unlock(q, FL_QUEUE_PUT);
+    return result;
+  }
+  uint64_t seq = 0;
+  void *pending = ev ? fl_trace_reserve_words(ev->send_kind, ev->send_layout, ev->id, len, 0, 0, &seq) : NULL;
+  if (ev && !pending && fl_trace_failure() != 0) result |= FL_QUEUE_TRACE_CUT;
+  fl_queue_write(q, payload, len, type, pending ? fl_trace_puid() : 0, pending ? seq : 0, joinable, pending);
+  fl_queue_fault(2);
+  if (fl_queue_unlock(q, FL_QUEUE_PUT)) fl_queue_wake(q, 0, 0);
+  return result | FL_QUEUE_DONE;
+}
+
+int fl_queue_get_now(void *q, void *dst, uint32_t room, int joinable, fl_queue_item *item, const fl_queue_events *ev) {
+  int rc = fl_queue_lock(q, FL_QUEUE_GET);
+  if (rc < 0) return rc;
+  int result = rc == 1 ? FL_QUEUE_RECOVERED : 0;
+  if (!fl_queue_peek(q, &item->len, &item->type, &item->puid, &item->seq)) {
+    item->seen = H(q)->empty_seen;
+    fl_queue_unlock(q, FL_QUEUE_GET);
+    return result;
+  }
+  if (item->len > room) return result | FL_QUEUE_LOCKED;  // the caller takes it and unlocks
+  fl_queue_take(q, dst, item->len, joinable);
+  if (ev && fl_trace_record_words(ev->recv_kind, ev->recv_layout, ev->id, item->puid, item->seq, item->len) < 0)
+    result |= FL_QUEUE_TRACE_CUT;
+  fl_queue_fault(3);
+  if (fl_queue_unlock(q, FL_QUEUE_GET)) fl_queue_wake(q, 1, 0);
+  return result | FL_QUEUE_DONE;
+}
+
 static uint32_t *futex_word(fl_queue_header *h, int which) {
   // The low 32 bits of the tail (data) and of the head (space), little-endian.
   return which == 0 ? (uint32_t *)&h->tail : which == 1 ? (uint32_t *)&h->head : &h->done_seq;
@@ -351,8 +409,9 @@ int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spi
     fl_pause();
   }
   if (timeout_ns == 0) return __atomic_load_n(word, __ATOMIC_ACQUIRE) != seen ? 0 : ETIMEDOUT;
-  // Counted first, then the word read again (both sequentially consistent, as the waker's store
-  // and its read of the count): either the waker sees the count and wakes, or this sees the move.
+  // Counted first, then the word read again (both sequentially consistent; the waker stores the
+  // word, passes a full barrier (its unlock, fence_after_unlock) and reads the count): either the
+  // waker sees the count and wakes, or this sees the move.
   __atomic_add_fetch(&h->waiters[which], 1, __ATOMIC_SEQ_CST);
   int result = 0;
   if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == seen) {

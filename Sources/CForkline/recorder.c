@@ -47,6 +47,7 @@ static struct {
   atomic_int inflight;  // records reserved and not yet committed
   int fd;
   uint64_t seq;
+  uint64_t puid;     // the open file's process id (its header's)
   char *base;        // current chunk
   size_t chunk_off;  // file offset of current chunk
   size_t chunk_len;
@@ -171,6 +172,7 @@ int fl_trace_open(const char *path, uint64_t puid, int32_t pid, int32_t ppid, ui
   }
   if (fd < 0) return -errno;
   R.fd = fd;
+  R.puid = puid;
   R.nmaps = 0;
   R.seq = 0;
   R.failure = 0;
@@ -232,6 +234,8 @@ int fl_trace_enabled(void) { return atomic_load_explicit(&R.state, memory_order_
 
 int fl_trace_failure(void) { return R.failure; }
 
+uint64_t fl_trace_puid(void) { return R.puid; }
+
 uint64_t fl_trace_next_seq(void) {
   lock(0);
   uint64_t s = R.seq;
@@ -265,10 +269,11 @@ static int grow(uint32_t size) {
 }
 
 // `in_signal`: the crash writer, which never grows the file: its record goes into the room every
-// other reservation leaves (CRASH_RESERVE).
+// other reservation leaves (CRASH_RESERVE). `in_signal` 2: an ordinary record that its caller
+// fills and publishes before it unlocks (fl_trace_record_words), so it is never in flight.
 static void *reserve_locked(uint16_t kind, uint32_t payload_len, uint64_t *seq_out, int in_signal) {
   uint32_t size = (FL_TRACE_RECORD_HEADER + payload_len + 7u) & ~7u;
-  if (in_signal) {
+  if (in_signal == 1) {
     if (R.pos + size + CUT_RESERVE > R.chunk_len) return NULL;
   } else if (R.pos + size + CUT_RESERVE + CRASH_RESERVE > R.chunk_len) {
     int rc = grow(size);
@@ -292,7 +297,7 @@ static void *reserve_locked(uint16_t kind, uint32_t payload_len, uint64_t *seq_o
   R.pos += size;
   uint64_t s = R.seq++;
   put_header(rec, size, kind, s, fl_trace_clock_ns());
-  atomic_fetch_add_explicit(&R.inflight, 1, memory_order_relaxed);
+  if (in_signal != 2) atomic_fetch_add_explicit(&R.inflight, 1, memory_order_relaxed);
   if (seq_out) *seq_out = s;
   return rec + FL_TRACE_RECORD_HEADER;
 }
@@ -356,6 +361,50 @@ void *fl_trace_reserve_in_signal(uint16_t kind, uint32_t payload_len) {
   st = atomic_load_explicit(&R.state, memory_order_relaxed);
   void *p = st == ON || st == SILENT || st == FAILED ? reserve_locked(kind, payload_len, NULL, 1) : NULL;
   unlock();
+  return p;
+}
+
+// Writes up to four u64/u8 values at `p` as `layout` says (fl_trace_record_words).
+static void encode_words(char *p, uint32_t layout, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+  uint32_t count = layout & 0xFF, bytes = (layout >> 8) & 0xFF, off = 0;
+  uint64_t v[4] = {a, b, c, d};
+  for (uint32_t i = 0; i < count && i < 4; i++) {
+    if (bytes & (1u << i)) {
+      p[off++] = (char)(uint8_t)v[i];
+    } else {
+      memcpy(p + off, &v[i], 8);  // little-endian, as the format says (x86_64, arm64)
+      off += 8;
+    }
+  }
+}
+
+int fl_trace_record_words(uint16_t kind, uint32_t layout, uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+  // One lock, no in-flight count: the record is filled and published before the unlock, so an
+  // exit never finds it half-written (the in-flight count's two atomic additions were two of the
+  // three locked instructions of a small record's path).
+  if (atomic_load_explicit(&R.state, memory_order_relaxed) != ON) return 0;
+  lock(0);
+  if (atomic_load_explicit(&R.state, memory_order_relaxed) != ON) {
+    unlock();
+    return 0;
+  }
+  char *p = reserve_locked(kind, layout >> 16, NULL, 2);
+  if (!p) {
+    unlock();
+    return -1;
+  }
+  encode_words(p, layout, a, b, c, d);
+  char *rec = p - FL_TRACE_RECORD_HEADER;
+  uint16_t words;
+  memcpy(&words, rec + 6, 2);
+  publish(rec, (uint32_t)words * 8u);
+  unlock();
+  return 1;
+}
+
+void *fl_trace_reserve_words(uint16_t kind, uint32_t layout, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t *seq) {
+  void *p = fl_trace_reserve(kind, layout >> 16, seq);
+  if (p) encode_words(p, layout, a, b, c, d);
   return p;
 }
 

@@ -51,6 +51,7 @@ final class QueueRing: @unchecked Sendable {
         segment = try SharedSegment(size: Int(FL_QUEUE_HEADER_SIZE) + cap, name: "forkline-queue")
         self.capacity = cap
         label = "queue \(hex16(id))"
+        events = Self.makeEvents(id)
         let rc = fl_queue_init(segment.base, UInt64(cap), UInt64(maxSize))
         if rc != 0 { throw ChannelError(.systemCallFailed, "initialising a queue: \(String(cString: strerror(rc)))", syscall: "pthread_mutex_init", errno: rc) }
     }
@@ -59,6 +60,7 @@ final class QueueRing: @unchecked Sendable {
         self.id = id
         self.capacity = capacity
         label = "queue \(hex16(id))"
+        events = Self.makeEvents(id)
         segment = try SharedSegment(inherited: fd, size: Int(FL_QUEUE_HEADER_SIZE) + capacity)
     }
 
@@ -76,9 +78,16 @@ final class QueueRing: @unchecked Sendable {
         precondition(rc >= 0, "\(label): locking its mutex failed: \(String(cString: strerror(-rc)))")
     }
 
-    func unlock(_ side: Side) { fl_queue_unlock(q, side.rawValue) }
+    func unlock(_ side: Side) { _ = fl_queue_unlock(q, side.rawValue) }
 
-    func usable(_ what: String) throws(ChannelError) {
+    /// Throws `closed` when this handle is closed; records the handle's `channelOpen` on its first
+    /// use. The usual case (open, not closed) is one load, inlined into put and get.
+    @inline(__always)
+    func usable(_ what: StaticString) throws(ChannelError) {
+        if flags.load(ordering: .acquiring) != 1 { try firstUseOrClosed(what) }
+    }
+
+    func firstUseOrClosed(_ what: StaticString) throws(ChannelError) {
         let f = flags.load(ordering: .acquiring)
         if f & 2 != 0 { throw ChannelError(.closed, "\(label): cannot \(what): this handle is closed") }
         if f & 1 == 0 && flags.bitwiseOr(1, ordering: .acquiringAndReleasing).oldValue & 1 == 0 {
@@ -137,20 +146,21 @@ final class QueueRing: @unchecked Sendable {
         }
         var began = false
         while true {
-            lock(.put)
-            if fl_queue_has_room(q, UInt32(len)) != 0 {
-                Tracer.waitEnd(began, .queuePut, id, .done)
-                // Reserved here, committed by the write just before the item is published.
-                let pending = Tracer.reserveWords(.send, id, UInt64(len), 0, 0)
-                let wake = fl_queue_write(q, payload.baseAddress, UInt32(len), type, pending == nil ? 0 : Tracer.processID,
-                                          pending?.seq ?? 0, joinable ? 1 : 0, pending?.pointer)
-                fl_queue_fault(2)
-                unlock(.put)
-                if wake != 0 { fl_queue_wake(q, 0, 0) }
+            var seen: UInt32 = 0
+            if !began {
+                // The whole put is one call into queue.c (traced: the send recorded in it).
+                let rc: Int32
+                if fl_trace_enabled() == 0 {
+                    rc = fl_queue_put_now(q, payload.baseAddress, UInt32(len), type, joinable ? 1 : 0, &seen, nil)
+                } else {
+                    rc = withUnsafePointer(to: events) { fl_queue_put_now(q, payload.baseAddress, UInt32(len), type, joinable ? 1 : 0, &seen, $0) }
+                }
+                checked(rc)
+                if rc & FL_QUEUE_DONE != 0 { return }
+            } else if tracedPut(payload, type: type, joinable: joinable, began: began, seen: &seen) {
+                // After a recorded waitBegin: the waitEnd goes before the send.
                 return
             }
-            let seen = fl_queue_seen(q, 1)
-            unlock(.put)
             guard case .none = patience else {
                 if !began { began = Tracer.waitBegin(.queuePut, id) }
                 if wait(1, seen, until: patience.deadline) { continue }
@@ -161,6 +171,46 @@ final class QueueRing: @unchecked Sendable {
         }
     }
 
+    /// A one-call put's or get's result: a recovered lock is marked, a cut trace reported, a
+    /// failed lock is our bug.
+    @inline(__always)
+    func checked(_ rc: Int32) {
+        precondition(rc >= 0, "\(label): locking its mutex failed: \(String(cString: strerror(-rc)))")
+        if rc & (FL_QUEUE_RECOVERED | FL_QUEUE_TRACE_CUT) != 0 { unusual(rc) }
+    }
+
+    func unusual(_ rc: Int32) {
+        if rc & FL_QUEUE_RECOVERED != 0 { Tracer.mark("queue: recovered the lock of a process that died holding it") }
+        if rc & FL_QUEUE_TRACE_CUT != 0 { Self.warnTraceCut() }
+    }
+
+    static func warnTraceCut() {
+        let err = fl_trace_failure()
+        Tracer.warnTracingFailure("forkline: tracing stopped: \(String(cString: strerror(err))) (errno \(err)); the trace records where it was cut", directory: Tracer.directory)
+    }
+
+    /// What a traced put or get records (queue.c's `fl_queue_put_now`, `fl_queue_get_now`).
+    let events: fl_queue_events
+
+    /// A traced put: the send event is reserved under the putters' lock and committed by the
+    /// write just before the item is published. False when there was no room (`seen` then set).
+    func tracedPut(_ payload: UnsafeRawBufferPointer, type: UInt32, joinable: Bool, began: Bool, seen: inout UInt32) -> Bool {
+        let len = payload.count
+        lock(.put)
+        guard fl_queue_has_room(q, UInt32(len)) != 0 else {
+            seen = fl_queue_seen(q, 1)
+            unlock(.put)
+            return false
+        }
+        Tracer.waitEnd(began, .queuePut, id, .done)
+        let pending = Tracer.reserveWords(.send, id, UInt64(len), 0, 0)
+        fl_queue_write(q, payload.baseAddress, UInt32(len), type, pending == nil ? 0 : Tracer.processID,
+                       pending?.seq ?? 0, joinable ? 1 : 0, pending?.pointer)
+        fl_queue_fault(2)
+        if fl_queue_unlock(q, Side.put.rawValue) != 0 { fl_queue_wake(q, 0, 0) }
+        return true
+    }
+
     /// Gets one message, waiting as `patience` allows: its payload goes into `small` when it
     /// fits (the returned array is then nil), else into a new array.
     @usableFromInline
@@ -168,38 +218,76 @@ final class QueueRing: @unchecked Sendable {
         try usable("get")
         var began = false
         while true {
-            lock(.get)
-            var len: UInt32 = 0, type: UInt32 = 0, puid: UInt64 = 0, seq: UInt64 = 0
-            if fl_queue_peek(q, &len, &type, &puid, &seq) != 0 {
-                var big: [UInt8]? = nil
-                let wake: Int32
-                if Int(len) <= small.count {
-                    wake = fl_queue_take(q, small.baseAddress, len, joinable ? 1 : 0)
+            var item = fl_queue_item()
+            let rc: Int32
+            if !began {
+                // One call into queue.c (traced: the recv recorded in it) unless the item is
+                // larger than `small` (FL_QUEUE_LOCKED: taken below).
+                if fl_trace_enabled() == 0 {
+                    rc = fl_queue_get_now(q, small.baseAddress, UInt32(small.count), joinable ? 1 : 0, &item, nil)
                 } else {
-                    var w: Int32 = 0
+                    rc = withUnsafePointer(to: events) { fl_queue_get_now(q, small.baseAddress, UInt32(small.count), joinable ? 1 : 0, &item, $0) }
+                }
+                checked(rc)
+                if rc & FL_QUEUE_DONE != 0 { return (Int(item.len), item.type, nil) }
+            } else {
+                // After a recorded waitBegin: the waitEnd goes before the recv.
+                lock(.get)
+                rc = fl_queue_peek(q, &item.len, &item.type, &item.puid, &item.seq) != 0 ? FL_QUEUE_LOCKED : 0
+                if rc == 0 {
+                    item.seen = fl_queue_seen(q, 0)
+                    unlock(.get)
+                }
+            }
+            if rc & FL_QUEUE_LOCKED != 0 {
+                // Under the getters' lock: take it, record its recv, unlock.
+                let len = item.len
+                var big: [UInt8]? = nil
+                if Int(len) <= small.count {
+                    fl_queue_take(q, small.baseAddress, len, joinable ? 1 : 0)
+                } else {
                     big = [UInt8](unsafeUninitializedCapacity: Int(len)) { b, n in
-                        w = fl_queue_take(q, b.baseAddress, len, joinable ? 1 : 0)
+                        fl_queue_take(q, b.baseAddress, len, joinable ? 1 : 0)
                         n = Int(len)
                     }
-                    wake = w
                 }
                 Tracer.waitEnd(began, .queueGet, id, .done)
-                Tracer.recordWords(.recv, id, puid, seq, UInt64(len))
+                recordRecv(item.puid, item.seq, UInt64(len))
                 fl_queue_fault(3)
-                unlock(.get)
-                if wake != 0 { fl_queue_wake(q, 1, 0) }
-                return (Int(len), type, big)
+                if fl_queue_unlock(q, Side.get.rawValue) != 0 { fl_queue_wake(q, 1, 0) }
+                return (Int(len), item.type, big)
             }
-            let seen = fl_queue_seen(q, 0)
-            unlock(.get)
             guard case .none = patience else {
                 if !began { began = Tracer.waitBegin(.queueGet, id) }
-                if wait(0, seen, until: patience.deadline) { continue }
+                if wait(0, item.seen, until: patience.deadline) { continue }
                 Tracer.waitEnd(began, .queueGet, id, .timedOut)
                 throw ChannelError(.empty, "\(label): empty until the timeout")
             }
             throw ChannelError(.empty, "\(label): empty")
         }
+    }
+
+    /// The send and recv kinds and argument layouts (`fl_trace_record_words`'s `layout`).
+    static let eventKinds: fl_queue_events = {
+        func layout(_ k: EventKind) -> UInt32 {
+            let l = WordLayout.of(k)!
+            return UInt32(l.count) | UInt32(l.bytes) << 8 | UInt32(l.size) << 16
+        }
+        return fl_queue_events(send_kind: EventKind.send.rawValue, recv_kind: EventKind.recv.rawValue,
+                               send_layout: layout(.send), recv_layout: layout(.recv), id: 0)
+    }()
+
+    static func makeEvents(_ id: UInt64) -> fl_queue_events {
+        var e = eventKinds
+        e.id = id
+        return e
+    }
+
+    /// Records the recv of a taken item (as `Tracer.recordWords(.recv, ...)` does, in one call
+    /// into the recorder: one lock, no in-flight count).
+    @inline(__always)
+    func recordRecv(_ puid: UInt64, _ seq: UInt64, _ len: UInt64) {
+        if fl_trace_record_words(EventKind.recv.rawValue, Self.eventKinds.recv_layout, id, puid, seq, len) < 0 { Self.warnTraceCut() }
     }
 
     /// Messages in the ring now (under both locks: no put or get is half done).

@@ -218,6 +218,16 @@ int fl_trace_enabled(void);
 void *fl_trace_reserve(uint16_t kind, uint32_t payload_len, uint64_t *seq);
 /// Publishes a record reserved by fl_trace_reserve.
 void fl_trace_commit(void *payload);
+/// Records an event of up to four `u64`/`u8` arguments in one step (reserved, filled and
+/// published under the recorder's lock): `layout` is the argument count (bits 0-7), which are
+/// `u8` (bits 8-15, one per argument) and the payload size (bits 16-31), as ForklineTrace's
+/// WordLayout has them. 1 recorded, 0 tracing off, -1 the trace was cut (reserving failed).
+int fl_trace_record_words(uint16_t kind, uint32_t layout, uint64_t a, uint64_t b, uint64_t c, uint64_t d);
+/// fl_trace_reserve for such an event, its arguments written: commit it with fl_trace_commit.
+/// NULL when tracing is off or failed (fl_trace_failure then says why, if it failed).
+/// The puid of the process whose trace file is open (fl_trace_open's), 0 before any.
+uint64_t fl_trace_puid(void);
+void *fl_trace_reserve_words(uint16_t kind, uint32_t layout, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t *seq);
 /// Reserves the process's last record (its `exit`) and, in the same step, turns recording off for
 /// every other thread (as fl_trace_silence), so nothing follows it. NULL when tracing is off.
 void *fl_trace_reserve_final(uint16_t kind, uint32_t payload_len);
@@ -280,27 +290,61 @@ int fl_queue_init(void *q, uint64_t capacity, uint64_t max_items);
 /// (recovered: its put, take or task_done finished or undone), or -errno. A caller that needs
 /// both locks takes the get side's first.
 int fl_queue_lock(void *q, int side);
-/// Ends the side's operation in progress (it is the caller's now) and unlocks its mutex.
-void fl_queue_unlock(void *q, int side);
+/// Ends the side's operation in progress (it is the caller's now) and unlocks its mutex; returns
+/// 1 when the other side has a waiter asleep (after a put or take: wake it with fl_queue_wake).
+int fl_queue_unlock(void *q, int side);
 /// The ring bytes one record of `len` payload bytes takes.
 uint64_t fl_queue_record_size(uint32_t len);
 /// Under the put lock: 1 when a record of `len` bytes fits now (count and bytes), else 0 (and
 /// `fl_queue_seen(q, 1)` is the space word's value that check saw).
 int fl_queue_has_room(void *q, uint32_t len);
 /// Under the put lock: appends a record, commits `pending_record` (a reserved trace record, or
-/// NULL) and publishes the record; returns 1 when a getter waits (wake it). If this process dies
+/// NULL) and publishes the record (the unlock says whether a getter waits). If this process dies
 /// before the unlock, the next putter keeps a published record (counted unfinished when
 /// `joinable`) and forgets an unpublished one.
-int fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
-                   int joinable, void *pending_record);
+void fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
+                    int joinable, void *pending_record);
 /// Under the get lock: the oldest record's header; 0 when the ring is empty (and
 /// `fl_queue_seen(q, 0)` is the data word's value that check saw).
 int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64_t *seq);
-/// Under the get lock: copies the oldest record's payload out and removes it; 1 when a putter
-/// waits.
+/// Under the get lock: copies the oldest record's payload out and removes it (the unlock says
+/// whether a putter waits).
 /// If this process dies before the unlock, the item is counted lost (`fl_queue_lost`) and, when
 /// `joinable`, taken out of `unfinished` (no taskDone will come for it).
-int fl_queue_take(void *q, void *dst, uint32_t len, int joinable);
+void fl_queue_take(void *q, void *dst, uint32_t len, int joinable);
+/// fl_queue_put_now / fl_queue_get_now results (bits; a negative result is -errno of the lock).
+/// DONE: put, or got into `dst`; RECOVERED: the side's lock was recovered from a holder that
+/// died; LOCKED (get): the oldest record is larger than `room`: the get lock is still held, the
+/// caller takes it (fl_queue_take) and unlocks. Neither DONE nor LOCKED: full (empty), and
+/// `seen` is the futex word's value that the check saw.
+#define FL_QUEUE_DONE 1
+#define FL_QUEUE_RECOVERED 2
+#define FL_QUEUE_LOCKED 4
+/// (traced calls) Reserving the event failed: the trace was cut (fl_trace_failure says why).
+#define FL_QUEUE_TRACE_CUT 8
+/// The oldest record's header, as fl_queue_get_now found it.
+typedef struct fl_queue_item {
+  uint32_t len, type;
+  uint64_t puid, seq;
+  uint32_t seen;
+} fl_queue_item;
+/// What a traced put or get records: the send and recv kinds and argument layouts (as
+/// fl_trace_record_words takes them) and the queue's channel id.
+typedef struct fl_queue_events {
+  uint16_t send_kind, recv_kind;
+  uint32_t send_layout, recv_layout;
+  uint64_t id;
+} fl_queue_events;
+/// A put in one call: locks the put side, checks for room, writes, publishes, unlocks and wakes a
+/// sleeping getter. With `events` (traced) the `send` (id, length, 0, 0) is reserved under the
+/// lock and committed just before the item is published.
+int fl_queue_put_now(void *q, const void *payload, uint32_t len, uint32_t type, int joinable, uint32_t *seen,
+                     const fl_queue_events *events);
+/// A get in one call: locks the get side, takes the oldest record into `dst` when it fits `room`
+/// bytes, unlocks and wakes a sleeping putter. With `events` the `recv` (id, sender puid, send
+/// seq, length) is recorded under the lock.
+int fl_queue_get_now(void *q, void *dst, uint32_t room, int joinable, fl_queue_item *item,
+                     const fl_queue_events *events);
 /// Items taken by a process that died holding the lock, before it returned them; the last one's
 /// sender puid and send sequence go to `puid` and `seq`.
 uint64_t fl_queue_lost(void *q, uint64_t *puid, uint64_t *seq);
