@@ -30,7 +30,12 @@ final class EncodingBox: ByteWriter {
 
     init(prefix: UInt8?) { self.prefix = prefix }
 
-    func withBuf<R>(_ body: (inout [UInt8]) -> R) -> R { body(&buf) }
+    func write(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
+        let start = buf.count
+        buf.append(contentsOf: repeatElement(0, count: n))
+        let used = buf.withUnsafeMutableBytes { body($0.baseAddress! + start) }
+        buf.removeLast(n - used)
+    }
 
     /// The flattened size in bytes.
     var size: Int { buf.count + (prefix == nil ? (isEmpty ? 2 : 0) : 2) + children.reduce(0) { $0 + $1.box.size } }

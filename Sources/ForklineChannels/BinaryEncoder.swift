@@ -46,45 +46,49 @@ public struct BinaryEncoder: Sendable {
             let tree = try TreeEncoder.encode(value)
             return try tree.withUnsafeBytes { try body($0, false) }
         }
-        return try s.p.pointee.buf.withUnsafeBytes { try body($0, false) }
+        return try body(UnsafeRawBufferPointer(start: s.p.pointee.base, count: s.p.pointee.count), false)
     }
 }
 
 /// A buffer and the writers of the format's scalars (shared by both encoders).
 protocol ByteWriter {
-    /// Calls `body` with the buffer that writes append to.
-    func withBuf<R>(_ body: (inout [UInt8]) -> R) -> R
+    /// Lets `body` write at most `n` bytes at the end of the buffer; it returns how many it wrote.
+    func write(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int)
 }
 
 extension ByteWriter {
-    func append(_ b: UInt8) { withBuf { $0.append(b) } }
-
-    func varint(_ v: UInt64) { withBuf { Self.varint(&$0, v) } }
-    static func varint(_ buf: inout [UInt8], _ v: UInt64) {
-        var v = v
+    func append(_ b: UInt8) {
+        write(max: 1) { p in
+            p.storeBytes(of: b, as: UInt8.self)
+            return 1
+        }
+    }
+    /// Writes `v` as LEB128 at `p` (at most 10 bytes); returns the byte count.
+    @inline(__always)
+    static func varint(_ p: UnsafeMutableRawPointer, _ v: UInt64) -> Int {
+        var v = v, n = 0
         while v >= 0x80 {
-            buf.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            p.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: n, as: UInt8.self)
             v >>= 7
+            n += 1
         }
-        buf.append(UInt8(v))
+        p.storeBytes(of: UInt8(v), toByteOffset: n, as: UInt8.self)
+        return n + 1
     }
-    func int(_ v: Int64) {
-        withBuf { buf in
-            buf.append(BinaryFormat.int)
-            Self.varint(&buf, UInt64(bitPattern: (v << 1) ^ (v >> 63)))
-        }
-    }
-    func uint(_ v: UInt64) {
-        withBuf { buf in
-            buf.append(BinaryFormat.uint)
-            Self.varint(&buf, v)
+    func tagged(_ tag: UInt8, varint v: UInt64) {
+        write(max: 11) { p in
+            p.storeBytes(of: tag, as: UInt8.self)
+            return 1 + Self.varint(p + 1, v)
         }
     }
+    func int(_ v: Int64) { tagged(BinaryFormat.int, varint: UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
+    func uint(_ v: UInt64) { tagged(BinaryFormat.uint, varint: v) }
     func raw(_ tag: UInt8, _ b: UnsafeRawBufferPointer) {
-        withBuf { buf in
-            buf.append(tag)
-            Self.varint(&buf, UInt64(b.count))
-            buf.append(contentsOf: b)
+        write(max: 11 + b.count) { p in
+            p.storeBytes(of: tag, as: UInt8.self)
+            let n = 1 + Self.varint(p + 1, UInt64(b.count))
+            if b.count > 0 { (p + n).copyMemory(from: b.baseAddress!, byteCount: b.count) }
+            return n + b.count
         }
     }
     func string(_ s: String) {
@@ -92,15 +96,17 @@ extension ByteWriter {
         s.withUTF8 { raw(BinaryFormat.string, UnsafeRawBufferPointer($0)) }
     }
     func double(_ v: Double) {
-        withBuf { buf in
-            buf.append(BinaryFormat.double)
-            withUnsafeBytes(of: v.bitPattern.littleEndian) { buf.append(contentsOf: $0) }
+        write(max: 9) { p in
+            p.storeBytes(of: BinaryFormat.double, as: UInt8.self)
+            p.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: 1, as: UInt64.self)
+            return 9
         }
     }
     func float(_ v: Float) {
-        withBuf { buf in
-            buf.append(BinaryFormat.float)
-            withUnsafeBytes(of: v.bitPattern.littleEndian) { buf.append(contentsOf: $0) }
+        write(max: 5) { p in
+            p.storeBytes(of: BinaryFormat.float, as: UInt8.self)
+            p.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: 1, as: UInt32.self)
+            return 5
         }
     }
     func bool(_ v: Bool) { append(v ? BinaryFormat.trueTag : BinaryFormat.falseTag) }
@@ -118,11 +124,12 @@ extension ByteWriter {
         default:
             let code = kind - FastType.numbers + 1
             NumberArray.withImage(v) { image in
-                withBuf { buf in
-                    buf.append(BinaryFormat.numbers)
-                    buf.append(code)
-                    Self.varint(&buf, UInt64(image.count / NumberArray.size(code)!))
-                    buf.append(contentsOf: image)
+                write(max: 12 + image.count) { p in
+                    p.storeBytes(of: BinaryFormat.numbers, as: UInt8.self)
+                    p.storeBytes(of: code, toByteOffset: 1, as: UInt8.self)
+                    let n = 2 + Self.varint(p + 2, UInt64(image.count / NumberArray.size(code)!))
+                    if image.count > 0 { (p + n).copyMemory(from: image.baseAddress!, byteCount: image.count) }
+                    return n + image.count
                 }
             }
         }
@@ -175,7 +182,11 @@ enum FastType {
 struct LinearEncoding: ByteWriter {
     let p: UnsafeMutablePointer<EncodingState>
 
-    func withBuf<R>(_ body: (inout [UInt8]) -> R) -> R { body(&p.pointee.buf) }
+    @inline(__always)
+    func write(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
+        if p.pointee.count + n > p.pointee.capacity { p.pointee.grow(p.pointee.count + n) }
+        p.pointee.count += body(p.pointee.base + p.pointee.count)
+    }
 
     typealias Open = EncodingState.Open
 
@@ -197,7 +208,8 @@ struct LinearEncoding: ByteWriter {
 
     /// Ends an encode: the state is reset, keeping the buffer's capacity unless it grew past 1 MiB.
     func give() {
-        p.pointee.buf.removeAll(keepingCapacity: p.pointee.buf.capacity <= 1 << 20)
+        p.pointee.count = 0
+        if p.pointee.capacity > 1 << 20 { p.pointee.shrink() }
         p.pointee.open.removeAll(keepingCapacity: p.pointee.open.capacity <= 256)
         p.pointee.top = Open(id: 0, mark: -1, key: nil)
         p.pointee.nextID = 1
@@ -208,7 +220,7 @@ struct LinearEncoding: ByteWriter {
     }
 
     var top: Open { p.pointee.top }
-    var count: Int { p.pointee.buf.count }
+    var count: Int { p.pointee.count }
     var outOfOrder: Bool { p.pointee.outOfOrder }
 
     /// Makes container `id` the one writes go to, closing those opened after it; false (and
@@ -232,11 +244,11 @@ struct LinearEncoding: ByteWriter {
 
     func close(_ o: Open) {
         if o.mark < 0 {
-            p.pointee.buf.append(BinaryFormat.end)
-        } else if p.pointee.buf.count == o.mark {
+            append(BinaryFormat.end)
+        } else if p.pointee.count == o.mark {
             // A value that encoded nothing: an empty keyed container, as JSONEncoder writes `{}`.
-            p.pointee.buf.append(BinaryFormat.object)
-            p.pointee.buf.append(BinaryFormat.end)
+            append(BinaryFormat.object)
+            append(BinaryFormat.end)
         }
     }
 
@@ -246,10 +258,10 @@ struct LinearEncoding: ByteWriter {
         p.pointee.nextID += 1
         p.pointee.open.append(p.pointee.top)
         if let tag {
-            p.pointee.top = Open(id: id, mark: -2 - p.pointee.buf.count, key: key)
-            p.pointee.buf.append(tag)
+            p.pointee.top = Open(id: id, mark: -2 - p.pointee.count, key: key)
+            append(tag)
         } else {
-            p.pointee.top = Open(id: id, mark: p.pointee.buf.count, key: key)
+            p.pointee.top = Open(id: id, mark: p.pointee.count, key: key)
         }
         return id
     }
@@ -257,7 +269,7 @@ struct LinearEncoding: ByteWriter {
     /// Makes slot `slot` the top before its value is written; a slot written twice, or after
     /// its parent moved on, is out of order.
     func enterSlot(_ slot: Int) {
-        if !reach(slot) || p.pointee.buf.count != p.pointee.top.mark { p.pointee.outOfOrder = true }
+        if !reach(slot) || p.pointee.count != p.pointee.top.mark { p.pointee.outOfOrder = true }
     }
 
     /// The keyed container that slot `slot` already holds, still open, made the top again: a
@@ -268,7 +280,7 @@ struct LinearEncoding: ByteWriter {
         guard let i = open.lastIndex(where: { $0.id == slot }) else { return nil }
         let above = i + 1 < open.count ? open[i + 1] : p.pointee.top
         let start = -2 - above.mark
-        guard above.mark <= -2, start == open[i].mark, p.pointee.buf[start] == BinaryFormat.object else { return nil }
+        guard above.mark <= -2, start == open[i].mark, p.pointee.base.load(fromByteOffset: start, as: UInt8.self) == BinaryFormat.object else { return nil }
         _ = reach(above.id)
         return above.id
     }
@@ -306,7 +318,10 @@ struct EncodingState {
         var key: (any CodingKey)?
     }
 
-    var buf: [UInt8] = []
+    /// The payload so far: `count` bytes at `base`, which has room for `capacity`.
+    var base: UnsafeMutableRawPointer
+    var count = 0
+    var capacity: Int
     /// The open containers under `top`, outermost first; the root (id 0) is never closed.
     var open: [Open] = []
     var top = Open(id: 0, mark: -1, key: nil)
@@ -320,11 +335,30 @@ struct EncodingState {
     /// The state an encode inside this one uses.
     var next: UnsafeMutablePointer<EncodingState>?
 
+    init() {
+        capacity = 256
+        base = malloc(capacity)!
+    }
+
     static func make() -> UnsafeMutablePointer<EncodingState> {
         let p = UnsafeMutablePointer<EncodingState>.allocate(capacity: 1)
         p.initialize(to: EncodingState())
-        p.pointee.buf.reserveCapacity(256)
         return p
+    }
+
+    /// Room for at least `needed` bytes (doubling).
+    mutating func grow(_ needed: Int) {
+        var c = capacity
+        while c < needed { c *= 2 }
+        base = realloc(base, c)!
+        capacity = c
+    }
+
+    /// Back to 256 bytes after a large payload.
+    mutating func shrink() {
+        free(base)
+        capacity = 256
+        base = malloc(capacity)!
     }
 
     /// The thread's chain, freed when the thread ends.
@@ -334,6 +368,7 @@ struct EncodingState {
             var p = raw?.assumingMemoryBound(to: EncodingState.self)
             while let s = p {
                 p = s.pointee.next
+                free(s.pointee.base)
                 s.deinitialize(count: 1)
                 s.deallocate()
             }
