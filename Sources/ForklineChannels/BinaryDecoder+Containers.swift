@@ -3,34 +3,60 @@ import FoundationEssentials
 import Glibc
 #endif
 
-/// The fields of an `object` value, found in one scan: each key's bytes and its value's offset.
+/// The fields of an `object` value. Fields are usually asked for in the order they were written,
+/// so the container reads them in place from a cursor (no scan, no table); the first look-up that
+/// misses the cursor (a field asked for out of order, a missing optional, `allKeys`) scans the
+/// container once into a table of (key, value) offsets, used from then on.
 struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let source: DecodingSource
     var codingPath: [any CodingKey]
-    /// (key offset, key length, value offset) per field, in the payload's order.
-    let fields: [(key: Int, length: Int, value: Int)]
-    /// Where the next look-up starts: fields are usually asked for in the order they were written.
-    let hint = Hint()
-    final class Hint { var next = 0 }
+    /// The offset of the container's `object` tag.
+    let start: Int
+    /// The container's entry in `source.cursors`.
+    let index: Int
 
     init(source: DecodingSource, at: Int, codingPath: [any CodingKey]) throws {
         self.source = source
         self.codingPath = codingPath
-        let t = try source.tag(at, codingPath)
+        let t = try source.tag(at, { codingPath })
         guard t == BinaryFormat.object else {
             throw DecodingError.typeMismatch([String: Any].self, .init(codingPath: codingPath, debugDescription: "binary payload, byte \(at): expected a keyed container, found \(source.tagName(t))"))
         }
+        start = at
+        index = source.addCursor(at)
+    }
+
+    /// The value offset of the field at the cursor `c` if its key is `key`, read without a copy.
+    func atCursor(_ c: Int, _ key: Key) -> Int? {
+        let bytes = source.bytes
+        // Keys are short: a one-byte length; a longer key is left to the table's full reader.
+        guard c + 1 < bytes.count, bytes[c] == BinaryFormat.string, bytes[c + 1] < 0x80 else { return nil }
+        let n = Int(bytes[c + 1]), k = c + 2
+        guard n <= bytes.count - k else { return nil }
+        var s = key.stringValue
+        let same = s.withUTF8 { u in u.count == n && (n == 0 || memcmp(u.baseAddress!, bytes.baseAddress! + k, n) == 0) }
+        return same ? k + n : nil
+    }
+
+    /// The container's table of fields, made by one scan the first time it is needed.
+    func table() throws -> Int {
+        let c = source.cursor(index)
+        if c < 0 { return -1 - c }
         var fields: [(key: Int, length: Int, value: Int)] = []
-        var i = at + 1
+        var i = start + 1
+        let path = codingPath
         while true {
-            guard i < source.bytes.count else { throw source.corrupt(at, "truncated keyed container: no end", codingPath) }
+            guard i < source.bytes.count else { throw source.corrupt(start, "truncated keyed container: no end", { path }) }
             if source.bytes[i] == BinaryFormat.end { break }
-            let k = try source.span(BinaryFormat.string, &i, codingPath)
+            let k = try source.span(BinaryFormat.string, &i, { path })
             let keyAt = k.baseAddress! - source.bytes.baseAddress!
             fields.append((keyAt, k.count, i))
-            i = try source.skip(i, codingPath)
+            i = try source.skip(i, { path })
         }
-        self.fields = fields
+        source.p.pointee.tables.append((fields, 0))
+        let t = source.p.pointee.tables.count - 1
+        source.setCursor(index, -1 - t)
+        return t
     }
 
     func matches(_ f: (key: Int, length: Int, value: Int), _ key: Key) -> Bool {
@@ -40,69 +66,106 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
         }
     }
 
-    func find(_ key: Key) -> Int? {
+    /// The value offset of `key`'s field and whether it was found at the cursor; nil when absent.
+    func find(_ key: Key) throws -> (value: Int, atCursor: Bool)? {
+        let c = source.cursor(index)
+        if c >= 0, let v = atCursor(c, key) { return (v, true) }
+        let t = try table()
+        let fields = source.p.pointee.tables[t].fields
         let n = fields.count
         guard n > 0 else { return nil }
-        var i = hint.next < n ? hint.next : 0
+        let hint = source.p.pointee.tables[t].hint
+        var i = hint < n ? hint : 0
         for _ in 0..<n {
-            if matches(fields[i], key) { return i }
+            if matches(fields[i], key) {
+                source.p.pointee.tables[t].hint = i + 1
+                return (fields[i].value, false)
+            }
             i = i + 1 == n ? 0 : i + 1
         }
         return nil
     }
 
-    func at(_ key: Key) throws -> Int {
-        guard let i = find(key) else {
+    func at(_ key: Key) throws -> (value: Int, atCursor: Bool) {
+        guard let f = try find(key) else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "binary payload: no field '\(key.stringValue)'"))
         }
-        hint.next = i + 1
-        return fields[i].value
+        return f
+    }
+
+    /// Reads `key`'s value with `reader`; a field read at the cursor moves the cursor past it.
+    @inline(__always)
+    func read<T>(_ key: Key, _ reader: (inout Int, CodingPathFn) throws -> T) throws -> T {
+        let (start, cursor) = try at(key)
+        var v = start
+        let r = try reader(&v, { codingPath + [key] })
+        if cursor { source.setCursor(index, v) }
+        return r
     }
 
     var allKeys: [Key] {
-        fields.compactMap { f in
+        guard let t = try? table() else { return [] }
+        return source.p.pointee.tables[t].fields.compactMap { f in
             let b = UnsafeRawBufferPointer(rebasing: source.bytes[f.key..<(f.key + f.length)])
             return Key(stringValue: String(decoding: b, as: UTF8.self))
         }
     }
-    func contains(_ key: Key) -> Bool { find(key) != nil }
+    func contains(_ key: Key) -> Bool { (try? find(key)) != nil }
 
     func decodeNil(forKey key: Key) throws -> Bool {
-        let v = try at(key)
-        return source.bytes[v] == BinaryFormat.null
+        let (v, cursor) = try at(key)
+        guard v < source.bytes.count, source.bytes[v] == BinaryFormat.null else { return false }
+        if cursor { source.setCursor(index, v + 1) }
+        return true
     }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { var v = try at(key); return try source.bool(&v, codingPath + [key]) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { var v = try at(key); return try source.string(&v, codingPath + [key]) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { var v = try at(key); return try source.double(&v, codingPath + [key]) }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { var v = try at(key); return try source.float(&v, codingPath + [key]) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { var v = try at(key); return try source.integer(Int.self, &v, codingPath + [key]) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { var v = try at(key); return try source.integer(Int8.self, &v, codingPath + [key]) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { var v = try at(key); return try source.integer(Int16.self, &v, codingPath + [key]) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { var v = try at(key); return try source.integer(Int32.self, &v, codingPath + [key]) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { var v = try at(key); return try source.integer(Int64.self, &v, codingPath + [key]) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { var v = try at(key); return try source.integer(UInt.self, &v, codingPath + [key]) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { var v = try at(key); return try source.integer(UInt8.self, &v, codingPath + [key]) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { var v = try at(key); return try source.integer(UInt16.self, &v, codingPath + [key]) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { var v = try at(key); return try source.integer(UInt32.self, &v, codingPath + [key]) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { var v = try at(key); return try source.integer(UInt64.self, &v, codingPath + [key]) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { let s = source; return try read(key) { try s.bool(&$0, $1) } }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { let s = source; return try read(key) { try s.string(&$0, $1) } }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { let s = source; return try read(key) { try s.double(&$0, $1) } }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { let s = source; return try read(key) { try s.float(&$0, $1) } }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { let s = source; return try read(key) { try s.integer(Int.self, &$0, $1) } }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { let s = source; return try read(key) { try s.integer(Int8.self, &$0, $1) } }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { let s = source; return try read(key) { try s.integer(Int16.self, &$0, $1) } }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { let s = source; return try read(key) { try s.integer(Int32.self, &$0, $1) } }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { let s = source; return try read(key) { try s.integer(Int64.self, &$0, $1) } }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { let s = source; return try read(key) { try s.integer(UInt.self, &$0, $1) } }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { let s = source; return try read(key) { try s.integer(UInt8.self, &$0, $1) } }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { let s = source; return try read(key) { try s.integer(UInt16.self, &$0, $1) } }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { let s = source; return try read(key) { try s.integer(UInt32.self, &$0, $1) } }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { let s = source; return try read(key) { try s.integer(UInt64.self, &$0, $1) } }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        var v = try at(key)
-        return try source.value(T.self, at: &v, codingPath: codingPath + [key])
+        let s = source
+        return try read(key) { try s.value(T.self, at: &$0, codingPath: $1) }
     }
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
-        KeyedDecodingContainer(try BinaryKeyedDecoding<NestedKey>(source: source, at: try at(key), codingPath: codingPath + [key]))
+        let s = source
+        return try read(key) { at, path in
+            let c = try BinaryKeyedDecoding<NestedKey>(source: s, at: at, codingPath: path())
+            at = try s.skip(at, path)
+            return KeyedDecodingContainer(c)
+        }
     }
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try BinaryUnkeyedDecoding(source: source, at: try at(key), codingPath: codingPath + [key])
+        let s = source
+        return try read(key) { at, path in
+            let c = try BinaryUnkeyedDecoding(source: s, at: at, codingPath: path())
+            at = try s.skip(at, path)
+            return c
+        }
     }
     func superDecoder() throws -> any Decoder {
-        guard let i = fields.firstIndex(where: { f in f.length == 5 && memcmp(source.bytes.baseAddress! + f.key, "super", 5) == 0 }) else {
+        let t = try table()
+        guard let f = source.p.pointee.tables[t].fields.first(where: { f in f.length == 5 && memcmp(source.bytes.baseAddress! + f.key, "super", 5) == 0 }) else {
             throw DecodingError.keyNotFound(BinaryIndexKey(0), .init(codingPath: codingPath, debugDescription: "binary payload: no field 'super'"))
         }
-        return BinaryDecoding(source: source, at: fields[i].value, codingPath: codingPath)
+        return BinaryDecoding(source: source, at: f.value, codingPath: codingPath)
     }
     func superDecoder(forKey key: Key) throws -> any Decoder {
-        BinaryDecoding(source: source, at: try at(key), codingPath: codingPath + [key])
+        let s = source
+        return try read(key) { at, path in
+            let d = BinaryDecoding(source: s, at: at, codingPath: path())
+            at = try s.skip(at, path)
+            return d
+        }
     }
 }
 
@@ -115,44 +178,50 @@ struct BinaryIndexKey: CodingKey {
     init?(intValue: Int) { self.intValue = intValue }
 }
 
-/// The values of an `array` value, read in order.
+/// The values of an `array` value, read in order in place. The container is not scanned ahead:
+/// it ends at its `end` tag; a truncated one ends early here and its parent's skip past the
+/// value (or the payload's own end check) reports the truncation.
 struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
     let source: DecodingSource
     var codingPath: [any CodingKey]
     var cursor: Int
     var currentIndex = 0
-    let count: Int?
 
     init(source: DecodingSource, at: Int, codingPath: [any CodingKey]) throws {
         self.source = source
         self.codingPath = codingPath
-        let t = try source.tag(at, codingPath)
+        let t = try source.tag(at, { codingPath })
         guard t == BinaryFormat.array else {
             throw DecodingError.typeMismatch([Any].self, .init(codingPath: codingPath, debugDescription: "binary payload, byte \(at): expected an unkeyed container, found \(source.tagName(t))"))
         }
-        // Count the elements (and check the container is whole) before the first is decoded.
-        var i = at + 1, n = 0
-        while true {
-            guard i < source.bytes.count else { throw source.corrupt(at, "truncated unkeyed container: no end", codingPath) }
-            if source.bytes[i] == BinaryFormat.end { break }
-            i = try source.skip(i, codingPath)
-            n += 1
-        }
-        count = n
         cursor = at + 1
     }
 
-    var isAtEnd: Bool { currentIndex >= count! }
-    var path: [any CodingKey] { codingPath + [BinaryIndexKey(currentIndex)] }
+    /// The number of elements, counted on demand (nil when the container is damaged).
+    var count: Int? {
+        var i = cursor, n = currentIndex
+        let path = codingPath
+        while i < source.bytes.count, source.bytes[i] != BinaryFormat.end {
+            guard let next = try? source.skip(i, { path }) else { return nil }
+            i = next
+            n += 1
+        }
+        return i < source.bytes.count ? n : nil
+    }
+    var isAtEnd: Bool { cursor >= source.bytes.count || source.bytes[cursor] == BinaryFormat.end }
 
     mutating func check() throws {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(Any.self, .init(codingPath: path, debugDescription: "binary payload: the unkeyed container has only \(count!) elements"))
+            let path = codingPath + [BinaryIndexKey(currentIndex)]
+            if cursor >= source.bytes.count { throw source.corrupt(cursor, "truncated unkeyed container: no end", { path }) }
+            throw DecodingError.valueNotFound(Any.self, .init(codingPath: path, debugDescription: "binary payload: the unkeyed container has only \(currentIndex) elements"))
         }
     }
-    mutating func take<T>(_ reader: (inout Int, [any CodingKey]) throws -> T) throws -> T {
+    @inline(__always)
+    mutating func take<T>(_ reader: (inout Int, CodingPathFn) throws -> T) throws -> T {
         try check()
-        let v = try reader(&cursor, path)
+        let p = codingPath, i = currentIndex
+        let v = try reader(&cursor, { p + [BinaryIndexKey(i)] })
         currentIndex += 1
         return v
     }
@@ -164,10 +233,10 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
         currentIndex += 1
         return true
     }
-    mutating func decode(_ type: Bool.Type) throws -> Bool { try take(source.bool) }
-    mutating func decode(_ type: String.Type) throws -> String { try take(source.string) }
-    mutating func decode(_ type: Double.Type) throws -> Double { try take(source.double) }
-    mutating func decode(_ type: Float.Type) throws -> Float { try take(source.float) }
+    mutating func decode(_ type: Bool.Type) throws -> Bool { let s = source; return try take { try s.bool(&$0, $1) } }
+    mutating func decode(_ type: String.Type) throws -> String { let s = source; return try take { try s.string(&$0, $1) } }
+    mutating func decode(_ type: Double.Type) throws -> Double { let s = source; return try take { try s.double(&$0, $1) } }
+    mutating func decode(_ type: Float.Type) throws -> Float { let s = source; return try take { try s.float(&$0, $1) } }
     mutating func decode(_ type: Int.Type) throws -> Int { let s = source; return try take { try s.integer(Int.self, &$0, $1) } }
     mutating func decode(_ type: Int8.Type) throws -> Int8 { let s = source; return try take { try s.integer(Int8.self, &$0, $1) } }
     mutating func decode(_ type: Int16.Type) throws -> Int16 { let s = source; return try take { try s.integer(Int16.self, &$0, $1) } }
@@ -184,7 +253,7 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         let s = source
         return try take { at, p in
-            let c = try BinaryKeyedDecoding<NestedKey>(source: s, at: at, codingPath: p)
+            let c = try BinaryKeyedDecoding<NestedKey>(source: s, at: at, codingPath: p())
             at = try s.skip(at, p)
             return KeyedDecodingContainer(c)
         }
@@ -192,7 +261,7 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
         let s = source
         return try take { at, p in
-            let c = try BinaryUnkeyedDecoding(source: s, at: at, codingPath: p)
+            let c = try BinaryUnkeyedDecoding(source: s, at: at, codingPath: p())
             at = try s.skip(at, p)
             return c
         }
@@ -200,7 +269,7 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
     mutating func superDecoder() throws -> any Decoder {
         let s = source
         return try take { at, p in
-            let d = BinaryDecoding(source: s, at: at, codingPath: p)
+            let d = BinaryDecoding(source: s, at: at, codingPath: p())
             at = try s.skip(at, p)
             return d
         }
@@ -213,24 +282,26 @@ struct BinarySingleDecoding: SingleValueDecodingContainer {
     let at: Int
     var codingPath: [any CodingKey]
 
-    func value<T>(_ r: (inout Int, [any CodingKey]) throws -> T) throws -> T {
+    @inline(__always)
+    func value<T>(_ r: (inout Int, CodingPathFn) throws -> T) throws -> T {
         var i = at
-        return try r(&i, codingPath)
+        let p = codingPath
+        return try r(&i, { p })
     }
     func decodeNil() -> Bool { at < source.bytes.count && source.bytes[at] == BinaryFormat.null }
-    func decode(_ type: Bool.Type) throws -> Bool { try value(source.bool) }
-    func decode(_ type: String.Type) throws -> String { try value(source.string) }
-    func decode(_ type: Double.Type) throws -> Double { try value(source.double) }
-    func decode(_ type: Float.Type) throws -> Float { try value(source.float) }
-    func decode(_ type: Int.Type) throws -> Int { try value { try source.integer(Int.self, &$0, $1) } }
-    func decode(_ type: Int8.Type) throws -> Int8 { try value { try source.integer(Int8.self, &$0, $1) } }
-    func decode(_ type: Int16.Type) throws -> Int16 { try value { try source.integer(Int16.self, &$0, $1) } }
-    func decode(_ type: Int32.Type) throws -> Int32 { try value { try source.integer(Int32.self, &$0, $1) } }
-    func decode(_ type: Int64.Type) throws -> Int64 { try value { try source.integer(Int64.self, &$0, $1) } }
-    func decode(_ type: UInt.Type) throws -> UInt { try value { try source.integer(UInt.self, &$0, $1) } }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try value { try source.integer(UInt8.self, &$0, $1) } }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try value { try source.integer(UInt16.self, &$0, $1) } }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try value { try source.integer(UInt32.self, &$0, $1) } }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try value { try source.integer(UInt64.self, &$0, $1) } }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try value { try source.value(T.self, at: &$0, codingPath: $1) } }
+    func decode(_ type: Bool.Type) throws -> Bool { let s = source; return try value { try s.bool(&$0, $1) } }
+    func decode(_ type: String.Type) throws -> String { let s = source; return try value { try s.string(&$0, $1) } }
+    func decode(_ type: Double.Type) throws -> Double { let s = source; return try value { try s.double(&$0, $1) } }
+    func decode(_ type: Float.Type) throws -> Float { let s = source; return try value { try s.float(&$0, $1) } }
+    func decode(_ type: Int.Type) throws -> Int { let s = source; return try value { try s.integer(Int.self, &$0, $1) } }
+    func decode(_ type: Int8.Type) throws -> Int8 { let s = source; return try value { try s.integer(Int8.self, &$0, $1) } }
+    func decode(_ type: Int16.Type) throws -> Int16 { let s = source; return try value { try s.integer(Int16.self, &$0, $1) } }
+    func decode(_ type: Int32.Type) throws -> Int32 { let s = source; return try value { try s.integer(Int32.self, &$0, $1) } }
+    func decode(_ type: Int64.Type) throws -> Int64 { let s = source; return try value { try s.integer(Int64.self, &$0, $1) } }
+    func decode(_ type: UInt.Type) throws -> UInt { let s = source; return try value { try s.integer(UInt.self, &$0, $1) } }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { let s = source; return try value { try s.integer(UInt8.self, &$0, $1) } }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { let s = source; return try value { try s.integer(UInt16.self, &$0, $1) } }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { let s = source; return try value { try s.integer(UInt32.self, &$0, $1) } }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { let s = source; return try value { try s.integer(UInt64.self, &$0, $1) } }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { let s = source; return try value { try s.value(T.self, at: &$0, codingPath: $1) } }
 }

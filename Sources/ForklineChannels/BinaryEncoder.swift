@@ -1,4 +1,7 @@
 import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Encodes `Encodable` values in Forkline's compact, versioned binary format (docs/codec.md),
 /// the form Connection and Queue messages and pool inputs and outputs travel in.
@@ -19,247 +22,382 @@ public struct BinaryEncoder: Sendable {
     ///
     /// - Throws: `EncodingError` when the value's `encode(to:)` throws.
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let root = EncodingBox(prefix: nil)
-        root.buf.reserveCapacity(64)
-        root.buf.append(BinaryFormat.magic)
-        root.buf.append(BinaryFormat.version)
-        try root.value(value, codingPath: [])
-        if root.children.isEmpty { return root.buf }
-        var out: [UInt8] = []
-        out.reserveCapacity(root.size)
-        root.flatten(into: &out)
-        return out
+        try Self.withPayload(value, message: false) { bytes, _ in Array(bytes) }
+    }
+
+    /// Calls `body` with the binary payload of `value`, lent from this thread's reused buffer
+    /// (valid during the call only), and whether it is instead the JSON of a ``JSONCoded``
+    /// message (`message` true: a Connection or queue message, whose whole frame is that JSON).
+    ///
+    /// - Throws: what the value's `encode(to:)` throws.
+    @usableFromInline
+    static func withPayload<T: Encodable, R>(_ value: T, message: Bool, _ body: (UnsafeRawBufferPointer, _ json: Bool) throws -> R) throws -> R {
+        let s = LinearEncoding.take()
+        defer { s.give() }
+        s.p.pointee.message = message
+        s.append(BinaryFormat.magic)
+        s.append(BinaryFormat.version)
+        try s.value(value, key: nil)
+        _ = s.reach(0)
+        if let json = s.p.pointee.json { return try json.withUnsafeBytes { try body($0, true) } }
+        if s.outOfOrder {
+            // The value wrote to a container after writing to its parent again: the one buffer
+            // cannot place that, so the value is encoded again by the general encoder.
+            let tree = try TreeEncoder.encode(value)
+            return try tree.withUnsafeBytes { try body($0, false) }
+        }
+        return try body(UnsafeRawBufferPointer(start: s.p.pointee.base, count: s.p.pointee.count), false)
     }
 }
 
-/// A container's bytes while it is encoded: scalars go straight into `buf`; a nested container
-/// is a child box spliced in at its offset when the payload is flattened (Codable hands out
-/// nested containers that are filled later, so one flat buffer cannot hold them in order).
-final class EncodingBox {
-    var buf: [UInt8] = []
-    var children: [(offset: Int, box: EncodingBox)] = []
-    /// The container's tag (`array`, `object`), or nil for a single value slot.
-    let prefix: UInt8?
+/// A buffer and the writers of the format's scalars (shared by both encoders).
+protocol ByteWriter {
+    /// Lets `body` write at most `n` bytes at the end of the buffer; it returns how many it wrote.
+    func write(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int)
+}
 
-    init(prefix: UInt8?) { self.prefix = prefix }
-
-    /// The flattened size in bytes.
-    var size: Int { buf.count + (prefix == nil ? (isEmpty ? 2 : 0) : 2) + children.reduce(0) { $0 + $1.box.size } }
-    var isEmpty: Bool { buf.isEmpty && children.isEmpty }
-
-    func flatten(into out: inout [UInt8]) {
-        if let prefix { out.append(prefix) } else if isEmpty {
-            // A value that encoded nothing: an empty keyed container, as JSONEncoder writes `{}`.
-            out.append(BinaryFormat.object)
-            out.append(BinaryFormat.end)
-            return
+extension ByteWriter {
+    func append(_ b: UInt8) {
+        write(max: 1) { p in
+            p.storeBytes(of: b, as: UInt8.self)
+            return 1
         }
-        var last = 0
-        for (offset, child) in children {
-            out.append(contentsOf: buf[last..<offset])
-            child.flatten(into: &out)
-            last = offset
-        }
-        out.append(contentsOf: buf[last...])
-        if prefix != nil { out.append(BinaryFormat.end) }
     }
-
-    func child(_ prefix: UInt8?) -> EncodingBox {
-        let b = EncodingBox(prefix: prefix)
-        children.append((buf.count, b))
-        return b
-    }
-
-    // MARK: scalars
-
-    func varint(_ v: UInt64) {
-        var v = v
+    /// Writes `v` as LEB128 at `p` (at most 10 bytes); returns the byte count.
+    @inline(__always)
+    static func varint(_ p: UnsafeMutableRawPointer, _ v: UInt64) -> Int {
+        var v = v, n = 0
         while v >= 0x80 {
-            buf.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            p.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: n, as: UInt8.self)
             v >>= 7
+            n += 1
         }
-        buf.append(UInt8(v))
+        p.storeBytes(of: UInt8(v), toByteOffset: n, as: UInt8.self)
+        return n + 1
     }
-    func int(_ v: Int64) {
-        buf.append(BinaryFormat.int)
-        varint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
+    func tagged(_ tag: UInt8, varint v: UInt64) {
+        write(max: 11) { p in
+            p.storeBytes(of: tag, as: UInt8.self)
+            return 1 + Self.varint(p + 1, v)
+        }
     }
-    func uint(_ v: UInt64) {
-        buf.append(BinaryFormat.uint)
-        varint(v)
-    }
+    func int(_ v: Int64) { tagged(BinaryFormat.int, varint: UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
+    func uint(_ v: UInt64) { tagged(BinaryFormat.uint, varint: v) }
     func raw(_ tag: UInt8, _ b: UnsafeRawBufferPointer) {
-        buf.append(tag)
-        varint(UInt64(b.count))
-        buf.append(contentsOf: b)
+        write(max: 11 + b.count) { p in
+            p.storeBytes(of: tag, as: UInt8.self)
+            let n = 1 + Self.varint(p + 1, UInt64(b.count))
+            if b.count > 0 { (p + n).copyMemory(from: b.baseAddress!, byteCount: b.count) }
+            return n + b.count
+        }
     }
     func string(_ s: String) {
         var s = s
         s.withUTF8 { raw(BinaryFormat.string, UnsafeRawBufferPointer($0)) }
     }
     func double(_ v: Double) {
-        buf.append(BinaryFormat.double)
-        withUnsafeBytes(of: v.bitPattern.littleEndian) { buf.append(contentsOf: $0) }
+        write(max: 9) { p in
+            p.storeBytes(of: BinaryFormat.double, as: UInt8.self)
+            p.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: 1, as: UInt64.self)
+            return 9
+        }
     }
     func float(_ v: Float) {
-        buf.append(BinaryFormat.float)
-        withUnsafeBytes(of: v.bitPattern.littleEndian) { buf.append(contentsOf: $0) }
+        write(max: 5) { p in
+            p.storeBytes(of: BinaryFormat.float, as: UInt8.self)
+            p.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: 1, as: UInt32.self)
+            return 5
+        }
     }
-    func bool(_ v: Bool) { buf.append(v ? BinaryFormat.trueTag : BinaryFormat.falseTag) }
+    func bool(_ v: Bool) { append(v ? BinaryFormat.trueTag : BinaryFormat.falseTag) }
 
-    /// Writes any value: the byte and number-array fast paths, else its `encode(to:)`.
-    func value<T: Encodable>(_ v: T, codingPath: [any CodingKey]) throws {
-        if T.self == [UInt8].self {
-            unsafeBitCast(v, to: [UInt8].self).withUnsafeBytes { raw(BinaryFormat.bytes, $0) }
-        } else if T.self == String.self {
-            string(unsafeBitCast(v, to: String.self))
-        } else if T.self == Data.self {
-            (v as! Data).withUnsafeBytes { raw(BinaryFormat.bytes, $0) }
-        } else if T.self == Int.self {
-            int(Int64(unsafeBitCast(v, to: Int.self)))
-        } else if T.self == Double.self {
-            double(unsafeBitCast(v, to: Double.self))
-        } else if let code = NumberArray.code(T.self) {
+    /// Writes `v` if it is of a type written as its bytes (`String`, `Int`, `Double`, `[UInt8]`,
+    /// `Data`, arrays of numbers); false for any other type.
+    func fastValue<T: Encodable>(_ v: T) -> Bool {
+        guard let kind = FastType.kind(T.self) else { return false }
+        switch kind {
+        case FastType.string: string(unsafeBitCast(v, to: String.self))
+        case FastType.int: int(Int64(unsafeBitCast(v, to: Int.self)))
+        case FastType.double: double(unsafeBitCast(v, to: Double.self))
+        case FastType.bytes: unsafeBitCast(v, to: [UInt8].self).withUnsafeBytes { raw(BinaryFormat.bytes, $0) }
+        case FastType.data: (v as! Data).withUnsafeBytes { raw(BinaryFormat.bytes, $0) }
+        default:
+            let code = kind - FastType.numbers + 1
             NumberArray.withImage(v) { image in
-                buf.append(BinaryFormat.numbers)
-                buf.append(code)
-                varint(UInt64(image.count / NumberArray.size(code)!))
-                buf.append(contentsOf: image)
+                write(max: 12 + image.count) { p in
+                    p.storeBytes(of: BinaryFormat.numbers, as: UInt8.self)
+                    p.storeBytes(of: code, toByteOffset: 1, as: UInt8.self)
+                    let n = 2 + Self.varint(p + 2, UInt64(image.count / NumberArray.size(code)!))
+                    if image.count > 0 { (p + n).copyMemory(from: image.baseAddress!, byteCount: image.count) }
+                    return n + image.count
+                }
             }
-        } else {
-            let mark = (buf.count, children.count)
-            try v.encode(to: BinaryEncoding(box: self, codingPath: codingPath))
-            if (buf.count, children.count) == mark {
-                buf.append(BinaryFormat.object)
-                buf.append(BinaryFormat.end)
-            }
+        }
+        return true
+    }
+}
+
+/// The types both directions read and write as bytes, told apart by one scan of their type
+/// identifiers (not sixteen metadata look-ups a value, as `T.self == X.self` tests cost in
+/// unspecialized code).
+enum FastType {
+    static let string: UInt8 = 0, int: UInt8 = 1, double: UInt8 = 2, bytes: UInt8 = 3, data: UInt8 = 4
+    /// `numbers + code - 1` for the `NumberArray` element code `code` (1...11).
+    static let numbers: UInt8 = 5
+    static let ids: [ObjectIdentifier] = [
+        ObjectIdentifier(String.self), ObjectIdentifier(Int.self), ObjectIdentifier(Double.self),
+        ObjectIdentifier([UInt8].self), ObjectIdentifier(Data.self),
+        // NumberArray's element codes 1...11, in order.
+        ObjectIdentifier([Int].self), ObjectIdentifier([Double].self), ObjectIdentifier([Float].self),
+        ObjectIdentifier([Int64].self), ObjectIdentifier([UInt64].self), ObjectIdentifier([Int32].self),
+        ObjectIdentifier([UInt32].self), ObjectIdentifier([Int16].self), ObjectIdentifier([UInt16].self),
+        ObjectIdentifier([Int8].self), ObjectIdentifier([UInt].self),
+    ]
+
+    /// The kind of `T`, or nil when `T` is encoded by its own `encode(to:)`.
+    @inline(__always)
+    static func kind<T>(_: T.Type) -> UInt8? {
+        let id = ObjectIdentifier(T.self)
+        return ids.withUnsafeBufferPointer { ids in
+            for i in 0..<ids.count where ids[i] == id { return UInt8(i) }
+            return nil
         }
     }
 }
 
-/// The `Encoder` handed to a value's `encode(to:)`: it writes into the slot at the end of `box`.
+/// One encode into one buffer (the usual path): containers are written where they are opened,
+/// in the order Codable fills them, with no box, child buffer or splice a container; the buffer
+/// is this thread's, reused from one encode to the next.
+///
+/// A container is open from its opening until its parent (or an ancestor) is written to again,
+/// which closes it (its `end` tag). Open containers form a stack; `top` takes the writes. A slot
+/// (the place of one value: what an `Encoder` writes into) is a stack entry without a tag that
+/// becomes `{}` if it is closed empty, as a value that encodes nothing is. A write to a closed
+/// container sets `outOfOrder`, and the value is encoded again by ``TreeEncoder``.
+///
+/// `LinearEncoding` is a handle on this thread's ``EncodingState``, reached through a pointer
+/// rather than a class so that a write costs no reference counting and no dynamic exclusivity
+/// check (measured: those were a quarter of an encode's instructions). Like any Codable
+/// encoder's containers, the ones made from it are valid during its encode.
+struct LinearEncoding: ByteWriter {
+    let p: UnsafeMutablePointer<EncodingState>
+
+    @inline(__always)
+    func write(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
+        if p.pointee.count + n > p.pointee.capacity { p.pointee.grow(p.pointee.count + n) }
+        p.pointee.count += body(p.pointee.base + p.pointee.count)
+    }
+
+    typealias Open = EncodingState.Open
+
+    /// This thread's free state (an encode inside an encode takes the next one).
+    static func take() -> LinearEncoding {
+        var link = pthread_getspecific(EncodingState.key)?.assumingMemoryBound(to: EncodingState.self)
+        if link == nil {
+            link = EncodingState.make()
+            pthread_setspecific(EncodingState.key, link)
+        }
+        var s = link!
+        while s.pointee.inUse {
+            if s.pointee.next == nil { s.pointee.next = EncodingState.make() }
+            s = s.pointee.next!
+        }
+        s.pointee.inUse = true
+        return LinearEncoding(p: s)
+    }
+
+    /// Ends an encode: the state is reset, keeping the buffer's capacity unless it grew past 1 MiB.
+    func give() {
+        p.pointee.count = 0
+        if p.pointee.capacity > 1 << 20 { p.pointee.shrink() }
+        p.pointee.open.removeAll(keepingCapacity: p.pointee.open.capacity <= 256)
+        p.pointee.top = Open(id: 0, mark: -1, key: nil)
+        p.pointee.nextID = 1
+        p.pointee.outOfOrder = false
+        p.pointee.message = false
+        p.pointee.json = nil
+        p.pointee.inUse = false
+    }
+
+    var top: Open { p.pointee.top }
+    var count: Int { p.pointee.count }
+    var outOfOrder: Bool { p.pointee.outOfOrder }
+
+    /// Makes container `id` the one writes go to, closing those opened after it; false (and
+    /// `outOfOrder`) when it is already closed.
+    @inline(__always)
+    func reach(_ id: Int) -> Bool {
+        p.pointee.top.id == id || reachBelow(id)
+    }
+
+    @inline(never)
+    func reachBelow(_ id: Int) -> Bool {
+        guard let i = p.pointee.open.lastIndex(where: { $0.id == id }) else {
+            p.pointee.outOfOrder = true
+            return false
+        }
+        close(p.pointee.top)
+        while p.pointee.open.count > i + 1 { close(p.pointee.open.removeLast()) }
+        p.pointee.top = p.pointee.open.removeLast()
+        return true
+    }
+
+    func close(_ o: Open) {
+        if o.mark < 0 {
+            append(BinaryFormat.end)
+        } else if p.pointee.count == o.mark {
+            // A value that encoded nothing: an empty keyed container, as JSONEncoder writes `{}`.
+            append(BinaryFormat.object)
+            append(BinaryFormat.end)
+        }
+    }
+
+    /// Opens a container with `tag` (a slot when nil) in the top container; returns its id.
+    func push(_ tag: UInt8?, key: (any CodingKey)?) -> Int {
+        let id = p.pointee.nextID
+        p.pointee.nextID += 1
+        p.pointee.open.append(p.pointee.top)
+        if let tag {
+            p.pointee.top = Open(id: id, mark: -2 - p.pointee.count, key: key)
+            append(tag)
+        } else {
+            p.pointee.top = Open(id: id, mark: p.pointee.count, key: key)
+        }
+        return id
+    }
+
+    /// Makes slot `slot` the top before its value is written; a slot written twice, or after
+    /// its parent moved on, is out of order.
+    func enterSlot(_ slot: Int) {
+        if !reach(slot) || p.pointee.count != p.pointee.top.mark { p.pointee.outOfOrder = true }
+    }
+
+    /// The keyed container that slot `slot` already holds, still open, made the top again: a
+    /// second `container(keyedBy:)` from one encoder (a class's `super.encode(to: encoder)`)
+    /// continues it, as JSONEncoder's two containers share one object. Nil when there is none.
+    func openKeyed(in slot: Int) -> Int? {
+        let open = p.pointee.open
+        guard let i = open.lastIndex(where: { $0.id == slot }) else { return nil }
+        let above = i + 1 < open.count ? open[i + 1] : p.pointee.top
+        let start = -2 - above.mark
+        guard above.mark <= -2, start == open[i].mark, p.pointee.base.load(fromByteOffset: start, as: UInt8.self) == BinaryFormat.object else { return nil }
+        _ = reach(above.id)
+        return above.id
+    }
+
+    /// Writes any value into the top container: the byte and number-array fast paths, else its
+    /// `encode(to:)` into a slot.
+    func value<T: Encodable>(_ v: T, key: (any CodingKey)?) throws {
+        if fastValue(v) { return }
+        let parent = p.pointee.top.id
+        let slot = push(nil, key: key)
+        try v.encode(to: BinaryEncoding(state: self, slot: slot))
+        _ = reach(parent)
+    }
+
+    /// The coding path of open container `id`: the keys it and its ancestors sit under.
+    func path(to id: Int) -> [any CodingKey] {
+        var keys: [any CodingKey] = []
+        for o in p.pointee.open {
+            if let k = o.key { keys.append(k) }
+            if o.id == id { return keys }
+        }
+        if let k = p.pointee.top.key { keys.append(k) }
+        return p.pointee.top.id == id ? keys : []
+    }
+}
+
+/// What a ``LinearEncoding`` writes and keeps; one chain of them per thread.
+struct EncodingState {
+    /// An open container or slot: its id; for a slot the buffer offset where its value starts,
+    /// for a tagged container `-2 - start` (the offset of its tag; -1 for the root); and the key
+    /// it sits under in its parent (for `codingPath`).
+    struct Open {
+        var id: Int
+        var mark: Int
+        var key: (any CodingKey)?
+    }
+
+    /// The payload so far: `count` bytes at `base`, which has room for `capacity`.
+    var base: UnsafeMutableRawPointer
+    var count = 0
+    var capacity: Int
+    /// The open containers under `top`, outermost first; the root (id 0) is never closed.
+    var open: [Open] = []
+    var top = Open(id: 0, mark: -1, key: nil)
+    var nextID = 1
+    var outOfOrder = false
+    /// True while encoding a Connection or queue message (``BinaryEncoder/withPayload(_:message:_:)``).
+    var message = false
+    /// The JSON of a ``JSONCoded`` message, which then replaces the binary payload.
+    var json: Data?
+    var inUse = false
+    /// The state an encode inside this one uses.
+    var next: UnsafeMutablePointer<EncodingState>?
+
+    init() {
+        capacity = 256
+        base = malloc(capacity)!
+    }
+
+    static func make() -> UnsafeMutablePointer<EncodingState> {
+        let p = UnsafeMutablePointer<EncodingState>.allocate(capacity: 1)
+        p.initialize(to: EncodingState())
+        return p
+    }
+
+    /// Room for at least `needed` bytes (doubling).
+    mutating func grow(_ needed: Int) {
+        var c = capacity
+        while c < needed { c *= 2 }
+        base = realloc(base, c)!
+        capacity = c
+    }
+
+    /// Back to 256 bytes after a large payload.
+    mutating func shrink() {
+        free(base)
+        capacity = 256
+        base = malloc(capacity)!
+    }
+
+    /// The thread's chain, freed when the thread ends.
+    static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k) { raw in
+            var p = raw?.assumingMemoryBound(to: EncodingState.self)
+            while let s = p {
+                p = s.pointee.next
+                free(s.pointee.base)
+                s.deinitialize(count: 1)
+                s.deallocate()
+            }
+        }
+        return k
+    }()
+}
+
+/// The `Encoder` handed to a value's `encode(to:)`: it writes into slot `slot`.
 struct BinaryEncoding: Encoder {
-    let box: EncodingBox
-    var codingPath: [any CodingKey]
+    let state: LinearEncoding
+    let slot: Int
+    var codingPath: [any CodingKey] { state.path(to: slot) }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
+    /// True for the whole value of a Connection or queue message (where a ``JSONCoded`` is the
+    /// message's JSON, not a String in the binary payload).
+    var isMessage: Bool { state.p.pointee.message && slot == 1 && state.count == 2 }
+
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(BinaryKeyedEncoding<Key>(box: box.child(BinaryFormat.object), codingPath: codingPath))
+        if let id = state.openKeyed(in: slot) { return KeyedEncodingContainer(BinaryKeyedEncoding<Key>(state: state, id: id)) }
+        state.enterSlot(slot)
+        return KeyedEncodingContainer(BinaryKeyedEncoding<Key>(state: state, id: state.push(BinaryFormat.object, key: nil)))
     }
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        BinaryUnkeyedEncoding(box: box.child(BinaryFormat.array), codingPath: codingPath)
+        state.enterSlot(slot)
+        return BinaryUnkeyedEncoding(state: state, id: state.push(BinaryFormat.array, key: nil))
     }
     func singleValueContainer() -> any SingleValueEncodingContainer {
-        BinarySingleEncoding(box: box, codingPath: codingPath)
+        BinarySingleEncoding(state: state, slot: slot)
     }
-}
-
-/// Key, value pairs into an `object` box.
-struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let box: EncodingBox
-    var codingPath: [any CodingKey]
-
-    func key(_ k: Key) { box.string(k.stringValue) }
-    mutating func encodeNil(forKey k: Key) throws { key(k); box.buf.append(BinaryFormat.null) }
-    mutating func encode(_ v: Bool, forKey k: Key) throws { key(k); box.bool(v) }
-    mutating func encode(_ v: String, forKey k: Key) throws { key(k); box.string(v) }
-    mutating func encode(_ v: Double, forKey k: Key) throws { key(k); box.double(v) }
-    mutating func encode(_ v: Float, forKey k: Key) throws { key(k); box.float(v) }
-    mutating func encode(_ v: Int, forKey k: Key) throws { key(k); box.int(Int64(v)) }
-    mutating func encode(_ v: Int8, forKey k: Key) throws { key(k); box.int(Int64(v)) }
-    mutating func encode(_ v: Int16, forKey k: Key) throws { key(k); box.int(Int64(v)) }
-    mutating func encode(_ v: Int32, forKey k: Key) throws { key(k); box.int(Int64(v)) }
-    mutating func encode(_ v: Int64, forKey k: Key) throws { key(k); box.int(v) }
-    mutating func encode(_ v: UInt, forKey k: Key) throws { key(k); box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt8, forKey k: Key) throws { key(k); box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt16, forKey k: Key) throws { key(k); box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt32, forKey k: Key) throws { key(k); box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt64, forKey k: Key) throws { key(k); box.uint(v) }
-    mutating func encode<T: Encodable>(_ v: T, forKey k: Key) throws {
-        key(k)
-        try box.value(v, codingPath: codingPath + [k])
-    }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey k: Key) -> KeyedEncodingContainer<NestedKey> {
-        key(k)
-        return KeyedEncodingContainer(BinaryKeyedEncoding<NestedKey>(box: box.child(BinaryFormat.object), codingPath: codingPath + [k]))
-    }
-    mutating func nestedUnkeyedContainer(forKey k: Key) -> any UnkeyedEncodingContainer {
-        key(k)
-        return BinaryUnkeyedEncoding(box: box.child(BinaryFormat.array), codingPath: codingPath + [k])
-    }
-    mutating func superEncoder() -> any Encoder {
-        box.string("super")
-        return BinaryEncoding(box: box.child(nil), codingPath: codingPath)
-    }
-    mutating func superEncoder(forKey k: Key) -> any Encoder {
-        key(k)
-        return BinaryEncoding(box: box.child(nil), codingPath: codingPath + [k])
-    }
-}
-
-/// Values into an `array` box.
-struct BinaryUnkeyedEncoding: UnkeyedEncodingContainer {
-    let box: EncodingBox
-    var codingPath: [any CodingKey]
-    var count = 0
-
-    init(box: EncodingBox, codingPath: [any CodingKey]) {
-        self.box = box
-        self.codingPath = codingPath
-    }
-
-    mutating func encodeNil() throws { count += 1; box.buf.append(BinaryFormat.null) }
-    mutating func encode(_ v: Bool) throws { count += 1; box.bool(v) }
-    mutating func encode(_ v: String) throws { count += 1; box.string(v) }
-    mutating func encode(_ v: Double) throws { count += 1; box.double(v) }
-    mutating func encode(_ v: Float) throws { count += 1; box.float(v) }
-    mutating func encode(_ v: Int) throws { count += 1; box.int(Int64(v)) }
-    mutating func encode(_ v: Int8) throws { count += 1; box.int(Int64(v)) }
-    mutating func encode(_ v: Int16) throws { count += 1; box.int(Int64(v)) }
-    mutating func encode(_ v: Int32) throws { count += 1; box.int(Int64(v)) }
-    mutating func encode(_ v: Int64) throws { count += 1; box.int(v) }
-    mutating func encode(_ v: UInt) throws { count += 1; box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt8) throws { count += 1; box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt16) throws { count += 1; box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt32) throws { count += 1; box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt64) throws { count += 1; box.uint(v) }
-    mutating func encode<T: Encodable>(_ v: T) throws {
-        count += 1
-        try box.value(v, codingPath: codingPath)
-    }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        count += 1
-        return KeyedEncodingContainer(BinaryKeyedEncoding<NestedKey>(box: box.child(BinaryFormat.object), codingPath: codingPath))
-    }
-    mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        count += 1
-        return BinaryUnkeyedEncoding(box: box.child(BinaryFormat.array), codingPath: codingPath)
-    }
-    mutating func superEncoder() -> any Encoder {
-        count += 1
-        return BinaryEncoding(box: box.child(nil), codingPath: codingPath)
-    }
-}
-
-/// One value into the slot at the end of `box`.
-struct BinarySingleEncoding: SingleValueEncodingContainer {
-    let box: EncodingBox
-    var codingPath: [any CodingKey]
-
-    mutating func encodeNil() throws { box.buf.append(BinaryFormat.null) }
-    mutating func encode(_ v: Bool) throws { box.bool(v) }
-    mutating func encode(_ v: String) throws { box.string(v) }
-    mutating func encode(_ v: Double) throws { box.double(v) }
-    mutating func encode(_ v: Float) throws { box.float(v) }
-    mutating func encode(_ v: Int) throws { box.int(Int64(v)) }
-    mutating func encode(_ v: Int8) throws { box.int(Int64(v)) }
-    mutating func encode(_ v: Int16) throws { box.int(Int64(v)) }
-    mutating func encode(_ v: Int32) throws { box.int(Int64(v)) }
-    mutating func encode(_ v: Int64) throws { box.int(v) }
-    mutating func encode(_ v: UInt) throws { box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt8) throws { box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt16) throws { box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt32) throws { box.uint(UInt64(v)) }
-    mutating func encode(_ v: UInt64) throws { box.uint(v) }
-    mutating func encode<T: Encodable>(_ v: T) throws { try box.value(v, codingPath: codingPath) }
 }

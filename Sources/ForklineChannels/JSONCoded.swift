@@ -29,8 +29,13 @@ public struct JSONCoded<Value: Codable>: Codable {
     }
 
     public func encode(to encoder: any Encoder) throws {
+        if let binary = encoder as? BinaryEncoding, binary.isMessage {
+            // The whole value of a message: the frame is the JSON (type 1), not a binary payload.
+            binary.state.p.pointee.json = try JSONEncoder().encode(value)
+            return
+        }
         var c = encoder.singleValueContainer()
-        if encoder is BinaryEncoding {
+        if encoder is BinaryEncoding || encoder is TreeEncoding {
             try c.encode(String(decoding: try JSONEncoder().encode(value), as: UTF8.self))
         } else {
             try c.encode(value)
@@ -40,15 +45,3 @@ public struct JSONCoded<Value: Codable>: Codable {
 
 extension JSONCoded: Sendable where Value: Sendable {}
 extension JSONCoded: Equatable where Value: Equatable {}
-
-/// What ``MessageCodec`` asks of a ``JSONCoded`` without knowing its `Value`.
-@usableFromInline
-protocol JSONCodedMessage {
-    /// The JSON of the wrapped value.
-    func json() throws -> Data
-}
-
-extension JSONCoded: JSONCodedMessage {
-    @usableFromInline
-    func json() throws -> Data { try JSONEncoder().encode(value) }
-}

@@ -19,24 +19,21 @@ enum MessageCodec {
         if _isPOD(T.self) {
             var v = value
             withUnsafeBytes(of: &v) { body($0, plain) }
-        } else if var s = value as? String {
+        } else if T.self == String.self {
+            var s = unsafeBitCast(value, to: String.self)
             s.withUTF8 { body(UnsafeRawBufferPointer($0), utf8) }
         } else if T.self == [UInt8].self {
             unsafeBitCast(value, to: [UInt8].self).withUnsafeBytes { body($0, bytes) }
         } else if T.self == Data.self {
             (value as! Data).withUnsafeBytes { body($0, bytes) }
-        } else if let j = value as? any JSONCodedMessage {
-            let data: Data
-            do { data = try j.json() } catch {
-                throw ChannelError(.encoding, "\(label): cannot encode \(T.self) as JSON: \(error)")
-            }
-            data.withUnsafeBytes { body($0, json) }
         } else {
-            let payload: [UInt8]
-            do { payload = try BinaryEncoder().encode(value) } catch {
+            // The binary codec, in its reused buffer; a `JSONCoded` message comes back as JSON
+            // (no dynamic cast to find it: its `encode(to:)` tells the encoder).
+            do {
+                try BinaryEncoder.withPayload(value, message: true) { b, isJSON in body(b, isJSON ? json : binary) }
+            } catch {
                 throw ChannelError(.encoding, "\(label): cannot encode \(T.self): \(error)")
             }
-            payload.withUnsafeBytes { body($0, binary) }
         }
     }
 
@@ -51,7 +48,7 @@ enum MessageCodec {
             guard let s = String(validating: b.bindMemory(to: UInt8.self), as: UTF8.self) else {
                 throw ChannelError(.encoding, "\(label): the String message (\(b.count) bytes) is not valid UTF-8")
             }
-            return s as! T
+            return unsafeBitCast(s, to: T.self)
         }
         if type == bytes && T.self == [UInt8].self { return unsafeBitCast(Array(b), to: T.self) }
         if type == bytes && T.self == Data.self { return Data(b) as! T }
