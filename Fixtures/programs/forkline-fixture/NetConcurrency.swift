@@ -14,15 +14,21 @@ enum NetConcurrency {
     /// the default, so it states it.
     static let defaultBound = 64
 
-    static func descriptors() -> Int {
-        guard let d = opendir("/proc/self/fd") else { return -1 }
-        defer { closedir(d) }
-        var n = 0
+    /// This process's open descriptors and what each is (`readlink /proc/self/fd/N`), without
+    /// the directory stream's own.
+    static func descriptors() -> [String] {
+        guard let d = opendir("/proc/self/fd") else { return [] }
+        let own = dirfd(d)
+        var out: [String] = []
         while let e = readdir(d) {
             let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name != "." && name != ".." { n += 1 }
+            guard name != ".", name != "..", Int32(name) != own else { continue }
+            var buf = [CChar](repeating: 0, count: 512)
+            let n = readlink("/proc/self/fd/" + name, &buf, 511)
+            out.append(name + " " + (n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"))
         }
-        return n - 1  // the directory stream's own descriptor
+        closedir(d)
+        return out.sorted()
     }
 
     static func now() -> UInt64 {
@@ -173,9 +179,21 @@ enum NetConcurrency {
         for fd in late { _ = Glibc.close(fd) }
         short.close()
 
-        let after = descriptors()
+        // A leaked descriptor never comes back; one that another thread of the process closes a
+        // moment later (seen once in a loaded test run, not identified: the diff below names it)
+        // does: looked at for up to 10 s.
+        var after = descriptors()
+        if after != baseline {
+            writeStderrLine("descriptors at the first look: only at the baseline \(Set(baseline).subtracting(after).sorted()), only after \(Set(after).subtracting(baseline).sorted())")
+        }
+        for _ in 0..<100 where after != baseline {
+            usleep(100_000)
+            after = descriptors()
+        }
         print("descriptors back to the baseline \(after == baseline)")
-        if after != baseline { writeStderrLine("descriptors: baseline \(baseline), after \(after)") }
+        if after != baseline {
+            writeStderrLine("descriptors: only at the baseline \(Set(baseline).subtracting(after).sorted()), only after \(Set(after).subtracting(baseline).sorted())")
+        }
     }
 }
 
