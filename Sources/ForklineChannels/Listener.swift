@@ -22,28 +22,40 @@ import Glibc
 /// docs/cluster.md) within ``handshakeTimeout`` before its connection is returned: a peer with a
 /// wrong key, one that sends nothing, garbage or a huge length, or that closes mid-handshake
 /// makes `accept` throw for that peer (its socket closed, nothing accepted), and the next
-/// `accept` serves the next peer. The handshake protects who may connect, not what is said
-/// afterwards: frames are neither encrypted nor authenticated (use a private network or a tunnel).
+/// `accept` serves the next peer. The handshakes of several peers run at the same time (one
+/// thread polls them all, each to its own deadline), so a silent peer delays no other: `accept`
+/// returns (or throws) the endings in the order they came. At most ``maxPendingHandshakes``
+/// peers are held at once; one past that is closed at once. The handshake protects who may
+/// connect, not what is said afterwards: frames are neither encrypted nor authenticated (use a
+/// private network or a tunnel).
 public final class Listener: @unchecked Sendable {
-    // @unchecked: `fd`, `key` and the settings are immutable; `closed` is behind its lock; the
-    // accept path is safe to call from several tasks (a non-blocking accept, EAGAIN retried).
+    // @unchecked: `fd`, `key` and the settings are immutable; the handshakes in progress and
+    // their endings are the desk's, behind its lock; `accept` is safe to call from several tasks.
     /// The address listened on, with the port the kernel picked when 0 was asked.
     public let address: NetworkAddress
     /// How long a peer has to complete the handshake.
     public let handshakeTimeout: Duration
     /// The largest frame accepted connections receive.
     public let maxMessageSize: Int
+    /// The most peers held at once: handshakes in progress plus connections that passed and
+    /// wait for an `accept`. A peer that connects past it is closed at once, so a flood of
+    /// silent peers costs at most this many descriptors (and under 1 KiB of memory each).
+    public let maxPendingHandshakes: Int
     let fd: Int32
     let key: AuthKey
+    let desk: HandshakeDesk
     let closed = ForkSafeLock(false)
     let waits = WaitGroup()
 
     /// Listens on `address` (port 0: any free port; host `0.0.0.0` or `::`: every interface).
     ///
+    /// - Parameters:
+    ///   - handshakeTimeout: how long each peer has to pass the handshake.
+    ///   - maxPendingHandshakes: the most peers held at once (``maxPendingHandshakes``).
     /// - Throws: ``ChannelError`` `invalidArgument` when the host cannot be resolved,
     ///   `systemCallFailed` when the socket cannot be bound (`EADDRINUSE`: the port is taken).
     public init(_ address: NetworkAddress, key: AuthKey, backlog: Int = 128, handshakeTimeout: Duration = .seconds(10),
-                maxMessageSize: Int = 64 << 20) throws(ChannelError) {
+                maxPendingHandshakes: Int = 64, maxMessageSize: Int = 64 << 20) throws(ChannelError) {
         switch Syscall.tcpListen(host: address.host, port: address.port, backlog: Int32(clamping: backlog)) {
         case .success(let fd): self.fd = fd
         case .failure(let f):
@@ -53,12 +65,22 @@ public final class Listener: @unchecked Sendable {
         self.address = NetworkAddress(host: address.host, port: bound?.port ?? address.port)
         self.key = key
         self.handshakeTimeout = handshakeTimeout
+        self.maxPendingHandshakes = max(1, maxPendingHandshakes)
         self.maxMessageSize = maxMessageSize
+        do {
+            desk = try HandshakeDesk(listenFD: fd, key: key, timeout: handshakeTimeout, bound: self.maxPendingHandshakes,
+                                     maxMessageSize: maxMessageSize, name: "listener \(self.address)")
+        } catch {
+            _ = Glibc.close(fd)
+            throw error
+        }
     }
 
     deinit { close() }
 
-    /// Stops listening; an `accept` waiting now throws `closed`. Connections accepted stay open.
+    /// Stops listening; an `accept` waiting now throws `closed`. Every handshake in progress is
+    /// ended and its socket closed before this returns, and so is every connection that passed
+    /// the handshake but no `accept` took. Connections accepted stay open.
     public func close() {
         let first = closed.withLock { c in
             defer { c = true }
@@ -66,69 +88,46 @@ public final class Listener: @unchecked Sendable {
         }
         guard first else { return }
         waits.close()
-        _ = Glibc.close(fd)
+        desk.close()
     }
 
-    /// Waits for the next peer and returns its connection once it passed the handshake.
+    /// Waits for the next ending of a peer's handshake (they run concurrently, see the type's
+    /// discussion) and returns its connection when the peer passed.
     ///
-    /// - Throws: ``ChannelError`` for this peer: `authenticationFailed` (a wrong key),
+    /// - Throws: ``ChannelError`` for that peer: `authenticationFailed` (a wrong key),
     ///   `handshakeTimedOut` (it sent nothing, or too little, within ``handshakeTimeout``),
-    ///   `handshakeFailed` (garbage, a length over 256 bytes, a close mid-handshake); for the
-    ///   listener: `closed` (``close()`` was called), `cancelled`, `systemCallFailed` (`EMFILE`).
+    ///   `handshakeFailed` (garbage, a length over 256 bytes, a close mid-handshake, or
+    ///   refused at once past ``maxPendingHandshakes``), `systemCallFailed` (`accept4`: `EMFILE`);
+    ///   for the listener: `closed` (``close()`` was called), `cancelled`, `systemCallFailed`
+    ///   (the thread that runs the handshakes could not start).
     public func accept() async throws(ChannelError) -> Connection {
+        try desk.enter()
+        defer { desk.leave() }
         while true {
-            if closed.withLock({ $0 }) { throw ChannelError(.closed, "listener \(address): closed") }
-            switch Syscall.accept(fd) {
-            case .success(let conn):
-                let due = deadline(after: handshakeTimeout)
-                let r = await AsyncBridge.runBlocking { [self] in
-                    Result { () throws(ChannelError) in try authenticate(conn, deadline: due) }
-                }
-                return try r.get()
-            case .failure(let e) where e.rawValue == EAGAIN || e.rawValue == ECONNABORTED || e.rawValue == EINTR:
-                do throws(WaitFailure) { try await AsyncBridge.shared().waitReadable(fd, group: waits) } catch {
-                    throw ChannelError(waiting: error, "listener \(address)")
-                }
-            case .failure(let e):
-                throw ChannelError(.systemCallFailed, "listener \(address): accept failed: \(e)", syscall: "accept4", errno: e.rawValue)
+            if let r = try desk.take() { return try r.get() }
+            do throws(WaitFailure) { try await AsyncBridge.shared().waitReadable(desk.readyFD, group: waits) } catch {
+                throw ChannelError(waiting: error, "listener \(address)")
             }
         }
     }
 
     /// Waits up to `timeout` (nil: forever) for the next peer, blocking the calling thread.
-    /// Throws as ``accept()``, and `handshakeTimedOut` when no peer came within `timeout`.
+    /// Throws as ``accept()``, and `handshakeTimedOut` when no peer came within `timeout` (a
+    /// handshake begun goes on: its ending is the next `accept`'s).
     @available(*, noasync, message: "use the async accept")
     public func accept(timeout: Duration?) throws(ChannelError) -> Connection {
         let end = timeout.map { deadline(after: $0) }
+        try desk.enter()
+        defer { desk.leave() }
         while true {
-            if closed.withLock({ $0 }) { throw ChannelError(.closed, "listener \(address): closed") }
-            switch Syscall.accept(fd) {
-            case .success(let conn):
-                return try authenticate(conn, deadline: deadline(after: handshakeTimeout))
-            case .failure(let e) where e.rawValue == EAGAIN || e.rawValue == ECONNABORTED || e.rawValue == EINTR:
-                var ms: Int32 = 200  // a slice, so a close() from another thread is seen
-                if let end {
-                    let now = fl_monotonic_ns()
-                    if now >= end { throw ChannelError(.handshakeTimedOut, "listener \(address): no peer connected within \(timeout!)") }
-                    ms = Int32(min(200, (end - now + 999_999) / 1_000_000))
-                }
-                _ = Syscall.waitReadable(fd, timeoutMs: ms)
-            case .failure(let e):
-                throw ChannelError(.systemCallFailed, "listener \(address): accept failed: \(e)", syscall: "accept4", errno: e.rawValue)
+            if let r = try desk.take() { return try r.get() }
+            var ms: Int32 = 200  // a slice, so a close() from another thread is seen
+            if let end {
+                let now = fl_monotonic_ns()
+                if now >= end { throw ChannelError(.handshakeTimedOut, "listener \(address): no peer connected within \(timeout!)") }
+                ms = Int32(min(200, (end - now + 999_999) / 1_000_000))
             }
-        }
-    }
-
-    /// The handshake on a freshly accepted socket; closes it when the peer fails.
-    func authenticate(_ conn: Int32, deadline: UInt64) throws(ChannelError) -> Connection {
-        let peer = Syscall.socketAddress(conn, peer: true).map { NetworkAddress(host: $0.host, port: $0.port) }
-        let name = "listener \(address): peer \(peer.map(String.init(describing:)) ?? "?")"
-        do {
-            let channel = try Handshake.serve(conn, key: key, deadline: deadline, peer: name)
-            return Connection(channel: channel, readFD: conn, writeFD: conn, maxMessageSize: maxMessageSize, peer: peer)
-        } catch {
-            _ = Glibc.close(conn)
-            throw error
+            _ = Syscall.waitReadable(desk.readyFD, timeoutMs: ms)
         }
     }
 }

@@ -40,7 +40,8 @@ enum RemoteProxy {
         let address = NetworkAddress(host: spec.advertisedHost, port: listener.address.port)
         let command = spec.launcher.commandLine(slot: spec.slot, program: spec.program)
         let launched: pid_t
-        switch launch(command, RemoteWorkerArguments(driver: address, keyFile: spec.keyFile, slot: spec.slot)) {
+        let me = ChildProcess.current
+        switch launch(command, RemoteWorkerArguments(driver: address, keyFile: spec.keyFile, slot: spec.slot, worker: me.name, localEnd: me.puid)) {
         case .success(let pid): launched = pid
         case .failure(let e):
             listener.close()

@@ -25,6 +25,10 @@ struct RemoteWorkerArguments: Codable, Sendable {
     var driver: NetworkAddress
     var keyFile: String
     var slot: Int
+    /// The local end's process name (`PoolWorker-3`) and puid, for the worker's trace
+    /// (ForklineSpawn's `remoteOrigin` reads them from the same JSON).
+    var worker: String?
+    var localEnd: UInt64?
 }
 
 /// A remote worker's first message: where it runs.

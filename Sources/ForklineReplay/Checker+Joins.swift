@@ -44,6 +44,9 @@ extension Checker {
     mutating func checkMissingJoins() {
         for child in trace.processes {
             guard let named = child.start?.parentPuid, named != 0 else { continue }
+            // A remote worker: its local end, on another host, cannot join it (it reaps the
+            // launcher; the worker ends with its connection).
+            if child.method == .remote { continue }
             // The parent its fork implies, as for the joins.
             let parent = forkOf[child.header.puid].map { $0.requestID?.puid ?? $0.puid } ?? named
             if joins[child.header.puid]?.contains(where: { $0.puid == parent }) == true { continue }

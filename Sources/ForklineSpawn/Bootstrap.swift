@@ -62,7 +62,7 @@ extension ChildProcess {
     /// Runs ForklinePool's remote worker entry on the JSON the launcher left; never returns.
     static func runRemoteWorker(_ json: String) -> Never {
         unsetenv(remoteWorkerVariable)
-        Tracer.startFromEnvironment()
+        Tracer.startFromEnvironment(origin: remoteOrigin(json))
         guard let entry = EntryRegistry.lookup("forkline-remote-worker") else {
             writeStderr("forkline: started as a remote pool worker, but this program registered no pool function with bootstrap(entries:)\n")
             exit(ChildSetup.bootstrapFailed)

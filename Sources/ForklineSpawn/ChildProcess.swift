@@ -152,7 +152,7 @@ public final class ChildProcess: Sendable {
                 case (.spawn, .entry(let e, let args)):
                     started = try Launcher.run { () throws(SpawnError) in try self.startSpawn(e, args, &io) }
                 case (.forkserver, .entry(let e, let args)): started = try ForkServerClient.start(self, e, args, &io)
-                case (.root, _): throw SpawnError(.unsupported, "\(name): 'root' is not a start method")
+                case (.root, _), (.remote, _): throw SpawnError(.unsupported, "\(name): '\(method)' is not a start method")
                 case (_, .closure):
                     throw SpawnError(.unsupported, "\(name): a closure can only run in a fork child; use an EntryPoint with \(method)")
                 }

@@ -43,6 +43,12 @@ public enum Tracer {
         package static func root(name: String = "main") -> Origin {
             Origin(parentPuid: 0, parentPid: getppid(), forkerPuid: 0, forkSeq: 0, method: .root, name: name, entry: "")
         }
+
+        /// The origin of a pool's remote worker: a launcher started it on its host for the pool
+        /// worker process `localEnd` (its logical parent, on the driver's host).
+        package static func remote(name: String, localEnd: UInt64, entry: String) -> Origin {
+            Origin(parentPuid: localEnd, parentPid: getppid(), forkerPuid: 0, forkSeq: 0, method: .remote, name: name, entry: entry)
+        }
     }
 
     package struct State {
@@ -81,7 +87,10 @@ public enum Tracer {
     /// this host's name, so processes on several hosts sharing one file system each write their
     /// own directory: `FORKLINE_TRACE=/shared/trace/%h`). Idempotent; called by
     /// ForklineSpawn's `bootstrap` and before the first child starts.
-    public static func startFromEnvironment() {
+    public static func startFromEnvironment() { startFromEnvironment(origin: .root()) }
+
+    /// As ``startFromEnvironment()``, recording `origin` in the `start` event (a remote worker's).
+    package static func startFromEnvironment(origin: Origin) {
         guard let dir = getenv(environmentVariable).map({ String(cString: $0) }), !dir.isEmpty else {
             state.withLock { $0.initialized = true }
             return
@@ -92,7 +101,7 @@ public enum Tracer {
         }
         if already { return }
         do {
-            try open(directory: expandingHost(dir), origin: .root())
+            try open(directory: expandingHost(dir), origin: origin)
         } catch {
             warnTracingFailure("forkline: tracing disabled: \(error)", directory: dir)
         }
@@ -111,7 +120,9 @@ public enum Tracer {
         }
         if fl_trace_enabled() != 0 { return }
         try makeDirectories(directory)
-        if origin.method == .root { resetTreeWarning(directory) }  // a new run: its own warning
+        // The first process of its host's directory (a remote worker is one on its node).
+        let rooted = origin.method == .root || origin.method == .remote
+        if rooted { resetTreeWarning(directory) }  // a new run: its own warning
         let path = "\(directory)/\(pid).\(hex16(id)).\(TraceFormat.fileExtension)"
         let rc = fl_trace_open(path, id, pid, getppid(), fl_monotonic_ns(), fl_realtime_ns(), hostID)
         if rc != 0 { throw TraceError(operation: "open", path: path, errno: -rc) }
@@ -137,7 +148,7 @@ public enum Tracer {
             }
             throw TraceError(operation: "link", path: path, errno: -linked)
         }
-        if origin.method == .root { writeHostFile(directory: directory) }
+        if rooted { writeHostFile(directory: directory) }
     }
 
     /// Creates `directory` and any missing parents (as `mkdir -p`); another process creating

@@ -235,6 +235,10 @@ public enum StartMethod: UInt8, Sendable, Hashable, CaseIterable, Codable, Custo
     case spawn = 1
     /// A fork of the forkserver, a clean single-threaded process started for the purpose.
     case forkserver = 2
+    /// A pool's remote worker, started by a launcher (srun, sbatch, a command) on its host, not
+    /// by a fork: in a trace only, never a method to start a child with. Its start's parent is
+    /// the pool worker process that launched it (docs/cluster.md, "Traces").
+    case remote = 3
     /// The root process of a trace (not started by Forkline).
     case root = 255
 
@@ -243,13 +247,14 @@ public enum StartMethod: UInt8, Sendable, Hashable, CaseIterable, Codable, Custo
         case .fork: "fork"
         case .spawn: "spawn"
         case .forkserver: "forkserver"
+        case .remote: "remote"
         case .root: "root"
         }
     }
 
     /// Parses `fork`, `spawn` or `forkserver`.
     public init?(name: String) {
-        guard let m = Self.allCases.first(where: { $0.description == name && $0 != .root }) else { return nil }
+        guard let m = Self.allCases.first(where: { $0.description == name && $0 != .root && $0 != .remote }) else { return nil }
         self = m
     }
 }

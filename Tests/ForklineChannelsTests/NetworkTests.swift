@@ -53,6 +53,25 @@ struct NetworkTests {
         #expect(Data(out.stdout.utf8).range(of: key) == nil && Data(out.stderr.utf8).range(of: key) == nil)
     }
 
+    @Test("handshakes run concurrently: silent peers delay no good client, the bound closes peers past it, deadlines close the silent ones, no descriptor leaks")
+    func concurrentHandshakes() throws {
+        let dir = TestSupport.temporaryDirectory("forkline-net")
+        let (out, traceDir) = try TestSupport.runFixture(["net-concurrent-handshakes", "forkserver", dir], timeout: 400)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == [
+            "warm-up served true client=exited(0)",
+            // One handshake at a time: the good client waited the 120 s timeout behind the first silent peer.
+            "async silent-peers-challenged 5 of 5, good client accepted within-20s true served true client=exited(0)",
+            "blocking silent-peers-challenged 5 of 5, good client accepted within-20s true served true client=exited(0)",
+            "bound 64: filled 54 of 54 challenged, past it closed unchallenged 4 of 4, accept saw handshakeFailed-refused,handshakeFailed-refused,handshakeFailed-refused,handshakeFailed-refused",
+            "close ended 64 of 64 held peers",
+            "deadline: challenged 4 of 4, waiter cancelled, closed at the deadline 4 of 4 (not before it true), next accepts handshakeTimedOut,handshakeTimedOut,handshakeTimedOut",
+            "descriptors back to the baseline true",
+        ], "\(out.stderr)")
+        let (_, report) = try TestSupport.checkedTrace(traceDir)
+        #expect(report.ok, "\(report.violations)")
+    }
+
     @Test("SHA-256 gives the FIPS 180-2 digests")
     func sha256() {
         #expect(hex(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

@@ -20,10 +20,10 @@ struct RemotePoolTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: tmp).isEmpty, "the pool's key directory was left behind")
         let (trace, report) = try TestSupport.checkedTrace(dir)
         #expect(report.ok, "\(report.violations)")
-        // A remote worker is a process of its own (a root in the trace: the launcher, not a
-        // fork, made it) whose parent is one of the pool's worker processes.
+        // A remote worker is a process of its own (no fork made it: the launcher started it)
+        // whose parent is one of the pool's worker processes, its local end.
         let proxies = Set(trace.processes.filter { $0.name.hasPrefix("PoolWorker-") }.map(\.header.pid))
-        let remotes = trace.processes.filter { $0.name == "main" && proxies.contains($0.header.ppid) }
+        let remotes = trace.processes.filter { proxies.contains($0.header.ppid) && ($0.start?["forkerPuid"]?.uint ?? 0) == 0 }
         #expect(TestSupport.survivors(remotes.map(\.header.pid), within: 10).isEmpty, "a remote worker outlived its pool")
         return (out.lines, trace, remotes)
     }
@@ -35,7 +35,7 @@ struct RemotePoolTests {
         #expect(remotes.count == 3)
         // Each remote worker received its batches over the TCP connection: every recv names a
         // send of its local end, which happened before it.
-        let proxyPuids = Set(trace.processes.filter { $0.name.hasPrefix("PoolWorker-") }.map(\.header.puid))
+        let proxyPuids = Set(trace.processes.filter { $0.name.hasPrefix("PoolWorker-") && !$0.name.contains("(remote") }.map(\.header.puid))
         for r in remotes {
             let recvs = r.events.filter { $0.kind == .recv }
             #expect(!recvs.isEmpty)
@@ -44,6 +44,38 @@ struct RemotePoolTests {
                 #expect(proxyPuids.contains(send.puid))
                 #expect(trace.happensBefore(send, e.id))
             }
+        }
+    }
+
+    @Test("each remote worker is named as its local end's pool worker, remote, on its host, and its start names that local end")
+    func names() throws {
+        let tmp = TestSupport.temporaryDirectory("forkline-remote-tmp")
+        let (out, dir) = try TestSupport.runFixture(["pool-remote-map", "forkserver"], environment: ["TMPDIR": tmp])
+        #expect(out.status == 0, "\(out.stderr)")
+        let (trace, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+        var name = [CChar](repeating: 0, count: 256)
+        _ = gethostname(&name, 255)
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // The launcher (not a fork) made each: the ones whose parent process is a local end.
+        let locals = trace.processes.filter { $0.name.hasPrefix("PoolWorker-") && $0.method != .root && ($0.start?["forkerPuid"]?.uint ?? 0) != 0 }
+        let remotes = trace.processes.filter { r in locals.contains { $0.header.pid == r.header.ppid } }
+        #expect(remotes.count == 3)
+        for r in remotes {
+            let local = try #require(locals.first { $0.header.pid == r.header.ppid })
+            #expect(r.name == "\(local.name) (remote, \(host))")
+            // Its start ties it to the pool: its logical parent is its local end (whose own
+            // parent is the pool's driver), and its method says a launcher started it.
+            #expect(r.start?["parentPuid"]?.uint == local.header.puid)
+            #expect(r.method?.description == "remote")
+            #expect(r.start?["entry"]?.string == "forkline-remote-worker")
+            #expect(trace.parent(of: r)?.header.puid == local.header.puid)
+        }
+        // What `replay show` prints: a lane for each, labelled with its pid and name.
+        let shown = try TestSupport.run(TestSupport.executable("replay"), ["show", "--width", "200", dir])
+        #expect(shown.status == 0, "\(shown.stderr)")
+        for r in remotes {
+            #expect(shown.lines.contains { $0.hasPrefix("\(r.header.pid) \(r.name.prefix(20))") }, "\(shown.stdout)")
         }
     }
 

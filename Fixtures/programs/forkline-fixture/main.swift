@@ -358,6 +358,7 @@ case let s where s.hasPrefix("pool-remote-"): try await RemotePoolScenarios.run(
 case let s where s.hasPrefix("pool-"): try await PoolScenarios.run(s, m, count)
 case let s where s.hasPrefix("codec-"): try await CodecScenarios.run(s, m)
 case let s where s.hasPrefix("cluster-"): try await ClusterScenarios.run(s, m, args: args)
+case "net-concurrent-handshakes": try await NetConcurrency.run(method: m, dir: args[2])
 case let s where s.hasPrefix("net-"): try await NetScenarios.run(s, method: m, dir: args[2])
 case let s where s.hasPrefix("poolbin-"): try await PoolBinaryScenarios.run(s, m)
 default:
