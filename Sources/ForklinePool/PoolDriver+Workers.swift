@@ -16,13 +16,17 @@ extension PoolDriver {
             defer { ring.closeDescriptor() }
             let cancels = try CancelBoard()
             defer { cancels.closeDescriptor() }
+            // A remote worker's local end relays its tasks from the connection.
+            let tasks = remote == nil ? try TaskRing() : nil
+            defer { tasks?.closeDescriptor() }
             let (mine, theirs) = try Connection.pipe()
             var options = ChildOptions(name: "PoolWorker-\(id)", method: method, daemon: true)
             options.pass(theirs)
             options.inheritedDescriptors += [ring.fd, wakeWrite, cancels.fd]
+            if let tasks { options.inheritedDescriptors.append(tasks.fd) }
             let args = WorkerArguments(connection: theirs, pool: pool, initializer: initializer?.entry,
                                        initializerArguments: initializer?.arguments, ring: ring.fd, wake: wakeWrite,
-                                       remote: remote?.spec(for: id), cancels: cancels.fd)
+                                       remote: remote?.spec(for: id), cancels: cancels.fd, tasks: tasks?.fd)
             // A fork worker runs the loop on the arguments it inherits: nothing to decode on its
             // way to `ready` (the first JSON decode in a fork child could wait forever on a
             // runtime lock another thread held at the fork: PoolWorker.rehearse).
@@ -36,7 +40,7 @@ extension PoolDriver {
             }
             theirs.close()
             workers[id] = WorkerHandle(child: child, connection: mine, fd: mine.fileDescriptors[0], pid: child.pid ?? 0, ring: ring,
-                                       cancels: cancels)
+                                       tasks: tasks, cancels: cancels)
             pids.withLock { $0[id] = child.pid ?? 0 }
         } catch {
             perform(scheduler.exited(id, status: nil, startError: "starting a pool worker: \(error)", now: fl_monotonic_ns()))

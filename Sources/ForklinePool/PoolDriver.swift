@@ -54,6 +54,8 @@ final class PoolDriver: @unchecked Sendable {
         var startError: String?
         var buffer = FrameBuffer()
         var ring: ReplyRing
+        /// Where its tasks go (nil: over the connection, a remote worker's local end).
+        var tasks: TaskRing?
         /// The tasks the worker must drop (``PoolCancellation/abandon``).
         var cancels: CancelBoard?
         /// A record of the ring could not be read: nothing more is read from it.
@@ -263,6 +265,8 @@ final class PoolDriver: @unchecked Sendable {
                 let now = fl_monotonic_ns()
                 timeout = deadline <= now ? 0 : Int32(min(UInt64(Self.longestPollMs), (deadline - now + 999_999) / 1_000_000))
             }
+            // Records waiting for room in a worker's task ring: looked at again shortly.
+            if workers.values.contains(where: { $0.tasks.map { !$0.backlog.isEmpty } == true }) && (timeout < 0 || timeout > 1) { timeout = 1 }
             let endingTimeout = endingPollTimeout(lagging)
             if endingTimeout >= 0 && (timeout < 0 || endingTimeout < timeout) { timeout = endingTimeout }
             // Raise the asleep flags, then look once more: a reply published before a worker could
@@ -319,8 +323,19 @@ final class PoolDriver: @unchecked Sendable {
     /// in the worker's `unsent` bytes, behind any frame already waiting there, and goes out when
     /// poll finds room (``writeUnsent(_:)``). So a worker that holds several large tasks, and is
     /// itself blocked writing a large reply, can never block the driver.
+    ///
+    /// A local worker's messages go into its ``TaskRing`` (no system call unless the worker
+    /// sleeps); only one too large for the ring takes the connection, behind a marker there.
     func post(_ id: Scheduler.WorkerID, _ message: WorkerMessage) {
         guard let w = workers[id] else { return }
+        if let ring = w.tasks {
+            let inRing = ring.post(message, channel: w.connection.channel, scratch: &sendScratch)
+            ring.announce()
+            if inRing {
+                if sendScratch.capacity > 1 << 20 { sendScratch = [] }
+                return
+            }
+        }
         if w.hasUnsent {
             var frame = message.encode(room: Connection.frameHeaderRoom)
             guard (try? w.connection.seal(framed: &frame)) != nil else { return }
@@ -363,6 +378,10 @@ final class PoolDriver: @unchecked Sendable {
     /// (it holds no more tasks than are pending for it): a worker is topped up in batches, not
     /// one task per reply, and never runs dry while tasks wait for it.
     func flushAll() {
+        for w in workers.values where w.tasks.map({ !$0.backlog.isEmpty }) == true {
+            w.tasks!.flushBacklog()
+            w.tasks!.announce()
+        }
         for (id, jobs) in outbox where !jobs.isEmpty {
             if scheduler.outstanding(id).count - jobs.count <= jobs.count { flush(id) }
         }

@@ -237,7 +237,10 @@ package struct Scheduler: Sendable {
     }
 
     /// A worker exited (or could not start: `startError`). `status` is how it ended, if known.
-    package mutating func exited(_ w: WorkerID, status: ExitStatus?, startError: String? = nil, now: UInt64) -> [Action] {
+    /// `headTaken` false: the worker never took its first task (its task ring says so), so that
+    /// task goes back to the queue with the others it held instead of failing.
+    package mutating func exited(_ w: WorkerID, status: ExitStatus?, startError: String? = nil, headTaken: Bool = true,
+                                 now: UInt64) -> [Action] {
         guard let worker = workers.removeValue(forKey: w) else { return [] }
         ids.removeAll { $0 == w }
         var actions: [Action] = []
@@ -245,9 +248,12 @@ package struct Scheduler: Sendable {
         // for the task is woken, not while that caller's thread starts running.
         var failure: Action?
         if let head = worker.outstanding.first {
-            tasks[head] = nil
-            failure = .deliverFailure(head, worker.killedFor != head ? .workerDied(w, status) : worker.killedToCancel ? .cancelled : .timedOut(w))
-            for t in worker.outstanding.dropFirst().reversed() where tasks[t] != nil {
+            let untaken = !headTaken && worker.killedFor == nil
+            if !untaken {
+                tasks[head] = nil
+                failure = .deliverFailure(head, worker.killedFor != head ? .workerDied(w, status) : worker.killedToCancel ? .cancelled : .timedOut(w))
+            }
+            for t in worker.outstanding.dropFirst(untaken ? 0 : 1).reversed() where tasks[t] != nil {
                 if tasks[t]!.cancelled {
                     tasks[t] = nil
                     actions.append(.deliverFailure(t, .cancelled))
