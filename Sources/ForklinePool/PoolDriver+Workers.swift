@@ -52,6 +52,9 @@ extension PoolDriver {
     func drainRing(_ id: Scheduler.WorkerID, throughMarker: Bool = false) {
         guard let w = workers[id], !w.ringBroken else { return }
         let tracing = Tracer.isEnabled
+        // Tasks are handed out once the replies at hand are handled, not after each one.
+        var delivered = false
+        defer { if delivered { perform(scheduler.dispatch(now: fl_monotonic_ns())) } }
         while let r = w.ring.peek() {
             if r.marker {
                 if throughMarker { w.ring.consume(to: r.next) }
@@ -66,7 +69,7 @@ extension PoolDriver {
             if tracing {
                 Tracer.recordWords(.recv, w.connection.channel, r.senderPuid, r.sendSeq, UInt64(r.size))
             }
-            deliver(id, task, reply, pid: w.pid, now: r.endNs)
+            delivered = deliver(id, task, reply, pid: w.pid, now: r.endNs, dispatching: false) || delivered
             guard workers[id] != nil else { return }
         }
     }
@@ -77,10 +80,15 @@ extension PoolDriver {
 
     /// A worker's reply to a task: delivered if it is the task the scheduler knows it runs (a
     /// reply to a task already failed, by `terminate`, is dropped).
-    func deliver(_ id: Scheduler.WorkerID, _ task: UInt64, _ reply: TaskReply, pid: Int32, now: UInt64) {
-        guard scheduler.outstanding(id).first == task else { return }
-        replies[task] = (reply, pid)
-        perform(scheduler.finished(id, task, now: now))
+    /// `dispatching` false: the caller hands out queued tasks afterwards. True when delivered.
+    @discardableResult
+    func deliver(_ id: Scheduler.WorkerID, _ task: UInt64, _ reply: TaskReply, pid: Int32, now: UInt64,
+                 dispatching: Bool = true) -> Bool {
+        guard scheduler.outstanding(id).first == task else { return false }
+        pendingReply = (task, reply, pid)
+        perform(scheduler.finished(id, task, now: now, dispatching: dispatching))
+        pendingReply = nil
+        return true
     }
 
     /// The error a caller gets for a task that failed without a reply.

@@ -95,7 +95,9 @@ final class PoolDriver: @unchecked Sendable {
     /// Workers whose connection ended, until they are reaped.
     var ending: [Scheduler.WorkerID: Ending] = [:]
     var bodies: [UInt64: (call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])] = [:]
-    var replies: [UInt64: (TaskReply, Int32)] = [:]
+    /// The reply being delivered (``deliver(_:_:_:pid:now:)`` sets it, the scheduler's
+    /// `deliverReply` for that task takes it): one slot, not a table looked up twice per task.
+    var pendingReply: (task: UInt64, reply: TaskReply, pid: Int32)?
     /// The buffer each worker's `run` message is built in (and written from): no fresh pages.
     var sendScratch: [UInt8] = []
     /// Tasks dispatched but not yet written: all of a worker's go in one message per loop turn.
@@ -463,11 +465,14 @@ final class PoolDriver: @unchecked Sendable {
             case .send(let id, let tasks, let attempts):
                 guard let w = workers[id] else { continue }
                 let tracing = Tracer.isEnabled
+                var jobs = outbox.removeValue(forKey: id) ?? []
+                jobs.reserveCapacity(jobs.count + tasks.count)
                 for (t, attempt) in zip(tasks, attempts) {
                     guard let b = bodies[t] else { continue }
                     if tracing { Tracer.recordWords(.poolDispatch, pool, t, w.child.puid, UInt64(attempt)) }
-                    outbox[id, default: []].append(.init(task: t, function: b.function, payload: b.payload[...]))
+                    jobs.append(.init(task: t, function: b.function, payload: b.payload[...]))
                 }
+                outbox[id] = jobs
             case .stopWorker(let id):
                 flush(id)
                 post(id, .stop)
@@ -476,7 +481,9 @@ final class PoolDriver: @unchecked Sendable {
                 try? (workers[id]?.child ?? ending[id]?.handle.child)?.kill()
             case .dropHeld(let id, let task): workers[id]?.cancels?.post(task)
             case .deliverReply(let task):
-                guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
+                guard let p = pendingReply, p.task == task, let b = bodies.removeValue(forKey: task) else { continue }
+                pendingReply = nil
+                let (reply, pid) = (p.reply, p.pid)
                 // A task its worker dropped unrun (its caller was cancelled: CancelBoard) fails
                 // as cancelled; one it ran delivers its reply, which nobody awaits.
                 let dropped = reply == .dropped
@@ -487,7 +494,7 @@ final class PoolDriver: @unchecked Sendable {
                 delivered(task, dropped ? .cancelled : .replied)
             case .deliverFailure(let task, let failure):
                 guard let b = bodies.removeValue(forKey: task) else { continue }
-                replies[task] = nil
+                if pendingReply?.task == task { pendingReply = nil }
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .failure(error(for: failure, task: task, chunkSize: b.payload)))
                 delivered(task, outcome(of: failure))
             case .replaced(let old, let new, let reason):

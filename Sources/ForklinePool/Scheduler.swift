@@ -201,8 +201,11 @@ package struct Scheduler: Sendable {
         return dispatch(now: now)
     }
 
-    /// A worker returned the reply of its first outstanding task.
-    package mutating func finished(_ w: WorkerID, _ task: TaskID, now: UInt64) -> [Action] {
+    /// A worker returned the reply of its first outstanding task. `dispatching` false: queued
+    /// tasks are not handed out now; the caller calls ``dispatch(now:)`` once it has handled all
+    /// the replies at hand (the pool's driver, after draining a reply ring: one `send` per worker
+    /// per drain instead of one per reply).
+    package mutating func finished(_ w: WorkerID, _ task: TaskID, now: UInt64, dispatching: Bool = true) -> [Action] {
         guard workers[w]?.outstanding.first == task else {
             preconditionFailure("worker \(w) replied for task \(task), which is not the task it runs")
         }
@@ -226,7 +229,7 @@ package struct Scheduler: Sendable {
                 actions.append(.stopWorker(w))
             }
         }
-        actions += dispatch(now: now)
+        if dispatching { actions += dispatch(now: now) }
         return actions
     }
 

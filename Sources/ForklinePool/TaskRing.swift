@@ -26,7 +26,7 @@ import Glibc
 final class TaskRing: @unchecked Sendable {
     // @unchecked: `base` is shared memory with one producer (the driver thread) and one consumer
     // (the worker process); the positions are atomics in the C header, the bytes are published by them.
-    static let capacity = 1 << 20
+    static let capacity = 2 << 20
     static let recordHeader = 1 + 8 + 8
     /// Larger messages go over the connection (after a marker): a 256 KiB task fits.
     static let largest = 512 << 10
@@ -201,7 +201,8 @@ final class TaskRing: @unchecked Sendable {
     static func peerClosed(_ connection: Connection) -> Bool {
         var b: UInt8 = 0
         let fd = connection.fileDescriptors[0]
-        let peeked = withUnsafeMutableBytes(of: &b) { Syscall.receive(fd, into: $0, flags: Int32(MSG_PEEK | MSG_DONTWAIT)) }
+        // closable: a task may have closed the worker's descriptors (EBADF: gone, as a read said).
+        let peeked = withUnsafeMutableBytes(of: &b) { Syscall.receive(fd, into: $0, flags: Int32(MSG_PEEK | MSG_DONTWAIT), closable: true) }
         switch peeked {
         case .success(let n): return n == 0
         case .failure(let e): return e.rawValue != EAGAIN && e.rawValue != EINTR
