@@ -405,8 +405,9 @@ final class PoolDriver: @unchecked Sendable {
                     continue
                 }
                 bodies[task] = (s.state, i, s.firstTask, s.function, payload)
-                perform(scheduler.submit(task, size: payload.count, timeout: s.timeout, now: now))
+                perform(scheduler.submit(task, size: payload.count, timeout: s.timeout, now: now, dispatching: false))
             }
+            perform(scheduler.dispatch(now: now))
         case .cancel(let tasks): perform(scheduler.cancel(tasks))
         case .close:
             Tracer.record(.poolClose, [.uint(pool), .uint(0)])

@@ -173,7 +173,9 @@ package struct Scheduler: Sendable {
     }
 
     /// A task was submitted: `size` is its payload's size in bytes; `timeout` in ns.
-    package mutating func submit(_ id: TaskID, size: Int, timeout: UInt64? = nil, now: UInt64) -> [Action] {
+    /// `dispatching` false: queued, not handed out until the caller calls ``dispatch(now:)``
+    /// (the pool's driver, once per submitted call rather than once per task).
+    package mutating func submit(_ id: TaskID, size: Int, timeout: UInt64? = nil, now: UInt64, dispatching: Bool = true) -> [Action] {
         precondition(tasks[id] == nil, "task \(id) submitted twice")
         if isBroken { return [.deliverFailure(id, .noWorkers(lastStartError))] }
         switch phase {
@@ -184,7 +186,7 @@ package struct Scheduler: Sendable {
         tasks[id] = TaskState(size: size, timeout: timeout)
         if timeout != nil { timeouts = true }
         queue.append(id)
-        return dispatch(now: now)
+        return dispatching ? dispatch(now: now) : []
     }
 
     /// A worker finished starting (and ran its initializer).
