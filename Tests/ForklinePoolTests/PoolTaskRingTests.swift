@@ -22,7 +22,7 @@ struct PoolTaskRingTests {
         #expect(reads != nil && reads! <= 8, "\(out.lines)")
     }
 
-    @Test("inputs larger than the ring arrive whole and in order among small ones; the trace checks", arguments: methods)
+    @Test("inputs larger than the ring takes (1.2 MB) arrive whole and in order among small ones; the trace checks", arguments: methods)
     func largeInputs(method: String) throws {
         let (out, dir) = try TestSupport.runFixture(["taskring-large", method, "1"], timeout: 120)
         #expect(out.status == 0, "\(out.stderr)")

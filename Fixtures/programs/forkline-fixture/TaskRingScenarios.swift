@@ -43,9 +43,9 @@ enum TaskRingScenarios {
                 print("reads \(after - before)")
             }
         case "taskring-large":
-            // Inputs of 700 KiB (larger than the ring takes) among small ones, on 2 workers, in
+            // Inputs of 1.2 MB (larger than the ring takes) among small ones, on 2 workers, in
             // order: each arrives whole, in its place.
-            let sizes = [10, 700 << 10, 3, 700 << 10, 700 << 10, 1, 200 << 10, 5]
+            let sizes = [10, 1_200_000, 3, 1_200_000, 1_200_000, 1, 200 << 10, 5]
             let inputs = sizes.enumerated().map { i, n in [UInt8](repeating: UInt8(i + 1), count: n) }
             try await withPool(workers: 2, method: m) { pool in
                 let r = try await pool.map(taskringLength, inputs, chunksize: 1)
