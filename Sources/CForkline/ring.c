@@ -6,6 +6,9 @@
 // the driver), each on its own cache line. Worker: store announced, then read the flag; driver:
 // raise the flag, then read announced (both sequentially consistent): either the driver sees
 // the announcement and does not sleep, or the worker sees the flag and wakes it.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "CForkline.h"
 
 #include <stdatomic.h>
@@ -66,4 +69,41 @@ int fl_ring_announce(void *base) {
   atomic_store_explicit(&h->announced, atomic_load_explicit(&h->written, memory_order_relaxed), memory_order_seq_cst);
   if (atomic_load_explicit(&h->sleeping, memory_order_seq_cst) == 0) return 0;
   return atomic_exchange_explicit(&h->sleeping, 0, memory_order_seq_cst) != 0;
+}
+
+// Task rings (driver -> worker): the same header with the roles swapped. The `sleeping` flag is
+// the worker's and is also the futex word it sleeps on: the driver's announce clears it and wakes
+// the word only when it was raised, so a worker that is awake costs the driver no system call.
+#include "fl_internal.h"
+#include <errno.h>
+#include <linux/futex.h>
+#include <time.h>
+
+int fl_ring_sleep(void *base, uint64_t read_at, uint64_t timeout_ns) {
+  fl_ring_header *h = hdr(base);
+  atomic_store_explicit(&h->sleeping, 1, memory_order_seq_cst);
+  if (atomic_load_explicit(&h->announced, memory_order_seq_cst) > read_at) {
+    atomic_store_explicit(&h->sleeping, 0, memory_order_seq_cst);
+    return 1;
+  }
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t deadline = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + timeout_ns;
+  ts.tv_sec = (time_t)(deadline / 1000000000ull);
+  ts.tv_nsec = (long)(deadline % 1000000000ull);
+  // Returns at once (EAGAIN) when the driver cleared the flag between the store and the wait.
+  long r = fl_futex((uint32_t *)&h->sleeping, FUTEX_WAIT_BITSET, 1, &ts, FUTEX_BITSET_MATCH_ANY);
+  atomic_store_explicit(&h->sleeping, 0, memory_order_seq_cst);
+  return r == -ETIMEDOUT ? 0 : 1;
+}
+
+int fl_ring_announce_wake(void *base) {
+  if (!fl_ring_announce(base)) return 0;
+  fl_futex((uint32_t *)&hdr(base)->sleeping, FUTEX_WAKE, 1, NULL, 0);
+  return 1;
+}
+
+void fl_ring_wake(void *base) {
+  atomic_store_explicit(&hdr(base)->sleeping, 0, memory_order_seq_cst);
+  fl_futex((uint32_t *)&hdr(base)->sleeping, FUTEX_WAKE, 1, NULL, 0);
 }

@@ -31,6 +31,8 @@ extension PoolDriver {
         outbox[id] = nil
         pids.withLock { _ = $0.removeValue(forKey: id) }
         w.connection.close()
+        // A worker asleep on its task ring wakes and finds its connection closed.
+        w.tasks?.wake()
         scheduler.connectionEnded(id)
         // The pool's own child (fork, spawn) or the forkserver's: its pid stays its own until
         // it is reaped, and only this thread reaps workers.
@@ -67,7 +69,10 @@ extension PoolDriver {
         ending[id] = nil
         if e.pidfd >= 0 { _ = Glibc.close(e.pidfd) }
         departed[id] = (e.handle, status)
-        perform(scheduler.exited(id, status: status, startError: e.handle.startError, now: fl_monotonic_ns()))
+        // Its task ring tells whether it ever took the task it is blamed for (the process is gone).
+        let head = scheduler.outstanding(id).first
+        let headTaken = head.map { e.handle.tasks?.taken($0) ?? true } ?? true
+        perform(scheduler.exited(id, status: status, startError: e.handle.startError, headTaken: headTaken, now: fl_monotonic_ns()))
         departed[id] = nil
     }
 

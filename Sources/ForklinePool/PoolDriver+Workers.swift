@@ -16,13 +16,17 @@ extension PoolDriver {
             defer { ring.closeDescriptor() }
             let cancels = try CancelBoard()
             defer { cancels.closeDescriptor() }
+            // A remote worker's local end relays its tasks from the connection.
+            let tasks = remote == nil ? try TaskRing() : nil
+            defer { tasks?.closeDescriptor() }
             let (mine, theirs) = try Connection.pipe()
             var options = ChildOptions(name: "PoolWorker-\(id)", method: method, daemon: true)
             options.pass(theirs)
             options.inheritedDescriptors += [ring.fd, wakeWrite, cancels.fd]
+            if let tasks { options.inheritedDescriptors.append(tasks.fd) }
             let args = WorkerArguments(connection: theirs, pool: pool, initializer: initializer?.entry,
                                        initializerArguments: initializer?.arguments, ring: ring.fd, wake: wakeWrite,
-                                       remote: remote?.spec(for: id), cancels: cancels.fd)
+                                       remote: remote?.spec(for: id), cancels: cancels.fd, tasks: tasks?.fd)
             // A fork worker runs the loop on the arguments it inherits: nothing to decode on its
             // way to `ready` (the first JSON decode in a fork child could wait forever on a
             // runtime lock another thread held at the fork: PoolWorker.rehearse).
@@ -36,7 +40,7 @@ extension PoolDriver {
             }
             theirs.close()
             workers[id] = WorkerHandle(child: child, connection: mine, fd: mine.fileDescriptors[0], pid: child.pid ?? 0, ring: ring,
-                                       cancels: cancels)
+                                       tasks: tasks, cancels: cancels)
             pids.withLock { $0[id] = child.pid ?? 0 }
         } catch {
             perform(scheduler.exited(id, status: nil, startError: "starting a pool worker: \(error)", now: fl_monotonic_ns()))
@@ -48,6 +52,9 @@ extension PoolDriver {
     func drainRing(_ id: Scheduler.WorkerID, throughMarker: Bool = false) {
         guard let w = workers[id], !w.ringBroken else { return }
         let tracing = Tracer.isEnabled
+        // Tasks are handed out once the replies at hand are handled, not after each one.
+        var delivered = false
+        defer { if delivered { perform(scheduler.dispatch(now: fl_monotonic_ns())) } }
         while let r = w.ring.peek() {
             if r.marker {
                 if throughMarker { w.ring.consume(to: r.next) }
@@ -62,7 +69,7 @@ extension PoolDriver {
             if tracing {
                 Tracer.recordWords(.recv, w.connection.channel, r.senderPuid, r.sendSeq, UInt64(r.size))
             }
-            deliver(id, task, reply, pid: w.pid, now: r.endNs)
+            delivered = deliver(id, task, reply, pid: w.pid, now: r.endNs, dispatching: false) || delivered
             guard workers[id] != nil else { return }
         }
     }
@@ -73,10 +80,15 @@ extension PoolDriver {
 
     /// A worker's reply to a task: delivered if it is the task the scheduler knows it runs (a
     /// reply to a task already failed, by `terminate`, is dropped).
-    func deliver(_ id: Scheduler.WorkerID, _ task: UInt64, _ reply: TaskReply, pid: Int32, now: UInt64) {
-        guard scheduler.outstanding(id).first == task else { return }
-        replies[task] = (reply, pid)
-        perform(scheduler.finished(id, task, now: now))
+    /// `dispatching` false: the caller hands out queued tasks afterwards. True when delivered.
+    @discardableResult
+    func deliver(_ id: Scheduler.WorkerID, _ task: UInt64, _ reply: TaskReply, pid: Int32, now: UInt64,
+                 dispatching: Bool = true) -> Bool {
+        guard scheduler.outstanding(id).first == task else { return false }
+        pendingReply = (task, reply, pid)
+        perform(scheduler.finished(id, task, now: now, dispatching: dispatching))
+        pendingReply = nil
+        return true
     }
 
     /// The error a caller gets for a task that failed without a reply.

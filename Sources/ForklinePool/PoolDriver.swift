@@ -54,6 +54,8 @@ final class PoolDriver: @unchecked Sendable {
         var startError: String?
         var buffer = FrameBuffer()
         var ring: ReplyRing
+        /// Where its tasks go (nil: over the connection, a remote worker's local end).
+        var tasks: TaskRing?
         /// The tasks the worker must drop (``PoolCancellation/abandon``).
         var cancels: CancelBoard?
         /// A record of the ring could not be read: nothing more is read from it.
@@ -93,7 +95,9 @@ final class PoolDriver: @unchecked Sendable {
     /// Workers whose connection ended, until they are reaped.
     var ending: [Scheduler.WorkerID: Ending] = [:]
     var bodies: [UInt64: (call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])] = [:]
-    var replies: [UInt64: (TaskReply, Int32)] = [:]
+    /// The reply being delivered (``deliver(_:_:_:pid:now:)`` sets it, the scheduler's
+    /// `deliverReply` for that task takes it): one slot, not a table looked up twice per task.
+    var pendingReply: (task: UInt64, reply: TaskReply, pid: Int32)?
     /// The buffer each worker's `run` message is built in (and written from): no fresh pages.
     var sendScratch: [UInt8] = []
     /// Tasks dispatched but not yet written: all of a worker's go in one message per loop turn.
@@ -263,6 +267,8 @@ final class PoolDriver: @unchecked Sendable {
                 let now = fl_monotonic_ns()
                 timeout = deadline <= now ? 0 : Int32(min(UInt64(Self.longestPollMs), (deadline - now + 999_999) / 1_000_000))
             }
+            // Records waiting for room in a worker's task ring: looked at again shortly.
+            if workers.values.contains(where: { $0.tasks.map { !$0.backlog.isEmpty } == true }) && (timeout < 0 || timeout > 1) { timeout = 1 }
             let endingTimeout = endingPollTimeout(lagging)
             if endingTimeout >= 0 && (timeout < 0 || endingTimeout < timeout) { timeout = endingTimeout }
             // Raise the asleep flags, then look once more: a reply published before a worker could
@@ -319,8 +325,19 @@ final class PoolDriver: @unchecked Sendable {
     /// in the worker's `unsent` bytes, behind any frame already waiting there, and goes out when
     /// poll finds room (``writeUnsent(_:)``). So a worker that holds several large tasks, and is
     /// itself blocked writing a large reply, can never block the driver.
+    ///
+    /// A local worker's messages go into its ``TaskRing`` (no system call unless the worker
+    /// sleeps); only one too large for the ring takes the connection, behind a marker there.
     func post(_ id: Scheduler.WorkerID, _ message: WorkerMessage) {
         guard let w = workers[id] else { return }
+        if let ring = w.tasks {
+            let inRing = ring.post(message, channel: w.connection.channel, scratch: &sendScratch)
+            ring.announce()
+            if inRing {
+                if sendScratch.capacity > 1 << 20 { sendScratch = [] }
+                return
+            }
+        }
         if w.hasUnsent {
             var frame = message.encode(room: Connection.frameHeaderRoom)
             guard (try? w.connection.seal(framed: &frame)) != nil else { return }
@@ -363,6 +380,10 @@ final class PoolDriver: @unchecked Sendable {
     /// (it holds no more tasks than are pending for it): a worker is topped up in batches, not
     /// one task per reply, and never runs dry while tasks wait for it.
     func flushAll() {
+        for w in workers.values where w.tasks.map({ !$0.backlog.isEmpty }) == true {
+            w.tasks!.flushBacklog()
+            w.tasks!.announce()
+        }
         for (id, jobs) in outbox where !jobs.isEmpty {
             if scheduler.outstanding(id).count - jobs.count <= jobs.count { flush(id) }
         }
@@ -384,8 +405,9 @@ final class PoolDriver: @unchecked Sendable {
                     continue
                 }
                 bodies[task] = (s.state, i, s.firstTask, s.function, payload)
-                perform(scheduler.submit(task, size: payload.count, timeout: s.timeout, now: now))
+                perform(scheduler.submit(task, size: payload.count, timeout: s.timeout, now: now, dispatching: false))
             }
+            perform(scheduler.dispatch(now: now))
         case .cancel(let tasks): perform(scheduler.cancel(tasks))
         case .close:
             Tracer.record(.poolClose, [.uint(pool), .uint(0)])
@@ -444,11 +466,14 @@ final class PoolDriver: @unchecked Sendable {
             case .send(let id, let tasks, let attempts):
                 guard let w = workers[id] else { continue }
                 let tracing = Tracer.isEnabled
+                var jobs = outbox.removeValue(forKey: id) ?? []
+                jobs.reserveCapacity(jobs.count + tasks.count)
                 for (t, attempt) in zip(tasks, attempts) {
                     guard let b = bodies[t] else { continue }
                     if tracing { Tracer.recordWords(.poolDispatch, pool, t, w.child.puid, UInt64(attempt)) }
-                    outbox[id, default: []].append(.init(task: t, function: b.function, payload: b.payload[...]))
+                    jobs.append(.init(task: t, function: b.function, payload: b.payload[...]))
                 }
+                outbox[id] = jobs
             case .stopWorker(let id):
                 flush(id)
                 post(id, .stop)
@@ -457,7 +482,9 @@ final class PoolDriver: @unchecked Sendable {
                 try? (workers[id]?.child ?? ending[id]?.handle.child)?.kill()
             case .dropHeld(let id, let task): workers[id]?.cancels?.post(task)
             case .deliverReply(let task):
-                guard let b = bodies.removeValue(forKey: task), let (reply, pid) = replies.removeValue(forKey: task) else { continue }
+                guard let p = pendingReply, p.task == task, let b = bodies.removeValue(forKey: task) else { continue }
+                pendingReply = nil
+                let (reply, pid) = (p.reply, p.pid)
                 // A task its worker dropped unrun (its caller was cancelled: CancelBoard) fails
                 // as cancelled; one it ran delivers its reply, which nobody awaits.
                 let dropped = reply == .dropped
@@ -468,7 +495,7 @@ final class PoolDriver: @unchecked Sendable {
                 delivered(task, dropped ? .cancelled : .replied)
             case .deliverFailure(let task, let failure):
                 guard let b = bodies.removeValue(forKey: task) else { continue }
-                replies[task] = nil
+                if pendingReply?.task == task { pendingReply = nil }
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base, .failure(error(for: failure, task: task, chunkSize: b.payload)))
                 delivered(task, outcome(of: failure))
             case .replaced(let old, let new, let reason):

@@ -67,8 +67,30 @@ extension PoolWorker {
         let children: [UInt64: ChildProcess] = [:]
         _ = children.values.contains { _ in false }
         _ = receiveRehearsed
+        _ = taskRingRehearsed
         ThrowSites.rehearse()
     }
+
+    /// A task ring's way from the driver to a worker, once per process: a `run` and a `stop`
+    /// posted and taken, as a worker takes its tasks.
+    static let taskRingRehearsed: Void = {
+        guard let ring = try? TaskRing(), let (a, b) = try? Connection.pipe() else { return }
+        defer {
+            ring.closeDescriptor()
+            a.close()
+            b.close()
+        }
+        var scratch: [UInt8] = []
+        let job = WorkerMessage.Job(task: 0, function: "", payload: [UInt8]()[...])
+        let optional: TaskRing? = ring
+        for message in [WorkerMessage.run([job]), .stop] {
+            _ = ring.post(message, channel: a.channel, scratch: &scratch)
+            ring.announce()
+            _ = try? PoolWorker.nextMessage(b, optional)
+        }
+        _ = ring.flushBacklog()
+        _ = TaskRing.peerClosed(b)
+    }()
 
     /// One message over a connection of its own, received as a worker receives its tasks (the
     /// driver reads its workers in another way): once per process. Traced as any message is.

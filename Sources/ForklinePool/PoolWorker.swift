@@ -22,6 +22,9 @@ struct WorkerArguments: Codable, Sendable {
     var remote: RemoteSpec? = nil
     /// The worker's ``CancelBoard`` (the parent's number; passed to the child).
     var cancels: Int32? = nil
+    /// The worker's ``TaskRing`` (the parent's number; passed to the child); nil: its tasks come
+    /// over the connection (a remote worker's local end).
+    var tasks: Int32? = nil
 }
 
 /// The worker side of a pool: a synchronous loop (fork workers cannot run Dispatch or Swift
@@ -81,12 +84,16 @@ enum PoolWorker {
         // A task that throws comes back with the stack of its throw site (ThrowSites).
         ThrowSites.install()
         let cancels = args.cancels.flatMap { ChildProcess.inheritedDescriptor($0) }.flatMap { try? CancelBoard(inherited: $0) }
+        var tasks: TaskRing?
+        if let fd = args.tasks {
+            guard let inherited = ChildProcess.inheritedDescriptor(fd) else {
+                throw PoolError(.workerStartFailed, "pool worker \(getpid()): its task ring was not passed")
+            }
+            tasks = try TaskRing(inherited: inherited)
+        }
         var functions: [String: any AnyPoolFunction] = [:]
         let tracing = Tracer.isEnabled
-        while let bytes = try conn.receiveBytes() {
-            guard let message = WorkerMessage.decode(bytes) else {
-                throw PoolError(.encoding, "pool worker \(getpid()): a message from the pool could not be decoded")
-            }
+        while let message = try nextMessage(conn, tasks) {
             guard case .run(let jobs) = message else { return }
             var sinceWake = 0
             // An index loop: `enumerated()` would instantiate a generic type that the process the
@@ -117,6 +124,14 @@ enum PoolWorker {
 }
 
 extension PoolWorker {
+    /// The pool's next message: from the task ring when the worker has one, else from the
+    /// connection. Nil when the pool's end closed.
+    static func nextMessage(_ conn: Connection, _ tasks: TaskRing?) throws -> WorkerMessage? {
+        if let tasks { return try tasks.next(connection: conn) }
+        guard let bytes = try conn.receiveBytes() else { return nil }
+        return try TaskRing.decode(bytes[...])
+    }
+
     /// Has this worker's malloc keep freed buffers of up to 32 MiB for reuse instead of handing
     /// them back to the kernel: glibc maps blocks over 128 KiB afresh and trims the heap's top,
     /// so every 256 KiB input decoded and output encoded cost 64 page faults and zeroed pages

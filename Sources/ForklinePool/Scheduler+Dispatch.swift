@@ -1,35 +1,57 @@
 extension Scheduler {
     /// Hands queued tasks to ready workers, the least loaded first, one `send` per worker.
-    mutating func dispatch(now: UInt64) -> [Action] {
+    ///
+    /// Each worker is looked at once per call (its load kept in a local table while tasks are
+    /// handed out) and each task once: the profile of tiny tasks at chunksize 1 had this
+    /// function, called after every reply, looking up and copying each worker per queued task.
+    package mutating func dispatch(now: UInt64) -> [Action] {
         guard phase == .running || phase == .closing, !queue.isEmpty else { return [] }
-        var batches: [WorkerID: [TaskID]] = [:]
-        var order: [WorkerID] = []
         let window = currentWindow
+        // The workers that may take tasks now: (id, held, bytes in flight, assigned).
+        var open: [(id: WorkerID, held: Int, bytes: Int, assigned: Int)] = []
+        for w in ids {
+            guard let worker = workers[w], worker.ready, !worker.stopping, !worker.gone, worker.killedFor == nil,
+                  worker.outstanding.count < window else { continue }
+            if let max = config.maxTasksPerChild, worker.assigned >= max { continue }
+            open.append((w, worker.outstanding.count, worker.bytesInFlight, worker.assigned))
+        }
+        guard !open.isEmpty else { return [] }
+        var batches: [[TaskID]] = Array(repeating: [], count: open.count)
+        var attempts: [[Int]] = Array(repeating: [], count: open.count)
+        var order: [Int] = []  // the workers in the order they were first given a task
         while let next = queue.first {
-            guard tasks[next] != nil else {
+            guard let task = tasks[next] else {
                 _ = queue.popFirst()
                 continue
             }
-            let size = tasks[next]!.size
-            var best: WorkerID?
-            for w in ids {
-                let worker = workers[w]!
-                guard worker.ready, !worker.stopping, !worker.gone, worker.killedFor == nil, worker.outstanding.count < window else { continue }
-                if let max = config.maxTasksPerChild, worker.assigned >= max { continue }
-                if !worker.outstanding.isEmpty && worker.bytesInFlight + size > config.windowBytes { continue }
-                if best == nil || worker.outstanding.count < workers[best!]!.outstanding.count { best = w }
+            var best = -1
+            for (k, o) in open.enumerated() {
+                guard o.held < window else { continue }
+                if let max = config.maxTasksPerChild, o.assigned >= max { continue }
+                if o.held > 0 && o.bytes + task.size > config.windowBytes { continue }
+                if best < 0 || o.held < open[best].held { best = k }
             }
-            guard let w = best else { break }
+            guard best >= 0 else { break }
             _ = queue.popFirst()
-            if workers[w]!.outstanding.isEmpty { workers[w]!.headSince = now }
-            workers[w]!.outstanding.append(next)
-            workers[w]!.bytesInFlight += size
-            workers[w]!.assigned += 1
+            let w = open[best].id
+            if open[best].held == 0 { workers[w]!.headSince = now }
+            open[best].held += 1
+            open[best].bytes += task.size
+            open[best].assigned += 1
             tasks[next]!.worker = w
-            if batches[w] == nil { order.append(w) }
-            batches[w, default: []].append(next)
+            if batches[best].isEmpty { order.append(best) }
+            batches[best].append(next)
+            attempts[best].append(task.attempt)
         }
-        return order.map { w in .send(w, batches[w]!, attempts: batches[w]!.map { tasks[$0]!.attempt }) }
+        var actions: [Action] = []
+        for k in order {
+            let o = open[k]
+            workers[o.id]!.outstanding.append(contentsOf: batches[k])
+            workers[o.id]!.bytesInFlight = o.bytes
+            workers[o.id]!.assigned = o.assigned
+            actions.append(.send(o.id, batches[k], attempts: attempts[k]))
+        }
+        return actions
     }
 
     /// How many tasks a worker may hold now: `queuedWorkNs` worth by the average duration.

@@ -173,7 +173,9 @@ package struct Scheduler: Sendable {
     }
 
     /// A task was submitted: `size` is its payload's size in bytes; `timeout` in ns.
-    package mutating func submit(_ id: TaskID, size: Int, timeout: UInt64? = nil, now: UInt64) -> [Action] {
+    /// `dispatching` false: queued, not handed out until the caller calls ``dispatch(now:)``
+    /// (the pool's driver, once per submitted call rather than once per task).
+    package mutating func submit(_ id: TaskID, size: Int, timeout: UInt64? = nil, now: UInt64, dispatching: Bool = true) -> [Action] {
         precondition(tasks[id] == nil, "task \(id) submitted twice")
         if isBroken { return [.deliverFailure(id, .noWorkers(lastStartError))] }
         switch phase {
@@ -184,7 +186,7 @@ package struct Scheduler: Sendable {
         tasks[id] = TaskState(size: size, timeout: timeout)
         if timeout != nil { timeouts = true }
         queue.append(id)
-        return dispatch(now: now)
+        return dispatching ? dispatch(now: now) : []
     }
 
     /// A worker finished starting (and ran its initializer).
@@ -201,8 +203,11 @@ package struct Scheduler: Sendable {
         return dispatch(now: now)
     }
 
-    /// A worker returned the reply of its first outstanding task.
-    package mutating func finished(_ w: WorkerID, _ task: TaskID, now: UInt64) -> [Action] {
+    /// A worker returned the reply of its first outstanding task. `dispatching` false: queued
+    /// tasks are not handed out now; the caller calls ``dispatch(now:)`` once it has handled all
+    /// the replies at hand (the pool's driver, after draining a reply ring: one `send` per worker
+    /// per drain instead of one per reply).
+    package mutating func finished(_ w: WorkerID, _ task: TaskID, now: UInt64, dispatching: Bool = true) -> [Action] {
         guard workers[w]?.outstanding.first == task else {
             preconditionFailure("worker \(w) replied for task \(task), which is not the task it runs")
         }
@@ -226,7 +231,7 @@ package struct Scheduler: Sendable {
                 actions.append(.stopWorker(w))
             }
         }
-        actions += dispatch(now: now)
+        if dispatching { actions += dispatch(now: now) }
         return actions
     }
 
@@ -237,7 +242,10 @@ package struct Scheduler: Sendable {
     }
 
     /// A worker exited (or could not start: `startError`). `status` is how it ended, if known.
-    package mutating func exited(_ w: WorkerID, status: ExitStatus?, startError: String? = nil, now: UInt64) -> [Action] {
+    /// `headTaken` false: the worker never took its first task (its task ring says so), so that
+    /// task goes back to the queue with the others it held instead of failing.
+    package mutating func exited(_ w: WorkerID, status: ExitStatus?, startError: String? = nil, headTaken: Bool = true,
+                                 now: UInt64) -> [Action] {
         guard let worker = workers.removeValue(forKey: w) else { return [] }
         ids.removeAll { $0 == w }
         var actions: [Action] = []
@@ -245,9 +253,12 @@ package struct Scheduler: Sendable {
         // for the task is woken, not while that caller's thread starts running.
         var failure: Action?
         if let head = worker.outstanding.first {
-            tasks[head] = nil
-            failure = .deliverFailure(head, worker.killedFor != head ? .workerDied(w, status) : worker.killedToCancel ? .cancelled : .timedOut(w))
-            for t in worker.outstanding.dropFirst().reversed() where tasks[t] != nil {
+            let untaken = !headTaken && worker.killedFor == nil
+            if !untaken {
+                tasks[head] = nil
+                failure = .deliverFailure(head, worker.killedFor != head ? .workerDied(w, status) : worker.killedToCancel ? .cancelled : .timedOut(w))
+            }
+            for t in worker.outstanding.dropFirst(untaken ? 0 : 1).reversed() where tasks[t] != nil {
                 if tasks[t]!.cancelled {
                     tasks[t] = nil
                     actions.append(.deliverFailure(t, .cancelled))

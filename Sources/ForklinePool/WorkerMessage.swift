@@ -80,6 +80,12 @@ enum WorkerMessage: Sendable, Equatable {
         }
     }
 
+    /// The first task of a `run` message (nil for the others).
+    var firstTask: UInt64? {
+        if case .run(let jobs) = self { return jobs.first?.task }
+        return nil
+    }
+
     /// The length of ``encode(room:)``'s bytes after the room.
     var encodedSize: Int {
         switch self {

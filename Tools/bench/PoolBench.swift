@@ -20,8 +20,21 @@ let benchBurn = PoolFunction<Int, UInt64>("bench-burn") { n in
 enum PoolBench {
     static let entries: [any AnyEntryPoint] = [benchSquare, benchBurn]
 
-    /// `forkline-bench --pool`: only these figures.
+    /// `forkline-bench --pool`: only these figures. With `FORKLINE_BENCH_POOL_ONLY` set to
+    /// `chunksize1` or `auto`, only that map, 20 rounds, its us/task printed per round and no
+    /// peers: a run to profile (`perf record`, `valgrind --tool=callgrind`), not a figure.
     static func main(quick: Bool, json: Bool) async throws {
+        if let only = getenv("FORKLINE_BENCH_POOL_ONLY").map({ String(cString: $0) }) {
+            let n = only == "auto" ? 1_000_000 : 30_000
+            try await withPool(workers: 2) { pool in
+                _ = try await pool.map(benchSquare, Array(0..<2_000), chunksize: 1)
+                for _ in 0..<20 {
+                    let us = try await usPerTask(n) { try await pool.map(benchSquare, Array(0..<n), chunksize: only == "auto" ? nil : 1) }
+                    print("\(only) \(Report.fmt(us)) us/task")
+                }
+            }
+            return
+        }
         let f = try await figures(quick: quick)
         print(json ? Report.json(f) : Report.table(f))
     }

@@ -83,7 +83,8 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
                                      + SyncScenarios.entries + Queues.entries + QueueSides.entries + poolEntries + CodecScenarios.entries
                                      + ChannelFaults.entries + [WaitRecords.peer] + Hangs.entries
                                      + NetScenarios.entries + PoolBinaryScenarios.entries
-                                     + ClusterScenarios.entries + BarrierActionScenarios.entries + PoolAPIScenarios.entries)
+                                     + ClusterScenarios.entries + BarrierActionScenarios.entries + PoolAPIScenarios.entries
+                                     + TaskRingScenarios.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -361,6 +362,7 @@ case let s where s.hasPrefix("cluster-"): try await ClusterScenarios.run(s, m, a
 case "net-concurrent-handshakes": try await NetConcurrency.run(method: m, dir: args[2])
 case let s where s.hasPrefix("net-"): try await NetScenarios.run(s, method: m, dir: args[2])
 case let s where s.hasPrefix("poolbin-"): try await PoolBinaryScenarios.run(s, m)
+case let s where s.hasPrefix("taskring-"): try await TaskRingScenarios.run(s, m)
 default:
     if TraceFaults.run(scenario, count: count) { break }
     if try await Reliability.run(scenario, method: m, count: count, args: args) { break }

@@ -403,6 +403,16 @@ void fl_ring_set_sleeping(void *base, uint32_t value);
 int fl_ring_announce(void *base);
 /// The position the worker last announced.
 uint64_t fl_ring_announced(void *base);
+/// The consumer side of a task ring (driver to worker; the same layout, roles swapped): raises
+/// the asleep flag and, unless records past `read_at` were announced, sleeps on it (a process-
+/// shared futex) until the producer wakes it or `timeout_ns` passes. 1 woken (or not slept),
+/// 0 timed out.
+int fl_ring_sleep(void *base, uint64_t read_at, uint64_t timeout_ns);
+/// The producer of a task ring: announces what it wrote and wakes the consumer only if it said
+/// it sleeps (no system call otherwise). 1 when it woke it.
+int fl_ring_announce_wake(void *base);
+/// Wakes the consumer whatever it announced (the driver, before it closes the worker's end).
+void fl_ring_wake(void *base);
 
 // MARK: - the recorder's clock (trace_clock.c)
 
