@@ -121,7 +121,9 @@ public struct Timeline: Sendable {
         guard t0 <= t1 else { return "(no events in the window)\n" }
         let procs = trace.groupedByHost(trace.processes.filter { pids?.contains($0.header.pid) ?? true })
         let labels = procs.map { "\($0.header.pid) \($0.name) [\(trace.role(of: $0))]" }
-        let labelWidth = min(32, (labels.map(\.count).max() ?? 10) + 1)
+        // Up to 48 columns (a remote worker's "PID PoolWorker-3 (remote, flnode2) [worker]"),
+        // never more than half a narrow width, never under 32.
+        let labelWidth = min(max(32, min(48, width / 2)), (labels.map(\.count).max() ?? 10) + 1)
         let lane = max(10, width - labelWidth - 2)
         let span = max(1, t1 - t0)
         func col(_ t: UInt64) -> Int {

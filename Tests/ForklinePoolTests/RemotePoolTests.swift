@@ -71,11 +71,13 @@ struct RemotePoolTests {
             #expect(r.start?["entry"]?.string == "forkline-remote-worker")
             #expect(trace.parent(of: r)?.header.puid == local.header.puid)
         }
-        // What `replay show` prints: a lane for each, labelled with its pid and name.
-        let shown = try TestSupport.run(TestSupport.executable("replay"), ["show", "--width", "200", dir])
+        // What `replay show` prints at its default width: a lane for each, labelled with its pid
+        // and whole name (labels take up to 48 columns; before, 32 cut the host off).
+        let shown = try TestSupport.run(TestSupport.executable("replay"), ["show", dir])
         #expect(shown.status == 0, "\(shown.stderr)")
         for r in remotes {
-            #expect(shown.lines.contains { $0.hasPrefix("\(r.header.pid) \(r.name.prefix(20))") }, "\(shown.stdout)")
+            let label = "\(r.header.pid) \(r.name)"
+            #expect(shown.lines.contains { $0.hasPrefix(String(label.prefix(47))) }, "\(shown.stdout)")
         }
     }
 

@@ -52,6 +52,26 @@ struct TimelineTests {
         }
     }
 
+    @Test("a long lane label (a remote worker's name with its host) is shown whole at the default width, cut only past 48 columns")
+    func longLabels() throws {
+        var b = FixtureBuilder()
+        let root = b.process(pid: 1900, puid: 0x1900)
+        b.start(root, parent: nil, method: .root, name: "main")
+        let w = b.fork(root, pid: 1901, puid: 0x1901, name: "PoolWorker-3 (remote, flnode2)")
+        let x = b.fork(root, pid: 1902, puid: 0x1902, name: String(repeating: "n", count: 80))
+        b.exit(w, 0); b.exit(x, 0)
+        b.join(root, w, .exited(0)); b.join(root, x, .exited(0)); b.exit(root, 0)
+        let lines = Timeline(width: 100).render(b.trace).split(separator: "\n").map(String.init)
+        // 32 columns cut this one to "1901 PoolWorker-3 (remote, flnod" before.
+        #expect(lines.contains { $0.hasPrefix("1901 PoolWorker-3 (remote, flnode2) [") }, "\(lines)")
+        let long = try #require(lines.first { $0.hasPrefix("1902 n") })
+        #expect(long.hasPrefix("1902 " + String(repeating: "n", count: 42) + " "), "\(long)")
+        #expect(lines.allSatisfy { $0.count <= 100 })
+        // A narrow view keeps its lanes: labels take at most half of it, and never under 32.
+        let narrow = Timeline(width: 60).render(b.trace).split(separator: "\n").map(String.init)
+        #expect(narrow.contains { $0.hasPrefix("1901 PoolWorker-3 (remote, flno ") }, "\(narrow)")
+    }
+
     @Test("lanes are labelled pid, name and role; the axis spans the window; --pid and --from/--to narrow it")
     func lanesAndWindow() throws {
         let trace = try Trace.load(path: GoldenFixtureTests.root.path + "/valid/forkserver-chain.jsonl")
