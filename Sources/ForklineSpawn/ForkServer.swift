@@ -139,6 +139,8 @@ enum ForkServer {
         let c = request.child
         startTracing(server, into: c.traceDirectory)
         let pending = reserveForkRecord(c, request.requestSeq)
+        // Found and cast here, where that code is mapped already, rather than in each child.
+        let runnable = EntryRegistry.lookup(c.entry) as? any RunnableEntryPoint
         // The requester's pid as the kernel saw it connect: only the owner gets its own child.
         let sibling = request.ownChild && owner > 0 && fl_peer_pid(conn) == owner
         let parentPid = sibling ? owner : getpid()
@@ -161,7 +163,8 @@ enum ForkServer {
             ForkServerClient.adopt(address: server.forkserverAddress)
             ChildProcess.runEntry(c, origin: Tracer.Origin(
                 parentPuid: c.parentPuid, parentPid: c.parentPid, forkerPuid: server.puid,
-                forkSeq: pending?.seq ?? 0, method: .forkserver, name: c.name, entry: c.entry), immediate: true)
+                forkSeq: pending?.seq ?? 0, method: .forkserver, name: c.name, entry: c.entry), immediate: true,
+                runnable: runnable)
         }
         guard pid > 0 else {
             let err = forkErrno
