@@ -121,3 +121,47 @@ void fl_bind_child_calls(void) {
     fclose(f);
   }
 }
+
+// MARK: - forking a sibling (the forkserver's children of its owner)
+//
+// clone(CLONE_PARENT) makes the new process a child of the caller's parent, so a forkserver's
+// owner can wait for a child the server forked as for its own (docs/spawn.md). glibc has no fork
+// with flags; the raw clone below does what glibc's _Fork does for a single-threaded process
+// (the only kind that may call it): the kernel stores the child's tid where glibc keeps it
+// (CLONE_CHILD_SETTID at the address glibc registered with set_tid_address, which robust and
+// recursive mutexes compare with their owner), and the child registers glibc's robust-list head
+// again (the kernel gives a new process none). What it does not do is run pthread_atfork
+// handlers: the server registers none of its own and runs no library that needs them (it never
+// started a thread, so there is no lock to take or drop).
+
+#include <sched.h>
+#include <sys/syscall.h>
+
+static int *sibling_tid_address;
+static void *sibling_robust_head;
+static size_t sibling_robust_len;
+
+int fl_sibling_fork_prepare(void) {
+  int *addr = NULL;
+  if (prctl(PR_GET_TID_ADDRESS, &addr, 0, 0, 0) != 0) return -errno;
+  if (addr == NULL || *addr != (int)syscall(SYS_gettid)) return -ENOTSUP;
+  void *head = NULL;
+  size_t len = 0;
+  if (syscall(SYS_get_robust_list, 0, &head, &len) != 0) return -errno;
+  if (head == NULL) return -ENOTSUP;
+  sibling_tid_address = addr;
+  sibling_robust_head = head;
+  sibling_robust_len = len;
+  return 0;
+}
+
+pid_t fl_fork_sibling(void) {
+  if (sibling_tid_address == NULL) return -ENOTSUP;
+  long r = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD),
+                   (void *)0, (int *)0, sibling_tid_address, 0UL);
+  if (r == 0) {
+    (void)syscall(SYS_set_robust_list, sibling_robust_head, sibling_robust_len);
+    return 0;
+  }
+  return r > 0 ? (pid_t)r : -errno;
+}

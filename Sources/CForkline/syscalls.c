@@ -253,6 +253,19 @@ long fl_peer_uid(int fd) {
   return (long)cred.uid;
 }
 
+int fl_children_keep_status(void) {
+  struct sigaction sa;
+  if (sigaction(SIGCHLD, NULL, &sa) != 0) return 0;
+  return sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_NOCLDWAIT);
+}
+
+long fl_peer_pid(int fd) {
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return -1;
+  return (long)cred.pid;
+}
+
 int fl_cpu_count(void) {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;

@@ -88,7 +88,8 @@ extension ChildProcess {
         }
     }
 
-    /// Collects the status if the child has ended (reaps fork and spawn children). Non-blocking.
+    /// Collects the status if the child has ended (reaps a child of ours: fork, spawn, and a
+    /// forkserver child of the server's owner). Non-blocking.
     ///
     /// - Throws: ``SpawnError`` `systemCallFailed` with errno `ECHILD` when something else in the
     ///   program reaped the child first: its status cannot be known (it used to be reported as
@@ -98,11 +99,10 @@ extension ChildProcess {
             if let st = s.status { return st }
             if s.statusLost { throw lostStatus(s.pid) }
             guard let pid = s.pid else { return nil }
-            switch method {
-            case .forkserver:
+            if s.statusRelayed {
                 guard Syscall.waitReadable(s.waitFD, timeoutMs: 0) else { return nil }
                 s.status = ForkServerClient.readStatus(s.waitFD)
-            default:
+            } else {
                 switch Sys.reap(pid) {
                 case .some(.some(let st)): s.status = st
                 case .some(.none): return nil

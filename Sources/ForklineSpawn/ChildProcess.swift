@@ -40,6 +40,9 @@ public final class ChildProcess: Sendable {
         var waitFD: Int32 = -1
         /// For signals: a pidfd, or -1 when none could be opened.
         var signalFD: Int32 = -1
+        /// `waitFD` is the forkserver's status socket (the server reaps the child and writes its
+        /// status), not a pidfd of a child of ours.
+        var statusRelayed = false
         var joinRecorded = false
         /// Another part of the program reaped the child (a `waitpid(-1)`, SIGCHLD ignored): its
         /// status is lost, and `join` says so.
@@ -166,6 +169,7 @@ public final class ChildProcess: Sendable {
                 s.pid = started.pid
                 s.waitFD = started.waitFD
                 s.signalFD = started.signalFD
+                s.statusRelayed = started.statusRelayed
                 if io.parent[0] >= 0 { s.stdin = PipeEnd(io.parent[0]) }
                 if io.parent[1] >= 0 { s.stdout = PipeEnd(io.parent[1]) }
                 if io.parent[2] >= 0 { s.stderr = PipeEnd(io.parent[2]) }
@@ -183,6 +187,8 @@ public final class ChildProcess: Sendable {
         var pid: Int32
         var waitFD: Int32
         var signalFD: Int32
+        /// The forkserver relays the status on `waitFD`; false: the child is ours to reap.
+        var statusRelayed = false
     }
 
     /// True between a successful `start` and the child's end.

@@ -29,6 +29,9 @@ enum ForkServer {
             unsetenv(bindNowMarker)
         }
         warmUp()
+        // Children of the owner are forked as its own (CLONE_PARENT) when the kernel lets us find
+        // what glibc's fork would set up in the child; otherwise every request is relayed.
+        let owner = getppid() == payload.parentPid && fl_sibling_fork_prepare() == 0 ? payload.parentPid : 0
         guard let listener = descriptors.first else {
             writeStderr("forkline: forkserver: no listening socket was passed\n")
             fl_exit_now(ChildSetup.bootstrapFailed)
@@ -69,7 +72,7 @@ enum ForkServer {
                 }
                 i += 1
             }
-            if fds[1].revents != 0, let child = accept(listener: listener, control: control, server: payload) {
+            if fds[1].revents != 0, let child = accept(listener: listener, control: control, server: payload, owner: owner) {
                 children.append(child)
             }
         }
@@ -107,7 +110,9 @@ enum ForkServer {
         }
     }
 
-    static func accept(listener: Int32, control: Int32, server: BootstrapPayload) -> Child? {
+    /// Serves one request. A child for `owner` (the server's parent, when it may be forked with
+    /// CLONE_PARENT; 0 otherwise) is the owner's own: nothing to track, so nil is returned.
+    static func accept(listener: Int32, control: Int32, server: BootstrapPayload, owner: Int32) -> Child? {
         let conn = fl_accept_cloexec(listener)
         guard conn >= 0 else { return nil }
         guard peerIsSameUser(conn) else {
@@ -133,15 +138,19 @@ enum ForkServer {
         }
         let c = request.child
         startTracing(server, into: c.traceDirectory)
-        let pending = Tracer.reserve(.fork, [
-            .int(0), .uint(c.puid), .uint(UInt64(StartMethod.forkserver.rawValue)), .string(c.entry),
-            .uint(c.parentPuid), .uint(request.requestSeq), .backtrace(Backtrace(frames: [])),
-        ])
-        let me = getpid()
-        let pid = Glibc.fork()
+        let pending = reserveForkRecord(c, request.requestSeq)
+        // Found and cast here, where that code is mapped already, rather than in each child.
+        let runnable = EntryRegistry.lookup(c.entry) as? any RunnableEntryPoint
+        // The requester's pid as the kernel saw it connect: only the owner gets its own child.
+        let sibling = request.ownChild && owner > 0 && fl_peer_pid(conn) == owner
+        let parentPid = sibling ? owner : getpid()
+        let pid = sibling ? fl_fork_sibling() : Glibc.fork()
+        let forkErrno = pid >= 0 ? 0 : sibling ? -pid : errno
         if pid == 0 {
             ChildSetup.afterFork()
-            ChildSetup.bindLifetime(to: me)
+            // A sibling's death signal follows the owner's thread that started the server (its
+            // main or launcher thread, which live as long as it does); others follow the server.
+            ChildSetup.bindLifetime(to: parentPid)
             // No disposition reset: the server was spawned with default dispositions and changes
             // none but the crash writer's, which the child re-installs.
             fl_unblock_all_signals()
@@ -154,10 +163,11 @@ enum ForkServer {
             ForkServerClient.adopt(address: server.forkserverAddress)
             ChildProcess.runEntry(c, origin: Tracer.Origin(
                 parentPuid: c.parentPuid, parentPid: c.parentPid, forkerPuid: server.puid,
-                forkSeq: pending?.seq ?? 0, method: .forkserver, name: c.name, entry: c.entry), immediate: true)
+                forkSeq: pending?.seq ?? 0, method: .forkserver, name: c.name, entry: c.entry), immediate: true,
+                runnable: runnable)
         }
         guard pid > 0 else {
-            let err = errno
+            let err = forkErrno
             pending?.cancel()
             _ = Wire.send(ForkResponse(pid: nil, error: "fork failed: \(String(cString: strerror(err)))", errno: err).encoded, fds: [], on: conn)
             Sys.close(conn)
@@ -165,6 +175,10 @@ enum ForkServer {
         }
         pending?.setInt32(pid, at: 0)
         pending?.commit()
+        if sibling {
+            handOver(pid, on: conn)
+            return nil
+        }
         let pidfd = fl_pidfd_open(pid)
         if pidfd < 0 {
             _ = Glibc.kill(pid, SIGKILL)
@@ -175,6 +189,30 @@ enum ForkServer {
         }
         _ = Wire.send(ForkResponse(pid: pid, error: nil).encoded, fds: [], on: conn)
         return Child(pid: pid, pidfd: pidfd, conn: conn)
+    }
+
+    /// Reserves the `fork` record; not inlined, so that its argument array is freed before the
+    /// fork rather than in each child (as ChildProcess.reserveForkRecord).
+    @inline(never)
+    static func reserveForkRecord(_ c: BootstrapPayload, _ requestSeq: UInt64) -> PendingRecord? {
+        guard Tracer.isEnabled else { return nil }
+        return Tracer.reserve(.fork, [
+            .int(0), .uint(c.puid), .uint(UInt64(StartMethod.forkserver.rawValue)), .string(c.entry),
+            .uint(c.parentPuid), .uint(requestSeq), .backtrace(Backtrace(frames: [])),
+        ])
+    }
+
+    /// Answers the owner with a child it reaps itself; one it cannot be told of (it hung up
+    /// mid-request) is killed, left for the owner to reap at its exit or by its death signal.
+    static func handOver(_ pid: Int32, on conn: Int32) {
+        if Wire.send(ForkResponse(pid: pid, error: nil, yours: true).encoded, fds: [], on: conn) != nil {
+            let pidfd = fl_pidfd_open(pid)
+            if pidfd >= 0 {
+                _ = fl_pidfd_send_signal(pidfd, SIGKILL)
+                Sys.close(pidfd)
+            }
+        }
+        Sys.close(conn)
     }
 
     /// Only processes of our own user may ask for children.

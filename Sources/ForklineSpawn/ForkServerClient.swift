@@ -139,7 +139,7 @@ enum ForkServerClient {
             child: payload, requestSeq: requestSeq,
             environment: requestEnvironment(child.options.environment),
             workingDirectory: child.options.workingDirectory, stdio: stdio,
-            inherited: child.options.inheritedDescriptors)
+            inherited: child.options.inheritedDescriptors, ownChild: Sys.keepsChildStatus())
         if let err = Wire.send(request.encoded, fds: io.child.filter { $0 >= 0 } + child.options.inheritedDescriptors, on: sock) {
             Sys.close(sock)
             throw SpawnError(.forkserverFailed, "\(child.name): sending the request to the forkserver failed (errno \(err))")
@@ -156,8 +156,13 @@ enum ForkServerClient {
             }
             throw SpawnError(.forkserverFailed, "\(child.name): the forkserver could not start it: \(response.error ?? "unknown error")")
         }
+        if response.yours {
+            // Forked with CLONE_PARENT for us, the server's owner: our own child to wait for.
+            Sys.close(sock)
+            return try child.watch(pid)
+        }
         let pidfd = fl_pidfd_open(pid)  // for signals; the child is not ours to wait for
-        return ChildProcess.Started(pid: pid, waitFD: sock, signalFD: pidfd >= 0 ? pidfd : -1)
+        return ChildProcess.Started(pid: pid, waitFD: sock, signalFD: pidfd >= 0 ? pidfd : -1, statusRelayed: true)
     }
 
     /// The environment to send: the child's own, else ours unless it is the server's already.

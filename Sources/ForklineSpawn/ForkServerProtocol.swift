@@ -10,7 +10,9 @@ import Glibc
 /// binary request (``WireWriter``) with the child's stdio descriptors attached (SCM_RIGHTS); the
 /// server answers with a length-prefixed binary response, and later writes the child's 5-byte status (u8 0 exited / 1
 /// signaled, i32 value) and closes the connection. A client that disconnects early has its child
-/// killed: a forkserver child never outlives the process that asked for it.
+/// killed: a forkserver child never outlives the process that asked for it. A child of the
+/// server's owner is the owner's own (``ForkResponse/yours``): the server closes the connection
+/// after the response, and the child dies with the owner by its death signal.
 struct ForkRequest: Sendable {
     var child: BootstrapPayload
     var requestSeq: UInt64
@@ -21,6 +23,9 @@ struct ForkRequest: Sendable {
     var stdio: [Bool]
     /// The requester's numbers of the passed descriptors, attached after the stdio ones.
     var inherited: [Int32] = []
+    /// The requester can reap the child itself (it does not ignore SIGCHLD): if it is the
+    /// server's owner, the server forks the child as the requester's own (``ForkResponse/yours``).
+    var ownChild = false
 }
 
 struct ForkResponse: Sendable {
@@ -28,6 +33,9 @@ struct ForkResponse: Sendable {
     var error: String?
     /// The errno of the server's failed call (fork's EAGAIN under RLIMIT_NPROC), 0 when none.
     var errno: Int32 = 0
+    /// The child is the requester's own (the server forked it with CLONE_PARENT for its owner):
+    /// the requester waits for it and reaps it itself, and the server writes no status.
+    var yours = false
 }
 
 enum Wire {

@@ -54,6 +54,11 @@ enum Sys {
         return decodeWaitStatus(r.status)
     }
 
+    /// Whether a child of this process keeps its status until reaped: false when SIGCHLD is
+    /// ignored or has `SA_NOCLDWAIT` (the kernel then reaps children itself and their status is
+    /// lost).
+    static func keepsChildStatus() -> Bool { fl_children_keep_status() != 0 }
+
     static func decodeWaitStatus(_ status: Int32) -> ExitStatus {
         let sig = status & 0x7f
         if sig == 0 { return .exited((status >> 8) & 0xff) }

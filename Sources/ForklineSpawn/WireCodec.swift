@@ -157,6 +157,7 @@ extension ForkRequest {
         w.u32(UInt32(stdio.count))
         for b in stdio { w.bool(b) }
         w.int32s(inherited)
+        w.bool(ownChild)
         return w.bytes
     }
 
@@ -180,9 +181,10 @@ extension ForkRequest {
         var stdio: [Bool] = []
         for _ in 0..<n { stdio.append(try r.bool()) }
         let inherited = try r.int32s()
+        let ownChild = try r.bool()
         try r.finish()
         self.init(child: child, requestSeq: requestSeq, environment: environment, workingDirectory: workingDirectory,
-                  stdio: stdio, inherited: inherited)
+                  stdio: stdio, inherited: inherited, ownChild: ownChild)
     }
 }
 
@@ -190,7 +192,7 @@ extension ForkResponse {
     var encoded: [UInt8] {
         var w = WireWriter()
         if let pid {
-            w.u8(0)
+            w.u8(yours ? 2 : 0)
             w.i32(pid)
         } else {
             w.u8(1)
@@ -204,6 +206,7 @@ extension ForkResponse {
         var r = WireReader(bytes)
         switch try r.u8() {
         case 0: self.init(pid: try r.i32(), error: nil)
+        case 2: self.init(pid: try r.i32(), error: nil, yours: true)
         case 1: self.init(pid: nil, error: try r.string(), errno: try r.i32())
         default: throw WireDecodingError()
         }

@@ -35,6 +35,7 @@ enum BlockingThreads {
     }()
 
     static func submit(_ job: @escaping () -> Void) {
+        used = true  // before the lock: a child forked while it was held sees `used`
         pthread_mutex_lock(mutex)
         state.jobs.append(job)
         let spawn = state.idle < state.jobs.count  // every queued job has an idle thread or a new one
@@ -59,8 +60,15 @@ enum BlockingThreads {
         }
     }
 
+    /// Set by the first `submit` before it takes `mutex`: until then there is no thread, no job
+    /// and no lock to forget. A plain global with a constant value, so reading it creates nothing.
+    nonisolated(unsafe) static var used = false
+
     /// In a fork child: the threads did not survive; the mutex may have been held by one of them.
+    /// A parent that never ran a blocking job leaves nothing to reset: the child skips it, and
+    /// with it the first touch of the lazily made mutex and condition (page faults, ~4 a child).
     static func resetAfterFork() {
+        guard used else { return }
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(cond, nil)
         state = State()

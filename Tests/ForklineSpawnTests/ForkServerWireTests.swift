@@ -33,6 +33,13 @@ struct ForkServerWireTests {
         #expect(back2.environment == nil && back2.workingDirectory == "/")
 
         #expect(try ForkResponse(decoding: ForkResponse(pid: 1234, error: nil).encoded).pid == 1234)
+        let yours = try ForkResponse(decoding: ForkResponse(pid: 99, error: nil, yours: true).encoded)
+        let relayed = try ForkResponse(decoding: ForkResponse(pid: 9, error: nil).encoded)
+        #expect(yours.pid == 99 && yours.yours && !relayed.yours)
+        var own = r
+        own.ownChild = true
+        let ownBack = try ForkRequest(decoding: own.encoded)
+        #expect(ownBack.ownChild && !back.ownChild)
         let failed = try ForkResponse(decoding: ForkResponse(pid: nil, error: "fork failed: EAGAIN", errno: 11).encoded)
         #expect(failed.errno == 11)
         #expect(failed.pid == nil && failed.error == "fork failed: EAGAIN")
@@ -60,7 +67,7 @@ struct ForkServerWireTests {
         var hugeName = bytes
         hugeName[1] = 0xFF; hugeName[2] = 0xFF; hugeName[3] = 0xFF; hugeName[4] = 0x7F
         #expect(throws: WireDecodingError.self) { try ForkRequest(decoding: hugeName) }
-        #expect(throws: WireDecodingError.self) { try ForkResponse(decoding: [2, 0, 0, 0, 0]) }
+        #expect(throws: WireDecodingError.self) { try ForkResponse(decoding: [9, 0, 0, 0, 0]) }
     }
 
     @Test("a forkserver child sees exactly its requester's environment, as it changes, and not the server's LD_BIND_NOW",

@@ -98,6 +98,8 @@ enum Bench {
                 return Double(b.ru_minflt - a.ru_minflt) / 200
             }
             print("child minor faults per start+join: forkline fork \(try childFaults { _ = try startJoin(.fork) }), bare fork \(childFaults { _ = bareFork() })")
+            // The forkserver's children of this process are its own (CLONE_PARENT): counted here too.
+            print("child minor faults per start+join: forkline forkserver \(try childFaults { _ = try startJoin(.forkserver) })")
         }
         if args.contains("--start") { return print(json ? Report.json(figures) : Report.table(figures)) }
         // Untraced figures first: recordingCost turns tracing on for the rest of the run.

@@ -89,6 +89,15 @@ void fl_stdio_release_in_child(void);
 /// children need no symbol lookups (see spawn.c).
 void fl_bind_child_calls(void);
 
+/// In a single-threaded process (the forkserver), once: finds where glibc keeps this thread's
+/// tid and robust-list head, for fl_fork_sibling. Returns 0, or -errno when the kernel cannot
+/// tell (no PR_GET_TID_ADDRESS: then fork as usual).
+int fl_sibling_fork_prepare(void);
+/// fork() whose child is a child of the caller's parent (clone with CLONE_PARENT), for a
+/// single-threaded caller after fl_sibling_fork_prepare: pthread_atfork handlers do not run.
+/// Returns the pid in the caller, 0 in the child, -errno on failure.
+pid_t fl_fork_sibling(void);
+
 /// Sends `fd` and `bytes` over a unix socket with SCM_RIGHTS (fds may be NULL / nfds 0).
 /// Returns bytes sent or -errno.
 ssize_t fl_send_fds(int sock, const void *bytes, size_t len, const int *fds, int nfds);
@@ -145,6 +154,10 @@ ssize_t fl_pipe_read_nowait(int fd, void *buf, size_t len);
 int fl_accept_cloexec(int fd);
 /// The uid of a unix socket's peer (SO_PEERCRED), or -1.
 long fl_peer_uid(int fd);
+/// 1 unless SIGCHLD is ignored or has SA_NOCLDWAIT (then the kernel reaps children itself).
+int fl_children_keep_status(void);
+/// The pid of a unix socket's peer (SO_PEERCRED) at connect time, or -1.
+long fl_peer_pid(int fd);
 /// CPUs in this process's affinity mask (0 if unknown).
 int fl_cpu_count(void);
 
