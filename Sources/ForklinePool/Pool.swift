@@ -86,7 +86,7 @@ public final class Pool: Sendable {
         self.defaultTimeout = timeout
         Tracer.startFromEnvironment()
         Tracer.record(.poolCreate, [.uint(id), .uint(UInt64(n)), .uint(UInt64(maxTasksPerChild ?? 0)), .uint(UInt64(method.rawValue))])
-        var config = Scheduler.Config(workers: n, maxTasksPerChild: maxTasksPerChild, window: prefetch, initialWindow: min(prefetch, 2), queuedWorkNs: 2_000_000)
+        var config = Scheduler.Config(workers: n, maxTasksPerChild: maxTasksPerChild, window: prefetch, initialWindow: min(prefetch, 2))
         config.killOnCancel = cancellation == .killWorker
         driver = try PoolDriver(pool: id, method: method, initializer: initializer, config: config, observer: observer,
                                 admission: Admission(limit: maxPending, policy: whenFull), remote: remote)

@@ -89,7 +89,6 @@ enum PoolWorker {
             }
             guard case .run(let jobs) = message else { return }
             var sinceWake = 0
-            var wokeAt = fl_monotonic_ns()
             // An index loop: `enumerated()` would instantiate a generic type that the process the
             // worker was forked from may never have (PoolWorker.rehearse).
             var i = 0
@@ -108,12 +107,8 @@ enum PoolWorker {
                 try out.publish(WorkerMessage.reply(job.task, reply))
                 sinceWake += 1
                 let left = jobs.count - i - 1
-                // A reply waits for its wake-up at most `replyDelayNs`: a caller of a task that
-                // long is not held back by the tasks queued behind it in the batch.
-                let now = fl_monotonic_ns()
-                if left == 0 || sinceWake >= left || now &- wokeAt >= Self.replyDelayNs {
+                if left == 0 || sinceWake >= left {
                     sinceWake = 0
-                    wokeAt = now
                     out.wakeDriverIfAsleep()
                 }
             }
@@ -122,9 +117,6 @@ enum PoolWorker {
 }
 
 extension PoolWorker {
-    /// The longest a published reply waits for the worker to wake a sleeping driver (ns).
-    static var replyDelayNs: UInt64 { 50_000 }
-
     /// Has this worker's malloc keep freed buffers of up to 32 MiB for reuse instead of handing
     /// them back to the kernel: glibc maps blocks over 128 KiB afresh and trims the heap's top,
     /// so every 256 KiB input decoded and output encoded cost 64 page faults and zeroed pages
