@@ -29,8 +29,9 @@ enum ChunkOutcome: Sendable {
 }
 
 /// One call (a map, an imap, an apply) as the driver thread sees it: its tasks (chunks), and the
-/// stream its caller reads outcomes from. Ordered calls release outcomes in input order (the
-/// `poolResult` events show it); unordered calls as they come. Only the driver thread touches it.
+/// stream its caller reads outcomes from (or, for an awaited `apply`, the ``SingleOutcome`` the
+/// driver thread resumes its caller from directly). Ordered calls release outcomes in input order
+/// (the `poolResult` events show it); unordered calls as they come. Only the driver thread touches it.
 final class CallState {
     let pool: UInt64
     let call: UInt64
@@ -46,14 +47,25 @@ final class CallState {
     var pending: [Int: ChunkOutcome] = [:]
     var next = 0
     var released = 0
+    /// Set for a one-task call whose caller awaits it in place (`apply`): its outcome goes there,
+    /// not to the stream.
+    let single: SingleOutcome?
 
-    init(pool: UInt64, call: UInt64, ordered: Bool, collect: Bool, starts: [Int], continuation: AsyncStream<[(Int, ChunkOutcome)]>.Continuation) {
+    init(pool: UInt64, call: UInt64, ordered: Bool, collect: Bool, starts: [Int],
+         continuation: AsyncStream<[(Int, ChunkOutcome)]>.Continuation, single: SingleOutcome? = nil) {
+        self.single = single
         self.collect = collect
         self.pool = pool
         self.call = call
         self.ordered = ordered
         self.starts = starts
         self.continuation = continuation
+    }
+
+    /// A call dropped unfinished (never expected) must not leave an `apply` waiting forever: its
+    /// caller gets what a stream's reader gets when the stream ends early.
+    deinit {
+        single?.abandon()
     }
 
     var done: Bool { released == starts.count }
@@ -83,6 +95,7 @@ final class CallState {
     func release(_ chunk: Int, task: UInt64, _ outcome: ChunkOutcome) {
         if Tracer.isEnabled { Tracer.record(.poolResult, [.uint(pool), .uint(task), .uint(call), .uint(UInt64(starts[chunk])), .uint(outcome.traceCode)]) }
         released += 1
+        if let single { return single.finish(outcome) }
         if collect { collected.append((chunk, outcome)) } else { batch.append((chunk, outcome)) }
     }
 }

@@ -11,10 +11,13 @@ extension Pool {
 
     /// Submits `inputs` as chunks; returns the call's outcome stream and its task ids.
     ///
-    /// - Parameter admitted: the room in `maxPending` the caller already took (``admit(_:chunksize:)``);
-    ///   nil: take it now or throw `overloaded`.
+    /// - Parameters:
+    ///   - admitted: the room in `maxPending` the caller already took (``admit(_:chunksize:)``);
+    ///     nil: take it now or throw `overloaded`.
+    ///   - single: a one-task call's outcome goes there instead of the stream (`apply`).
     func submit<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: [In], chunksize: Int?, timeout: Duration?,
-                         ordered: Bool, collect: Bool = false, admitted: Int? = nil) throws(PoolError) -> (AsyncStream<[(Int, ChunkOutcome)]>, [UInt64], [Int]) {
+                         ordered: Bool, collect: Bool = false, admitted: Int? = nil,
+                         single: SingleOutcome? = nil) throws(PoolError) -> (AsyncStream<[(Int, ChunkOutcome)]>, [UInt64], [Int]) {
         let admission = driver.admission
         let size = max(1, chunksize ?? automaticChunksize(for: inputs.count))
         var payloads: [[UInt8]] = []
@@ -42,7 +45,7 @@ extension Pool {
             Tracer.record(.poolSubmit, [.uint(id), .uint(first + UInt64(i)), .uint(call), .uint(UInt64(start)),
                                         .uint(UInt64(min(size, inputs.count - start))), .uint(ordered ? 1 : 0)])
         }
-        let state = CallState(pool: id, call: call, ordered: ordered, collect: collect, starts: starts, continuation: continuation)
+        let state = CallState(pool: id, call: call, ordered: ordered, collect: collect, starts: starts, continuation: continuation, single: single)
         let timeoutNs = (timeout ?? defaultTimeout)?.clampedNanoseconds
         driver.send(.submit(CallSubmission(state: state, firstTask: first, function: f.name, payloads: payloads, failed: failed, timeout: timeoutNs)))
         let tasks = payloads.indices.map { first + UInt64($0) }
@@ -113,8 +116,9 @@ extension Pool {
     /// Runs `f(input)` in a worker and returns its output (Python's `apply`).
     public func apply<In, Out>(_ f: PoolFunction<In, Out>, _ input: In, timeout: Duration? = nil) async throws -> Out {
         let admitted = try await admit(1, chunksize: 1)
-        let (stream, tasks, _) = try submit(f, [input], chunksize: 1, timeout: timeout, ordered: true, admitted: admitted)
-        return try await PoolTask<Out>(stream: stream, function: f.name, cancel: { [driver] in driver.send(.cancel(tasks)) }).value
+        let one = SingleOutcome()
+        let (_, tasks, _) = try submit(f, [input], chunksize: 1, timeout: timeout, ordered: true, admitted: admitted, single: one)
+        return try await awaitApplied(one, f, tasks: tasks)
     }
 
     /// Takes room in `maxPending` for `count` inputs in chunks of `chunksize` (waiting for it

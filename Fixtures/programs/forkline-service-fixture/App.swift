@@ -26,7 +26,8 @@ struct ServiceFixture: ForklineCommand {
     static let forklineEntries: [any AnyEntryPoint] = [sleepMs, crashOn1, square, sleepAfterBegun, failingInit, power, identityChild, napper, fma, reverseBuffer]
     static let configuration = CommandConfiguration(
         commandName: "forkline-service-fixture",
-        subcommands: [Shutdown.self, Telemetry.self, Command.self, Ready.self, Backpressure.self, Cancel.self, Porter.self, Buffers.self])
+        subcommands: [Shutdown.self, Telemetry.self, Command.self, Ready.self, Backpressure.self, Cancel.self, Porter.self, Buffers.self,
+                      LightTasks.self])
 }
 
 /// Prints a line at once (the test reads lines of a process it may kill).
