@@ -48,6 +48,11 @@ public protocol PassableToChild {
 }
 
 extension Connection: PassableToChild {}
+/// A fork child given the listener (``ChildOptions/pass(_:)``) accepts on it with handshakes of
+/// its own; one not given it gets `closed` from `accept`.
+extension Listener: PassableToChild {
+    public var fileDescriptors: [Int32] { [fd] }
+}
 extension Lock: PassableToChild {}
 extension SharedValue: PassableToChild {}
 

@@ -97,6 +97,19 @@ public final class Connection: @unchecked Sendable {
         Tracer.record(.channelClose, [.uint(channel)])
     }
 
+    /// Closes this process's copies of the descriptors of a connection that is another
+    /// process's (a fork child's copy of one its parent had not handed out yet): nothing is
+    /// recorded, since the connection is not this process's to close.
+    func closeCopyInForkChild() {
+        let wasOpen = state.withLock { s in
+            defer { s.closed = true }
+            return !s.closed
+        }
+        guard wasOpen else { return }
+        if readFD >= 0 { _ = Glibc.close(readFD) }
+        if writeFD >= 0 && writeFD != readFD { _ = Glibc.close(writeFD) }
+    }
+
     /// True once ``close()`` was called (or a broken frame closed it).
     public var isClosed: Bool { state.withLock { $0.closed } }
 

@@ -165,6 +165,26 @@ final class HandshakeDesk: @unchecked Sendable {
         }
     }
 
+    /// In a fork child: this desk is the parent's. Its thread is not here (only the forking
+    /// thread survives a fork), so nothing joins it; the child's copies of its eventfds and of
+    /// the connections that passed and wait for the parent's `accept` are closed (the parent's
+    /// stay open, and nothing is recorded: they are the parent's connections). The handshakes
+    /// the parent's thread had in progress are its own: their copies stay open in the child.
+    /// The listening socket is the child's new desk's.
+    func leftByFork() {
+        let left = state.withLock { s -> [Result<Connection, ChannelError>] in
+            s.closed = true
+            s.running = false
+            s.thread = nil
+            s.waiters = 0
+            defer { s.ready = []; s.readyConnections = 0 }
+            if !s.descriptorsClosed { closeDescriptors() }
+            s.descriptorsClosed = true
+            return s.ready
+        }
+        for case .success(let c) in left { c.closeCopyInForkChild() }
+    }
+
     // MARK: the thread
 
     func loop() {

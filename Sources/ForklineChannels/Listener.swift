@@ -43,7 +43,10 @@ public final class Listener: @unchecked Sendable {
     public let maxPendingHandshakes: Int
     let fd: Int32
     let key: AuthKey
-    let desk: HandshakeDesk
+    /// This process's desk (``currentDesk()``): a fork child makes its own.
+    let desks: ForkSafeLock<(pid: pid_t, desk: HandshakeDesk)>
+    /// The listening socket's device and inode: a child checks its number still names it.
+    let socketIdentity: (device: UInt64, inode: UInt64)?
     let closed = ForkSafeLock(false)
     let waits = WaitGroup()
 
@@ -67,12 +70,33 @@ public final class Listener: @unchecked Sendable {
         self.handshakeTimeout = handshakeTimeout
         self.maxPendingHandshakes = max(1, maxPendingHandshakes)
         self.maxMessageSize = maxMessageSize
+        socketIdentity = Syscall.fileIdentity(fd)
         do {
-            desk = try HandshakeDesk(listenFD: fd, key: key, timeout: handshakeTimeout, bound: self.maxPendingHandshakes,
-                                     maxMessageSize: maxMessageSize, name: "listener \(self.address)")
+            desks = ForkSafeLock((getpid(), try HandshakeDesk(listenFD: fd, key: key, timeout: handshakeTimeout, bound: self.maxPendingHandshakes,
+                                                              maxMessageSize: maxMessageSize, name: "listener \(self.address)")))
         } catch {
             _ = Glibc.close(fd)
             throw error
+        }
+    }
+
+    /// The desk of this process. A fork child (the fork start method) inherits the parent's
+    /// desk without its thread, and shares its eventfds with the parent: it gets a desk of its
+    /// own over the same listening socket instead, and the inherited one is let go without
+    /// joining a thread that is not there (``HandshakeDesk/leftByFork()``).
+    func currentDesk() throws(ChannelError) -> HandshakeDesk {
+        let me = getpid()
+        return try desks.withLock { d throws(ChannelError) -> HandshakeDesk in
+            if d.pid == me { return d.desk }
+            // A fork or forkserver child keeps only the descriptors passed to it.
+            guard let was = socketIdentity, let now = Syscall.fileIdentity(fd), now == was else {
+                throw ChannelError(.closed, "listener \(address): its socket was not passed to this process: pass the listener to the child (ChildOptions.pass(listener))")
+            }
+            d.desk.leftByFork()
+            let fresh = try HandshakeDesk(listenFD: fd, key: key, timeout: handshakeTimeout, bound: maxPendingHandshakes,
+                                          maxMessageSize: maxMessageSize, name: "listener \(address)")
+            d = (me, fresh)
+            return fresh
         }
     }
 
@@ -88,7 +112,8 @@ public final class Listener: @unchecked Sendable {
         }
         guard first else { return }
         waits.close()
-        desk.close()
+        // In a child the listener was not passed to, the number may name another descriptor now.
+        if let desk = try? currentDesk() { desk.close() }
     }
 
     /// Waits for the next ending of a peer's handshake (they run concurrently, see the type's
@@ -101,6 +126,7 @@ public final class Listener: @unchecked Sendable {
     ///   for the listener: `closed` (``close()`` was called), `cancelled`, `systemCallFailed`
     ///   (the thread that runs the handshakes could not start).
     public func accept() async throws(ChannelError) -> Connection {
+        let desk = try currentDesk()
         try desk.enter()
         defer { desk.leave() }
         while true {
@@ -117,6 +143,7 @@ public final class Listener: @unchecked Sendable {
     @available(*, noasync, message: "use the async accept")
     public func accept(timeout: Duration?) throws(ChannelError) -> Connection {
         let end = timeout.map { deadline(after: $0) }
+        let desk = try currentDesk()
         try desk.enter()
         defer { desk.leave() }
         while true {

@@ -18,6 +18,14 @@ extension Syscall {
         return .success((readToEnd(fd), UInt32(st.st_mode & 0o7777), UInt32(st.st_uid)))
     }
 
+    /// What `fd` is open on, as its device and inode (`fstat`): nil when `fd` is not open. Tells
+    /// whether a number still names the same open file (a socket inherited by a child, say).
+    package static func fileIdentity(_ fd: Int32) -> (device: UInt64, inode: UInt64)? {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return (UInt64(st.st_dev), UInt64(st.st_ino))
+    }
+
     /// Writes `bytes` to a new file at `path` readable and writable by its owner only (mode
     /// 0600, whatever the umask), failing when the file exists (`EEXIST`). The corresponding C
     /// functions are `open(O_CREAT | O_EXCL)`, `fchmod` and `write`.

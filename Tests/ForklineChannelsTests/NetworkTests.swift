@@ -72,6 +72,28 @@ struct NetworkTests {
         #expect(report.ok, "\(report.violations)")
     }
 
+    @Test("a fork child accepts on its parent's listener while the parent's handshake thread runs, and closes its copy; the parent's listener goes on")
+    func forkChild() throws {
+        let dir = TestSupport.temporaryDirectory("forkline-net")
+        let (out, traceDir) = try TestSupport.runFixture(["net-fork-child", "fork", dir], timeout: 300)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == [
+            "parent: silent peer challenged true, its accept cancelled",
+            // Before: the child's accept counted itself into the parent's desk (no thread of it in
+            // the child, its eventfds shared with the parent) and timed out at 90 s, and after
+            // that the parent's own next accept timed out too.
+            "child: good client accepted within-20s true served true client=exited(0)",
+            "child: closed",
+            "parent: child exited(0)",
+            // Before: the child trapped (accept4 on a descriptor it did not have: EBADF).
+            "not given: closed names pass true",
+            "parent: not-given child exited(0)",
+            "parent: good client accepted served true client=exited(0)",
+        ], "\(out.stderr)")
+        let (_, report) = try TestSupport.checkedTrace(traceDir)
+        #expect(report.ok, "\(report.violations)")
+    }
+
     @Test("SHA-256 gives the FIPS 180-2 digests")
     func sha256() {
         #expect(hex(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
