@@ -44,6 +44,12 @@ final class PoolDriver: @unchecked Sendable {
         var commands: [PoolCommand] = []
         var wakePending = false
         var pipeClosed = false
+        /// Set by the driver before it sleeps while tasks wait undispatched: a worker's reply is
+        /// sure to wake it then, and a new task would only queue behind those, so a submission
+        /// is left in the inbox without a wake-up byte (one system call and one wake-up of the
+        /// driver fewer per task when callers outrun the workers). Cancels and the rest always
+        /// wake it; a queued task's timeout counts from when it reaches its worker.
+        var backlog = false
     }
 
     struct WorkerHandle {
@@ -194,6 +200,7 @@ final class PoolDriver: @unchecked Sendable {
         let accepted = inbox.withLock { i in
             guard !i.pipeClosed else { return false }
             i.commands.append(command)
+            if i.backlog, case .submit(let c) = command, c.failed.isEmpty { return true }
             guard !i.wakePending else { return true }
             i.wakePending = true
             let b: UInt8 = 1
@@ -275,6 +282,10 @@ final class PoolDriver: @unchecked Sendable {
             // see its flag is read now, and one after it comes with a wake-up byte.
             for w in workers.values { w.ring.setSleeping(true) }
             if workers.values.contains(where: { $0.ring.hasAnnouncedUnread && !$0.ringBroken }) { timeout = 0 }
+            // Submissions left without a wake-up byte while the last turn had a backlog are
+            // handled now if there is none any more.
+            let backlog = scheduler.queuedTasks > 0 && workers.values.contains { !$0.ringBroken }
+            if inbox.withLock({ i in i.backlog = backlog; return !backlog && !i.commands.isEmpty }) { timeout = 0 }
             _ = Syscall.poll(&fds, timeoutMs: timeout)
             for w in workers.values { w.ring.setSleeping(false) }
             if fds[0].revents != 0 {
@@ -282,6 +293,7 @@ final class PoolDriver: @unchecked Sendable {
             }
             let commands = inbox.withLock { i in
                 i.wakePending = false
+                i.backlog = false
                 defer { i.commands = [] }
                 return i.commands
             }
