@@ -95,7 +95,7 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     /// Reads `key`'s value with `reader`; a field read at the cursor moves the cursor past it.
     @inline(__always)
-    func read<T>(_ key: Key, _ reader: (inout Int, CodingPathFn) throws -> T) throws -> T {
+    func field<T>(_ key: Key, _ reader: (inout Int, CodingPathFn) throws -> T) throws -> T {
         let (start, cursor) = try at(key)
         var v = start
         let r = try reader(&v, { codingPath + [key] })
@@ -118,27 +118,27 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
         if cursor { source.setCursor(index, v + 1) }
         return true
     }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { let s = source; return try read(key) { try s.bool(&$0, $1) } }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { let s = source; return try read(key) { try s.string(&$0, $1) } }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { let s = source; return try read(key) { try s.double(&$0, $1) } }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { let s = source; return try read(key) { try s.float(&$0, $1) } }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { let s = source; return try read(key) { try s.integer(Int.self, &$0, $1) } }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { let s = source; return try read(key) { try s.integer(Int8.self, &$0, $1) } }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { let s = source; return try read(key) { try s.integer(Int16.self, &$0, $1) } }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { let s = source; return try read(key) { try s.integer(Int32.self, &$0, $1) } }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { let s = source; return try read(key) { try s.integer(Int64.self, &$0, $1) } }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { let s = source; return try read(key) { try s.integer(UInt.self, &$0, $1) } }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { let s = source; return try read(key) { try s.integer(UInt8.self, &$0, $1) } }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { let s = source; return try read(key) { try s.integer(UInt16.self, &$0, $1) } }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { let s = source; return try read(key) { try s.integer(UInt32.self, &$0, $1) } }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { let s = source; return try read(key) { try s.integer(UInt64.self, &$0, $1) } }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { let s = source; return try field(key) { try s.bool(&$0, $1) } }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { let s = source; return try field(key) { try s.string(&$0, $1) } }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { let s = source; return try field(key) { try s.double(&$0, $1) } }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { let s = source; return try field(key) { try s.float(&$0, $1) } }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { let s = source; return try field(key) { try s.integer(Int.self, &$0, $1) } }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { let s = source; return try field(key) { try s.integer(Int8.self, &$0, $1) } }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { let s = source; return try field(key) { try s.integer(Int16.self, &$0, $1) } }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { let s = source; return try field(key) { try s.integer(Int32.self, &$0, $1) } }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { let s = source; return try field(key) { try s.integer(Int64.self, &$0, $1) } }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { let s = source; return try field(key) { try s.integer(UInt.self, &$0, $1) } }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { let s = source; return try field(key) { try s.integer(UInt8.self, &$0, $1) } }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { let s = source; return try field(key) { try s.integer(UInt16.self, &$0, $1) } }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { let s = source; return try field(key) { try s.integer(UInt32.self, &$0, $1) } }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { let s = source; return try field(key) { try s.integer(UInt64.self, &$0, $1) } }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let s = source
-        return try read(key) { try s.value(T.self, at: &$0, codingPath: $1) }
+        return try field(key) { try s.value(T.self, at: &$0, codingPath: $1) }
     }
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
         let s = source
-        return try read(key) { at, path in
+        return try field(key) { at, path in
             let c = try BinaryKeyedDecoding<NestedKey>(source: s, at: at, codingPath: path())
             at = try s.skip(at, path)
             return KeyedDecodingContainer(c)
@@ -146,7 +146,7 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
         let s = source
-        return try read(key) { at, path in
+        return try field(key) { at, path in
             let c = try BinaryUnkeyedDecoding(source: s, at: at, codingPath: path())
             at = try s.skip(at, path)
             return c
@@ -161,7 +161,7 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
     func superDecoder(forKey key: Key) throws -> any Decoder {
         let s = source
-        return try read(key) { at, path in
+        return try field(key) { at, path in
             let d = BinaryDecoding(source: s, at: at, codingPath: path())
             at = try s.skip(at, path)
             return d

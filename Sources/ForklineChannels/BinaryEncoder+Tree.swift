@@ -30,7 +30,7 @@ final class EncodingBox: ByteWriter {
 
     init(prefix: UInt8?) { self.prefix = prefix }
 
-    func write(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
+    func emit(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
         let start = buf.count
         buf.append(contentsOf: repeatElement(0, count: n))
         let used = buf.withUnsafeMutableBytes { body($0.baseAddress! + start) }

@@ -53,12 +53,12 @@ public struct BinaryEncoder: Sendable {
 /// A buffer and the writers of the format's scalars (shared by both encoders).
 protocol ByteWriter {
     /// Lets `body` write at most `n` bytes at the end of the buffer; it returns how many it wrote.
-    func write(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int)
+    func emit(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int)
 }
 
 extension ByteWriter {
     func append(_ b: UInt8) {
-        write(max: 1) { p in
+        emit(max: 1) { p in
             p.storeBytes(of: b, as: UInt8.self)
             return 1
         }
@@ -76,7 +76,7 @@ extension ByteWriter {
         return n + 1
     }
     func tagged(_ tag: UInt8, varint v: UInt64) {
-        write(max: 11) { p in
+        emit(max: 11) { p in
             p.storeBytes(of: tag, as: UInt8.self)
             return 1 + Self.varint(p + 1, v)
         }
@@ -84,7 +84,7 @@ extension ByteWriter {
     func int(_ v: Int64) { tagged(BinaryFormat.int, varint: UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
     func uint(_ v: UInt64) { tagged(BinaryFormat.uint, varint: v) }
     func raw(_ tag: UInt8, _ b: UnsafeRawBufferPointer) {
-        write(max: 11 + b.count) { p in
+        emit(max: 11 + b.count) { p in
             p.storeBytes(of: tag, as: UInt8.self)
             let n = 1 + Self.varint(p + 1, UInt64(b.count))
             if b.count > 0 { (p + n).copyMemory(from: b.baseAddress!, byteCount: b.count) }
@@ -96,14 +96,14 @@ extension ByteWriter {
         s.withUTF8 { raw(BinaryFormat.string, UnsafeRawBufferPointer($0)) }
     }
     func double(_ v: Double) {
-        write(max: 9) { p in
+        emit(max: 9) { p in
             p.storeBytes(of: BinaryFormat.double, as: UInt8.self)
             p.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: 1, as: UInt64.self)
             return 9
         }
     }
     func float(_ v: Float) {
-        write(max: 5) { p in
+        emit(max: 5) { p in
             p.storeBytes(of: BinaryFormat.float, as: UInt8.self)
             p.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: 1, as: UInt32.self)
             return 5
@@ -124,7 +124,7 @@ extension ByteWriter {
         default:
             let code = kind - FastType.numbers + 1
             NumberArray.withImage(v) { image in
-                write(max: 12 + image.count) { p in
+                emit(max: 12 + image.count) { p in
                     p.storeBytes(of: BinaryFormat.numbers, as: UInt8.self)
                     p.storeBytes(of: code, toByteOffset: 1, as: UInt8.self)
                     let n = 2 + Self.varint(p + 2, UInt64(image.count / NumberArray.size(code)!))
@@ -183,7 +183,7 @@ struct LinearEncoding: ByteWriter {
     let p: UnsafeMutablePointer<EncodingState>
 
     @inline(__always)
-    func write(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
+    func emit(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
         if p.pointee.count + n > p.pointee.capacity { p.pointee.grow(p.pointee.count + n) }
         p.pointee.count += body(p.pointee.base + p.pointee.count)
     }

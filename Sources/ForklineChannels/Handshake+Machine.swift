@@ -90,10 +90,10 @@ struct HandshakeMachine {
         case .awaitAnswer:
             let expected = Handshake.digestTag + HMACSHA256.mac(key: key.bytes, message: mine)
             guard HMACSHA256.constantTimeEqual(m, expected) else {
-                send(Handshake.failure)
+                enqueue(Handshake.failure)
                 return fail(.authenticationFailed, "the peer's answer to the key challenge is wrong: it does not hold this key; the connection is refused")
             }
-            send(Handshake.welcome)
+            enqueue(Handshake.welcome)
             if role == .listener { stage = .awaitChallenge } else { finish() }
         case .awaitChallenge:
             guard m.starts(with: Handshake.challenge) else {
@@ -104,7 +104,7 @@ struct HandshakeMachine {
                 return fail(.handshakeFailed, "the peer's challenge does not ask for an HMAC-SHA256 of at least 20 random bytes (a Python peer before 3.12 asks for HMAC-MD5, which is refused: docs/cluster.md)")
             }
             theirs = challenge
-            send(Handshake.digestTag + HMACSHA256.mac(key: key.bytes, message: challenge))
+            enqueue(Handshake.digestTag + HMACSHA256.mac(key: key.bytes, message: challenge))
             stage = .awaitVerdict
         case .awaitVerdict:
             if m == Handshake.failure {
@@ -128,7 +128,7 @@ struct HandshakeMachine {
     private mutating func deliver() {
         var g = SystemRandomNumberGenerator()
         mine = Handshake.digestTag + (0..<Handshake.nonceLength).map { _ in UInt8.random(in: 0...255, using: &g) }
-        send(Handshake.challenge + mine)
+        enqueue(Handshake.challenge + mine)
     }
 
     private mutating func finish() {
@@ -137,7 +137,7 @@ struct HandshakeMachine {
         outcome = .success(role == .listener ? Handshake.channel(mine, theirs) : Handshake.channel(theirs, mine))
     }
 
-    private mutating func send(_ body: [UInt8]) {
+    private mutating func enqueue(_ body: [UInt8]) {
         let n = UInt32(body.count)
         outbox += [UInt8(n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)] + body
     }

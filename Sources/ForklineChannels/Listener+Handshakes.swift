@@ -296,13 +296,7 @@ final class HandshakeDesk: @unchecked Sendable {
         refused?.close()
     }
 
-    func signal(_ fd: Int32) {
-        var one: UInt64 = 1
-        _ = Glibc.write(fd, &one, 8)
-    }
+    func signal(_ fd: Int32) { Syscall.eventSignal(fd) }
 
-    func drain(_ fd: Int32) {
-        var n: UInt64 = 0
-        _ = Glibc.read(fd, &n, 8)
-    }
+    func drain(_ fd: Int32) { Syscall.eventDrain(fd) }
 }
