@@ -8,9 +8,17 @@ extension Trace {
     /// Works on the trace of a running program (its files are read as far as they are written)
     /// or of a killed one. Lines follow ``processTree``, so the output is stable.
     ///
-    /// - Parameter now: CLOCK_MONOTONIC in ns to measure "ago" from (the `replay` tool passes the
-    ///   clock's value as it reads the trace); nil: the trace's last event.
-    public func statusText(now: UInt64? = nil) -> String {
+    /// - Parameters:
+    ///   - now: CLOCK_MONOTONIC in ns to measure "ago" from (the `replay` tool passes the
+    ///     clock's value as it reads the trace); nil: the trace's last event.
+    ///   - alignClocks: for a trace of several hosts, put them on one clock first (``HostClocks``,
+    ///     as `show` does; a last `clocks:` line says which offsets), so "since" and "at" compare
+    ///     across hosts; false: each host's own clock.
+    public func statusText(now: UInt64? = nil, alignClocks: Bool = true) -> String {
+        if isMultiHost, alignClocks {
+            let (aligned, clocks) = forViews(align: true)
+            return aligned.statusText(now: now, alignClocks: false) + "\n" + "clocks: " + (clocks?.summary ?? HostClocks.ownClocksNote)
+        }
         let graph = waitGraph()
         let order = processTree
         let first = order.compactMap { $0.events.first?.time }.min() ?? 0

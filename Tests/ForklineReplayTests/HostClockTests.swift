@@ -38,6 +38,28 @@ struct HostClockTests {
         #expect(clocks.offset(of: HostID.of(name: "alpha")) == 0)
     }
 
+    @Test("replay status puts hosts on one clock too: a live driver's last event is at its true time, not a far host's shift away")
+    func statusAligned() throws {
+        // beta's clock is 3 s behind: its worker's start is the trace's earliest time, so on
+        // each host's own clock the driver's last event reads ~3 s into the run.
+        let whole = HostClockScenes.run(workers: [("beta", -3_000_000_000)])
+        var processes = whole.processes
+        let d = try #require(processes.firstIndex { $0.name == "main" })
+        processes[d].events.removeLast()  // the driver still runs: its exit not yet written
+        let trace = Trace(processes: processes, hostNames: Dictionary(uniqueKeysWithValues: whole.hosts.map { ($0, whole.hostLabel($0)) }))
+        func lastEventAt(_ text: String) throws -> String {
+            let line = try #require(text.split(separator: "\n").first { $0.contains("main") && $0.contains("running") }, "\(text)")
+            return String(line[line.range(of: " at ")!.upperBound...].dropLast())
+        }
+        let aligned = trace.statusText()
+        let own = trace.statusText(alignClocks: false)
+        // Before, status read each host's own clock: the driver's close at ~3.008 s.
+        #expect(try lastEventAt(own).hasPrefix("+3.00"), "\(own)")
+        #expect(try lastEventAt(aligned).hasPrefix("+0.00"), "\(aligned)")
+        #expect(aligned.split(separator: "\n").last?.hasPrefix("clocks: hosts put on alpha's clock") == true, "\(aligned)")
+        #expect(!own.contains("clocks:"))
+    }
+
     @Test("after alignment every cross-host flow in the Chrome export starts no later than it ends")
     func chromeFlowsRunForward() throws {
         let trace = HostClockScenes.run(workers: Self.workers)
