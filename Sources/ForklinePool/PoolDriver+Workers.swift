@@ -84,9 +84,15 @@ extension PoolDriver {
     @discardableResult
     func deliver(_ id: Scheduler.WorkerID, _ task: UInt64, _ reply: TaskReply, pid: Int32, now: UInt64,
                  dispatching: Bool = true) -> Bool {
-        guard scheduler.outstanding(id).first == task else { return false }
+        guard scheduler.head(of: id) == task else { return false }
         pendingReply = (task, reply, pid)
-        perform(scheduler.finished(id, task, now: now, dispatching: dispatching))
+        // Taken out while performed: `perform` may come back here (it does not now).
+        var actions = replyActions
+        replyActions = []
+        scheduler.finished(id, task, now: now, dispatching: dispatching, into: &actions)
+        perform(actions)
+        actions.removeAll(keepingCapacity: true)
+        replyActions = actions
         pendingReply = nil
         return true
     }

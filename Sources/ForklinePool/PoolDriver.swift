@@ -100,7 +100,9 @@ final class PoolDriver: @unchecked Sendable {
     var departed: [Scheduler.WorkerID: (WorkerHandle, ExitStatus?)] = [:]
     /// Workers whose connection ended, until they are reaped.
     var ending: [Scheduler.WorkerID: Ending] = [:]
-    var bodies: [UInt64: (call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])] = [:]
+    var bodies = TaskTable<(call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])>()
+    /// The array the scheduler's actions for one reply go into, reused (``deliver``).
+    var replyActions: [Scheduler.Action] = []
     /// The reply being delivered (``deliver(_:_:_:pid:now:)`` sets it, the scheduler's
     /// `deliverReply` for that task takes it): one slot, not a table looked up twice per task.
     var pendingReply: (task: UInt64, reply: TaskReply, pid: Int32)?

@@ -129,7 +129,8 @@ package struct Scheduler: Sendable {
     package let config: Config
     package private(set) var phase = Phase.created
     var workers: [WorkerID: Worker] = [:]
-    var tasks: [TaskID: TaskState] = [:]
+    /// By task id: an array, not a dictionary (``TaskTable``).
+    var tasks = TaskTable<TaskState>()
     var queue = TaskQueue()
     var nextWorker: WorkerID = 1
     /// The live workers' ids in order (kept beside `workers`, so dispatch does not sort).
@@ -153,6 +154,8 @@ package struct Scheduler: Sendable {
     package var queuedTasks: Int { queue.count }
     /// The tasks the worker holds, the one it runs first.
     package func outstanding(_ w: WorkerID) -> [TaskID] { workers[w]?.outstanding ?? [] }
+    /// The task the worker runs (its first outstanding one), if any.
+    package func head(of w: WorkerID) -> TaskID? { workers[w]?.outstanding.first }
     /// How many tasks the worker was given.
     package func assigned(_ w: WorkerID) -> Int { workers[w]?.assigned ?? 0 }
     /// The ids of the workers alive.
@@ -208,31 +211,39 @@ package struct Scheduler: Sendable {
     /// the replies at hand (the pool's driver, after draining a reply ring: one `send` per worker
     /// per drain instead of one per reply).
     package mutating func finished(_ w: WorkerID, _ task: TaskID, now: UInt64, dispatching: Bool = true) -> [Action] {
-        guard workers[w]?.outstanding.first == task else {
+        var actions: [Action] = []
+        finished(w, task, now: now, dispatching: dispatching, into: &actions)
+        return actions
+    }
+
+    /// ``finished(_:_:now:dispatching:)``, its actions appended to `actions` (the driver reuses
+    /// one array for every reply instead of allocating one per task).
+    package mutating func finished(_ w: WorkerID, _ task: TaskID, now: UInt64, dispatching: Bool = true,
+                                   into actions: inout [Action]) {
+        // One hash look-up, then in place through the index (no copy of the worker, whose
+        // `outstanding` array a copy changed and stored back would copy, an allocation a task).
+        guard let i = workers.index(forKey: w), workers.values[i].outstanding.first == task else {
             preconditionFailure("worker \(w) replied for task \(task), which is not the task it runs")
         }
-        // In place: a copy of the worker, changed and stored back, copied its `outstanding`
-        // array (up to `window` ids, and an allocation) on every task.
         let size = tasks[task]?.size ?? 0
-        let took = workers[w].map { now >= $0.headSince ? now - $0.headSince : 0 } ?? 0
-        workers[w]!.outstanding.removeFirst()
-        workers[w]!.bytesInFlight -= size
-        workers[w]!.headSince = now
-        let worker = workers[w]!
+        let since = workers.values[i].headSince
+        let took = now >= since ? now - since : 0
+        workers.values[i].outstanding.removeFirst()
+        workers.values[i].bytesInFlight -= size
+        workers.values[i].headSince = now
         averageTaskNs = averageTaskNs.map { ($0 * 7 + took) / 8 } ?? took
         tasks[task] = nil
         // A cancelled task's reply too: the worker's (a value, or `dropped`) says whether it ran.
-        var actions: [Action] = [.deliverReply(task)]
-        actions += killIfHeadCancelled(w)
-        if worker.outstanding.isEmpty && !worker.stopping {
-            let spent = config.maxTasksPerChild.map { worker.assigned >= $0 } ?? false
+        actions.append(.deliverReply(task))
+        if config.killOnCancel { actions += killIfHeadCancelled(w) }
+        if workers.values[i].outstanding.isEmpty && !workers.values[i].stopping {
+            let spent = config.maxTasksPerChild.map { workers.values[i].assigned >= $0 } ?? false
             if spent || (phase == .closing && queue.isEmpty) {
-                workers[w]!.stopping = true
+                workers.values[i].stopping = true
                 actions.append(.stopWorker(w))
             }
         }
         if dispatching { actions += dispatch(now: now) }
-        return actions
     }
 
     /// A worker's connection ended: it is exiting, its status not known yet (the shell reaps it
@@ -371,7 +382,7 @@ package struct Scheduler: Sendable {
             workers[w]!.outstanding = []
             actions.append(.killWorker(w))
         }
-        tasks = [:]
+        tasks = TaskTable()
         return actions + finishIfDone()
     }
 
