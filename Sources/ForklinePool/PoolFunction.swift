@@ -48,23 +48,42 @@ struct ThrownItem {
 }
 
 extension PoolFunction: AnyPoolFunction {
+    // Specialized for the scalar chunks (ScalarChunks): `runChunk` is reached through the
+    // `AnyPoolFunction` existential, so without these it runs unspecialized, and each item's
+    // copy, call and store goes through value-witness and metadata look-ups. Other types get
+    // the generic code, which dispatches to these when the types match.
+    @_specialize(where Input == Int, Output == Int)
+    @_specialize(where Input == Int, Output == Double)
+    @_specialize(where Input == Double, Output == Double)
+    @_specialize(where Input == Double, Output == Int)
+    @_specialize(where Input == String, Output == String)
+    @_specialize(where Input == Int, Output == String)
     func runChunk(_ payload: ArraySlice<UInt8>, pool: UInt64, task: UInt64) -> TaskReply {
         let inputs: [Input]
         do { inputs = try JSONChunks.decodeChunk(payload, as: Input.self) } catch {
             return .badInput("\(name): cannot decode its inputs as [\(Input.self)]: \(error)")
         }
-        // Plain loops and a non-generic failure record: on the per-task path of tiny tasks, an
-        // `enumerated()` or a dictionary of tuples costs runtime generic-metadata look-ups.
-        var outputs: [Output] = []
-        outputs.reserveCapacity(inputs.count)
+        // One output buffer at its final size, filled through pointers: no per-item append
+        // (uniqueness and capacity checks) and no per-item array subscript. A non-generic
+        // failure record: an `enumerated()` or a dictionary of tuples costs runtime
+        // generic-metadata look-ups. Items that threw leave no slot; `failures` says where.
         var failures: [Int: ThrownItem] = [:]
-        var i = 0
-        while i < inputs.count {
-            do { outputs.append(try body(inputs[i])) } catch {
-                failures[i] = ThrownItem(type: String(reflecting: type(of: error)), description: String(describing: error),
-                                         backtrace: ThrowSites.take())
+        let outputs = [Output](unsafeUninitializedCapacity: inputs.count) { out, n in
+            inputs.withUnsafeBufferPointer { items in
+                var next = 0
+                var i = 0
+                while i < items.count {
+                    do {
+                        (out.baseAddress! + next).initialize(to: try body(items[i]))
+                        next += 1
+                    } catch {
+                        failures[i] = ThrownItem(type: String(reflecting: type(of: error)), description: String(describing: error),
+                                                 backtrace: ThrowSites.take())
+                    }
+                    i += 1
+                }
+                n = next
             }
-            i += 1
         }
         do {
             if failures.isEmpty { return .values(try JSONChunks.encodeChunk(outputs)) }
@@ -88,8 +107,7 @@ extension PoolFunction: AnyPoolFunction {
 extension PoolFunction {
     func rehearse(_ payload: ArraySlice<UInt8>) {
         _ = try? JSONChunks.decodeChunk(payload, as: Input.self)
-        var outputs: [Output] = []
-        outputs.reserveCapacity(1)
+        let outputs = [Output](unsafeUninitializedCapacity: 1) { _, n in n = 0 }
         var failures: [Int: ThrownItem] = [:]
         failures[0] = ThrownItem(type: "", description: "", backtrace: [RemoteFrame(address: 0, file: "", offset: 0)])
         _ = failures[0]

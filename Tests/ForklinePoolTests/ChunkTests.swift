@@ -31,6 +31,18 @@ struct ChunkTests {
         #expect(try roundTrip(strings, chunksize: chunksize) == strings)
     }
 
+    @Test("many raw Int and Double chunks join in order, and a chunk whose count disagrees with its length is refused")
+    func joinedChunks() throws {
+        let ints = Array(-500..<1_500)
+        #expect(try roundTrip(ints, chunksize: 7) == ints)
+        #expect(try JSONChunks.decodeAll([[ScalarChunks.intTag, 0, 0, 0, 0]] + JSONChunks.encodeChunks(ints, chunksize: 300), as: Int.self) == ints)
+        let doubles = ints.map { Double($0) / 4 }
+        #expect(try roundTrip(doubles, chunksize: 13) == doubles)
+        var chunks = try JSONChunks.encodeChunks(ints, chunksize: 100)
+        chunks[3][1] &+= 1  // says 101 words, holds 100
+        #expect(throws: (any Error).self) { try JSONChunks.decodeAll(chunks, as: Int.self) }
+    }
+
     @Test("other types are one binary-codec payload per chunk (strings with commas and brackets included)",
           arguments: [1, 2, 5])
     func json(chunksize: Int) throws {
