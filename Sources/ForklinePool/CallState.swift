@@ -93,7 +93,7 @@ final class CallState {
     }
 
     func release(_ chunk: Int, task: UInt64, _ outcome: ChunkOutcome) {
-        if Tracer.isEnabled { Tracer.record(.poolResult, [.uint(pool), .uint(task), .uint(call), .uint(UInt64(starts[chunk])), .uint(outcome.traceCode)]) }
+        Tracer.recordWords(.poolResult, pool, task, call, UInt64(starts[chunk]), outcome.traceCode)
         released += 1
         if let single { return single.finish(outcome) }
         if collect { collected.append((chunk, outcome)) } else { batch.append((chunk, outcome)) }

@@ -42,8 +42,7 @@ extension Pool {
         let (stream, continuation) = AsyncStream<[(Int, ChunkOutcome)]>.makeStream()
         if payloads.isEmpty { continuation.finish() }
         for (i, start) in starts.enumerated() {
-            Tracer.record(.poolSubmit, [.uint(id), .uint(first + UInt64(i)), .uint(call), .uint(UInt64(start)),
-                                        .uint(UInt64(min(size, inputs.count - start))), .uint(ordered ? 1 : 0)])
+            Tracer.recordWords(.poolSubmit, id, first + UInt64(i), call, UInt64(start), UInt64(min(size, inputs.count - start)), ordered ? 1 : 0)
         }
         let state = CallState(pool: id, call: call, ordered: ordered, collect: collect, starts: starts, continuation: continuation, single: single)
         let timeoutNs = (timeout ?? defaultTimeout)?.clampedNanoseconds

@@ -186,7 +186,7 @@ final class Replies {
             trimScratch()
             return
         }
-        let pending = Tracer.isEnabled ? Tracer.reserve(.send, [.uint(connection.channel), .uint(UInt64(size))]) : nil
+        let pending = Tracer.reserveWords(.send, connection.channel, UInt64(size))
         pending?.commit()
         ReplyRing.record(marker: false, puid: pending == nil ? 0 : Tracer.processID, seq: pending?.seq ?? 0,
                          endNs: endNs, message: message, into: &scratch)

@@ -80,7 +80,7 @@ final class TaskRing: @unchecked Sendable {
             append(scratch, firstTask: message.firstTask)
             return false
         }
-        let pending = Tracer.isEnabled ? Tracer.reserve(.send, [.uint(channel), .uint(UInt64(size))]) : nil
+        let pending = Tracer.reserveWords(.send, channel, UInt64(size))
         pending?.commit()
         message.encode(room: TaskRing.recordHeader, into: &scratch)
         TaskRing.stamp(kind: 0, puid: pending == nil ? 0 : Tracer.processID, seq: pending?.seq ?? 0, &scratch)

@@ -8,14 +8,13 @@ extension Tracer {
     /// writes.
     package static func reserveWords(_ kind: EventKind, _ a: UInt64, _ b: UInt64, _ c: UInt64 = 0, _ d: UInt64 = 0) -> PendingRecord? {
         guard fl_trace_enabled() != 0 else { return nil }
-        let layout = WordLayout.table[Int(kind.rawValue)]
-        precondition(layout.count != WordLayout.unsupported, "\(kind.name) has arguments that are not u64/u8")
+        let packed = WordLayout.packed[Int(kind.rawValue)]
+        precondition(packed != WordLayout.unsupportedPacked, "\(kind.name) has arguments that are not u64/u8, or more than four")
         var seq: UInt64 = 0
-        guard let p = fl_trace_reserve(kind.rawValue, UInt32(layout.size), &seq) else {
+        guard let p = fl_trace_reserve_words(kind.rawValue, packed, a, b, c, d, &seq) else {
             reportFailure()
             return nil
         }
-        WordLayout.encode(layout, a, b, c, d, into: p)
         return PendingRecord(payload: p, seq: seq)
     }
 }

@@ -64,7 +64,17 @@ public enum Tracer {
     package static let state = ForkSafeLock(State())
 
     /// This process's unique id (the `puid` of its events).
-    public static var processID: UInt64 { state.withLock { $0.puid } }
+    ///
+    /// Read without the state's lock once the id is fixed (a traced pool stamps it on every
+    /// message it sends): ``knownPuid`` mirrors `state.puid` from its first assignment on.
+    public static var processID: UInt64 {
+        let known = knownPuid.load(ordering: .relaxed)
+        return known != 0 ? known : state.withLock { $0.puid }
+    }
+
+    /// `state.puid` once ``open(directory:origin:puid:)`` or ``adopt(puid:)`` set it (each
+    /// stores both under the state's lock); 0 before. A fork child copies it with the state.
+    static let knownPuid = Atomic<UInt64>(0)
 
     /// The directory being traced into, or nil when tracing is off.
     public static var directory: String? { state.withLock { $0.directory } }
@@ -114,6 +124,7 @@ public enum Tracer {
         let pid = getpid()
         let id: UInt64 = state.withLock { s in
             if let puid { s.puid = puid }
+            knownPuid.store(s.puid, ordering: .relaxed)
             s.pid = pid
             s.initialized = true
             return s.puid
@@ -169,6 +180,7 @@ public enum Tracer {
     package static func adopt(puid: UInt64) {
         state.withLock { s in
             s.puid = puid
+            knownPuid.store(puid, ordering: .relaxed)
             s.pid = getpid()
         }
     }
