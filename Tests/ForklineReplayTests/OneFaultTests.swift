@@ -28,6 +28,26 @@ struct OneFaultTests {
         #expect(report.ok, "\(report.violations)")
     }
 
+    @Test("a child killed on its way out (its exit recorded, then its parent's SIGKILL) checks OK; the same status with no signal sent is a status-mismatch")
+    func killedAfterItsExit() {
+        // Seen in PoolServiceTests (a pool whose workers cannot start): a worker recorded
+        // exit(3), the pool's kill of its workers landed before it was gone, the join saw SIGKILL.
+        func scene(sent: Bool) -> Trace {
+            Self.scene(childEvents: { b, c in
+                b.start(c, parent: 0, forkSeq: 1, method: .fork, name: "PoolWorker-4")
+                b.exit(c, 3)
+            }, parent: { b, r, c in
+                if sent { b.event(r, .kill, [.int(1501), .uint(0x1501), .int(9)]) }
+                b.join(r, c, .signaled(9))
+                b.exit(r, 0)
+            })
+        }
+        let killed = check(scene(sent: true))
+        #expect(killed.ok, "\(killed.violations)")
+        let unexplained = check(scene(sent: false))
+        #expect(unexplained.violations.map(\.rule) == [.statusMismatch], "\(unexplained.violations)")
+    }
+
     @Test("a dropped start is one no-start, not also a join-not-parent")
     func droppedStart() {
         let t = Self.scene(childEvents: { b, c in
