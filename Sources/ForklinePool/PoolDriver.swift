@@ -438,6 +438,11 @@ final class PoolDriver: @unchecked Sendable {
 
     /// Reads the messages a readable worker has (one non-blocking read), or handles its end.
     func readWorker(_ id: Scheduler.WorkerID) {
+        // What the worker put in its ring before it wrote to its socket comes first, so the
+        // trace's receive order is its send order (a lost remote worker's note follows the
+        // replies its local end published just before: SlurmPoolTests' killed worker saw
+        // "send #13 after #15" once). A marker stops this drain; the reply behind it is next.
+        drainRing(id)
         guard var w = workers[id] else { return }
         let frames: [[UInt8]]?
         do { frames = try w.connection.receiveAvailable(&w.buffer) } catch { frames = nil }
