@@ -157,8 +157,14 @@ int fl_sibling_fork_prepare(void) {
 
 pid_t fl_fork_sibling(void) {
   if (sibling_tid_address == NULL) return -ENOTSUP;
-  long r = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD),
-                   (void *)0, (int *)0, sibling_tid_address, 0UL);
+  unsigned long flags = (unsigned long)(CLONE_PARENT | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD);
+#if defined(__aarch64__) || defined(__arm__)
+  // arm and arm64 (the kernel's CLONE_BACKWARDS): clone(flags, stack, parent_tid, tls, child_tid).
+  long r = syscall(SYS_clone, flags, (void *)0, (int *)0, 0UL, sibling_tid_address);
+#else
+  // x86_64, riscv64 and the generic order: clone(flags, stack, parent_tid, child_tid, tls).
+  long r = syscall(SYS_clone, flags, (void *)0, (int *)0, sibling_tid_address, 0UL);
+#endif
   if (r == 0) {
     (void)syscall(SYS_set_robust_list, sibling_robust_head, sibling_robust_len);
     return 0;
