@@ -86,28 +86,30 @@ public final class Connection: @unchecked Sendable {
 
     /// Closes this end; the peer's `receive` then returns nil.
     public func close() {
-        let wasOpen = state.withLock { s in
+        guard markClosed() else { return }
+        waits.close()
+        closeDescriptors()
+        Tracer.record(.channelClose, [.uint(channel)])
+    }
+
+    /// Marks the connection closed; true the first time only.
+    private func markClosed() -> Bool {
+        state.withLock { s in
             defer { s.closed = true }
             return !s.closed
         }
-        guard wasOpen else { return }
-        waits.close()
+    }
+
+    private func closeDescriptors() {
         if readFD >= 0 { _ = Glibc.close(readFD) }
         if writeFD >= 0 && writeFD != readFD { _ = Glibc.close(writeFD) }
-        Tracer.record(.channelClose, [.uint(channel)])
     }
 
     /// Closes this process's copies of the descriptors of a connection that is another
     /// process's (a fork child's copy of one its parent had not handed out yet): nothing is
     /// recorded, since the connection is not this process's to close.
     func closeCopyInForkChild() {
-        let wasOpen = state.withLock { s in
-            defer { s.closed = true }
-            return !s.closed
-        }
-        guard wasOpen else { return }
-        if readFD >= 0 { _ = Glibc.close(readFD) }
-        if writeFD >= 0 && writeFD != readFD { _ = Glibc.close(writeFD) }
+        if markClosed() { closeDescriptors() }
     }
 
     /// True once ``close()`` was called (or a broken frame closed it).

@@ -221,8 +221,7 @@ package final class AsyncBridge: @unchecked Sendable {
     /// closed under it), as a kernel failure would.
     package func injectMonitorFailureForTesting() {
         injectFailure.store(true, ordering: .sequentiallyConsistent)
-        var one: UInt64 = 1
-        _ = Glibc.write(wakeFD, &one, 8)
+        Syscall.eventSignal(wakeFD)
     }
 
     func epollLoop() {
@@ -235,8 +234,7 @@ package final class AsyncBridge: @unchecked Sendable {
             }
             for i in 0..<Int(n) {
                 if ready[i] == Self.controlToken {
-                    var drained: UInt64 = 0
-                    _ = Glibc.read(wakeFD, &drained, 8)
+                    Syscall.eventDrain(wakeFD)
                     if injectFailure.load(ordering: .sequentiallyConsistent) { _ = Glibc.close(epfd) }
                 } else {
                     resolve(ready[i], .success(true))
