@@ -46,6 +46,25 @@ int fl_ring_put(void *base, uint64_t cap, const void *bytes, uint32_t len) {
   return 1;
 }
 
+// A record written in pieces (the pool's driver puts a task's bytes straight from the caller's
+// array): reserve, copy each piece in, publish. Single producer, so nothing moves between.
+uint64_t fl_ring_reserve(void *base, uint64_t cap, uint32_t len) {
+  fl_ring_header *h = hdr(base);
+  uint64_t w = atomic_load_explicit(&h->written, memory_order_relaxed);
+  uint64_t c = atomic_load_explicit(&h->consumed, memory_order_acquire);
+  if (cap - (w - c) < (uint64_t)len + 4) return UINT64_MAX;
+  copy_in(base, cap, w, &len, 4);
+  return w + 4;
+}
+
+void fl_ring_copy_in(void *base, uint64_t cap, uint64_t at, const void *bytes, uint64_t len) {
+  if (len > 0) copy_in(base, cap, at, bytes, len);
+}
+
+void fl_ring_publish(void *base, uint64_t to) {
+  atomic_store_explicit(&hdr(base)->written, to, memory_order_seq_cst);
+}
+
 uint64_t fl_ring_written(void *base) { return atomic_load_explicit(&hdr(base)->written, memory_order_seq_cst); }
 
 uint64_t fl_ring_consumed(void *base) { return atomic_load_explicit(&hdr(base)->consumed, memory_order_acquire); }

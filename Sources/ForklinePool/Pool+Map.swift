@@ -22,7 +22,12 @@ extension Pool {
         let size = max(1, chunksize ?? automaticChunksize(for: inputs.count))
         var payloads: [[UInt8]] = []
         var failed: [Int: PoolError] = [:]
-        if !inputs.isEmpty {
+        // One `[UInt8]` a task: each task's payload is its input itself, not a copy in a chunk
+        // (its chunk is written around it, into the task ring: WorkerMessage.Job.rawBytes).
+        let rawBytes = size == 1 && In.self == [UInt8].self
+        if rawBytes {
+            payloads = unsafeBitCast(inputs, to: [[UInt8]].self)
+        } else if !inputs.isEmpty {
             do { payloads = try JSONChunks.encodeChunks(inputs, chunksize: size) } catch {
                 // An input cannot be encoded: chunk by chunk, so that only the chunks holding
                 // one fail (at their place in the call's order); the others run.
@@ -46,7 +51,8 @@ extension Pool {
         }
         let state = CallState(pool: id, call: call, ordered: ordered, collect: collect, starts: starts, continuation: continuation, single: single)
         let timeoutNs = (timeout ?? defaultTimeout)?.clampedNanoseconds
-        driver.send(.submit(CallSubmission(state: state, firstTask: first, function: f.name, payloads: payloads, failed: failed, timeout: timeoutNs)))
+        driver.send(.submit(CallSubmission(state: state, firstTask: first, function: f.name, payloads: payloads, failed: failed, timeout: timeoutNs,
+                                         rawBytes: rawBytes)))
         let tasks = payloads.indices.map { first + UInt64($0) }
         return (stream, tasks, starts.enumerated().map { i, s in min(size, inputs.count - s) })
     }
@@ -84,6 +90,7 @@ extension Pool {
             }
         }
         var out: [Out] = []
+        out.reserveCapacity(items.count)
         for (o, n) in zip(outcomes, counts) {
             guard let o else { throw CancellationError() }
             for r in Pool.items(o, count: n, as: Out.self, function: f.name) { out.append(try r.get()) }
@@ -152,6 +159,14 @@ extension Pool {
         case .failure(let e): return all(e)
         case .reply(.values(let b), _):
             guard let v = try? JSONChunks.decodeChunk(b, as: Out.self), v.count == count else {
+                return all(PoolError(.encoding, "\(function): cannot decode its outputs as [\(Out.self)]"))
+            }
+            return v.map { .success($0) }
+        case .reply(.valueBytes(let b), _):
+            // The one `[UInt8]` output itself (a `values` chunk of it, copied out of the ring
+            // straight into its array): no decode.
+            if count == 1, let v = b as? Out { return [.success(v)] }
+            guard let v = try? JSONChunks.decodeChunk(ScalarChunks.byteArrays([b][...]), as: Out.self), v.count == count else {
                 return all(PoolError(.encoding, "\(function): cannot decode its outputs as [\(Out.self)]"))
             }
             return v.map { .success($0) }

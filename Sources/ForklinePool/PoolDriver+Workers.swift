@@ -70,7 +70,8 @@ extension PoolDriver {
                 Tracer.recordWords(.recv, w.connection.channel, r.senderPuid, r.sendSeq, UInt64(r.size))
             }
             delivered = deliver(id, task, reply, pid: w.pid, now: r.endNs, dispatching: false) || delivered
-            guard workers[id] != nil else { return }
+            // Looked up, not copied out: a copy of the handle retains and releases each of its parts.
+            guard workers.index(forKey: id) != nil else { return }
         }
     }
 

@@ -29,6 +29,9 @@ struct CallSubmission: @unchecked Sendable {
     /// Chunks whose inputs could not be encoded: they fail at their place, unsent.
     var failed: [Int: PoolError] = [:]
     var timeout: UInt64?
+    /// Each payload is the task's one `[UInt8]` input itself, not its chunk
+    /// (``WorkerMessage/Job/rawBytes``).
+    var rawBytes = false
 }
 
 /// The pool's shell: one thread that owns the ``Scheduler``, the workers, their connections and
@@ -100,7 +103,7 @@ final class PoolDriver: @unchecked Sendable {
     var departed: [Scheduler.WorkerID: (WorkerHandle, ExitStatus?)] = [:]
     /// Workers whose connection ended, until they are reaped.
     var ending: [Scheduler.WorkerID: Ending] = [:]
-    var bodies = TaskTable<(call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8])>()
+    var bodies = TaskTable<(call: CallState, chunk: Int, base: UInt64, function: String, payload: [UInt8], rawBytes: Bool)>()
     /// The array the scheduler's actions for one reply go into, reused (``deliver``).
     var replyActions: [Scheduler.Action] = []
     /// The reply being delivered (``deliver(_:_:_:pid:now:)`` sets it, the scheduler's
@@ -331,7 +334,7 @@ final class PoolDriver: @unchecked Sendable {
     /// Writes a worker's pending tasks in one message. A failed write means the worker is gone:
     /// its end of file comes through poll.
     func flush(_ id: Scheduler.WorkerID) {
-        guard let jobs = outbox.removeValue(forKey: id), !jobs.isEmpty, workers[id] != nil else { return }
+        guard let jobs = outbox.removeValue(forKey: id), !jobs.isEmpty, workers.index(forKey: id) != nil else { return }
         post(id, .run(jobs))
     }
 
@@ -409,7 +412,7 @@ final class PoolDriver: @unchecked Sendable {
         case .submit(let s):
             if method == .fork, let first = s.payloads.indices.first(where: { s.failed[$0] == nil }).map({ s.payloads[$0] }),
                rehearsed.insert(s.function).inserted {
-                PoolWorker.rehearse(s.function, payload: first)
+                PoolWorker.rehearse(s.function, payload: s.rawBytes ? ScalarChunks.byteArrays([first][...]) : first)
             }
             if observer != nil { observeSubmit(s, now: now) }
             for (i, payload) in s.payloads.enumerated() {
@@ -418,7 +421,7 @@ final class PoolDriver: @unchecked Sendable {
                     s.state.resolve(chunk: i, task: task, taskBase: s.firstTask, .failure(e))
                     continue
                 }
-                bodies[task] = (s.state, i, s.firstTask, s.function, payload)
+                bodies[task] = (s.state, i, s.firstTask, s.function, payload, s.rawBytes)
                 perform(scheduler.submit(task, size: payload.count, timeout: s.timeout, now: now, dispatching: false))
             }
             perform(scheduler.dispatch(now: now))
@@ -483,14 +486,14 @@ final class PoolDriver: @unchecked Sendable {
             switch a {
             case .startWorker(let id): startWorker(id)
             case .send(let id, let tasks, let attempts):
-                guard let w = workers[id] else { continue }
+                guard let w = workers.index(forKey: id) else { continue }
                 let tracing = Tracer.isEnabled
                 var jobs = outbox.removeValue(forKey: id) ?? []
                 jobs.reserveCapacity(jobs.count + tasks.count)
                 for (t, attempt) in zip(tasks, attempts) {
                     guard let b = bodies[t] else { continue }
-                    if tracing { Tracer.recordWords(.poolDispatch, pool, t, w.child.puid, UInt64(attempt)) }
-                    jobs.append(.init(task: t, function: b.function, payload: b.payload[...]))
+                    if tracing { Tracer.recordWords(.poolDispatch, pool, t, workers.values[w].child.puid, UInt64(attempt)) }
+                    jobs.append(.init(task: t, function: b.function, payload: b.payload[...], rawBytes: b.rawBytes))
                 }
                 outbox[id] = jobs
             case .stopWorker(let id):

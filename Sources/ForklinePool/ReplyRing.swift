@@ -165,6 +165,18 @@ final class ReplyRing: @unchecked Sendable {
             fl_ring_copy_out(base, cap, message + 9, &k, 1)
             fl_ring_copy_out(base, cap, message + 10, &n, 4)
             let count = Int(UInt32(littleEndian: n))
+            if tag == 4, k == 0, count == size - 14, count >= ScalarChunks.oneArrayHead,
+               let one = oneArray(at: message + 14, chunkSize: count) {
+                // A chunk of one `[UInt8]`: its bytes straight into the caller's array.
+                let bytes = [UInt8](unsafeUninitializedCapacity: one) { b, got in
+                    if let p = b.baseAddress, one > 0 {
+                        fl_ring_copy_out(base, cap, message + 14 + UInt64(ScalarChunks.oneArrayHead), p, UInt64(one))
+                    }
+                    got = one
+                }
+                record.reply = (UInt64(littleEndian: task), .valueBytes(bytes))
+                return record
+            }
             if tag == 4, k <= 1, count == size - 14 {
                 let bytes = [UInt8](unsafeUninitializedCapacity: count) { b, got in
                     if let p = b.baseAddress, count > 0 { fl_ring_copy_out(base, cap, message + 14, p, UInt64(count)) }
@@ -180,6 +192,19 @@ final class ReplyRing: @unchecked Sendable {
         }
         record.reply = ReplyRing.decodeReply(bytes[...])
         return record
+    }
+
+    /// The length of the one array when the chunk at `at` (of `chunkSize` bytes) is a chunk of
+    /// one `[UInt8]` (``ScalarChunks/oneArrayHead``); nil otherwise.
+    func oneArray(at: UInt64, chunkSize: Int) -> Int? {
+        var tag: UInt8 = 0, items: UInt32 = 0, length: UInt32 = 0
+        fl_ring_copy_out(base, cap, at, &tag, 1)
+        guard tag == ScalarChunks.bytesTag else { return nil }
+        fl_ring_copy_out(base, cap, at + 1, &items, 4)
+        fl_ring_copy_out(base, cap, at + 5, &length, 4)
+        let n = Int(UInt32(littleEndian: length))
+        guard UInt32(littleEndian: items) == 1, n == chunkSize - ScalarChunks.oneArrayHead else { return nil }
+        return n
     }
 
     /// A reply's task and outcome from its ``WorkerMessage`` bytes; nil when they are not a reply.

@@ -11,6 +11,16 @@ enum ScalarChunks {
     static let doubleTag: UInt8 = 2
     static let stringTag: UInt8 = 3
     static let bytesTag: UInt8 = 4
+    /// The bytes before the one array of a chunk of one `[UInt8]`: the tag, the count (1) and
+    /// the array's length.
+    static let oneArrayHead = 9
+
+    /// The head of a chunk of one `[UInt8]` of `count` bytes (the bytes follow it).
+    static func oneArrayHead(count: Int, into w: inout ByteWriter) {
+        w.u8(bytesTag)
+        w.u32(1)
+        w.u32(UInt32(count))
+    }
 
     /// The raw form of `values`, or nil when their type has none. (`T` is checked to be the
     /// very type before each `unsafeBitCast`, so the casts only rename it.)

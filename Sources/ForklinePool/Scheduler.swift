@@ -155,7 +155,10 @@ package struct Scheduler: Sendable {
     /// The tasks the worker holds, the one it runs first.
     package func outstanding(_ w: WorkerID) -> [TaskID] { workers[w]?.outstanding ?? [] }
     /// The task the worker runs (its first outstanding one), if any.
-    package func head(of w: WorkerID) -> TaskID? { workers[w]?.outstanding.first }
+    package func head(of w: WorkerID) -> TaskID? {
+        // Through the index: `workers[w]?` copies the worker out (its `outstanding` retained), once per reply.
+        workers.index(forKey: w).flatMap { workers.values[$0].outstanding.first }
+    }
     /// How many tasks the worker was given.
     package func assigned(_ w: WorkerID) -> Int { workers[w]?.assigned ?? 0 }
     /// The ids of the workers alive.

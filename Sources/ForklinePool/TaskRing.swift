@@ -82,9 +82,58 @@ final class TaskRing: @unchecked Sendable {
         }
         let pending = Tracer.reserveWords(.send, channel, UInt64(size))
         pending?.commit()
+        let puid = pending == nil ? 0 : Tracer.processID, seq = pending?.seq ?? 0
+        if backlog.isEmpty, case .run(let jobs) = message, size >= TaskRing.writeInPlace,
+           putInPlace(jobs, size: size, puid: puid, seq: seq, scratch: &scratch) {
+            return true
+        }
         message.encode(room: TaskRing.recordHeader, into: &scratch)
-        TaskRing.stamp(kind: 0, puid: pending == nil ? 0 : Tracer.processID, seq: pending?.seq ?? 0, &scratch)
+        TaskRing.stamp(kind: 0, puid: puid, seq: seq, &scratch)
         append(scratch, firstTask: message.firstTask)
+        return true
+    }
+
+    /// A `run` message at least this large (bytes) is written into the ring in place
+    /// (``putInPlace(_:size:puid:seq:scratch:)``); smaller ones are built in a buffer first.
+    static let writeInPlace = 16 << 10
+
+    /// Writes the record of `run(jobs)` (`size` bytes after its header) straight into the ring:
+    /// the heads from `scratch`, each payload from the job's own bytes, so a task's input is
+    /// copied once on the driver's side (the profile of 256 KiB `[UInt8]` tasks had it copied
+    /// into its chunk, into the message, then into the ring). False when the ring has no room
+    /// now (nothing written): the caller builds the record for the backlog.
+    func putInPlace(_ jobs: [WorkerMessage.Job], size: Int, puid: UInt64, seq: UInt64, scratch: inout [UInt8]) -> Bool {
+        let length = UInt32(TaskRing.recordHeader + size)
+        let start = fl_ring_reserve(base, cap, length)
+        guard start != UInt64.max else { return false }
+        var at = start
+        var w = ByteWriter()
+        swap(&w.out, &scratch)
+        defer { swap(&w.out, &scratch) }
+        w.out.removeAll(keepingCapacity: true)
+        func flush() {
+            w.out.withUnsafeBytes { fl_ring_copy_in(base, cap, at, $0.baseAddress, UInt64($0.count)) }
+            at += UInt64(w.out.count)
+            w.out.removeAll(keepingCapacity: true)
+        }
+        w.u8(0)
+        w.u64(puid)
+        w.u64(seq)
+        w.u8(1)
+        w.u32(UInt32(jobs.count))
+        for j in jobs {
+            w.u64(j.task)
+            w.string(j.function)
+            w.u32(UInt32(j.chunkSize))
+            if j.rawBytes { ScalarChunks.oneArrayHead(count: j.payload.count, into: &w) }
+            flush()
+            j.payload.withUnsafeBytes { fl_ring_copy_in(base, cap, at, $0.baseAddress, UInt64($0.count)) }
+            at += UInt64(j.payload.count)
+        }
+        flush()
+        precondition(at == start + UInt64(length), "task ring: a record written in place is not the size it said")
+        fl_ring_publish(base, at)
+        notePlaced(jobs.first?.task)
         return true
     }
 
@@ -105,13 +154,18 @@ final class TaskRing: @unchecked Sendable {
 
     func put(_ record: [UInt8], firstTask: UInt64?) -> Bool {
         guard record.withUnsafeBytes({ fl_ring_put(base, cap, $0.baseAddress, UInt32($0.count)) }) == 1 else { return false }
+        notePlaced(firstTask)
+        return true
+    }
+
+    /// Notes the record just published, carrying `firstTask`, for ``taken(_:)``.
+    func notePlaced(_ firstTask: UInt64?) {
         // Records the worker has taken are forgotten as new ones are placed.
         let consumed = fl_ring_consumed(base)
         var drop = 0
         while drop < placed.count && placed[drop].end <= consumed { drop += 1 }
         if drop > 0 { placed.removeFirst(drop) }
         placed.append((firstTask, fl_ring_written(base)))
-        return true
     }
 
     /// The driver, once the worker has ended: false when the record carrying `task` was never

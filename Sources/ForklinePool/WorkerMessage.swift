@@ -20,6 +20,14 @@ enum WorkerMessage: Sendable, Equatable {
         var task: UInt64
         var function: String
         var payload: ArraySlice<UInt8>
+        /// The driver's side only: `payload` is the caller's one `[UInt8]` input itself, not its
+        /// chunk; the chunk (``ScalarChunks/bytesTag``, count 1, the length, the bytes) is
+        /// written around it as the message is encoded, so those bytes are copied once, into
+        /// the task ring, instead of into a chunk first. Decoded jobs carry the chunk.
+        var rawBytes = false
+
+        /// The length of the job's chunk on the wire.
+        var chunkSize: Int { payload.count + (rawBytes ? ScalarChunks.oneArrayHead : 0) }
     }
 
     /// Parent to worker: run these tasks in order.
@@ -60,7 +68,13 @@ enum WorkerMessage: Sendable, Equatable {
             for j in jobs {
                 w.u64(j.task)
                 w.string(j.function)
-                w.bytes(j.payload)
+                if j.rawBytes {
+                    w.u32(UInt32(j.chunkSize))
+                    ScalarChunks.oneArrayHead(count: j.payload.count, into: &w)
+                    w.out.append(contentsOf: j.payload)
+                } else {
+                    w.bytes(j.payload)
+                }
             }
         case .ready(let pid):
             w.u8(2)
@@ -76,6 +90,11 @@ enum WorkerMessage: Sendable, Equatable {
             case .unknownFunction(let name): w.u8(2); w.string(name)
             case .badInput(let why): w.u8(3); w.string(why)
             case .dropped: w.u8(4); w.bytes([UInt8]()[...])
+            case .valueBytes(let b):
+                w.u8(0)
+                w.u32(UInt32(ScalarChunks.oneArrayHead + b.count))
+                ScalarChunks.oneArrayHead(count: b.count, into: &w)
+                w.out.append(contentsOf: b)
             }
         }
     }
@@ -90,7 +109,7 @@ enum WorkerMessage: Sendable, Equatable {
     var encodedSize: Int {
         switch self {
         case .stop: 1
-        case .run(let jobs): jobs.reduce(5) { $0 + 8 + 4 + $1.function.utf8.count + 4 + $1.payload.count }
+        case .run(let jobs): jobs.reduce(5) { $0 + 8 + 4 + $1.function.utf8.count + 4 + $1.chunkSize }
         case .ready: 5
         case .initFailed(let m): 5 + m.utf8.count
         case .reply(_, let r):
@@ -98,6 +117,7 @@ enum WorkerMessage: Sendable, Equatable {
             case .values(let b), .mixed(let b): 14 + b.count
             case .unknownFunction(let s), .badInput(let s): 14 + s.utf8.count
             case .dropped: 14
+            case .valueBytes(let b): 14 + ScalarChunks.oneArrayHead + b.count
             }
         }
     }
@@ -148,6 +168,11 @@ enum TaskReply: Sendable, Equatable {
     /// Not run: the driver said its caller was cancelled before the worker began it
     /// (``CancelBoard``, ``PoolCancellation/abandon``).
     case dropped
+    /// Every item succeeded and the chunk held one `[UInt8]` output: that array itself. The
+    /// driver copies such a reply's bytes out of the reply ring straight into the array its
+    /// caller gets (``ReplyRing/peek()``), instead of into a chunk the caller decodes, a second
+    /// copy of them. On the wire it is a `values` reply whose chunk holds that one array.
+    case valueBytes([UInt8])
 }
 
 /// One item's outcome when a chunk has failures.

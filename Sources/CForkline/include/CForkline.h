@@ -401,6 +401,15 @@ int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spi
 /// Appends a record (a 4-byte length, then `len` bytes) and publishes it. Returns 1, or 0 when
 /// the ring has no room for it (nothing written).
 int fl_ring_put(void *base, uint64_t cap, const void *bytes, uint32_t len);
+/// A record written in pieces: writes its 4-byte length `len` and returns the position its
+/// bytes go at, or UINT64_MAX when the ring has no room for it now (nothing written). The
+/// producer then copies the bytes in (``fl_ring_copy_in``) and publishes the record
+/// (``fl_ring_publish`` with the position after its last byte): what `fl_ring_put` does in one.
+uint64_t fl_ring_reserve(void *base, uint64_t cap, uint32_t len);
+/// Copies `len` bytes into the ring at position `at` (wrapping).
+void fl_ring_copy_in(void *base, uint64_t cap, uint64_t at, const void *bytes, uint64_t len);
+/// Publishes the records written up to position `to`.
+void fl_ring_publish(void *base, uint64_t to);
 /// The position up to which records are published (sequentially consistent load).
 uint64_t fl_ring_written(void *base);
 /// The position up to which the driver has consumed.
