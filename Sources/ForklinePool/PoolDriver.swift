@@ -331,11 +331,29 @@ final class PoolDriver: @unchecked Sendable {
         for w in waiters { w.resume() }
     }
 
-    /// Writes a worker's pending tasks in one message. A failed write means the worker is gone:
+    /// Writes a worker's pending tasks in one message (in several task-ring records when they do
+    /// not fit one). A failed write means the worker is gone:
     /// its end of file comes through poll.
     func flush(_ id: Scheduler.WorkerID) {
-        guard let jobs = outbox.removeValue(forKey: id), !jobs.isEmpty, workers.index(forKey: id) != nil else { return }
-        post(id, .run(jobs))
+        guard let jobs = outbox.removeValue(forKey: id), !jobs.isEmpty, let i = workers.index(forKey: id) else { return }
+        guard workers.values[i].tasks != nil, jobs.count > 1,
+              WorkerMessage.run(jobs).encodedSize + TaskRing.recordHeader > TaskRing.largest else {
+            return post(id, .run(jobs))
+        }
+        // Too large for one record of the task ring: several records, each as large as the ring
+        // takes, rather than one message over the connection (a copy into a fresh buffer, a
+        // socket write and the worker's read per batch, in the profile of 256 KiB tasks). Only
+        // a single task too large for a record goes over the connection.
+        var start = 0, size = 5
+        for (k, j) in jobs.enumerated() {
+            let one = 8 + 4 + j.function.utf8.count + 4 + j.chunkSize
+            if k > start && size + one + TaskRing.recordHeader > TaskRing.largest {
+                post(id, .run(Array(jobs[start..<k])))
+                (start, size) = (k, 5)
+            }
+            size += one
+        }
+        post(id, .run(Array(jobs[start...])))
     }
 
     /// Sends `message` to worker `id` without blocking: what the socket does not take now waits

@@ -170,7 +170,7 @@ final class ReplyRing: @unchecked Sendable {
                 // A chunk of one `[UInt8]`: its bytes straight into the caller's array.
                 let bytes = [UInt8](unsafeUninitializedCapacity: one) { b, got in
                     if let p = b.baseAddress, one > 0 {
-                        fl_ring_copy_out(base, cap, message + 14 + UInt64(ScalarChunks.oneArrayHead), p, UInt64(one))
+                        fl_ring_copy_out_fresh(base, cap, message + 14 + UInt64(ScalarChunks.oneArrayHead), p, UInt64(one))
                     }
                     got = one
                 }
@@ -179,7 +179,7 @@ final class ReplyRing: @unchecked Sendable {
             }
             if tag == 4, k <= 1, count == size - 14 {
                 let bytes = [UInt8](unsafeUninitializedCapacity: count) { b, got in
-                    if let p = b.baseAddress, count > 0 { fl_ring_copy_out(base, cap, message + 14, p, UInt64(count)) }
+                    if let p = b.baseAddress, count > 0 { fl_ring_copy_out_fresh(base, cap, message + 14, p, UInt64(count)) }
                     got = count
                 }
                 record.reply = (UInt64(littleEndian: task), k == 0 ? .values(bytes) : .mixed(bytes))

@@ -416,6 +416,9 @@ uint64_t fl_ring_written(void *base);
 uint64_t fl_ring_consumed(void *base);
 /// Copies `len` bytes from position `at` (wrapping) into `out`.
 void fl_ring_copy_out(void *base, uint64_t cap, uint64_t at, void *out, uint64_t len);
+/// ``fl_ring_copy_out`` into memory not touched yet (a new array's): a large destination's pages
+/// are faulted in with one `madvise(MADV_POPULATE_WRITE)` first instead of one fault a page.
+void fl_ring_copy_out_fresh(void *base, uint64_t cap, uint64_t at, void *out, uint64_t len);
 /// Gives the bytes before `to` back to the producer.
 void fl_ring_consume(void *base, uint64_t to);
 /// The driver says it is about to sleep (1) or is awake (0).
