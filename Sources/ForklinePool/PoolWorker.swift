@@ -93,8 +93,12 @@ enum PoolWorker {
         }
         var functions: [String: any AnyPoolFunction] = [:]
         let tracing = Tracer.isEnabled
-        while let message = try nextMessage(conn, tasks) {
+        // Set when the batch's last reply woke a sleeping driver: the worker then lets it run
+        // first if it is waiting for this CPU (``TaskRing/next(connection:yieldFirst:)``).
+        var wokeDriver = false
+        while let message = try nextMessage(conn, tasks, yieldFirst: wokeDriver) {
             guard case .run(let jobs) = message else { return }
+            wokeDriver = false
             var sinceWake = 0
             // An index loop: `enumerated()` would instantiate a generic type that the process the
             // worker was forked from may never have (PoolWorker.rehearse).
@@ -116,7 +120,7 @@ enum PoolWorker {
                 let left = jobs.count - i - 1
                 if left == 0 || sinceWake >= left {
                     sinceWake = 0
-                    out.wakeDriverIfAsleep()
+                    wokeDriver = out.wakeDriverIfAsleep()
                 }
             }
         }
@@ -126,8 +130,8 @@ enum PoolWorker {
 extension PoolWorker {
     /// The pool's next message: from the task ring when the worker has one, else from the
     /// connection. Nil when the pool's end closed.
-    static func nextMessage(_ conn: Connection, _ tasks: TaskRing?) throws -> WorkerMessage? {
-        if let tasks { return try tasks.next(connection: conn) }
+    static func nextMessage(_ conn: Connection, _ tasks: TaskRing?, yieldFirst: Bool = false) throws -> WorkerMessage? {
+        if let tasks { return try tasks.next(connection: conn, yieldFirst: yieldFirst) }
         guard let bytes = try conn.receiveBytes() else { return nil }
         return try TaskRing.decode(bytes[...])
     }
@@ -217,11 +221,13 @@ final class Replies {
     }
 
     /// Announces the replies published so far, and wakes the driver if it said it sleeps (one
-    /// byte on its wake-up socket).
-    func wakeDriverIfAsleep() {
-        guard ring.announce() else { return }
+    /// byte on its wake-up socket). True when it woke it.
+    @discardableResult
+    func wakeDriverIfAsleep() -> Bool {
+        guard ring.announce() else { return false }
         let b: UInt8 = 2
         // closable: a task may have closed the worker's descriptors (EBADF: the pool saw its end).
         _ = withUnsafeBytes(of: b) { Syscall.send(wake, $0, flags: Int32(MSG_DONTWAIT), closable: true) }
+        return true
     }
 }
