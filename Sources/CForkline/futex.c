@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -32,5 +31,3 @@ int fl_futex_wake(uint32_t *word, int count) {
 }
 
 void fl_cpu_relax(void) { fl_pause(); }
-
-void fl_cpu_yield(void) { (void)sched_yield(); }

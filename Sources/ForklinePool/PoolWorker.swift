@@ -93,12 +93,8 @@ enum PoolWorker {
         }
         var functions: [String: any AnyPoolFunction] = [:]
         let tracing = Tracer.isEnabled
-        // Set when the batch's last reply woke a sleeping driver: the worker then lets it run
-        // first if it is waiting for this CPU (``TaskRing/next(connection:yieldFirst:)``).
-        var wokeDriver = false
-        while let message = try nextMessage(conn, tasks, yieldFirst: wokeDriver) {
+        while let message = try nextMessage(conn, tasks) {
             guard case .run(let jobs) = message else { return }
-            wokeDriver = false
             var sinceWake = 0
             // An index loop: `enumerated()` would instantiate a generic type that the process the
             // worker was forked from may never have (PoolWorker.rehearse).
@@ -120,7 +116,7 @@ enum PoolWorker {
                 let left = jobs.count - i - 1
                 if left == 0 || sinceWake >= left {
                     sinceWake = 0
-                    wokeDriver = out.wakeDriverIfAsleep()
+                    out.wakeDriverIfAsleep()
                 }
             }
         }
@@ -130,8 +126,8 @@ enum PoolWorker {
 extension PoolWorker {
     /// The pool's next message: from the task ring when the worker has one, else from the
     /// connection. Nil when the pool's end closed.
-    static func nextMessage(_ conn: Connection, _ tasks: TaskRing?, yieldFirst: Bool = false) throws -> WorkerMessage? {
-        if let tasks { return try tasks.next(connection: conn, yieldFirst: yieldFirst) }
+    static func nextMessage(_ conn: Connection, _ tasks: TaskRing?) throws -> WorkerMessage? {
+        if let tasks { return try tasks.next(connection: conn) }
         guard let bytes = try conn.receiveBytes() else { return nil }
         return try TaskRing.decode(bytes[...])
     }
@@ -221,13 +217,11 @@ final class Replies {
     }
 
     /// Announces the replies published so far, and wakes the driver if it said it sleeps (one
-    /// byte on its wake-up socket). True when it woke it.
-    @discardableResult
-    func wakeDriverIfAsleep() -> Bool {
-        guard ring.announce() else { return false }
+    /// byte on its wake-up socket).
+    func wakeDriverIfAsleep() {
+        guard ring.announce() else { return }
         let b: UInt8 = 2
         // closable: a task may have closed the worker's descriptors (EBADF: the pool saw its end).
         _ = withUnsafeBytes(of: b) { Syscall.send(wake, $0, flags: Int32(MSG_DONTWAIT), closable: true) }
-        return true
     }
 }

@@ -150,22 +150,9 @@ final class TaskRing: @unchecked Sendable {
     /// The next message: from the ring (sleeping while it is empty), or from `connection` after
     /// a marker. Nil when the pool's end of the connection closed. Traced as the connection
     /// would trace its receipt.
-    ///
-    /// `yieldFirst` (the worker's last reply woke a sleeping driver): finding the ring empty, it
-    /// yields the CPU once before it sleeps. The driver it woke, when waiting for this CPU, runs
-    /// then and often posts the next task, which is taken without a futex sleep and wake-up
-    /// (perf sched_switch, 16 callers of 0.16 ms tasks: worker sleeps per task 0.53-0.82 ->
-    /// 0.04-0.35). A spin instead cut them less and delays such a driver; a yield when the
-    /// driver is awake (on the other CPU) only hands the CPU to other work.
-    func next(connection: Connection, yieldFirst: Bool = false) throws -> WorkerMessage? {
-        var yielded = !yieldFirst
+    func next(connection: Connection) throws -> WorkerMessage? {
         while true {
             if let message = try take(connection: connection) { return message }
-            if !yielded {
-                yielded = true
-                fl_cpu_yield()
-                continue
-            }
             if fl_ring_sleep(base, readAt, TaskRing.idleLookNs) == 1, fl_ring_written(base) > readAt { continue }
             // Woken with nothing to take, or a while asleep: the pool may have gone.
             if TaskRing.peerClosed(connection) { return nil }

@@ -171,8 +171,6 @@ int fl_futex_wait(uint32_t *word, uint32_t expected, uint64_t deadline_ns);
 int fl_futex_wake(uint32_t *word, int count);
 /// A CPU pause hint for short spin loops.
 void fl_cpu_relax(void);
-/// Lets another runnable thread on this CPU run first (`sched_yield`; cannot fail on Linux).
-void fl_cpu_yield(void);
 
 // MARK: - backtraces (libunwind loaded at run time)
 
