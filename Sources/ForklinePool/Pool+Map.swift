@@ -147,8 +147,10 @@ extension Pool {
     public func applyAsync<In, Out>(_ f: PoolFunction<In, Out>, _ input: In, timeout: Duration? = nil,
                                     callback: (@Sendable (Out) -> Void)? = nil,
                                     errorCallback: (@Sendable (PoolError) -> Void)? = nil) throws(PoolError) -> PoolTask<Out> {
-        let (stream, tasks, _) = try submit(f, [input], chunksize: 1, timeout: timeout, ordered: true)
-        return PoolTask(stream: stream, function: f.name, cancel: { [driver] in driver.send(.cancel(tasks)) },
+        // Completed by the driver thread itself (PoolTask+Single): one hop, no task of its own.
+        let one = SingleOutcome()
+        let (_, tasks, _) = try submit(f, [input], chunksize: 1, timeout: timeout, ordered: true, single: one)
+        return PoolTask(single: one, function: f.name, cancel: { [driver] in driver.send(.cancel(tasks)) },
                         notify: PoolTask.notifier(callback, errorCallback))
     }
 

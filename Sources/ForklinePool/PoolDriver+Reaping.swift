@@ -69,6 +69,11 @@ extension PoolDriver {
         ending[id] = nil
         if e.pidfd >= 0 { _ = Glibc.close(e.pidfd) }
         departed[id] = (e.handle, status)
+        // Replies it published after its connection ended count too (it lived on: a task closed
+        // its descriptors): else the tasks it answered then would run again on its replacement.
+        workers[id] = e.handle
+        drainRing(id)
+        workers[id] = nil
         // Its task ring tells whether it ever took the task it is blamed for (the process is gone).
         let head = scheduler.outstanding(id).first
         let headTaken = head.map { e.handle.tasks?.taken($0) ?? true } ?? true

@@ -208,12 +208,10 @@ final class Replies {
             wakeDriverIfAsleep()
             var ts = timespec(tv_sec: 0, tv_nsec: Self.ringFullPauseNs)
             _ = nanosleep(&ts, nil)
-            // The driver gone (end of file on the connection): nobody will drain the ring.
-            var b: UInt8 = 0
-            let fd = connection.fileDescriptors[0]
-            let peeked = withUnsafeMutableBytes(of: &b) { Syscall.receive(fd, into: $0, flags: Int32(MSG_PEEK | MSG_DONTWAIT)) }
-            if case .success(0) = peeked {
-                throw PoolError(.workerDied, "pool worker \(getpid()): the pool ended while its reply ring was full")
+            // The driver gone (end of file on the connection), or the task closed this worker's
+            // descriptors (the pool saw its connection end): nobody will drain the ring.
+            if TaskRing.peerClosed(connection) {
+                throw PoolError(.workerDied, "pool worker \(getpid()): its connection to the pool ended (or a task closed it) while its reply ring was full")
             }
         }
     }
@@ -223,6 +221,7 @@ final class Replies {
     func wakeDriverIfAsleep() {
         guard ring.announce() else { return }
         let b: UInt8 = 2
-        _ = withUnsafeBytes(of: b) { Syscall.send(wake, $0, flags: Int32(MSG_DONTWAIT)) }
+        // closable: a task may have closed the worker's descriptors (EBADF: the pool saw its end).
+        _ = withUnsafeBytes(of: b) { Syscall.send(wake, $0, flags: Int32(MSG_DONTWAIT), closable: true) }
     }
 }

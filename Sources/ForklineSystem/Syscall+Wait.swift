@@ -35,8 +35,9 @@ extension Syscall {
         valueOrErrno("recv", closable: closable) { Glibc.recv(fd, buffer.baseAddress, buffer.count, flags) }
     }
 
-    /// One `send` of `bytes` with `flags`, always with `MSG_NOSIGNAL`: the bytes sent.
-    package static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, flags: Int32) -> Result<Int, Errno> {
-        valueOrErrno("send") { Glibc.send(fd, bytes.baseAddress, bytes.count, flags | Int32(MSG_NOSIGNAL)) }
+    /// One `send` of `bytes` with `flags`, always with `MSG_NOSIGNAL`: the bytes sent. `closable`:
+    /// see ``valueOrErrno(_:retryOnInterrupt:closable:_:)``.
+    package static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, flags: Int32, closable: Bool = false) -> Result<Int, Errno> {
+        valueOrErrno("send", closable: closable) { Glibc.send(fd, bytes.baseAddress, bytes.count, flags | Int32(MSG_NOSIGNAL)) }
     }
 }

@@ -48,3 +48,50 @@ final class CancelCount: Sendable {
     func add() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
 }
+
+/// The one-shot an `applyAsync` handle is completed from (``PoolTask/init(single:function:cancel:notify:)``).
+@Suite("SingleOutcome forwarded: an applyAsync handle completed by the driver thread")
+struct SingleOutcomeForwardTests {
+    @Test("a handle is ready as soon as its outcome is finished, on the finishing thread: no task hop")
+    func readyAtFinish() async throws {
+        let one = SingleOutcome()
+        let handle = PoolTask<Int>(single: one, function: "f", cancel: {})
+        #expect(!handle.isReady)
+        one.finish(.reply(.values(try JSONChunks.encodeChunk([7])), 42))
+        #expect(handle.isReady)
+        #expect(try await handle.value == 7)
+    }
+
+    @Test("an outcome finished before the handle forwards it is delivered at once")
+    func outcomeFirst() async throws {
+        let one = SingleOutcome()
+        one.finish(.failure(PoolError(.workerDied, "gone")))
+        let handle = PoolTask<Int>(single: one, function: "f", cancel: {})
+        #expect(handle.isReady)
+        await #expect(throws: PoolError.self) { try await handle.value }
+    }
+
+    @Test("with callbacks, the callback runs before the handle is ready, off the finishing thread")
+    func callbackFirst() async throws {
+        let one = SingleOutcome()
+        let seen = Mutex<[Int]>([])
+        let handle = PoolTask<Int>(single: one, function: "f", cancel: {},
+                                   notify: PoolTask.notifier({ v in seen.withLock { $0.append(v) } }, nil))
+        one.finish(.reply(.values(try JSONChunks.encodeChunk([9])), 42))
+        #expect(try await handle.value == 9)
+        #expect(seen.withLock { $0 } == [9])
+    }
+
+    @Test("a call dropped unfinished fails its handle with cancelled")
+    func dropped() async throws {
+        let one = SingleOutcome()
+        let handle = PoolTask<Int>(single: one, function: "f", cancel: {})
+        one.abandon()
+        do {
+            _ = try await handle.value
+            Issue.record("no error")
+        } catch let e as PoolError {
+            #expect(e.code == .cancelled)
+        }
+    }
+}

@@ -81,7 +81,11 @@ enum PoolHangScenarios {
             }
             print("map \(squares == (0..<20).map { $0 * $0 } ? "in order" : "\(squares)") while the ended worker was alive: \(alive)")
             _ = creat(path, 0o600)
-            do { _ = try await lingerer.value } catch let e as PoolError {
+            do {
+                // Its reply, published after its connection ended, is read when it is reaped.
+                let pid = try await lingerer.value
+                print("lingerer returned its pid \(pid == gone.first ?? -1)")
+            } catch let e as PoolError {
                 print("lingerer \(e.code) signal=\(e.signal ?? 0)")
             }
         }

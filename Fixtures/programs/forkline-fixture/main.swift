@@ -84,7 +84,8 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
                                      + ChannelFaults.entries + [WaitRecords.peer] + Hangs.entries
                                      + NetScenarios.entries + PoolBinaryScenarios.entries
                                      + ClusterScenarios.entries + BarrierActionScenarios.entries + PoolAPIScenarios.entries
-                                     + TaskRingScenarios.entries + ForkServerParents.entries)
+                                     + TaskRingScenarios.entries + ForkServerParents.entries
+                                     + ReplyRingScenarios.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -365,6 +366,7 @@ case "net-fork-child": try await NetForkChild.run(dir: args[2])
 case let s where s.hasPrefix("net-"): try await NetScenarios.run(s, method: m, dir: args[2])
 case let s where s.hasPrefix("poolbin-"): try await PoolBinaryScenarios.run(s, m)
 case let s where s.hasPrefix("taskring-"): try await TaskRingScenarios.run(s, m)
+case let s where s.hasPrefix("replyring-"): try await ReplyRingScenarios.run(s, m)
 default:
     if TraceFaults.run(scenario, count: count) { break }
     if try await Reliability.run(scenario, method: m, count: count, args: args) { break }
