@@ -71,26 +71,6 @@ public final class PoolTask<Output: Codable & Sendable>: Sendable {
 
     init(cancelTasks: @escaping @Sendable () -> Void) { self.cancelTasks = cancelTasks }
 
-    init(stream: AsyncStream<[(Int, ChunkOutcome)]>, function: String, cancel: @escaping @Sendable () -> Void,
-         notify: (@Sendable (Result<Output, PoolError>) -> Void)? = nil) {
-        cancelTasks = cancel
-        Task { [state] in
-            var r = Result<Output, PoolError>.failure(PoolError(.cancelled, "\(function): cancelled"))
-            for await batch in stream {
-                guard let (_, o) = batch.first else { continue }
-                r = Pool.items(o, count: 1, as: Output.self, function: function)[0]
-                break
-            }
-            notify?(r)
-            let waiters = state.withLock { s in
-                s.result = r
-                defer { s.waiters = [:] }
-                return Array(s.waiters.values)
-            }
-            for w in waiters { w.resume(returning: r) }
-        }
-    }
-
     /// Waits for the result, or until `deadline` passes (nil).
     func wait(_ timeout: Duration?) async -> Result<Output, PoolError>? {
         let state = self.state
