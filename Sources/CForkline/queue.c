@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 enum { OP_NONE = 0, OP_PUT = 1, OP_TAKE = 2, OP_DONE = 3 };
+enum { WAITER_SLOTS = 8 };
 
 // A side's lock: one 64-bit owner word, 0 when free, else the holder's thread id (low 30 bits),
 // LOCK_WAITED (bit 31: a locker may be asleep on it; the unlock wakes one) and the holder's
@@ -92,12 +93,17 @@ typedef struct fl_queue_header {
   uint32_t waiters[3];      // line 7: getters asleep (on the tail), putters (head), joiners (done)
   char pad5[64 - 12];
   uint32_t done_seq;        // line 8: bumped when the unfinished count may have reached 0
+  uint32_t empty_wakes;     // wake-ups that woke nobody (a sleeper may have died: see heal_waiters)
+  char pad6[64 - 8];
+  // Lines 9-11: who sleeps, per word (a sleeper's lock word, 0: a free slot), so the count of a
+  // sleeper killed asleep can be taken back.
+  uint64_t sleepers[3][WAITER_SLOTS];
 } fl_queue_header;
 
 _Static_assert(sizeof(fl_queue_header) <= FL_QUEUE_HEADER_SIZE, "header fits");
 _Static_assert(offsetof(fl_queue_header, tail) == 128 && offsetof(fl_queue_header, head) == 256 &&
                offsetof(fl_queue_header, capacity) == 384 && offsetof(fl_queue_header, waiters) == 448 &&
-               offsetof(fl_queue_header, done_seq) == 512, "cache lines");
+               offsetof(fl_queue_header, done_seq) == 512 && offsetof(fl_queue_header, sleepers) == 576, "cache lines");
 
 #define RECORD_HEAD 24u
 
@@ -544,9 +550,30 @@ uint32_t fl_queue_seq(void *q, int which) { return __atomic_load_n(futex_word(H(
 
 uint32_t fl_queue_seen(void *q, int which) { return which == 0 ? H(q)->empty_seen : H(q)->full_seen; }
 
-void fl_queue_wake(void *q, int which, int all) {
-  fl_futex(futex_word(H(q), which), FUTEX_WAKE, all ? INT32_MAX : 1, NULL, 0);
+// A sleeper SIGKILLed in the kernel never takes its count back, and every later put (get) would
+// then make a FUTEX_WAKE for nobody. A wake-up that woke nobody is normal now and then (a sleeper
+// woken before and not yet running, or one between its count and its sleep), so the sleepers'
+// slots are looked at on every 32nd of them: a slot whose thread is dead is freed and its count
+// taken back (exactly once: the slot is cleared by compare-and-swap).
+static void heal_waiters(fl_queue_header *h, int which) {
+  for (int i = 0; i < WAITER_SLOTS; i++) {
+    uint64_t w = __atomic_load_n(&h->sleepers[which][i], __ATOMIC_ACQUIRE);
+    if (w == 0 || fl_queue_lock_holder_alive(w)) continue;
+    if (__atomic_compare_exchange_n(&h->sleepers[which][i], &w, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+      uint32_t n = __atomic_load_n(&h->waiters[which], __ATOMIC_RELAXED);
+      while (n > 0 && !__atomic_compare_exchange_n(&h->waiters[which], &n, n - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {}
+    }
+  }
 }
+
+void fl_queue_wake(void *q, int which, int all) {
+  fl_queue_header *h = H(q);
+  if (fl_futex(futex_word(h, which), FUTEX_WAKE, all ? INT32_MAX : 1, NULL, 0) == 0 &&
+      (__atomic_add_fetch(&h->empty_wakes, 1, __ATOMIC_RELAXED) & 31) == 0)
+    heal_waiters(h, which);
+}
+
+uint32_t fl_queue_waiters(void *q, int which) { return __atomic_load_n(&H(q)->waiters[which], __ATOMIC_SEQ_CST); }
 
 int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spins) {
   fl_queue_header *h = H(q);
@@ -559,6 +586,15 @@ int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spi
   // Counted first, then the word read again (both sequentially consistent; the waker stores the
   // word, passes a full barrier (its unlock, fence_after_unlock) and reads the count): either the
   // waker sees the count and wakes, or this sees the move.
+  // A slot names this sleeper (if one is free; one without a slot is only counted).
+  uint64_t me = self_lock_word();
+  int slot = -1;
+  for (int i = 0; i < WAITER_SLOTS && slot < 0; i++) {
+    uint64_t free_slot = 0;
+    if (__atomic_load_n(&h->sleepers[which][i], __ATOMIC_RELAXED) == 0 &&
+        __atomic_compare_exchange_n(&h->sleepers[which][i], &free_slot, me, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      slot = i;
+  }
   __atomic_add_fetch(&h->waiters[which], 1, __ATOMIC_SEQ_CST);
   int result = 0;
   if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == seen) {
@@ -569,6 +605,12 @@ int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spi
       tsp = &ts;
     }
     if (fl_futex(word, FUTEX_WAIT, seen, tsp, 0) == -ETIMEDOUT) result = ETIMEDOUT;
+  }
+  if (slot >= 0) {
+    // Its own slot still: the count goes back with it. Freed by a healer that judged this
+    // thread dead (it cannot be, but /proc may have failed to tell): the healer took it back.
+    uint64_t mine = me;
+    if (!__atomic_compare_exchange_n(&h->sleepers[which][slot], &mine, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return result;
   }
   __atomic_sub_fetch(&h->waiters[which], 1, __ATOMIC_SEQ_CST);
   return result;

@@ -218,6 +218,9 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
     /// Test hook: takes the queue's internal locks (both sides) and never releases them.
     package func holdInternalLockForever() { ring.holdLockForever() }
 
+    /// Test hook: the getters the queue counts asleep in the kernel (waiting for an item).
+    package var sleepingGetters: Int { Int(fl_queue_waiters(ring.q, 0)) }
+
     /// Test hook: takes the lock a get holds (the getters' side) and never releases it.
     package func holdGetLockForever() { ring.holdLockForever([.get]) }
 }

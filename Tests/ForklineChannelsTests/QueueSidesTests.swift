@@ -31,4 +31,14 @@ struct QueueSidesTests {
         #expect(report.ok, "\(report.violations)")
         #expect(trace.events(.mark).contains { $0["label"]?.string?.contains("recovered") == true })
     }
+
+    @Test("a getter SIGKILLed asleep in get is not counted asleep for good (puts would wake nobody)",
+          arguments: [StartMethod.fork, .spawn])
+    func deadSleeper(method: StartMethod) throws {
+        let (out, dir) = try TestSupport.runFixture(["queue-dead-sleeper", method.description], timeout: 120)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.lines == ["getters asleep: 1", "status signaled(SIGKILL)", "after 200 puts: getters asleep 0"])
+        let (_, report) = try TestSupport.checkedTrace(dir)
+        #expect(report.ok, "\(report.violations)")
+    }
 }
