@@ -142,6 +142,12 @@ static void copy_out(void *q, uint64_t off, void *dst, uint64_t n) {
   if (n > first) memcpy((unsigned char *)dst + first, ring(q), n - first);
 }
 
+// A one-piece copy; an 8-byte item (an Int, a Double) is one load and store, not a call.
+static inline void copy_small(void *dst, const void *src, uint32_t len) {
+  if (len == 8) memcpy(dst, src, 8);
+  else if (len) memcpy(dst, src, len);
+}
+
 // The ring offset `n` bytes (a multiple of 8) after offset `off`.
 static inline uint64_t advance(fl_queue_header *h, uint64_t off, uint64_t n) {
   off += n;
@@ -388,7 +394,7 @@ void fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, u
     w[0] = (uint64_t)len | (uint64_t)type << 32;
     w[1] = puid;
     w[2] = seq;
-    if (len) memcpy(w + 3, payload, len);
+    copy_small(w + 3, payload, len);
   } else {
     *word_at(q, off) = (uint64_t)len | (uint64_t)type << 32;
     off = advance(h, off, 8);
@@ -448,7 +454,7 @@ void fl_queue_take(void *q, void *dst, uint32_t len, int joinable) {
     h->get_op_puid = w[1];  // the record's sender, for a lost-item report
     h->get_op_seq = w[2];
     __atomic_store_n(&h->get_op, OP_TAKE, __ATOMIC_RELEASE);
-    if (len) memcpy(dst, w + 3, len);
+    copy_small(dst, w + 3, len);
   } else {
     off = advance(h, off, 8);
     h->get_op_puid = *word_at(q, off);
