@@ -93,8 +93,9 @@ typedef struct fl_queue_header {
   uint32_t waiters[3];      // line 7: getters asleep (on the tail), putters (head), joiners (done)
   char pad5[64 - 12];
   uint32_t done_seq;        // line 8: bumped when the unfinished count may have reached 0
-  uint32_t empty_wakes;     // wake-ups that woke nobody (a sleeper may have died: see heal_waiters)
-  char pad6[64 - 8];
+  uint32_t pad_done;
+  uint64_t healed_ns;       // when sleepers' slots were last looked at (heal_waiters)
+  char pad6[64 - 16];
   // Lines 9-11: who sleeps, per word (a sleeper's lock word, 0: a free slot), so the count of a
   // sleeper killed asleep can be taken back.
   uint64_t sleepers[3][WAITER_SLOTS];
@@ -557,10 +558,12 @@ uint32_t fl_queue_seq(void *q, int which) { return __atomic_load_n(futex_word(H(
 uint32_t fl_queue_seen(void *q, int which) { return which == 0 ? H(q)->empty_seen : H(q)->full_seen; }
 
 // A sleeper SIGKILLed in the kernel never takes its count back, and every later put (get) would
-// then make a FUTEX_WAKE for nobody. A wake-up that woke nobody is normal now and then (a sleeper
-// woken before and not yet running, or one between its count and its sleep), so the sleepers'
-// slots are looked at on every 32nd of them: a slot whose thread is dead is freed and its count
-// taken back (exactly once: the slot is cleared by compare-and-swap).
+// then make a FUTEX_WAKE for nobody. A wake-up that woke nobody is also normal (a sleeper woken
+// before and not yet running, on a loaded machine for milliseconds of puts; or one between its
+// count and its sleep), so the sleepers' slots are looked at (a /proc read each) at most every
+// 100 ms per queue, by the first such wake-up after that: a slot whose thread is dead is freed
+// and its count taken back (exactly once: the slot is cleared by compare-and-swap).
+enum { HEAL_INTERVAL_NS = 100000000 };
 static void heal_waiters(fl_queue_header *h, int which) {
   for (int i = 0; i < WAITER_SLOTS; i++) {
     uint64_t w = __atomic_load_n(&h->sleepers[which][i], __ATOMIC_ACQUIRE);
@@ -574,8 +577,13 @@ static void heal_waiters(fl_queue_header *h, int which) {
 
 void fl_queue_wake(void *q, int which, int all) {
   fl_queue_header *h = H(q);
-  if (fl_futex(futex_word(h, which), FUTEX_WAKE, all ? INT32_MAX : 1, NULL, 0) == 0 &&
-      (__atomic_add_fetch(&h->empty_wakes, 1, __ATOMIC_RELAXED) & 31) == 0)
+  if (fl_futex(futex_word(h, which), FUTEX_WAKE, all ? INT32_MAX : 1, NULL, 0) != 0) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  uint64_t last = __atomic_load_n(&h->healed_ns, __ATOMIC_RELAXED);
+  if ((last == 0 || now - last >= HEAL_INTERVAL_NS) &&
+      __atomic_compare_exchange_n(&h->healed_ns, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
     heal_waiters(h, which);
 }
 

@@ -1,6 +1,6 @@
 // `forkline-fixture queue-dead-sleeper METHOD`: a getter SIGKILLed while asleep in `get` (in the
 // kernel, counted as a sleeper) must not stay counted: every later put would make a futex wake
-// for nobody. The parent waits until the child sleeps, kills it, then puts and gets 200 items
+// for nobody. The parent waits until the child sleeps, kills it, then puts and gets items
 // and prints how many getters the queue still counts asleep.
 import Forkline
 
@@ -25,10 +25,15 @@ enum QueueDeadSleeper {
         print("getters asleep: \(q.sleepingGetters)")
         try child.kill()
         print("status \(try child.join(timeout: nil)!)")
-        for i in 0..<200 {
-            try q.put(i)
+        // 200 puts, then more (1 ms apart) while the dead getter is still counted, for up to
+        // 10 s: the count is taken back by a put's wake-up within 100 ms of the first.
+        var puts = 0
+        while puts < 200 || (q.sleepingGetters != 0 && puts < 10_200) {
+            try q.put(puts)
             _ = try q.get()
+            puts += 1
+            if puts >= 200 { usleep(1000) }
         }
-        print("after 200 puts: getters asleep \(q.sleepingGetters)")
+        print("after the puts: getters asleep \(q.sleepingGetters)")
     }
 }

@@ -397,7 +397,7 @@ static inline void fl_queue_fault(int point) {
 /// Wakes one (or all) waiters on a futex word.
 void fl_queue_wake(void *q, int which, int all);
 /// Sleepers counted on word `which` (0 data, 1 space, 2 done); a test hook. A sleeper killed
-/// asleep is taken back out by a later wake-up that woke nobody (one in 32 of them looks).
+/// asleep is taken back out by a later wake-up that woke nobody (at most every 100 ms one looks).
 uint32_t fl_queue_waiters(void *q, int which);
 /// Waits until futex word `which` differs from `seen`: spins `spins` times, then sleeps up to
 /// `timeout_ns` (-1 forever, 0 do not sleep). 0 when it changed (or may have), ETIMEDOUT.
