@@ -4,24 +4,26 @@
 // puid, u64 send sequence, then the payload, padded to 8 bytes; a record may wrap around the
 // ring's end. Positions only grow (offset = position % capacity).
 //
-// Two sides, each with its own robust process-shared mutex and its own cache lines: putters
+// Two sides, each with its own process-shared lock (an owner word, below) and its own cache lines: putters
 // (tail, puts, joinable puts) and getters (head, gets, task_dones, lost items). A put writes
 // its record past the tail and publishes it by storing the tail; a get copies the oldest record
 // out and frees it by storing the head. So a producer never waits for a consumer's critical
 // section nor the other way, and with one producer and one consumer neither lock is contended:
 // each side reads the other's position only when its cached copy says the ring is empty or full
 // (as a single-producer single-consumer ring does). Each side keeps its own undo record (the
-// operation in progress and the state before it): a process killed while holding a side's mutex
-// leaves it for the next locker of that side (EOWNERDEAD), which finishes or undoes it. Counts
+// operation in progress and the state before it): a process killed while holding a side's lock
+// leaves it for the next locker of that side (which finds its holder dead), which finishes or
+// undoes it. Counts
 // are differences of the two sides' totals: items = puts - gets, unfinished = joinable puts -
 // task_dones - lost joinable items.
 //
-// Waiting is outside the mutexes: a getter waits for the tail to move (its low 32 bits are the
+// Waiting is outside the locks: a getter waits for the tail to move (its low 32 bits are the
 // futex word), a putter for the head, a joiner for the done word. A waiter spins briefly watching
 // the word, then counts itself a waiter and sleeps; a put (get) wakes only when a getter (putter)
 // is counted, so no system call is made while the peer is awake. An untraced put or get is one
-// call (fl_queue_put_now, fl_queue_get_now) and two locked instructions: the mutex's lock and its
-// unlock, which is also the barrier between publishing and reading the waiter count.
+// call (fl_queue_put_now, fl_queue_get_now) and two locked instructions: the lock's
+// compare-and-swap and its unlock's exchange, which is also the barrier between publishing and
+// reading the waiter count.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -29,23 +31,36 @@
 #include "fl_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 enum { OP_NONE = 0, OP_PUT = 1, OP_TAKE = 2, OP_DONE = 3 };
+enum { WAITER_SLOTS = 8 };
+
+// A side's lock: one 64-bit owner word, 0 when free, else the holder's thread id (low 30 bits),
+// LOCK_WAITED (bit 31: a locker may be asleep on it; the unlock wakes one) and the holder's
+// start time (/proc's starttime, its low 32 bits: the high word) against a reused thread id.
+// The low 32 bits are the futex word.
+typedef struct fl_owner_lock {
+  uint64_t owner;
+} fl_owner_lock;
 
 typedef struct fl_queue_header {
-  pthread_mutex_t get_mutex;                     // line 0
-  char pad0[64 - sizeof(pthread_mutex_t)];
-  pthread_mutex_t put_mutex;                     // line 1
-  char pad1[64 - sizeof(pthread_mutex_t)];
-  // Lines 2-3: the put side, written under put_mutex (getters read the tail).
+  fl_owner_lock get_lock;                        // line 0
+  char pad0[64 - sizeof(fl_owner_lock)];
+  fl_owner_lock put_lock;                        // line 1
+  char pad1[64 - sizeof(fl_owner_lock)];
+  // Lines 2-3: the put side, written under put_lock (getters read the tail).
   uint64_t tail;            // byte position after the last published record
   uint64_t puts;            // records ever published
   int64_t jputs;            // joinable records ever published
@@ -56,7 +71,7 @@ typedef struct fl_queue_header {
   int64_t put_op_jputs;
   uint32_t full_seen;       // the head's low word when a put last found no room
   char pad2[256 - 128 - 76];
-  // Lines 4-5: the get side, written under get_mutex (putters read head and gets).
+  // Lines 4-5: the get side, written under get_lock (putters read head and gets).
   uint64_t head;            // byte position of the oldest record
   uint64_t gets;            // records ever taken
   int64_t dones;            // task_dones
@@ -73,18 +88,23 @@ typedef struct fl_queue_header {
   uint64_t capacity;        // ring bytes (a multiple of 8)
   uint64_t mask;            // capacity - 1 when a power of two, else 0
   uint64_t max_items;       // 0: no count limit
-  uint64_t recoveries;      // times a dead holder's mutex was recovered
+  uint64_t recoveries;      // times a dead holder's lock was recovered
   char pad4[64 - 32];
   uint32_t waiters[3];      // line 7: getters asleep (on the tail), putters (head), joiners (done)
   char pad5[64 - 12];
   uint32_t done_seq;        // line 8: bumped when the unfinished count may have reached 0
+  uint32_t pad_done;
+  uint64_t healed_ns;       // when sleepers' slots were last looked at (heal_waiters)
+  char pad6[64 - 16];
+  // Lines 9-11: who sleeps, per word (a sleeper's lock word, 0: a free slot), so the count of a
+  // sleeper killed asleep can be taken back.
+  uint64_t sleepers[3][WAITER_SLOTS];
 } fl_queue_header;
 
-_Static_assert(sizeof(pthread_mutex_t) <= 64, "mutex fits its line");
 _Static_assert(sizeof(fl_queue_header) <= FL_QUEUE_HEADER_SIZE, "header fits");
 _Static_assert(offsetof(fl_queue_header, tail) == 128 && offsetof(fl_queue_header, head) == 256 &&
                offsetof(fl_queue_header, capacity) == 384 && offsetof(fl_queue_header, waiters) == 448 &&
-               offsetof(fl_queue_header, done_seq) == 512, "cache lines");
+               offsetof(fl_queue_header, done_seq) == 512 && offsetof(fl_queue_header, sleepers) == 576, "cache lines");
 
 #define RECORD_HEAD 24u
 
@@ -103,18 +123,11 @@ static inline int64_t max0(int64_t v) { return v > 0 ? v : 0; }
 
 int fl_queue_init(void *q, uint64_t capacity, uint64_t max_items) {
   fl_queue_header *h = H(q);
-  memset(h, 0, sizeof *h);
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  int rc = pthread_mutex_init(&h->get_mutex, &attr);
-  if (rc == 0) rc = pthread_mutex_init(&h->put_mutex, &attr);
-  pthread_mutexattr_destroy(&attr);
+  memset(h, 0, sizeof *h);  // both locks free
   h->capacity = capacity;
   h->mask = (capacity & (capacity - 1)) == 0 ? capacity - 1 : 0;
   h->max_items = max_items;
-  return rc;
+  return 0;
 }
 
 // Copies at ring offset `off` (8-aligned), wrapping at the ring's end.
@@ -130,6 +143,12 @@ static void copy_out(void *q, uint64_t off, void *dst, uint64_t n) {
   if (n > first) memcpy((unsigned char *)dst + first, ring(q), n - first);
 }
 
+// A one-piece copy; an 8-byte item (an Int, a Double) is one load and store, not a call.
+static inline void copy_small(void *dst, const void *src, uint32_t len) {
+  if (len == 8) memcpy(dst, src, 8);
+  else if (len) memcpy(dst, src, len);
+}
+
 // The ring offset `n` bytes (a multiple of 8) after offset `off`.
 static inline uint64_t advance(fl_queue_header *h, uint64_t off, uint64_t n) {
   off += n;
@@ -138,31 +157,148 @@ static inline uint64_t advance(fl_queue_header *h, uint64_t off, uint64_t n) {
 
 static inline uint64_t *word_at(void *q, uint64_t off) { return (uint64_t *)(ring(q) + off); }
 
-static pthread_mutex_t *mutex(fl_queue_header *h, int side) { return side == FL_QUEUE_PUT ? &h->put_mutex : &h->get_mutex; }
+// MARK: - the sides' locks
+//
+// Not a robust pthread mutex: its lock and unlock cost ~110 and ~75 instructions (the robust
+// list's bookkeeping, in the kernel's protocol), most of an untraced put or get. This lock is one
+// compare-and-swap and one exchange. The kernel does not release it when its holder dies; a
+// locker that finds it held past a spin and a sleep slice looks at the holder instead (a thread
+// that is gone, a zombie, or a thread id reused by a thread that started later is dead) and
+// takes the lock over, which fl_queue_lock then reports as the robust mutex's EOWNERDEAD was.
 
-static int lock_mutex(pthread_mutex_t *m, int spins) {
-  int rc = pthread_mutex_trylock(m);
-  if (rc != EBUSY) return rc;
-  // Held by another process: its sections are short, so watch the lock word a little (reading,
-  // not writing, its line) before sleeping in the kernel, which costs far more than the wait.
-  for (int i = 0; i < spins; i++) {
-    fl_pause();
-    if (__atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) == 0) {
-      rc = pthread_mutex_trylock(m);
-      if (rc != EBUSY) return rc;
+#define LOCK_TID 0x3fffffffu      // FUTEX_TID_MASK: thread ids fit below it
+#define LOCK_WAITED 0x80000000u   // a locker may be asleep: the unlock wakes one
+
+// This thread's lock word, made once per thread (and again in a fork child, whose thread id
+// differs): glibc keeps the calling thread's id at the address it registered with
+// set_tid_address (and sets it in a fork child), so one load tells whether the word is current.
+static __thread int *self_tid_address;
+static __thread int self_tid;
+static __thread uint64_t self_word;
+// Where PR_GET_TID_ADDRESS is unavailable: a copy of the id that a fork child clears.
+static __thread int fallback_tid;
+static pthread_once_t fallback_once = PTHREAD_ONCE_INIT;
+static void fallback_forked(void) { fallback_tid = 0; }
+static void fallback_register(void) { pthread_atfork(NULL, NULL, fallback_forked); }
+
+// 1: thread `tid` is there (running, asleep or stopped), its start time (clock ticks since boot)
+// in *start; 0: it is gone or a zombie; -1: /proc cannot tell.
+static int thread_state(int tid, int self, uint64_t *start) {
+  char path[48], buf[1024];
+  if (self) snprintf(path, sizeof path, "/proc/thread-self/stat");
+  else snprintf(path, sizeof path, "/proc/%d/stat", tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT || errno == ESRCH ? 0 : -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  int err = errno;
+  close(fd);
+  if (n <= 0) return n == 0 || err == ESRCH ? 0 : -1;
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');  // the command name (in parentheses) may hold anything
+  if (p == NULL || p[1] != ' ' || p[2] == 0) return -1;
+  if (p[2] == 'Z' || p[2] == 'X' || p[2] == 'x') return 0;
+  p += 3;
+  // Fields 4 to 22 follow the state (field 3); the start time is field 22.
+  for (int field = 4; field < 22; field++) {
+    while (*p == ' ') p++;
+    while (*p != 0 && *p != ' ') p++;
+  }
+  while (*p == ' ') p++;
+  if (*p < '0' || *p > '9') return -1;
+  *start = strtoull(p, NULL, 10);
+  return 1;
+}
+
+static uint64_t self_word_slow(void) {
+  int tid = (int)syscall(SYS_gettid);
+  if (self_tid_address == NULL || self_tid_address == &fallback_tid) {
+    int *a = NULL;
+    if (prctl(PR_GET_TID_ADDRESS, &a, 0, 0, 0) == 0 && a != NULL && *a == tid) {
+      self_tid_address = a;
+    } else {
+      pthread_once(&fallback_once, fallback_register);
+      fallback_tid = tid;
+      self_tid_address = &fallback_tid;
     }
   }
-  return pthread_mutex_lock(m);
+  uint64_t start = 0;
+  if (thread_state(tid, 1, &start) != 1) start = 0;
+  self_tid = tid;
+  self_word = (uint64_t)((uint32_t)tid & LOCK_TID) | (uint64_t)(uint32_t)start << 32;
+  return self_word;
 }
+
+static inline uint64_t self_lock_word(void) {
+  int *a = self_tid_address;
+  if (__builtin_expect(a != NULL && *a == self_tid, 1)) return self_word;
+  return self_word_slow();
+}
+
+int fl_queue_lock_holder_alive(uint64_t word) {
+  int tid = (int)(word & LOCK_TID);
+  uint64_t start = 0;
+  int state = thread_state(tid, 0, &start);
+  if (state == 0) return 0;
+  if (state < 0) return !(kill(tid, 0) != 0 && errno == ESRCH);
+  uint32_t recorded = (uint32_t)(word >> 32);
+  return recorded == 0 || recorded == (uint32_t)start;  // else the id was reused
+}
+
+uint64_t fl_queue_lock_word_of_caller(void) { return self_lock_word(); }
+
+static const struct timespec lock_slice = {0, 5000000};  // a sleeper looks at the holder this often
+
+static int owner_lock_slow(fl_owner_lock *l, uint64_t mine, int spins) {
+  uint64_t o;
+  // The holder's sections are short: watch the word (reading, not writing, its line) a little
+  // before sleeping in the kernel, which costs far more than the wait.
+  for (int i = 0; i < spins; i++) {
+    fl_pause();
+    o = __atomic_load_n(&l->owner, __ATOMIC_RELAXED);
+    if (o == 0 && __atomic_compare_exchange_n(&l->owner, &o, mine, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
+  }
+  for (;;) {
+    o = __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE);
+    if (o == 0) {
+      // Taken after a sleep (or with sleepers about): marked, so this unlock wakes the next.
+      if (__atomic_compare_exchange_n(&l->owner, &o, mine | LOCK_WAITED, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
+      continue;
+    }
+    if ((o & LOCK_WAITED) == 0) {
+      uint64_t w = o | LOCK_WAITED;
+      if (!__atomic_compare_exchange_n(&l->owner, &o, w, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) continue;
+      o = w;
+    }
+    long r = fl_futex((uint32_t *)&l->owner, FUTEX_WAIT, (uint32_t)o, &lock_slice, 0);
+    if (r == -ETIMEDOUT && __atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) == o && !fl_queue_lock_holder_alive(o)) {
+      // Its holder died holding it: the lock is ours, its side's state for fl_queue_lock to repair.
+      if (__atomic_compare_exchange_n(&l->owner, &o, mine | LOCK_WAITED, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 1;
+    }
+  }
+}
+
+// 0: locked; 1: locked, taken over from a holder that died.
+static inline int owner_lock(fl_owner_lock *l, int spins) {
+  uint64_t mine = self_lock_word(), free_word = 0;
+  if (__builtin_expect(__atomic_compare_exchange_n(&l->owner, &free_word, mine, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 1))
+    return 0;
+  return owner_lock_slow(l, mine, spins);
+}
+
+// An exchange (on x86 a full barrier: fence_after_unlock relies on it), and a wake-up only when
+// a locker marked the word.
+static inline void owner_unlock(fl_owner_lock *l) {
+  uint64_t old = __atomic_exchange_n(&l->owner, 0, __ATOMIC_SEQ_CST);
+  if (__builtin_expect((old & LOCK_WAITED) != 0, 0)) fl_futex((uint32_t *)&l->owner, FUTEX_WAKE, 1, NULL, 0);
+}
+
+static fl_owner_lock *side_lock(fl_queue_header *h, int side) { return side == FL_QUEUE_PUT ? &h->put_lock : &h->get_lock; }
 
 int fl_queue_lock(void *q, int side) {
   fl_queue_header *h = H(q);
-  int rc = lock_mutex(mutex(h, side), 200);
-  if (rc == 0) return 0;
-  if (rc != EOWNERDEAD) return -rc;
+  if (owner_lock(side_lock(h, side), 200) == 0) return 0;
   // The holder died. Its side's last published store (the tail of a put, the head of a take) is
   // the state: finish or undo the operation it was in.
-  pthread_mutex_consistent(mutex(h, side));
   if (side == FL_QUEUE_PUT) {
     if (h->put_op == OP_PUT) {
       // Published: the item is there (and counts as unfinished). Not: it was never put.
@@ -194,12 +330,12 @@ int fl_queue_lock(void *q, int side) {
   return 1;
 }
 
-// A full fence after a mutex unlock, between the side's published store (the tail or head,
+// A full fence after a side's unlock, between the side's published store (the tail or head,
 // a release store) and its read of the other side's waiter count: the Dekker pairing with
-// fl_queue_wait (count, then read the word). On x86 the robust mutex's unlock is an atomic
-// exchange (glibc: atomic_exchange_rel on __lock), a full barrier already, so only the compiler
-// is held back; that saved one locked instruction per put and per get (the publish used to be a
-// sequentially consistent store: an xchg of its own).
+// fl_queue_wait (count, then read the word). On x86 the unlock is an atomic exchange
+// (owner_unlock), a full barrier already, so only the compiler is held back; that saved one
+// locked instruction per put and per get (the publish used to be a sequentially consistent
+// store: an xchg of its own).
 static inline void fence_after_unlock(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -213,7 +349,7 @@ int fl_queue_unlock(void *q, int side) {
   fl_queue_header *h = H(q);
   uint32_t *op = side == FL_QUEUE_PUT ? &h->put_op : &h->get_op;
   if (*op != OP_NONE) __atomic_store_n(op, OP_NONE, __ATOMIC_RELEASE);
-  pthread_mutex_unlock(mutex(h, side));
+  owner_unlock(side_lock(h, side));
   fence_after_unlock();
   return __atomic_load_n(&h->waiters[side == FL_QUEUE_PUT ? 0 : 1], __ATOMIC_SEQ_CST) != 0;
 }
@@ -253,13 +389,22 @@ void fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, u
   h->put_op_joinable = (uint32_t)(joinable != 0);
   __atomic_store_n(&h->put_op, OP_PUT, __ATOMIC_RELEASE);
   uint64_t off = offset(h, tail);
-  *word_at(q, off) = (uint64_t)len | (uint64_t)type << 32;
-  off = advance(h, off, 8);
-  *word_at(q, off) = puid;
-  off = advance(h, off, 8);
-  *word_at(q, off) = seq;
-  off = advance(h, off, 8);
-  if (len) copy_in(q, off, payload, len);
+  if (__builtin_expect(off + RECORD_HEAD + len <= h->capacity, 1)) {
+    // The usual record: in one piece, no wrap to test word by word.
+    uint64_t *w = word_at(q, off);
+    w[0] = (uint64_t)len | (uint64_t)type << 32;
+    w[1] = puid;
+    w[2] = seq;
+    copy_small(w + 3, payload, len);
+  } else {
+    *word_at(q, off) = (uint64_t)len | (uint64_t)type << 32;
+    off = advance(h, off, 8);
+    *word_at(q, off) = puid;
+    off = advance(h, off, 8);
+    *word_at(q, off) = seq;
+    off = advance(h, off, 8);
+    if (len) copy_in(q, off, payload, len);
+  }
   h->puts++;
   if (joinable) h->jputs++;
   fl_queue_fault(1);
@@ -285,6 +430,11 @@ int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64
   uint64_t w = *word_at(q, off);
   *len = (uint32_t)w;
   *type = (uint32_t)(w >> 32);
+  if (__builtin_expect(off + RECORD_HEAD <= h->capacity, 1)) {
+    *puid = word_at(q, off)[1];
+    *seq = word_at(q, off)[2];
+    return 1;
+  }
   off = advance(h, off, 8);
   *puid = *word_at(q, off);
   off = advance(h, off, 8);
@@ -298,13 +448,23 @@ void fl_queue_take(void *q, void *dst, uint32_t len, int joinable) {
   h->get_op_pos = head;
   h->get_op_gets = h->gets;
   h->get_op_joinable = (uint32_t)(joinable != 0);
-  uint64_t off = advance(h, offset(h, head), 8);
-  h->get_op_puid = *word_at(q, off);  // the record's sender, for a lost-item report
-  off = advance(h, off, 8);
-  h->get_op_seq = *word_at(q, off);
-  off = advance(h, off, 8);
-  __atomic_store_n(&h->get_op, OP_TAKE, __ATOMIC_RELEASE);
-  if (len) copy_out(q, off, dst, len);
+  uint64_t off = offset(h, head);
+  if (__builtin_expect(off + RECORD_HEAD + len <= h->capacity, 1)) {
+    // The usual record: in one piece.
+    uint64_t *w = word_at(q, off);
+    h->get_op_puid = w[1];  // the record's sender, for a lost-item report
+    h->get_op_seq = w[2];
+    __atomic_store_n(&h->get_op, OP_TAKE, __ATOMIC_RELEASE);
+    copy_small(dst, w + 3, len);
+  } else {
+    off = advance(h, off, 8);
+    h->get_op_puid = *word_at(q, off);
+    off = advance(h, off, 8);
+    h->get_op_seq = *word_at(q, off);
+    off = advance(h, off, 8);
+    __atomic_store_n(&h->get_op, OP_TAKE, __ATOMIC_RELEASE);
+    if (len) copy_out(q, off, dst, len);
+  }
   h->gets++;
   __atomic_store_n(&h->head, head + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_RELEASE);
 }
@@ -397,9 +557,37 @@ uint32_t fl_queue_seq(void *q, int which) { return __atomic_load_n(futex_word(H(
 
 uint32_t fl_queue_seen(void *q, int which) { return which == 0 ? H(q)->empty_seen : H(q)->full_seen; }
 
-void fl_queue_wake(void *q, int which, int all) {
-  fl_futex(futex_word(H(q), which), FUTEX_WAKE, all ? INT32_MAX : 1, NULL, 0);
+// A sleeper SIGKILLed in the kernel never takes its count back, and every later put (get) would
+// then make a FUTEX_WAKE for nobody. A wake-up that woke nobody is also normal (a sleeper woken
+// before and not yet running, on a loaded machine for milliseconds of puts; or one between its
+// count and its sleep), so the sleepers' slots are looked at (a /proc read each) at most every
+// 100 ms per queue, by the first such wake-up after that: a slot whose thread is dead is freed
+// and its count taken back (exactly once: the slot is cleared by compare-and-swap).
+enum { HEAL_INTERVAL_NS = 100000000 };
+static void heal_waiters(fl_queue_header *h, int which) {
+  for (int i = 0; i < WAITER_SLOTS; i++) {
+    uint64_t w = __atomic_load_n(&h->sleepers[which][i], __ATOMIC_ACQUIRE);
+    if (w == 0 || fl_queue_lock_holder_alive(w)) continue;
+    if (__atomic_compare_exchange_n(&h->sleepers[which][i], &w, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+      uint32_t n = __atomic_load_n(&h->waiters[which], __ATOMIC_RELAXED);
+      while (n > 0 && !__atomic_compare_exchange_n(&h->waiters[which], &n, n - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {}
+    }
+  }
 }
+
+void fl_queue_wake(void *q, int which, int all) {
+  fl_queue_header *h = H(q);
+  if (fl_futex(futex_word(h, which), FUTEX_WAKE, all ? INT32_MAX : 1, NULL, 0) != 0) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  uint64_t last = __atomic_load_n(&h->healed_ns, __ATOMIC_RELAXED);
+  if ((last == 0 || now - last >= HEAL_INTERVAL_NS) &&
+      __atomic_compare_exchange_n(&h->healed_ns, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    heal_waiters(h, which);
+}
+
+uint32_t fl_queue_waiters(void *q, int which) { return __atomic_load_n(&H(q)->waiters[which], __ATOMIC_SEQ_CST); }
 
 int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spins) {
   fl_queue_header *h = H(q);
@@ -412,6 +600,15 @@ int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spi
   // Counted first, then the word read again (both sequentially consistent; the waker stores the
   // word, passes a full barrier (its unlock, fence_after_unlock) and reads the count): either the
   // waker sees the count and wakes, or this sees the move.
+  // A slot names this sleeper (if one is free; one without a slot is only counted).
+  uint64_t me = self_lock_word();
+  int slot = -1;
+  for (int i = 0; i < WAITER_SLOTS && slot < 0; i++) {
+    uint64_t free_slot = 0;
+    if (__atomic_load_n(&h->sleepers[which][i], __ATOMIC_RELAXED) == 0 &&
+        __atomic_compare_exchange_n(&h->sleepers[which][i], &free_slot, me, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      slot = i;
+  }
   __atomic_add_fetch(&h->waiters[which], 1, __ATOMIC_SEQ_CST);
   int result = 0;
   if (__atomic_load_n(word, __ATOMIC_SEQ_CST) == seen) {
@@ -422,6 +619,12 @@ int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spi
       tsp = &ts;
     }
     if (fl_futex(word, FUTEX_WAIT, seen, tsp, 0) == -ETIMEDOUT) result = ETIMEDOUT;
+  }
+  if (slot >= 0) {
+    // Its own slot still: the count goes back with it. Freed by a healer that judged this
+    // thread dead (it cannot be, but /proc may have failed to tell): the healer took it back.
+    uint64_t mine = me;
+    if (!__atomic_compare_exchange_n(&h->sleepers[which][slot], &mine, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return result;
   }
   __atomic_sub_fetch(&h->waiters[which], 1, __ATOMIC_SEQ_CST);
   return result;

@@ -12,7 +12,7 @@ import ForklineTrace
 /// ```
 public final class JoinableQueue<T: Codable & Sendable>: Queue<T>, @unchecked Sendable {
     // @unchecked: adds no stored state to ``Queue`` (whose reason holds): the unfinished count
-    // lives in the ring's shared header, changed only under the ring's process-shared mutexes.
+    // lives in the ring's shared header, changed only under the ring's process-shared locks.
     /// Creates a joinable queue (the parameters are ``Queue``'s).
     public convenience init(maxSize: Int = 0, capacity: Int = 4 << 20) throws(ChannelError) {
         self.init(ring: try QueueRing(maxSize: maxSize, capacity: capacity), joinable: true)

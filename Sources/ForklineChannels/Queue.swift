@@ -26,7 +26,7 @@ import ForklineTrace
 /// Each put records a `send` event on the queue's channel id and each get a `recv` naming it,
 /// so `replay check` proves no item was received twice or out of its producer's order.
 public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked Sendable {
-    // @unchecked: all state is in the shared ring (behind its process-shared mutex) or in
+    // @unchecked: all state is in the shared ring (behind its process-shared locks) or in
     // QueueRing's lock-protected handle state.
     @usableFromInline let ring: QueueRing
     @usableFromInline let joinable: Bool
@@ -217,6 +217,9 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
 
     /// Test hook: takes the queue's internal locks (both sides) and never releases them.
     package func holdInternalLockForever() { ring.holdLockForever() }
+
+    /// Test hook: the getters the queue counts asleep in the kernel (waiting for an item).
+    package var sleepingGetters: Int { Int(fl_queue_waiters(ring.q, 0)) }
 
     /// Test hook: takes the lock a get holds (the getters' side) and never releases it.
     package func holdGetLockForever() { ring.holdLockForever([.get]) }

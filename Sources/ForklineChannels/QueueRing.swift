@@ -8,17 +8,17 @@ import Glibc
 #endif
 
 /// The shared-memory ring under ``Queue``, ``SimpleQueue`` and ``JoinableQueue``: a memfd
-/// segment holding two robust mutexes (putters', getters'), counters and a byte ring
+/// segment holding two process-shared locks (putters', getters'), counters and a byte ring
 /// (`Sources/CForkline/queue.c`).
 ///
 /// A put copies the message into the ring before it returns (there is no feeder thread), so a
 /// producer that exits right after `put` loses nothing. The `send` event is reserved under the
-/// putters' mutex, its id stored with the message and the event committed before the message
+/// putters' lock, its id stored with the message and the event committed before the message
 /// is published, so each `recv` names a complete send and one producer's messages are received
 /// in its send order.
 @usableFromInline
 final class QueueRing: @unchecked Sendable {
-    // @unchecked: the ring's contents are reached only under its process-shared mutex (or
+    // @unchecked: the ring's contents are reached only under its process-shared locks (or
     // through atomics in queue.c); the per-handle flags are atomic.
     let id: UInt64
     let segment: SharedSegment
@@ -35,7 +35,7 @@ final class QueueRing: @unchecked Sendable {
 
     var q: UnsafeMutableRawPointer { segment.base }
 
-    /// The two sides of the ring, each with its own mutex: a put never waits for a get's
+    /// The two sides of the ring, each with its own lock: a put never waits for a get's
     /// critical section, nor a get for a put's. Code that needs both takes `get` first.
     enum Side: Int32 {
         /// Getters: take, taskDone, join, lost items.
@@ -53,7 +53,7 @@ final class QueueRing: @unchecked Sendable {
         label = "queue \(hex16(id))"
         events = Self.makeEvents(id)
         let rc = fl_queue_init(segment.base, UInt64(cap), UInt64(maxSize))
-        if rc != 0 { throw ChannelError(.systemCallFailed, "initialising a queue: \(String(cString: strerror(rc)))", syscall: "pthread_mutex_init", errno: rc) }
+        if rc != 0 { throw ChannelError(.systemCallFailed, "initialising a queue: \(String(cString: strerror(rc)))", syscall: "fl_queue_init", errno: rc) }
     }
 
     init(id: UInt64, inherited fd: Int32, capacity: Int) throws(ChannelError) {
@@ -75,7 +75,7 @@ final class QueueRing: @unchecked Sendable {
     func lock(_ side: Side) {
         let rc = fl_queue_lock(q, side.rawValue)
         if rc == 1 { Tracer.mark("queue: recovered the lock of a process that died holding it") }
-        precondition(rc >= 0, "\(label): locking its mutex failed: \(String(cString: strerror(-rc)))")
+        precondition(rc >= 0, "\(label): locking its side failed: \(String(cString: strerror(-rc)))")
     }
 
     func unlock(_ side: Side) { _ = fl_queue_unlock(q, side.rawValue) }
@@ -175,7 +175,7 @@ final class QueueRing: @unchecked Sendable {
     /// failed lock is our bug.
     @inline(__always)
     func checked(_ rc: Int32) {
-        precondition(rc >= 0, "\(label): locking its mutex failed: \(String(cString: strerror(-rc)))")
+        precondition(rc >= 0, "\(label): locking its side failed: \(String(cString: strerror(-rc)))")
         if rc & (FL_QUEUE_RECOVERED | FL_QUEUE_TRACE_CUT) != 0 { unusual(rc) }
     }
 
@@ -358,7 +358,7 @@ final class QueueRing: @unchecked Sendable {
         }
     }
 
-    /// Test hook: takes the mutexes of `sides` and never gives them back (the caller is then
+    /// Test hook: takes the locks of `sides` and never gives them back (the caller is then
     /// killed).
     func holdLockForever(_ sides: [Side] = [.get, .put]) { for s in sides { lock(s) } }
 }

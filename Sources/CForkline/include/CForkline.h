@@ -294,16 +294,22 @@ void fl_on_exit(void (*callback)(int status));
 
 /// Bytes before a queue's ring in its shared segment.
 #define FL_QUEUE_HEADER_SIZE 1024
-/// A queue's two sides, each with its own mutex: getters (take, task_done, lost items) and putters.
+/// A queue's two sides, each with its own lock: getters (take, task_done, lost items) and putters.
 #define FL_QUEUE_GET 0
 #define FL_QUEUE_PUT 1
-/// Initialises a queue header (two robust process-shared mutexes) for a ring of `capacity` bytes.
+/// Initialises a queue header (two free process-shared locks) for a ring of `capacity` bytes.
 int fl_queue_init(void *q, uint64_t capacity, uint64_t max_items);
-/// Locks one side's mutex (FL_QUEUE_GET or FL_QUEUE_PUT): 0, 1 when its holder had died
-/// (recovered: its put, take or task_done finished or undone), or -errno. A caller that needs
-/// both locks takes the get side's first.
+/// Locks one side (FL_QUEUE_GET or FL_QUEUE_PUT): 0, or 1 when its holder had died (recovered:
+/// its put, take or task_done finished or undone). A caller that needs both locks takes the get
+/// side's first.
 int fl_queue_lock(void *q, int side);
-/// Ends the side's operation in progress (it is the caller's now) and unlocks its mutex; returns
+/// A side lock's owner word for the calling thread: its thread id (low 30 bits) and its start
+/// time (/proc's starttime, low 32 bits) in the high word.
+uint64_t fl_queue_lock_word_of_caller(void);
+/// 1 when the thread an owner word names is alive (0: gone, a zombie, or its id now belongs to
+/// a thread that started at another time): a locker takes a dead holder's lock over.
+int fl_queue_lock_holder_alive(uint64_t word);
+/// Ends the side's operation in progress (it is the caller's now) and unlocks the side; returns
 /// 1 when the other side has a waiter asleep (after a put or take: wake it with fl_queue_wake).
 int fl_queue_unlock(void *q, int side);
 /// The ring bytes one record of `len` payload bytes takes.
@@ -390,6 +396,9 @@ static inline void fl_queue_fault(int point) {
 }
 /// Wakes one (or all) waiters on a futex word.
 void fl_queue_wake(void *q, int which, int all);
+/// Sleepers counted on word `which` (0 data, 1 space, 2 done); a test hook. A sleeper killed
+/// asleep is taken back out by a later wake-up that woke nobody (at most every 100 ms one looks).
+uint32_t fl_queue_waiters(void *q, int which);
 /// Waits until futex word `which` differs from `seen`: spins `spins` times, then sleeps up to
 /// `timeout_ns` (-1 forever, 0 do not sleep). 0 when it changed (or may have), ETIMEDOUT.
 int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spins);
