@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdio_ext.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -93,6 +95,27 @@ void fl_stdio_release_in_child(void) {
   if (__fpending(stderr)) __fpurge(stderr);
   funlockfile(stderr);
   funlockfile(stdout);
+}
+
+// What a fork child does first, before any Swift code of Forkline's: drop the parent's unwritten
+// stdio and release the stdio locks held across the fork (when they were), unblock every signal, die with the
+// thread that forked it (and exit if that already happened), put its stdio descriptors on 0, 1
+// and 2, and close every other descriptor but `keep` (when asked: a forkserver child moves its
+// passed descriptors first). One function with raw system calls: each
+// libc wrapper and each Swift function a child runs first is a page of text it faults in (fork
+// copies no page-table entries for file pages), ~3-5 us each here (perf record -e
+// exceptions:page_fault_user of forkline-bench --start).
+void fl_fork_child_setup(int stdio_held, pid_t parent, int in_fd, int out_fd, int err_fd, int close_fds,
+                         const int *keep, int nkeep) {
+  if (stdio_held) fl_stdio_release_in_child();
+  uint64_t none = 0;  // the kernel's sigset: 64 signals on every Linux architecture
+  (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
+  (void)syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if ((pid_t)syscall(SYS_getppid) != parent) fl_exit_now(1);
+  int fds[3] = {in_fd, out_fd, err_fd};
+  for (int i = 0; i < 3; i++)
+    if (fds[i] >= 0 && fds[i] != i) (void)syscall(SYS_dup3, fds[i], i, 0);
+  if (close_fds) fl_close_fds_from(3, keep, nkeep);
 }
 
 // The libc functions only a fork child calls (fl_stdio_release_in_child, fl_unblock_all_signals,
