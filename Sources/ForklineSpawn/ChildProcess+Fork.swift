@@ -22,14 +22,17 @@ extension ChildProcess {
         ChildSetup.prepareParent()
         // Hold the locks a child inherits so no other thread leaves them torn mid-update; the
         // child drops the parent's unwritten stdout and stderr (or it would print them again).
-        fl_stdio_hold_for_fork()
+        let stdioHeld = fl_stdio_hold_for_fork()
         Tracer.state.acquire()
         ChildRegistry.state.acquire()
         let pid = Glibc.fork()
-        if pid == 0 { runForkChild(parent: parent, stdio: stdio, traceDirectory: traceDir, forkSeq: pending?.seq ?? 0, crashReport: crashReport) }
+        if pid == 0 {
+            runForkChild(parent: parent, stdio: stdio, stdioHeld: stdioHeld, traceDirectory: traceDir,
+                         forkSeq: pending?.seq ?? 0, crashReport: crashReport)
+        }
         ChildRegistry.state.release()
         Tracer.state.release()
-        fl_stdio_release_in_parent()
+        if stdioHeld != 0 { fl_stdio_release_in_parent() }
         if pid < 0 {
             let err = errno
             pending?.cancel()
@@ -45,13 +48,13 @@ extension ChildProcess {
     /// child free an array there: its first writes to malloc's pages and the runtime's code for
     /// it, 4 page faults a child). What it does first is one C function (`fl_fork_child_setup`).
     @inline(never)
-    func runForkChild(parent: ProcessIdentity, stdio: (Int32, Int32, Int32), traceDirectory: String?, forkSeq: UInt64,
-                      crashReport: Bool) -> Never {
+    func runForkChild(parent: ProcessIdentity, stdio: (Int32, Int32, Int32), stdioHeld: Int32, traceDirectory: String?,
+                      forkSeq: UInt64, crashReport: Bool) -> Never {
         ChildRegistry.state.release()
         Tracer.state.release()
         let keep = options.inheritedDescriptors
         keep.withUnsafeBufferPointer {
-            fl_fork_child_setup(1, parent.pid, stdio.0, stdio.1, stdio.2, 1, $0.baseAddress, Int32($0.count))
+            fl_fork_child_setup(stdioHeld, parent.pid, stdio.0, stdio.1, stdio.2, 1, $0.baseAddress, Int32($0.count))
         }
         ChildSetup.afterFork()
         if !keep.isEmpty { ChildProcess.inheritedMap.withLock { m in for fd in keep { m[fd] = fd } } }
