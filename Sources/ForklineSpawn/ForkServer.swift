@@ -132,7 +132,8 @@ enum ForkServer {
             Sys.close(conn)
             return nil
         }
-        defer { for fd in received { Sys.close(fd) } }
+        var holdingReceived = true
+        defer { if holdingReceived { for fd in received { Sys.close(fd) } } }
         let stdioCount = request.stdio.prefix(3).filter { $0 }.count
         let stdio = Array(received.prefix(stdioCount))
         let inherited = Array(received.dropFirst(stdioCount))
@@ -173,6 +174,12 @@ enum ForkServer {
                 forkSeq: pending?.seq ?? 0, method: .forkserver, name: c.name, entry: c.entry), immediate: true,
                 runnable: runnable)
         }
+        // The child has its copies now. Closed before the answer: a copy the server still held
+        // once its requester went on kept a pipe open (seen: the requester's write to an exited
+        // child's stdin blocked until the server closed its copy, then raised SIGPIPE along with
+        // a partial count, SigPipeTests under load).
+        for fd in received { Sys.close(fd) }
+        holdingReceived = false
         guard pid > 0 else {
             let err = forkErrno
             pending?.cancel()
