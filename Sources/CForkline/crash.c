@@ -21,8 +21,16 @@ void *fl_trace_reserve_in_signal(uint16_t kind, uint32_t payload_len);
 #define MAX_FRAMES 64
 static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE, SIGTRAP};
 #define NCRASH (int)(sizeof crash_signals / sizeof crash_signals[0])
-static struct sigaction saved[NCRASH];
-static int installed = 0;
+// One struct: a fork child writes all of it (fl_crash_become_child), and on one page that is one
+// copy-on-write fault instead of two (as separate statics the linker put the alternate stack
+// between them). Aligned so that its ~1 KiB never straddles two pages.
+static struct __attribute__((aligned(1024))) {
+  struct sigaction saved[NCRASH];
+  int installed;
+  int child_mode;       // a Forkline child: end at once after recording
+  int keep_report;      // ... unless it opted into the Swift runtime's report
+  atomic_int crasher;   // tid of the first thread to crash, 0 before any
+} cs;
 static char main_altstack[64 * 1024];
 
 static int slot(int sig) {
@@ -31,9 +39,6 @@ static int slot(int sig) {
   return -1;
 }
 
-static int child_mode = 0;       // a Forkline child: end at once after recording
-static int keep_report = 0;      // ... unless it opted into the Swift runtime's report
-static atomic_int crasher = 0;   // tid of the first thread to crash, 0 before any
 static void *_Atomic report_area = NULL;  // fl_crash_set_report_area
 static _Atomic size_t report_len = 0;
 
@@ -77,7 +82,7 @@ static void die_by(int sig) {
 
 static void chain(int sig, siginfo_t *info) {
   int i = slot(sig);
-  if (i >= 0) sigaction(sig, &saved[i], NULL);
+  if (i >= 0) sigaction(sig, &cs.saved[i], NULL);
   // A signal sent with kill() (si_code <= 0) would not come back by returning: send it again.
   // It is blocked while this handler runs, so it arrives when we return.
   if (info && info->si_code <= 0) raise(sig);
@@ -87,10 +92,10 @@ static void handler(int sig, siginfo_t *info, void *uctx) {
   int saved_errno = errno;
   int me = (int)syscall(SYS_gettid);
   int first = 0;
-  if (!atomic_compare_exchange_strong(&crasher, &first, me)) {
+  if (!atomic_compare_exchange_strong(&cs.crasher, &first, me)) {
     // Another crash is being handled. On the same thread (a fault inside this handler): end now.
     // On another thread, in a child: the first crash ends the process; wait for it.
-    if (first == me || (child_mode && !keep_report)) {
+    if (first == me || (cs.child_mode && !cs.keep_report)) {
       if (first == me) die_by(sig);
       for (;;) pause();
     }
@@ -129,7 +134,7 @@ static void handler(int sig, siginfo_t *info, void *uctx) {
     if (count > 0) memcpy(p + 26, frames + skip, 8u * (uint32_t)count);
     fl_trace_commit(p);
   }
-  if (child_mode && !keep_report) die_by(sig);
+  if (cs.child_mode && !cs.keep_report) die_by(sig);
   chain(sig, info);
   errno = saved_errno;
 }
@@ -147,10 +152,10 @@ void fl_crash_thread_init(void) {
 void fl_crash_install(void) {
   // Installed already (and not reset since, e.g. by a forkserver child resetting its signals)?
   struct sigaction now;
-  if (installed && sigaction(SIGSEGV, NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO) &&
+  if (cs.installed && sigaction(SIGSEGV, NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO) &&
       now.sa_sigaction == handler)
     return;
-  installed = 1;
+  cs.installed = 1;
   stack_t cur;
   if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) {
     stack_t ss = {.ss_sp = main_altstack, .ss_size = sizeof main_altstack, .ss_flags = 0};
@@ -161,13 +166,13 @@ void fl_crash_install(void) {
   sa.sa_sigaction = handler;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  for (int i = 0; i < NCRASH; i++) sigaction(crash_signals[i], &sa, &saved[i]);
+  for (int i = 0; i < NCRASH; i++) sigaction(crash_signals[i], &sa, &cs.saved[i]);
 }
 
 void fl_crash_become_child(int keep_runtime_report) {
-  child_mode = 1;
-  keep_report = keep_runtime_report;
-  atomic_store(&crasher, 0);  // a fork child starts with no crash of its parent's
+  cs.child_mode = 1;
+  cs.keep_report = keep_runtime_report;
+  atomic_store(&cs.crasher, 0);  // a fork child starts with no crash of its parent's
   fl_crash_install();
 }
 

@@ -7,51 +7,32 @@ import Glibc
 #endif
 
 extension ChildProcess {
-    /// fork(): the child runs the closure (or entry point) in a copy of this process.
-    func startFork(_ io: inout ChildDescriptors) throws(SpawnError) -> Started {
+    /// fork(): the child runs the closure (or entry point) in a copy of this process. `stdio`:
+    /// the descriptors the child gets as 0, 1 and 2 (-1: inherit), as plain numbers: with the
+    /// descriptor arrays here, the optimizer released (and once freed) an array after `fork()`
+    /// in the child, each a write to a page of the parent's heap (6 page faults a child).
+    func startFork(stdio: (Int32, Int32, Int32)) throws(SpawnError) -> Started {
         let parent = ChildProcess.current
         let traceDir = Tracer.directory
         // Reserve the fork record first: the child's start names its sequence number, and the
         // fork's timestamp precedes anything the child records.
         let pending = reserveForkRecord()
-        let childFDs = io.child
-        let keep = options.inheritedDescriptors
+        // Read here (the child's environment is applied after it becomes a child, as before).
+        let crashReport = ChildSetup.wantsRuntimeCrashReport
         ChildSetup.prepareParent()
         // Hold the locks a child inherits so no other thread leaves them torn mid-update; the
         // child drops the parent's unwritten stdout and stderr (or it would print them again).
-        fl_stdio_hold_for_fork()
+        let stdioHeld = fl_stdio_hold_for_fork()
         Tracer.state.acquire()
         ChildRegistry.state.acquire()
         let pid = Glibc.fork()
+        if pid == 0 {
+            runForkChild(parent: parent, stdio: stdio, stdioHeld: stdioHeld, traceDirectory: traceDir,
+                         forkSeq: pending?.seq ?? 0, crashReport: crashReport)
+        }
         ChildRegistry.state.release()
         Tracer.state.release()
-        if pid == 0 { fl_stdio_release_in_child() } else { fl_stdio_release_in_parent() }
-        if pid == 0 {
-            ChildSetup.afterFork()
-            fl_unblock_all_signals()
-            ChildSetup.bindLifetime(to: parent.pid)
-            io.installInForkChild()
-            keep.withUnsafeBufferPointer { fl_close_fds_from(3, $0.baseAddress, Int32($0.count)) }
-            if !keep.isEmpty { ChildProcess.inheritedMap.withLock { m in for fd in keep { m[fd] = fd } } }
-            _ = childFDs
-            ChildProcess.becomeChild(name: name, puid: puid, parent: parent)
-            if !ChildSetup.applyEnvironment(options.environment, cwd: options.workingDirectory) { fl_exit_now(1) }
-            if let traceDir {
-                let origin = Tracer.Origin(
-                    parentPuid: parent.puid, parentPid: parent.pid, forkerPuid: parent.puid,
-                    forkSeq: pending?.seq ?? 0, method: .fork, name: name, entry: body.entryName)
-                do { try Tracer.open(directory: traceDir, origin: origin, puid: puid) } catch {
-                    Tracer.warnTracingFailure("forkline: tracing disabled in \(name) (pid \(getpid())): \(error)", directory: traceDir)
-                }
-            }
-            let body = self.body
-            ChildSetup.runAndExit(name: name, {
-                switch body {
-                case .closure(let f): try f()
-                case .entry(let e, let args): try e.run(encodedArguments: args)
-                }
-            }, immediate: true)
-        }
+        if stdioHeld != 0 { fl_stdio_release_in_parent() }
         if pid < 0 {
             let err = errno
             pending?.cancel()
@@ -60,6 +41,40 @@ extension ChildProcess {
         pending?.setInt32(pid, at: 0)
         pending?.commit()
         return try watch(pid)
+    }
+
+    /// The fork child's side; never returns. Its arguments are borrowed and it is not inlined,
+    /// so the child releases nothing of the parent's side of `startFork` (the optimizer had a
+    /// child free an array there: its first writes to malloc's pages and the runtime's code for
+    /// it, 4 page faults a child). What it does first is one C function (`fl_fork_child_setup`).
+    @inline(never)
+    func runForkChild(parent: ProcessIdentity, stdio: (Int32, Int32, Int32), stdioHeld: Int32, traceDirectory: String?,
+                      forkSeq: UInt64, crashReport: Bool) -> Never {
+        ChildRegistry.state.release()
+        Tracer.state.release()
+        let keep = options.inheritedDescriptors
+        keep.withUnsafeBufferPointer {
+            fl_fork_child_setup(stdioHeld, parent.pid, stdio.0, stdio.1, stdio.2, 1, $0.baseAddress, Int32($0.count))
+        }
+        ChildSetup.afterFork()
+        if !keep.isEmpty { ChildProcess.inheritedMap.withLock { m in for fd in keep { m[fd] = fd } } }
+        ChildProcess.becomeChild(name: name, puid: puid, parent: parent, runtimeCrashReport: crashReport)
+        if !ChildSetup.applyEnvironment(options.environment, cwd: options.workingDirectory) { fl_exit_now(1) }
+        if let traceDirectory {
+            let origin = Tracer.Origin(
+                parentPuid: parent.puid, parentPid: parent.pid, forkerPuid: parent.puid,
+                forkSeq: forkSeq, method: .fork, name: name, entry: body.entryName)
+            do { try Tracer.open(directory: traceDirectory, origin: origin, puid: puid) } catch {
+                Tracer.warnTracingFailure("forkline: tracing disabled in \(name) (pid \(getpid())): \(error)", directory: traceDirectory)
+            }
+        }
+        let body = self.body
+        ChildSetup.runAndExit(name: name, {
+            switch body {
+            case .closure(let f): try f()
+            case .entry(let e, let args): try e.run(encodedArguments: args)
+            }
+        }, immediate: true)
     }
 
     /// Reserves the `fork` record, its arguments built only when tracing. Not inlined, so that

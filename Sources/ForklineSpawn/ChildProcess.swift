@@ -151,7 +151,9 @@ public final class ChildProcess: Sendable {
             let started: Started
             do throws(SpawnError) {
                 switch (method, body) {
-                case (.fork, _): started = try Launcher.run { () throws(SpawnError) in try self.startFork(&io) }
+                case (.fork, _):
+                    let stdio = (io.child[0], io.child[1], io.child[2])
+                    started = try Launcher.run { () throws(SpawnError) in try self.startFork(stdio: stdio) }
                 case (.spawn, .entry(let e, let args)):
                     started = try Launcher.run { () throws(SpawnError) in try self.startSpawn(e, args, &io) }
                 case (.forkserver, .entry(let e, let args)): started = try ForkServerClient.start(self, e, args, &io)

@@ -66,6 +66,14 @@ extension EntryPoint: RunnableEntryPoint {
         try body(args)
     }
 
+    /// Runs the argument decoder on bytes that are not JSON (the forkserver, before it serves):
+    /// it fails in its scanner, before any `init(from:)` runs, having made on its way the generic
+    /// metadata its path for `Arguments` needs. Children inherit it made instead of each
+    /// demangling and building it (docs/spawn.md, "What a child costs beyond a bare fork").
+    func rehearseDecoding() {
+        _ = try? JSONDecoder().decode(Arguments.self, from: Data("!".utf8))
+    }
+
     func encode(_ arguments: Arguments) throws(SpawnError) -> [UInt8] {
         do {
             return Array(try JSONEncoder().encode(arguments))
@@ -74,6 +82,13 @@ extension EntryPoint: RunnableEntryPoint {
         }
     }
 }
+
+/// An entry point whose argument decoding can be rehearsed without running user code.
+protocol DecodingRehearsal {
+    func rehearseDecoding()
+}
+
+extension EntryPoint: DecodingRehearsal {}
 
 /// An entry point that brings others with it when it is registered: ForklinePool's functions
 /// bring the pool's worker loop, so listing a pool function in `bootstrap` is enough.
@@ -120,10 +135,14 @@ enum EntryRegistry {
     /// Asks the runtime, once, whether each registered entry point is runnable (the cast its
     /// child makes first). In the forkserver: the answer is cached in memory its children share,
     /// where each child otherwise scanned the binary's conformance records itself (~13 page
-    /// faults a child, perf -e page-faults). No user code runs.
+    /// faults a child, perf -e page-faults), and rehearses each `EntryPoint`'s argument decoding
+    /// on bytes that are not JSON (``EntryPoint/rehearseDecoding()``). No user code runs.
     static func prepareForChildren() {
         let all = table.withLock { Array($0.entries.values) }
-        for e in all { _ = e as? any RunnableEntryPoint }
+        for e in all {
+            _ = e as? any RunnableEntryPoint
+            (e as? any DecodingRehearsal)?.rehearseDecoding()
+        }
     }
 
     /// Throws unless a spawn or forkserver child can find `entry`: `bootstrap` ran in this

@@ -36,6 +36,9 @@ enum Launcher {
 
     /// The launcher thread's id once it runs (a job that starts a child runs inline there).
     static let launcherTid = Atomic<Int32>(0)
+    /// Whether this process ever submitted a job: a fork child of a process that never did has
+    /// nothing to reset (and writes nothing: each page a child writes is a copy-on-write fault).
+    static let everStarted = Atomic<Bool>(false)
 
     static var onLongLivedThread: Bool {
         let tid = fl_gettid()
@@ -57,6 +60,8 @@ enum Launcher {
     }
 
     static func submit(_ job: Job) {
+        // Set before the state: a child forked in between resets a launcher that never ran.
+        everStarted.store(true, ordering: .releasing)
         let start = state.withLock { s in
             s.queue.append(job)
             defer { s.started = true }
@@ -91,7 +96,10 @@ enum Launcher {
 
     /// In a fork child: the launcher thread did not survive the fork.
     static func resetAfterFork() {
+        guard everStarted.load(ordering: .acquiring) else { return }
+        everStarted.store(false, ordering: .relaxed)
         launcherTid.store(0, ordering: .relaxed)
+        state.release()  // a parent thread may have held it at the fork; it has no owner here
         state.withLock { s in
             s.started = false
             s.queue = []

@@ -62,9 +62,11 @@ extension ChildProcess {
     ///
     /// Also installs the crash writer, traced or not: a child that crashes ends at once by its
     /// signal instead of running the Swift runtime's crash report (docs/spawn.md, "Crashes"),
-    /// unless `FORKLINE_CRASH_REPORT=swift` asks for that report.
-    static func becomeChild(name: String, puid: UInt64, parent: ProcessIdentity) {
-        fl_crash_become_child(ChildSetup.wantsRuntimeCrashReport ? 1 : 0)
+    /// unless `FORKLINE_CRASH_REPORT=swift` asks for that report. A fork child is handed that
+    /// answer (`runtimeCrashReport`), read before the fork: `getenv` in each child was 3 page
+    /// faults of libc text a child.
+    static func becomeChild(name: String, puid: UInt64, parent: ProcessIdentity, runtimeCrashReport: Bool? = nil) {
+        fl_crash_become_child((runtimeCrashReport ?? ChildSetup.wantsRuntimeCrashReport) ? 1 : 0)
         Tracer.adopt(puid: puid)
         lineage.withLock { l in
             l.name = name
@@ -89,8 +91,16 @@ enum ChildSetup {
     /// `FORKLINE_CRASH_REPORT=swift`: children chain to the Swift runtime's crash report (seconds
     /// per crash, with a helper process of its own) instead of ending at once.
     static var wantsRuntimeCrashReport: Bool {
-        guard let v = getenv("FORKLINE_CRASH_REPORT") else { return false }
+        guard let v = getenv(crashReportVariable) else { return false }
         return String(cString: v) == "swift"
+    }
+
+    static let crashReportVariable = "FORKLINE_CRASH_REPORT"
+
+    /// Whether a child with `environment` (nil: this process's) asks for the runtime's report.
+    static func wantsRuntimeCrashReport(in environment: [String: String]?) -> Bool {
+        guard let environment else { return wantsRuntimeCrashReport }
+        return environment[crashReportVariable] == "swift"
     }
 
     /// In the parent, before a fork: creates every lazily initialised global a fork child
@@ -106,6 +116,7 @@ enum ChildSetup {
     private static let prepared: Void = {
         _ = Launcher.state.withLock { $0.started }
         _ = Launcher.launcherTid.load(ordering: .relaxed)
+        _ = Launcher.everStarted.load(ordering: .relaxed)
         AsyncBridge.prepareForFork()
         _ = ForkServerClient.state.withLock { $0 == nil }
         _ = ForkServerClient.retired.withLock { $0.isEmpty }

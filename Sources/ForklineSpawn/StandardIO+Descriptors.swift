@@ -37,13 +37,6 @@ struct ChildDescriptors: ~Copyable {
     mutating func closeChildEnds() {
         for i in 0..<3 { Sys.close(child[i]); child[i] = -1 }
     }
-
-    /// In a fork child: moves the child ends onto 0, 1, 2.
-    func installInForkChild() {
-        for i in 0..<3 where child[i] >= 0 {
-            _ = dup2(child[i], Int32(i))
-        }
-    }
 }
 
 /// The parent's end of a child's stdout or stderr pipe (or stdin, for writing).

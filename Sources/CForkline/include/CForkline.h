@@ -80,11 +80,19 @@ int fl_spawn_actions_closefrom(void *actions, int from);
 /// In a new child: moves `src[i]` to descriptor `first + i` (whatever the overlaps), then closes
 /// every descriptor from `first + n` up. Returns 0 or -errno.
 int fl_move_fds(const int *src, int n, int first);
-/// Around fork(): flushes all streams and holds stdout's and stderr's locks (hold), then lets
-/// them go in the parent, or drops the unwritten output the child inherited and lets go there.
-void fl_stdio_hold_for_fork(void);
+/// Around fork(): flushes all streams and holds stdout's and stderr's locks (hold; returns 1,
+/// or 0 when a single-threaded process had nothing left to hold them for), then lets them go
+/// in the parent, or drops the unwritten output the child inherited and lets go there (only
+/// after a hold that returned 1).
+int fl_stdio_hold_for_fork(void);
 void fl_stdio_release_in_parent(void);
 void fl_stdio_release_in_child(void);
+/// A fork child's first steps: the stdio locks held across the fork released (`stdio_held`), the
+/// signal mask emptied, the death signal set and the parent re-checked (exit 1 if it is gone),
+/// stdio descriptors onto 0-2 (-1: inherit), and, if `close_fds`, every descriptor above 2 but
+/// `keep` closed.
+void fl_fork_child_setup(int stdio_held, pid_t parent, int in_fd, int out_fd, int err_fd, int close_fds,
+                         const int *keep, int nkeep);
 /// Calls, harmlessly, the libc functions only a fork child uses, so the parent binds them and
 /// children need no symbol lookups (see spawn.c).
 void fl_bind_child_calls(void);
