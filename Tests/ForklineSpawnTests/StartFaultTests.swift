@@ -21,22 +21,4 @@ struct StartFaultTests {
         let ours = try #require(fields["forkline"]), bare = try #require(fields["bare"])
         #expect(ours - bare < 120, "a Forkline fork child took \(ours) minor faults, a bare fork \(bare)")
     }
-
-    @Test("a forkserver child decodes its arguments with the type metadata the server made before the fork: few faults more than a bare fork")
-    func forkServerChildFaults() throws {
-        // The server rehearses each entry point's argument decoding (on bytes that are not JSON,
-        // so no user code runs) and decodes a small value once: its children no longer build that
-        // metadata themselves. Debug build under `swift test`: 127-128 faults more than a bare fork
-        // before, 114-119 after (release: 73 -> 60 a child, forkline-bench --start --faults).
-        let (out, _) = try TestSupport.runFixture(["forkserver-faults", "forkserver", "50"], traced: false)
-        #expect(out.status == 0, "\(out.stderr)")
-        let line = try #require(out.lines.last)
-        let fields = Dictionary(uniqueKeysWithValues: line.split(separator: " ").compactMap { f -> (String, Double)? in
-            let kv = f.split(separator: "=")
-            guard kv.count == 2, let v = Double(kv[1]) else { return nil }
-            return (String(kv[0]), v)
-        })
-        let small = try #require(fields["small"]), large = try #require(fields["large"]), bare = try #require(fields["bare"])
-        #expect(max(small, large) - bare < 124, "forkserver children took \(small) (7-byte argument) and \(large) (19 bytes) minor faults, a bare fork \(bare)")
-    }
 }
