@@ -45,4 +45,21 @@ enum QueueStructBench {
                    peerName: "the same struct Codable-only, alternated", peer: codable),
         ]
     }
+
+    /// CPU time per put+get in one process (`FORKLINE_BENCH_QUEUE_LOOP=1 forkline-bench
+    /// --channels`): the struct Codable-only and BinaryCodable, alternated three times.
+    static func loop(_ cpu: () -> Double) throws {
+        let codable = try Queue<BenchNamed>(), binary = try Queue<BenchNamedBinary>()
+        var a: [Double] = [], b: [Double] = []
+        for _ in 0..<3 {
+            let c0 = cpu()
+            for i in 0..<200_000 { try codable.putNowait(BenchNamed(id: i, value: 2.5, name: "seven")); _ = try codable.getNowait() }
+            let c1 = cpu()
+            for i in 0..<200_000 { try binary.putNowait(BenchNamedBinary(id: i, value: 2.5, name: "seven")); _ = try binary.getNowait() }
+            a.append((c1 - c0) / 2e5)
+            b.append((cpu() - c1) / 2e5)
+        }
+        func ns(_ xs: [Double]) -> String { xs.map { String(Int($0.rounded())) }.joined(separator: ", ") }
+        print("Queue<3-field struct with a String> put+get, CPU ns, alternated: Codable-only \(ns(a)); BinaryCodable \(ns(b))")
+    }
 }
