@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import CompilerPluginSupport
 import PackageDescription
 
 let package = Package(
@@ -11,6 +12,9 @@ let package = Package(
         .library(name: "ForklineReplay", targets: ["ForklineReplay"]),
         .library(name: "ForklineChannels", targets: ["ForklineChannels"]),
         .library(name: "ForklinePool", targets: ["ForklinePool"]),
+        // `@BinaryCodable` (docs/codec.md): only this product builds swift-syntax, so a package
+        // that uses `Forkline` alone does not pay for it.
+        .library(name: "ForklineMacros", targets: ["ForklineMacros"]),
         // ServiceLifecycle, swift-log and swift-metrics for a pool in a service: only this product
         // depends on them, so `import ForklinePool` stays light.
         .library(name: "ForklineService", targets: ["ForklineService"]),
@@ -25,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         // ForklineService only (ByteBuffer as pool input and output): ForklinePool does not use it.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        // ForklineMacros only (the `@BinaryCodable` macro); 603 is the toolchain 6.3's.
+        .package(url: "https://github.com/swiftlang/swift-syntax", "600.0.1"..<"604.0.0"),
     ],
     targets: [
         .target(
@@ -52,6 +58,15 @@ let package = Package(
             ]
         ),
         .target(name: "ForklineReplay", dependencies: ["ForklineTraceFormat"]),
+        // The `@BinaryCodable` macro's compiler plugin, and the library that declares the macro.
+        .macro(
+            name: "ForklineMacrosPlugin",
+            dependencies: [
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ]
+        ),
+        .target(name: "ForklineMacros", dependencies: ["ForklineChannels", "ForklineMacrosPlugin"]),
         .target(name: "Forkline", dependencies: ["ForklineTrace", "ForklineSpawn", "ForklineChannels", "ForklinePool", "ForklineReplay"]),
         .executableTarget(
             name: "replay",
@@ -95,6 +110,14 @@ let package = Package(
             path: "Tests/ForklineTestSupport"
         ),
         .testTarget(name: "ForklineTraceTests", dependencies: ["ForklineTrace", "ForklineTestSupport"]),
+        .testTarget(
+            name: "ForklineMacrosTests",
+            dependencies: [
+                "ForklineMacros", "ForklineMacrosPlugin",
+                .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
+            ]
+        ),
         .testTarget(
             name: "ForklineChannelsTests",
             dependencies: ["Forkline", "ForklineTestSupport", "forkline-fixture", "forkline-examples"]

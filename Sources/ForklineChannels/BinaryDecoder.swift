@@ -24,14 +24,11 @@ public struct BinaryDecoder: Sendable {
     ///
     /// - Throws: `DecodingError` when `bytes` is not the payload of a `T`.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+        // A `BinaryCodable` type reads itself (one dynamic cast a value).
+        if let v = try Self.decodeBinaryIfConforming(T.self, from: bytes) { return v }
         let s = DecodingSource.take(bytes)
         defer { s.give() }
-        guard bytes.count >= 2, bytes[0] == BinaryFormat.magic else {
-            throw s.corrupt(0, "not a Forkline binary payload (\(bytes.count) bytes, no magic byte 0xFB)", { [] })
-        }
-        guard bytes[1] == BinaryFormat.version else {
-            throw s.corrupt(1, "binary payload version \(bytes[1]), this reader knows version \(BinaryFormat.version)", { [] })
-        }
+        try s.header()
         var at = 2
         let v: T = try s.value(T.self, at: &at, codingPath: { [] })
         guard at == bytes.count else {
@@ -91,6 +88,16 @@ struct DecodingSource {
     }
     func cursor(_ i: Int) -> Int { p.pointee.cursors[i] }
     func setCursor(_ i: Int, _ at: Int) { p.pointee.cursors[i] = at }
+
+    /// Checks the payload's magic and version.
+    func header() throws {
+        guard bytes.count >= 2, bytes[0] == BinaryFormat.magic else {
+            throw corrupt(0, "not a Forkline binary payload (\(bytes.count) bytes, no magic byte 0xFB)", { [] })
+        }
+        guard bytes[1] == BinaryFormat.version else {
+            throw corrupt(1, "binary payload version \(bytes[1]), this reader knows version \(BinaryFormat.version)", { [] })
+        }
+    }
 
     func corrupt(_ at: Int, _ why: String, _ path: CodingPathFn) -> DecodingError {
         .dataCorrupted(.init(codingPath: path(), debugDescription: "binary payload, byte \(at): \(why)"))

@@ -28,6 +28,7 @@ enum ChannelBench {
             let c3 = cpu()
             for i in 0..<500_000 { try named.putNowait(BenchNamed(id: i, value: 2.5, name: "seven")); _ = try named.getNowait() }
             print("Queue<3-field plain struct> put+get: \((c3 - c2) / 5e5) ns CPU; with a String (binary codec): \((cpu() - c3) / 5e5) ns CPU")
+            try QueueStructBench.loop(cpu)
             // The same traced (into /dev/shm): what tracing adds to a put+get (two events).
             let dir = "/dev/shm/forkline-bench-loop-\(getpid())"
             try Tracer.start(directory: dir)

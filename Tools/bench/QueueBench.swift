@@ -64,7 +64,7 @@ enum QueueBench {
             Figure(name: "queue Int, 2 producers 2 consumers", unit: "M/s", ours: q22, peerName: "C shared-memory SPSC ring (1x1)", peer: cRing, python: py22),
             Figure(name: "queue 3-field plain struct, 1x1", unit: "M/s", ours: plain, peerName: "C shared-memory SPSC ring (u64)", peer: cRing, python: pyPlain),
             Figure(name: "queue 3-field struct with a String, 1x1", unit: "M/s", ours: named, peerName: "C shared-memory SPSC ring (u64)", peer: cRing, python: pyNamed),
-        ]
+        ] + (try QueueStructBench.figures(quick: quick))
     }
 
     /// Items per second through a Queue<T> from a fork child to this process, in millions,
