@@ -279,6 +279,11 @@ static void ahead_stop(void) {
   atomic_store(&A.state, AHEAD_IDLE);
 }
 
+int fl_trace_ahead_pending(void) {
+  uint32_t s = atomic_load_explicit(&A.state, memory_order_acquire);
+  return s == AHEAD_ASKED || s == AHEAD_MAKING;
+}
+
 // In a fork child: the grower was the parent's thread. A chunk it had made is the parent's.
 static void ahead_forget_after_fork(void) {
   if (atomic_load(&A.state) == AHEAD_MADE && A.made) munmap(A.made, A.len);
