@@ -11,7 +11,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -24,10 +27,15 @@
 // populated mapping) and at exit (the ftruncate frees the unused blocks; on ext4 without a
 // journal, mounted with `discard`, that is a synchronous discard). A 256 KiB first chunk cost a
 // fork child ~0.3 ms on ext4 (docs/benchmarks.md, 2026-11-26). Chunks double from there, so a
-// busy process reaches MAX_CHUNK after a few more small grows.
+// busy process reaches MAX_CHUNK after a few more small grows. MAX_CHUNK bounds the made and
+// unused tail of the last chunk (every page of it made, then freed by the ftruncate at exit: a
+// 16 MiB bound left 5.5 MB of a 11.2 MB queue consumer's trace made for nothing); MAX_MAPS
+// chunks of it make a file of up to 8 GiB.
 #define MIN_FIRST_CHUNK 4096u
-#define MAX_CHUNK (16u * 1024u * 1024u)
-#define MAX_MAPS 512
+#define MAX_CHUNK (2u * 1024u * 1024u)
+#define MAX_MAPS 4096
+// From a chunk of this size on, the next chunk is made ahead by the grower thread (below).
+#define AHEAD_MIN_CHUNK (64u * 1024u)
 #define CUT_RESERVE 64  // always room left for the trace-cut record
 // Always room left in the current chunk for the crash writer's record (header, signal, code,
 // address, pc, and crash.c's MAX_FRAMES = 64 frames), so that it never grows the file (no
@@ -99,30 +107,39 @@ static void unlock(void) { atomic_flag_clear_explicit(&R.lock, memory_order_rele
 // events. MADV_POPULATE_WRITE takes those faults in one call. Before Linux 5.14 it is missing
 // (EINVAL) and a read of each page does what MAP_POPULATE did; any other failure leaves the pages
 // to fault on first use, slower and as safe (posix_fallocate reserved the blocks).
-static int populate_write_missing;  // written by map_chunk: under the lock, or before recording starts
+static atomic_int populate_write_missing;  // the recording thread's and the grower's
 
 static void populate_for_writing(char *p, size_t len) {
-  if (!populate_write_missing) {
+  if (!atomic_load_explicit(&populate_write_missing, memory_order_relaxed)) {
     if (madvise(p, len, MADV_POPULATE_WRITE) == 0 || errno != EINVAL) return;
-    populate_write_missing = 1;
+    atomic_store_explicit(&populate_write_missing, 1, memory_order_relaxed);
   }
   long page = sysconf(_SC_PAGESIZE);
   for (size_t i = 0; i < len; i += (size_t)page) (void)*(volatile char *)(p + i);
 }
 
-static int map_chunk(size_t off, size_t len) {
-  if (R.nmaps == MAX_MAPS) return ENOMEM;
+// Makes the chunk at `off` of `fd`: reserves its blocks and maps its pages writable. No state of
+// the recorder is touched, so the grower thread runs it without the lock.
+static int make_chunk(int fd, size_t off, size_t len, char **out) {
   // Past RLIMIT_FSIZE (`ulimit -f`) the kernel raises SIGXFSZ, whose default action kills the
   // process, before posix_fallocate can return EFBIG: ask first.
   struct rlimit fsize;
   if (getrlimit(RLIMIT_FSIZE, &fsize) == 0 && fsize.rlim_cur != RLIM_INFINITY &&
       (rlim_t)(off + len) > fsize.rlim_cur)
     return EFBIG;
-  int rc = posix_fallocate(R.fd, (off_t)off, (off_t)len);  // ENOSPC now, never SIGBUS later
+  int rc = posix_fallocate(fd, (off_t)off, (off_t)len);  // ENOSPC now, never SIGBUS later
   if (rc) return rc;
-  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, R.fd, (off_t)off);
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
   if (p == MAP_FAILED) return errno;
   populate_for_writing(p, len);
+  *out = p;
+  return 0;
+}
+
+static void ahead_arm(void);
+
+// Makes the chunk at `off` the current one (the caller checked that a map is free).
+static void adopt_chunk(char *p, size_t off, size_t len) {
   R.maps[R.nmaps].base = p;
   R.maps[R.nmaps].len = len;
   R.nmaps++;
@@ -130,7 +147,150 @@ static int map_chunk(size_t off, size_t len) {
   R.chunk_off = off;
   R.chunk_len = len;
   R.pos = 0;
+  ahead_arm();
+}
+
+static int map_chunk(size_t off, size_t len) {
+  if (R.nmaps == MAX_MAPS) return ENOMEM;
+  char *p;
+  int rc = make_chunk(R.fd, off, len, &p);
+  if (rc) return rc;
+  adopt_chunk(p, off, len);
   return 0;
+}
+
+// MARK: - the grower thread: a busy process's next chunk is made while the current one fills
+//
+// Making a chunk's pages is the kernel's work (posix_fallocate allocates and zeroes them,
+// MADV_POPULATE_WRITE maps them): ~2 us a page on tmpfs here, against ~1.5 us to fill a page
+// with records, so a traced queue put+get spent most of its time there (docs/trace-format.md,
+// "What recording costs"). From a chunk of AHEAD_MIN_CHUNK on, adopting a chunk asks a thread of
+// the process's own (made at the first ask, signals blocked) to make the next one; the grow that
+// needs it takes it when made, waits for it while it is being made, and makes it itself when the
+// grower has not begun (on a loaded machine the grower may not have had a CPU yet: waiting for it
+// made a flat-out recorder's events 40-60% slower in wall time). The guarantees stay the grow's: the blocks are
+// reserved before a record is written into them, a failure (ENOSPC, EFBIG) cuts the trace when
+// the current chunk is full, exactly where a grow on the recording thread would have; the crash
+// writer still never grows. The thread touches none of the recorder's state but `A`, takes no
+// lock (only system calls: safe in a fork child of a process it runs in, and in the forkserver's
+// raw clone), and is joined before the file is truncated and closed. A fork child has no grower:
+// its first ask makes its own.
+enum { AHEAD_IDLE = 0, AHEAD_ASKED = 1, AHEAD_MAKING = 2, AHEAD_MADE = 3, AHEAD_STOP = 4 };
+
+static struct {
+  _Atomic uint32_t state;  // a futex word: AHEAD_IDLE, ASKED, MAKING or MADE, | AHEAD_STOP to end
+  int running;             // the thread exists (changed under R.lock, or with no recording)
+  int unavailable;         // the thread could not be made: grow on the recording thread
+  pthread_t thread;
+  int fd;                  // what is asked (written before ASKED is stored)
+  size_t off, len;
+  char *made;              // the answer (written before MADE is stored)
+  int rc;
+} A;
+
+static void ahead_wake(int count) { (void)fl_futex((uint32_t *)&A.state, FUTEX_WAKE_PRIVATE, (uint32_t)count, NULL, 0); }
+
+static void *ahead_main(void *unused) {
+  (void)unused;
+  for (;;) {
+    uint32_t s = atomic_load_explicit(&A.state, memory_order_acquire);
+    if (s & AHEAD_STOP) return NULL;
+    if (s != AHEAD_ASKED) {
+      (void)fl_futex((uint32_t *)&A.state, FUTEX_WAIT_PRIVATE, s, NULL, 0);
+      continue;
+    }
+    // The recording thread may take the ask back first (ahead_take): then it makes the chunk.
+    if (!atomic_compare_exchange_strong(&A.state, &s, AHEAD_MAKING)) continue;
+    char *p = NULL;
+    A.rc = make_chunk(A.fd, A.off, A.len, &p);
+    A.made = p;
+    // MAKING -> MADE, keeping a STOP that came meanwhile.
+    atomic_fetch_add_explicit(&A.state, AHEAD_MADE - AHEAD_MAKING, memory_order_acq_rel);
+    ahead_wake(INT_MAX);
+  }
+}
+
+static int ahead_start(void) {
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return -1;
+  (void)pthread_attr_setstacksize(&attr, 64 * 1024);
+  // The thread inherits this mask: every signal stays with the program's own threads.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = pthread_create(&A.thread, &attr, ahead_main, NULL);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) return -1;
+  (void)pthread_setname_np(A.thread, "forkline-trace");
+  A.running = 1;
+  return 0;
+}
+
+static size_t next_chunk_len(size_t current, size_t need) {
+  size_t len = current * 2 > MAX_CHUNK ? MAX_CHUNK : current * 2;
+  while (len < need) len *= 2;
+  return len;
+}
+
+// Under the lock, as a chunk becomes the current one: asks for its successor.
+static void ahead_arm(void) {
+  if (R.chunk_len < AHEAD_MIN_CHUNK || A.unavailable || R.nmaps + 1 >= MAX_MAPS) return;
+  if (atomic_load_explicit(&A.state, memory_order_relaxed) != AHEAD_IDLE) return;
+  if (!A.running && ahead_start() != 0) {
+    A.unavailable = 1;
+    return;
+  }
+  A.fd = R.fd;
+  A.off = R.chunk_off + R.chunk_len;
+  A.len = next_chunk_len(R.chunk_len, 0);
+  atomic_store_explicit(&A.state, AHEAD_ASKED, memory_order_release);
+  ahead_wake(1);
+}
+
+// Under the lock: the chunk asked for, once made: -1 when none was asked or the grower had not
+// begun (the ask is taken back: the caller makes it), else the making's result, and on success
+// the chunk is `*off`, `*len` at `*out`.
+static int ahead_take(char **out, size_t *off, size_t *len) {
+  uint32_t s = AHEAD_ASKED;
+  if (atomic_compare_exchange_strong(&A.state, &s, AHEAD_IDLE)) return -1;
+  while ((s = atomic_load_explicit(&A.state, memory_order_acquire)) == AHEAD_MAKING)
+    (void)fl_futex((uint32_t *)&A.state, FUTEX_WAIT_PRIVATE, s, NULL, 0);
+  if (s != AHEAD_MADE) return -1;
+  *out = A.made;
+  *off = A.off;
+  *len = A.len;
+  A.made = NULL;
+  atomic_store_explicit(&A.state, AHEAD_IDLE, memory_order_relaxed);
+  return A.rc;
+}
+
+// Ends the grower (no recording thread can ask any more: the state is CLOSED, or the caller holds
+// the lock) and unmaps a chunk it made that nobody took. Before the file is truncated or closed.
+static void ahead_stop(void) {
+  if (A.running) {
+    atomic_fetch_or_explicit(&A.state, AHEAD_STOP, memory_order_acq_rel);
+    ahead_wake(INT_MAX);
+    pthread_join(A.thread, NULL);
+    A.running = 0;
+  }
+  if ((atomic_load(&A.state) & ~(uint32_t)AHEAD_STOP) == AHEAD_MADE && A.made) munmap(A.made, A.len);
+  A.made = NULL;
+  atomic_store(&A.state, AHEAD_IDLE);
+}
+
+int fl_trace_ahead_pending(void) {
+  uint32_t s = atomic_load_explicit(&A.state, memory_order_acquire);
+  return s == AHEAD_ASKED || s == AHEAD_MAKING;
+}
+
+// In a fork child: the grower was the parent's thread. A chunk it had made is the parent's.
+static void ahead_forget_after_fork(void) {
+  if (atomic_load(&A.state) == AHEAD_MADE && A.made) munmap(A.made, A.len);
+  A.made = NULL;
+  A.running = 0;
+  A.unavailable = 0;
+  atomic_store(&A.state, AHEAD_IDLE);
 }
 
 static void put_header(char *rec, uint32_t size, uint16_t kind, uint64_t seq, uint64_t t) {
@@ -221,6 +381,7 @@ int fl_trace_link(void) {
     // unnamed file vanishes at exit rather than now.
     lock(0);
     atomic_store(&R.state, CLOSED);
+    ahead_stop();
     close(R.fd);
     R.fd = -1;
     unlock();
@@ -243,28 +404,40 @@ uint64_t fl_trace_next_seq(void) {
   return s;
 }
 
+// A padding record over a chunk's unused tail of `left` bytes at `at`.
+static void pad_tail(char *at, size_t left) {
+  if (left < 8) return;
+  uint16_t kind = FL_KIND_PADDING;
+  memcpy(at + 4, &kind, 2);
+  uint16_t words = left / 8 > 0xFFFF ? 0 : (uint16_t)(left / 8);
+  memcpy(at + 6, &words, 2);
+  publish(at, (uint32_t)left);
+}
+
 // Called with the lock held when the current chunk cannot take `size` more bytes.
 static int grow(uint32_t size) {
-  size_t left = R.chunk_len - R.pos;
-  size_t next_off = R.chunk_off + R.chunk_len;
-  size_t len = R.chunk_len * 2 > MAX_CHUNK ? MAX_CHUNK : R.chunk_len * 2;
-  while (len < size + CUT_RESERVE + CRASH_RESERVE) len *= 2;
+  size_t need = size + CUT_RESERVE + CRASH_RESERVE;
+  for (;;) {
+    char *made;
+    size_t off, len;
+    int rc = ahead_take(&made, &off, &len);
+    if (rc < 0) break;      // none asked, or not begun: made here
+    if (rc > 0) return rc;  // as a grow here would have failed: the cut goes into the reserve
+    char *tail = R.base + R.pos;
+    size_t left = R.chunk_len - R.pos;
+    adopt_chunk(made, off, len);  // asks for the next (ahead_arm checked that a map is free)
+    pad_tail(tail, left);
+    if (R.pos + need <= R.chunk_len) return 0;
+    // A record too large for the chunk made ahead (a chunk under MAX_CHUNK): that chunk is
+    // skipped as padding, and the one asked for next, twice as large, is waited for.
+  }
   // Keep the current chunk's tail intact until the new chunk exists: if growing fails, the cut
   // record goes into the reserve.
-  int rc = map_chunk(next_off, len);
+  char *tail = R.base + R.pos;
+  size_t left = R.chunk_len - R.pos;
+  int rc = map_chunk(R.chunk_off + R.chunk_len, next_chunk_len(R.chunk_len, need));
   if (rc) return rc;
-  // Padding record over the old chunk's tail (the old chunk is maps[nmaps-2]).
-  char *old = (char *)R.maps[R.nmaps - 2].base;
-  size_t old_len = R.maps[R.nmaps - 2].len;
-  size_t old_pos = old_len - left;
-  if (left >= 8) {
-    char *pad = old + old_pos;
-    uint16_t kind = FL_KIND_PADDING;
-    memcpy(pad + 4, &kind, 2);
-    uint16_t words = left / 8 > 0xFFFF ? 0 : (uint16_t)(left / 8);
-    memcpy(pad + 6, &words, 2);
-    publish(pad, (uint32_t)left);
-  }
+  pad_tail(tail, left);
   return 0;
 }
 
@@ -449,6 +622,7 @@ void fl_trace_close(void) {
   int fd = R.fd;
   R.fd = -1;
   unlock();
+  ahead_stop();  // its posix_fallocate would grow the file again past the truncation
   wait_for_writers();
   if (ftruncate(fd, used) != 0) { /* the reader stops at the first empty record anyway */ }
   close(fd);
@@ -458,6 +632,7 @@ void fl_trace_forget_after_fork(void) {
   // Only this thread exists now; another thread may have held the lock at fork time.
   atomic_flag_clear(&R.lock);
   atomic_store(&R.inflight, 0);
+  ahead_forget_after_fork();
   for (int i = 0; i < R.nmaps; i++) munmap(R.maps[i].base, R.maps[i].len);
   R.nmaps = 0;
   if (R.fd >= 0) close(R.fd);

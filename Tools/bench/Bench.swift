@@ -172,9 +172,10 @@ enum Bench {
             print("tracing unavailable: \(error)")
             return []
         }
-        // Each sample records 16 MiB of events, one chunk's worth once chunks have grown to their
-        // 16 MiB maximum, so every sample pays for the same share of chunk grows (reserving and
-        // populating a new chunk is most of an event's cost after the clock read). With a fixed
+        // Each sample records 16 MiB of events, eight chunks' worth once chunks have grown to
+        // their 2 MiB maximum, so every sample pays for the same share of chunk grows (a busy
+        // process's chunks are made by its grower thread: a sample's CPU figures are the recording
+        // thread's, its wall figures include any wait for a chunk not yet made). With a fixed
         // count the two labels' different record sizes put the grows in one row's samples and not
         // the other's, which made either row look 2.5x the other (docs/benchmarks.md).
         let chunk = 16 << 20

@@ -371,6 +371,7 @@ case let s where s.hasPrefix("taskring-"): try await TaskRingScenarios.run(s, m)
 case let s where s.hasPrefix("replyring-"): try await ReplyRingScenarios.run(s, m)
 default:
     if TraceFaults.run(scenario, count: count) { break }
+    if try TraceGrow.run(scenario, count: count) { break }
     if try await Reliability.run(scenario, method: m, count: count, args: args) { break }
     writeStderrLine("unknown scenario \(scenario)")
     exit(2)

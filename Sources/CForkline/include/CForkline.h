@@ -262,6 +262,9 @@ int fl_trace_failure(void);
 void fl_trace_close(void);
 /// In a freshly forked child: forget the parent's recorder (unmap, close) without touching its file.
 void fl_trace_forget_after_fork(void);
+/// 1 while the grower thread has been asked for the next trace chunk and has not made it yet
+/// (tests wait on it to give the grower its time on a loaded machine), else 0.
+int fl_trace_ahead_pending(void);
 /// CLOCK_MONOTONIC in nanoseconds.
 uint64_t fl_monotonic_ns(void);
 /// CLOCK_REALTIME in nanoseconds.
