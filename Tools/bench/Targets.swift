@@ -36,6 +36,7 @@ enum Targets {
         Target(figure: "queue Int, 2 producers 2 consumers", goal: ">= 10 M/s", checks: [atLeast(.value, 10)]),
         Target(figure: "queue 3-field plain struct, 1x1", goal: ">= 5 M/s", checks: [atLeast(.value, 5)]),
         Target(figure: "queue 3-field struct with a String, 1x1", goal: ">= 5 M/s (the issue's struct, if it holds a String)", checks: [atLeast(.value, 5)]),
+        Target(figure: "queue 3-field struct with a String, BinaryCodable, 1x1", goal: ">= 5 M/s (the same struct with the conformance `@BinaryCodable` writes; the row above stays judged)", checks: [atLeast(.value, 5)]),
         Target(figure: "pool map, tiny tasks, chunksize 1", goal: "<= 1 us/task, >= 25x CPython Pool.map", checks: [atMost(.value, 1), atLeast(.python, 25)]),
         Target(figure: "pool map, tiny tasks, automatic chunks", goal: ">= 10x CPython Pool.map", checks: [atLeast(.python, 10)]),
         Target(figure: "0.16 ms CPU task from 16 concurrent async callers, 2 workers (throughput)", goal: ">= 0.9x a 2-thread Dispatch pool's throughput", checks: [atLeast(.peerRatio, 0.9)]),
