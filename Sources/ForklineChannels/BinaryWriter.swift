@@ -45,7 +45,7 @@ public struct BinaryWriter {
     /// - Throws: what the value's `encode(to:)` throws.
     public mutating func field<T: Encodable>(_ key: StaticString, _ value: T) throws {
         self.key(key)
-        try write(value)
+        try self.write(value)
     }
 
     /// Writes the field `key` if `value` is not nil, as synthesised `Codable` writes an optional
