@@ -125,9 +125,14 @@ ssize_t fl_write_nosigpipe(int fd, const void *buf, size_t len) {
   pthread_sigmask(SIG_BLOCK, &block, &old);
   n = write(fd, buf, len);
   int err = errno;
-  if (n < 0 && err == EPIPE && !was_pending) {
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&block, NULL, &zero) < 0 && errno == EINTR) {}
+  // A pipe whose last reader closes while this write is under way raises SIGPIPE too, and the
+  // write returns the bytes it had written (a short count, not EPIPE): take it back then as well.
+  if (!was_pending && ((n < 0 && err == EPIPE) || (n >= 0 && (size_t)n < len))) {
+    sigemptyset(&pending);
+    if (n < 0 || (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1)) {
+      struct timespec zero = {0, 0};
+      while (sigtimedwait(&block, NULL, &zero) < 0 && errno == EINTR) {}
+    }
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return n < 0 ? -err : n;

@@ -19,6 +19,20 @@ enum SigPipe {
         } catch {
             print("stdin write error \(error.code) errno=\(error.errno ?? 0)")
         }
+        // A reader that goes away while a write is under way: the child reads its one line out of
+        // the first 64 KiB and exits while the rest of the 1 MiB waits for room in the pipe; that
+        // write returns short, and the kernel raises SIGPIPE with it.
+        var o = ChildOptions(standardInput: .pipe)
+        o.method = m
+        let reader = try ChildProcess(entry: report, arguments: Number(n: 0), options: o)
+        try reader.start()
+        do {
+            try reader.standardInput!.write(Array("one line\n".utf8) + [UInt8](repeating: 7, count: 1 << 20))
+            print("mid-write stdin write succeeded")
+        } catch {
+            print("mid-write stdin write error \(error.code) errno=\(error.errno ?? 0)")
+        }
+        print("reader \(try await reader.join())")
         let (a, b) = try Connection.pipe(duplex: false)
         b.close()
         do {
