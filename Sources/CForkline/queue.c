@@ -578,9 +578,7 @@ static void heal_waiters(fl_queue_header *h, int which) {
 void fl_queue_wake(void *q, int which, int all) {
   fl_queue_header *h = H(q);
   if (fl_futex(futex_word(h, which), FUTEX_WAKE, all ? INT32_MAX : 1, NULL, 0) != 0) return;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  uint64_t now = fl_monotonic_ns();
   uint64_t last = __atomic_load_n(&h->healed_ns, __ATOMIC_RELAXED);
   if ((last == 0 || now - last >= HEAL_INTERVAL_NS) &&
       __atomic_compare_exchange_n(&h->healed_ns, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))

@@ -188,7 +188,7 @@ static struct {
   int rc;
 } A;
 
-static void ahead_wake(int count) { (void)fl_futex((uint32_t *)&A.state, FUTEX_WAKE_PRIVATE, (uint32_t)count, NULL, 0); }
+static void ahead_wake(int count) { (void)fl_futex_wake_private((uint32_t *)&A.state, count); }
 
 static void *ahead_main(void *unused) {
   (void)unused;
@@ -196,7 +196,7 @@ static void *ahead_main(void *unused) {
     uint32_t s = atomic_load_explicit(&A.state, memory_order_acquire);
     if (s & AHEAD_STOP) return NULL;
     if (s != AHEAD_ASKED) {
-      (void)fl_futex((uint32_t *)&A.state, FUTEX_WAIT_PRIVATE, s, NULL, 0);
+      (void)fl_futex_wait_private((uint32_t *)&A.state, s);
       continue;
     }
     // The recording thread may take the ask back first (ahead_take): then it makes the chunk.
@@ -255,7 +255,7 @@ static int ahead_take(char **out, size_t *off, size_t *len) {
   uint32_t s = AHEAD_ASKED;
   if (atomic_compare_exchange_strong(&A.state, &s, AHEAD_IDLE)) return -1;
   while ((s = atomic_load_explicit(&A.state, memory_order_acquire)) == AHEAD_MAKING)
-    (void)fl_futex((uint32_t *)&A.state, FUTEX_WAIT_PRIVATE, s, NULL, 0);
+    (void)fl_futex_wait_private((uint32_t *)&A.state, s);
   if (s != AHEAD_MADE) return -1;
   *out = A.made;
   *off = A.off;

@@ -113,10 +113,6 @@ int fl_ring_announce(void *base) {
 // Task rings (driver -> worker): the same header with the roles swapped. The `sleeping` flag is
 // the worker's and is also the futex word it sleeps on: the driver's announce clears it and wakes
 // the word only when it was raised, so a worker that is awake costs the driver no system call.
-#include "fl_internal.h"
-#include <errno.h>
-#include <linux/futex.h>
-#include <time.h>
 
 int fl_ring_sleep(void *base, uint64_t read_at, uint64_t timeout_ns) {
   fl_ring_header *h = hdr(base);
@@ -125,24 +121,19 @@ int fl_ring_sleep(void *base, uint64_t read_at, uint64_t timeout_ns) {
     atomic_store_explicit(&h->sleeping, 0, memory_order_seq_cst);
     return 1;
   }
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t deadline = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + timeout_ns;
-  ts.tv_sec = (time_t)(deadline / 1000000000ull);
-  ts.tv_nsec = (long)(deadline % 1000000000ull);
   // Returns at once (EAGAIN) when the driver cleared the flag between the store and the wait.
-  long r = fl_futex((uint32_t *)&h->sleeping, FUTEX_WAIT_BITSET, 1, &ts, FUTEX_BITSET_MATCH_ANY);
+  int r = fl_futex_wait((uint32_t *)&h->sleeping, 1, fl_monotonic_ns() + timeout_ns);
   atomic_store_explicit(&h->sleeping, 0, memory_order_seq_cst);
   return r == -ETIMEDOUT ? 0 : 1;
 }
 
 int fl_ring_announce_wake(void *base) {
   if (!fl_ring_announce(base)) return 0;
-  fl_futex((uint32_t *)&hdr(base)->sleeping, FUTEX_WAKE, 1, NULL, 0);
+  fl_futex_wake((uint32_t *)&hdr(base)->sleeping, 1);
   return 1;
 }
 
 void fl_ring_wake(void *base) {
   atomic_store_explicit(&hdr(base)->sleeping, 0, memory_order_seq_cst);
-  fl_futex((uint32_t *)&hdr(base)->sleeping, FUTEX_WAKE, 1, NULL, 0);
+  fl_futex_wake((uint32_t *)&hdr(base)->sleeping, 1);
 }

@@ -134,8 +134,8 @@ void fl_fork_child_setup(int stdio_held, pid_t parent, int in_fd, int out_fd, in
   if (close_fds) fl_close_fds_from(3, keep, nkeep);
 }
 
-// The libc functions only a fork child calls (fl_stdio_release_in_child, fl_unblock_all_signals,
-// fl_set_pdeathsig, the getppid re-check, the crash writer's sigaltstack and sigaction) are bound
+// The libc functions only a fork child calls (fl_stdio_release_in_child, fl_set_pdeathsig, the
+// getppid re-check, the crash writer's sigaltstack and sigaction) are bound
 // lazily: the first call in each child looked the symbol up through every loaded library's hash
 // tables, ~20 page faults a child (LD_DEBUG=bindings, perf -e page-faults; a fork child does not
 // share its parent's page table entries for file pages, so each first read of a library's
@@ -174,7 +174,6 @@ void fl_bind_child_calls(void) {
 // started a thread, so there is no lock to take or drop).
 
 #include <sched.h>
-#include <sys/syscall.h>
 
 static int *sibling_tid_address;
 static void *sibling_robust_head;

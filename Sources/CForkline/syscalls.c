@@ -128,11 +128,8 @@ ssize_t fl_write_nosigpipe(int fd, const void *buf, size_t len) {
   // A pipe whose last reader closes while this write is under way raises SIGPIPE too, and the
   // write returns the bytes it had written (a short count, not EPIPE): take it back then as well.
   if (!was_pending && ((n < 0 && err == EPIPE) || (n >= 0 && (size_t)n < len))) {
-    sigemptyset(&pending);
-    if (n < 0 || (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1)) {
-      struct timespec zero = {0, 0};
-      while (sigtimedwait(&block, NULL, &zero) < 0 && errno == EINTR) {}
-    }
+    struct timespec zero = {0, 0};  // nothing pending: returns EAGAIN at once, takes nothing
+    while (sigtimedwait(&block, NULL, &zero) < 0 && errno == EINTR) {}
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   return n < 0 ? -err : n;
@@ -163,12 +160,6 @@ void fl_reset_signals(void) {
 // binding looked the symbol up through every loaded library (~12 page faults a child).
 void fl_exit_now(int code) {
   for (;;) syscall(SYS_exit_group, code);
-}
-
-void fl_unblock_all_signals(void) {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 ssize_t fl_send_fds(int sock, const void *bytes, size_t len, const int *fds, int nfds) {

@@ -42,8 +42,6 @@ final class HandshakeDesk: @unchecked Sendable {
         var ready: [Result<Connection, ChannelError>] = []
         /// Connections in `ready` (held descriptors, counted against the bound).
         var readyConnections = 0
-        /// Failures dropped because `ready` held `bound` of them.
-        var dropped = 0
         var waiters = 0
         var running = false
         var closed = false
@@ -286,7 +284,6 @@ final class HandshakeDesk: @unchecked Sendable {
             if case .failure = r, s.ready.count(where: { if case .failure = $0 { true } else { false } }) >= bound,
                let oldest = s.ready.firstIndex(where: { if case .failure = $0 { true } else { false } }) {
                 s.ready.remove(at: oldest)
-                s.dropped += 1
             }
             if s.ready.isEmpty { signal(readyFD) }
             s.ready.append(r)

@@ -74,7 +74,7 @@ final class QueueRing: @unchecked Sendable {
 
     func lock(_ side: Side) {
         let rc = fl_queue_lock(q, side.rawValue)
-        if rc == 1 { Tracer.mark("queue: recovered the lock of a process that died holding it") }
+        if rc == 1 { unusual(FL_QUEUE_RECOVERED) }
         precondition(rc >= 0, "\(label): locking its side failed: \(String(cString: strerror(-rc)))")
     }
 
@@ -181,12 +181,7 @@ final class QueueRing: @unchecked Sendable {
 
     func unusual(_ rc: Int32) {
         if rc & FL_QUEUE_RECOVERED != 0 { Tracer.mark("queue: recovered the lock of a process that died holding it") }
-        if rc & FL_QUEUE_TRACE_CUT != 0 { Self.warnTraceCut() }
-    }
-
-    static func warnTraceCut() {
-        let err = fl_trace_failure()
-        Tracer.warnTracingFailure("forkline: tracing stopped: \(String(cString: strerror(err))) (errno \(err)); the trace records where it was cut", directory: Tracer.directory)
+        if rc & FL_QUEUE_TRACE_CUT != 0 { Tracer.reportFailure() }
     }
 
     /// What a traced put or get records (queue.c's `fl_queue_put_now`, `fl_queue_get_now`).
@@ -268,14 +263,9 @@ final class QueueRing: @unchecked Sendable {
     }
 
     /// The send and recv kinds and argument layouts (`fl_trace_record_words`'s `layout`).
-    static let eventKinds: fl_queue_events = {
-        func layout(_ k: EventKind) -> UInt32 {
-            let l = WordLayout.of(k)!
-            return UInt32(l.count) | UInt32(l.bytes) << 8 | UInt32(l.size) << 16
-        }
-        return fl_queue_events(send_kind: EventKind.send.rawValue, recv_kind: EventKind.recv.rawValue,
-                               send_layout: layout(.send), recv_layout: layout(.recv), id: 0)
-    }()
+    static let eventKinds = fl_queue_events(send_kind: EventKind.send.rawValue, recv_kind: EventKind.recv.rawValue,
+                                            send_layout: WordLayout.packed[Int(EventKind.send.rawValue)],
+                                            recv_layout: WordLayout.packed[Int(EventKind.recv.rawValue)], id: 0)
 
     static func makeEvents(_ id: UInt64) -> fl_queue_events {
         var e = eventKinds
@@ -287,7 +277,7 @@ final class QueueRing: @unchecked Sendable {
     /// into the recorder: one lock, no in-flight count).
     @inline(__always)
     func recordRecv(_ puid: UInt64, _ seq: UInt64, _ len: UInt64) {
-        if fl_trace_record_words(EventKind.recv.rawValue, Self.eventKinds.recv_layout, id, puid, seq, len) < 0 { Self.warnTraceCut() }
+        if fl_trace_record_words(EventKind.recv.rawValue, Self.eventKinds.recv_layout, id, puid, seq, len) < 0 { Tracer.reportFailure() }
     }
 
     /// Messages in the ring now (under both locks: no put or get is half done).

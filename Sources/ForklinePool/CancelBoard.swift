@@ -38,11 +38,8 @@ final class CancelBoard: @unchecked Sendable {
 
     /// Maps the board the driver passed (the worker; `fd` under this process's number).
     init(inherited fd: Int32) throws(PoolError) {
-        guard let base = ReplyRing.map(fd, Self.size) else {
-            throw PoolError(.systemCallFailed, "pool worker \(getpid()): descriptor \(fd) is not the cancel board its pool passed")
-        }
+        base = try ReplyRing.mapInherited(fd, Self.size, what: "cancel board")
         self.fd = fd
-        self.base = base
     }
 
     deinit { munmap(base, Self.size) }

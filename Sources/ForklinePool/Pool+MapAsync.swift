@@ -68,12 +68,7 @@ extension PoolTask {
         Task { [state] in
             let r = await produce()
             notify?(r)
-            let waiters = state.withLock { s in
-                s.result = r
-                defer { s.waiters = [:] }
-                return Array(s.waiters.values)
-            }
-            for w in waiters { w.resume(returning: r) }
+            PoolTask.complete(state, r)
         }
     }
 }

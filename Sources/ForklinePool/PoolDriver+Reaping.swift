@@ -75,7 +75,7 @@ extension PoolDriver {
         drainRing(id)
         workers[id] = nil
         // Its task ring tells whether it ever took the task it is blamed for (the process is gone).
-        let head = scheduler.outstanding(id).first
+        let head = scheduler.head(of: id)
         let headTaken = head.map { e.handle.tasks?.taken($0) ?? true } ?? true
         perform(scheduler.exited(id, status: status, startError: e.handle.startError, headTaken: headTaken, now: fl_monotonic_ns()))
         departed[id] = nil

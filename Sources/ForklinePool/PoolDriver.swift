@@ -346,7 +346,7 @@ final class PoolDriver: @unchecked Sendable {
         // a single task too large for a record goes over the connection.
         var start = 0, size = 5
         for (k, j) in jobs.enumerated() {
-            let one = 8 + 4 + j.function.utf8.count + 4 + j.chunkSize
+            let one = j.encodedSize
             if k > start && size + one + TaskRing.recordHeader > TaskRing.largest {
                 post(id, .run(Array(jobs[start..<k])))
                 (start, size) = (k, 5)

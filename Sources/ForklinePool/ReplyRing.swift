@@ -60,11 +60,17 @@ final class ReplyRing: @unchecked Sendable {
 
     /// Maps the ring the driver passed (the worker; `fd` under this process's number).
     init(inherited fd: Int32) throws(PoolError) {
-        guard let base = ReplyRing.map(fd, ReplyRing.mappedSize) else {
-            throw PoolError(.systemCallFailed, "pool worker \(getpid()): descriptor \(fd) is not the reply ring its pool passed")
-        }
+        base = try ReplyRing.mapInherited(fd, ReplyRing.mappedSize, what: "reply ring")
         self.fd = fd
-        self.base = base
+    }
+
+    /// Maps the shared mapping of `size` bytes the driver passed (a worker's reply ring, task
+    /// ring or cancel board: `fd` under this process's number); `what` names it in the error.
+    static func mapInherited(_ fd: Int32, _ size: Int, what: String) throws(PoolError) -> UnsafeMutableRawPointer {
+        guard let base = map(fd, size) else {
+            throw PoolError(.systemCallFailed, "pool worker \(getpid()): descriptor \(fd) is not the \(what) its pool passed")
+        }
+        return base
     }
 
     static func map(_ fd: Int32, _ size: Int) -> UnsafeMutableRawPointer? {

@@ -68,15 +68,7 @@ final class SingleOutcome: Sendable {
 
     /// Its call was dropped unfinished: a caller still waiting gets `cancelled`, as the reader of
     /// a stream that ended early does.
-    func abandon() {
-        let open = state.withLock { s -> Bool in
-            switch s {
-            case .empty, .waiting, .forwarding: true
-            case .done, .taken: false
-            }
-        }
-        if open { finish(.failure(PoolError(.cancelled, "the pool dropped the call unfinished"))) }
-    }
+    func abandon() { finish(.failure(PoolError(.cancelled, "the pool dropped the call unfinished"))) }
 
     /// Suspends until the outcome. When the calling task is cancelled first, runs `cancel` and
     /// returns nil at once, as ``PoolTask/value`` does.

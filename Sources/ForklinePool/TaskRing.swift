@@ -55,11 +55,8 @@ final class TaskRing: @unchecked Sendable {
 
     /// Maps the ring the driver passed (the worker; `fd` under this process's number).
     init(inherited fd: Int32) throws(PoolError) {
-        guard let base = ReplyRing.map(fd, TaskRing.mappedSize) else {
-            throw PoolError(.systemCallFailed, "pool worker \(getpid()): descriptor \(fd) is not the task ring its pool passed")
-        }
+        base = try ReplyRing.mapInherited(fd, TaskRing.mappedSize, what: "task ring")
         self.fd = fd
-        self.base = base
     }
 
     /// Closes the descriptor (the mapping stays): the driver's, once the worker has started.
@@ -223,9 +220,8 @@ final class TaskRing: @unchecked Sendable {
             throw PoolError(.encoding, "pool worker \(getpid()): a record of its task ring could not be read")
         }
         let count = Int(len)
-        scratch.removeAll(keepingCapacity: true)
-        scratch.reserveCapacity(count)
-        scratch.append(contentsOf: repeatElement(0, count: count))
+        // Grown only when a record is larger than any before: not zero-filled again per record.
+        if scratch.count < count { scratch.append(contentsOf: repeatElement(0, count: count - scratch.count)) }
         let at = readAt + 4
         scratch.withUnsafeMutableBytes { fl_ring_copy_out(base, cap, at, $0.baseAddress, UInt64(count)) }
         readAt = at + UInt64(len)
@@ -241,7 +237,7 @@ final class TaskRing: @unchecked Sendable {
         if Tracer.isEnabled {
             Tracer.recordWords(.recv, connection.channel, puid, seq, UInt64(count - TaskRing.recordHeader))
         }
-        return try TaskRing.decode(scratch[TaskRing.recordHeader...])
+        return try TaskRing.decode(scratch[TaskRing.recordHeader..<count])
     }
 
     static func decode(_ bytes: ArraySlice<UInt8>) throws -> WorkerMessage {

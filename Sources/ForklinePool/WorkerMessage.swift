@@ -28,6 +28,8 @@ enum WorkerMessage: Sendable, Equatable {
 
         /// The length of the job's chunk on the wire.
         var chunkSize: Int { payload.count + (rawBytes ? ScalarChunks.oneArrayHead : 0) }
+        /// The length of the job in a `run` message: its task id, function name and chunk.
+        var encodedSize: Int { 8 + 4 + function.utf8.count + 4 + chunkSize }
     }
 
     /// Parent to worker: run these tasks in order.
@@ -109,7 +111,7 @@ enum WorkerMessage: Sendable, Equatable {
     var encodedSize: Int {
         switch self {
         case .stop: 1
-        case .run(let jobs): jobs.reduce(5) { $0 + 8 + 4 + $1.function.utf8.count + 4 + $1.chunkSize }
+        case .run(let jobs): jobs.reduce(5) { $0 + $1.encodedSize }
         case .ready: 5
         case .initFailed(let m): 5 + m.utf8.count
         case .reply(_, let r):

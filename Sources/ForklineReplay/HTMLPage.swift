@@ -91,7 +91,7 @@ public enum HTMLPage {
         <span class="controls"><button id="zoom-in" title="zoom in (Ctrl + wheel)">+</button><button id="zoom-out">&minus;</button><button id="zoom-fit">fit</button><button id="pan-left" title="pan (wheel)">&larr;</button><button id="pan-right">&rarr;</button></span>
         <span id="span"></span><span class="hint">drag across the timeline to zoom into a region</span></header>
         <section id="verdict"></section>
-        \(trace.isMultiHost ? "<section id=\"clocks\">Clocks: " + escape(clocks?.summary ?? HostClocks.ownClocksNote) + "</section>" : "")
+        \(multiHost ? "<section id=\"clocks\">Clocks: " + escape(clocks?.summary ?? HostClocks.ownClocksNote) + "</section>" : "")
         <section id="legend"></section>
         <div id="view"><div id="axis-row"><div class="corner">time</div><canvas id="axis"></canvas></div><div id="lanes-scroll"><div id="labels"></div><div id="plot"><canvas id="timeline"></canvas><div id="brush" hidden></div></div></div></div>
         <pre id="details">Hover over an event for its details.</pre>

@@ -83,7 +83,7 @@ package enum WordLayout {
 
     /// `table` as `fl_trace_record_words` takes it (count, `u8` bits << 8, size << 16), for the
     /// kinds of at most four arguments; ``unsupportedPacked`` for the others.
-    static let packed: [UInt32] = table.map { l in
+    package static let packed: [UInt32] = table.map { l in
         l.count > 4 ? unsupportedPacked : UInt32(l.count) | UInt32(l.bytes) << 8 | UInt32(l.size) << 16
     }
 }

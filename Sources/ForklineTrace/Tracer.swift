@@ -301,7 +301,8 @@ public enum Tracer {
         }
     }
 
-    static func reportFailure() {
+    /// Warns (once per process tree) that tracing stopped, naming why, if it did.
+    package static func reportFailure() {
         let err = fl_trace_failure()
         guard err != 0 else { return }
         warnTracingFailure("forkline: tracing stopped: \(String(cString: strerror(err))) (errno \(err)); the trace records where it was cut", directory: directory)

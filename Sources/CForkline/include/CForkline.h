@@ -51,9 +51,6 @@ pid_t fl_gettid(void);
 int fl_mutex_owned_by_caller(void *m);
 /// Resets every signal's disposition to default and unblocks all signals (used in new children).
 void fl_reset_signals(void);
-/// Unblocks every signal in the calling thread (a new child must answer `terminate()` even if
-/// the thread that forked it had SIGTERM blocked, as Dispatch's worker threads do).
-void fl_unblock_all_signals(void);
 /// _exit without running atexit handlers.
 void fl_exit_now(int code) __attribute__((noreturn));
 
