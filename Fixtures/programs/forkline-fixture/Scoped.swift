@@ -1,5 +1,6 @@
 // Scoped children: the scope's end always ends and joins the child (grace, SIGTERM, SIGKILL).
 import Forkline
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -13,13 +14,29 @@ let ignoreTerm = EntryPoint<Number>("ignore-term") { args in
 
 struct ScopeFailure: Error {}
 
+/// Waits until process `pid` ignores SIGTERM (its /proc status's SigIgn mask), up to 120 s: the
+/// scope's grace period must not run out before the child got as far as ignoring it (a loaded
+/// machine can take longer than the 300 ms grace to start a forkserver or spawn child).
+func awaitIgnoresTerm(_ pid: Int32) {
+    let deadline = time(nil) + 120
+    while time(nil) < deadline {
+        if let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("SigIgn:") }),
+           let mask = UInt64(line.dropFirst("SigIgn:".count).trimmingCharacters(in: .whitespaces), radix: 16),
+           mask & (1 << UInt64(SIGTERM - 1)) != 0 { return }
+        usleep(1_000)
+    }
+}
+
 enum Scoped {
     static func scope(_ m: StartMethod, _ label: String, _ entry: EntryPoint<Number>, _ n: Int,
-                      _ closure: @escaping @Sendable () throws -> Void, throwing: Bool = false) async {
+                      _ closure: @escaping @Sendable () throws -> Void, throwing: Bool = false,
+                      ignoresTerm: Bool = false) async {
         let teardown = Teardown(gracePeriod: .milliseconds(300), terminationGrace: .milliseconds(500))
         do {
             let body: (ChildProcess) async throws -> Int = { child in
                 if throwing { throw ScopeFailure() }
+                if ignoresTerm, let pid = child.pid { awaitIgnoresTerm(pid) }
                 return Int(child.pid ?? 0) > 0 ? 7 : -1
             }
             let (v, status) = m == .fork
@@ -39,7 +56,7 @@ enum Scoped {
     static func run(method m: StartMethod) async {
         await scope(m, "exits", work, 1, { })
         await scope(m, "sleeps", sleeper, 600, { sleep(600) })
-        await scope(m, "ignores", ignoreTerm, 600, { signal(SIGTERM, SIG_IGN); sleep(600) })
+        await scope(m, "ignores", ignoreTerm, 600, { signal(SIGTERM, SIG_IGN); sleep(600) }, ignoresTerm: true)
         await scope(m, "throws", sleeper, 600, { sleep(600) }, throwing: true)
         print("zombies \(Zombies.count())")
         let c = ChildProcess(options: ChildOptions(method: .spawn)) { }
