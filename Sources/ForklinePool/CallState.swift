@@ -4,13 +4,15 @@ import ForklineTrace
 enum ChunkOutcome: Sendable {
     /// The worker's reply, and the worker's pid.
     case reply(TaskReply, Int32)
-    /// No reply: why.
-    case failure(PoolError)
+    /// No reply: why. Boxed: a `PoolError` is some 150 bytes, and every table of outcomes (the
+    /// driver's early ones, a map's collected ones, its caller's) held and copied that much per
+    /// task; an outcome is now a few words.
+    indirect case failure(PoolError)
 
     /// The `outcome` argument of `poolResult`.
     var traceCode: UInt64 {
         switch self {
-        case .reply(.values, _), .reply(.valueBytes, _): 0
+        case .reply(.values, _), .reply(.valueBytes, _), .reply(.valueWord, _): 0
         case .reply: 1
         case .failure(let e):
             switch e.code {
