@@ -4,13 +4,15 @@ import ForklineTrace
 enum ChunkOutcome: Sendable {
     /// The worker's reply, and the worker's pid.
     case reply(TaskReply, Int32)
-    /// No reply: why.
-    case failure(PoolError)
+    /// No reply: why. Boxed: a `PoolError` is some 150 bytes, and every table of outcomes (the
+    /// driver's early ones, a map's collected ones, its caller's) held and copied that much per
+    /// task; an outcome is now a few words.
+    indirect case failure(PoolError)
 
     /// The `outcome` argument of `poolResult`.
     var traceCode: UInt64 {
         switch self {
-        case .reply(.values, _), .reply(.valueBytes, _): 0
+        case .reply(.values, _), .reply(.valueBytes, _), .reply(.valueWord, _): 0
         case .reply: 1
         case .failure(let e):
             switch e.code {
@@ -78,15 +80,24 @@ final class CallState {
 
     /// Chunk `chunk` (task `task`) ended with `outcome`.
     func resolve(chunk: Int, task: UInt64, taskBase: UInt64, _ outcome: ChunkOutcome) {
+        var none: [(CallState, ChunkOutcome)]? = nil
+        resolve(chunk: chunk, task: task, taskBase: taskBase, outcome, handOver: &none)
+    }
+
+    /// ``resolve(chunk:task:taskBase:_:)``; a one-task call (an `apply`) and its outcome are
+    /// appended to `handOver` when it is not nil, for the driver to resume its caller once it has given
+    /// the workers their next tasks (``PoolDriver/handOverSingles()``), instead of now.
+    func resolve(chunk: Int, task: UInt64, taskBase: UInt64, _ outcome: ChunkOutcome,
+                 handOver: inout [(CallState, ChunkOutcome)]?) {
         if !ordered {
-            release(chunk, task: task, outcome)
+            release(chunk, task: task, outcome, handOver: &handOver)
         } else if chunk == next {
             // The next one in order (the common case): released at once, then the ones that
             // came early and now follow it.
-            release(chunk, task: task, outcome)
+            release(chunk, task: task, outcome, handOver: &handOver)
             next += 1
             while !pending.isEmpty, let o = pending.removeValue(forKey: UInt64(next)) {
-                release(next, task: taskBase + UInt64(next), o)
+                release(next, task: taskBase + UInt64(next), o, handOver: &handOver)
                 next += 1
             }
         } else {
@@ -103,10 +114,14 @@ final class CallState {
         }
     }
 
-    func release(_ chunk: Int, task: UInt64, _ outcome: ChunkOutcome) {
+    func release(_ chunk: Int, task: UInt64, _ outcome: ChunkOutcome, handOver: inout [(CallState, ChunkOutcome)]?) {
         Tracer.recordWords(.poolResult, pool, task, call, UInt64(starts[chunk]), outcome.traceCode)
         released += 1
-        if let single { return single.finish(outcome) }
+        if let single {
+            // The call itself is kept: dropped, it would abandon its caller first.
+            if handOver != nil { handOver!.append((self, outcome)) } else { single.finish(outcome) }
+            return
+        }
         if collect { collected.append((chunk, outcome)) } else { batch.append((chunk, outcome)) }
     }
 }

@@ -77,6 +77,8 @@ extension Pool {
             }
             try Task.checkCancellation()
         } onCancel: { driver.send(.cancel(tasks)) }
+        // Fastest path: every chunk was one Int or Double (chunksize 1): their words, in order.
+        if let words = Pool.joinedWords(outcomes, as: Out.self) { return words }
         // Fast path: every chunk succeeded; one decode of all the values.
         var arrays: [[UInt8]] = []
         arrays.reserveCapacity(outcomes.count)
@@ -154,6 +156,29 @@ extension Pool {
                         notify: PoolTask.notifier(callback, errorCallback))
     }
 
+    /// A map's results when every outcome is a one-word reply of `Out` (`Int` or `Double`,
+    /// ``TaskReply/valueWord(tag:bits:)``), in one array of its final size; nil otherwise (the
+    /// caller then takes the general path, which also reports failures in order).
+    static func joinedWords<Out>(_ outcomes: [ChunkOutcome?], as: Out.Type) -> [Out]? {
+        let tag: UInt8
+        if Out.self == Int.self { tag = ScalarChunks.intTag } else if Out.self == Double.self { tag = ScalarChunks.doubleTag } else { return nil }
+        var whole = true
+        // Int and Double are 8-byte values whose bit patterns these words are.
+        let out = [Out](unsafeUninitializedCapacity: outcomes.count) { buf, n in
+            n = 0
+            guard let raw = UnsafeMutableRawPointer(buf.baseAddress) else { return }
+            for (i, o) in outcomes.enumerated() {
+                guard case .reply(.valueWord(let t, let b), _)? = o, t == tag else {
+                    whole = false
+                    return
+                }
+                raw.storeBytes(of: b, toByteOffset: 8 * i, as: UInt64.self)
+            }
+            n = outcomes.count
+        }
+        return whole ? out : nil
+    }
+
     /// The per-item results of one chunk's outcome.
     static func items<Out: Codable>(_ outcome: ChunkOutcome, count: Int, as: Out.Type, function: String) -> [Result<Out, PoolError>] {
         func all(_ e: PoolError) -> [Result<Out, PoolError>] { Array(repeating: .failure(e), count: count) }
@@ -169,6 +194,12 @@ extension Pool {
             // straight into its array): no decode.
             if count == 1, let v = b as? Out { return [.success(v)] }
             guard let v = try? JSONChunks.decodeChunk(ScalarChunks.byteArrays([b][...]), as: Out.self), v.count == count else {
+                return all(PoolError(.encoding, "\(function): cannot decode its outputs as [\(Out.self)]"))
+            }
+            return v.map { .success($0) }
+        case .reply(.valueWord(let tag, let bits), _):
+            if count == 1, let v = ScalarChunks.word(tag, bits, as: Out.self) { return [.success(v)] }
+            guard let v = try? JSONChunks.decodeChunk(TaskReply.valueWord(tag: tag, bits: bits).valueChunk!, as: Out.self), v.count == count else {
                 return all(PoolError(.encoding, "\(function): cannot decode its outputs as [\(Out.self)]"))
             }
             return v.map { .success($0) }

@@ -109,6 +109,12 @@ final class PoolDriver: @unchecked Sendable {
     /// The reply being delivered (``deliver(_:_:_:pid:now:)`` sets it, the scheduler's
     /// `deliverReply` for that task takes it): one slot, not a table looked up twice per task.
     var pendingReply: (task: UInt64, reply: TaskReply, pid: Int32)?
+    /// `apply` outcomes read from the workers in this loop turn, handed to their callers after
+    /// the workers were given their next tasks (``handOverSingles()``): resuming a caller wakes
+    /// a thread of the caller's executor, and on 2 CPUs that thread can take the driver's CPU
+    /// while the worker that just replied waits, asleep, for its next task. Nil while not
+    /// collecting (never between loop turns).
+    var singles: [(CallState, ChunkOutcome)]? = []
     /// The buffer each worker's `run` message is built in (and written from): no fresh pages.
     var sendScratch: [UInt8] = []
     /// Tasks dispatched but not yet written: all of a worker's go in one message per loop turn.
@@ -258,6 +264,7 @@ final class PoolDriver: @unchecked Sendable {
             perform(scheduler.tick(now: fl_monotonic_ns()))
             if scheduler.phase == .finished { break }
             flushAll()
+            handOverSingles()
             fds.removeAll(keepingCapacity: true)
             ids.removeAll(keepingCapacity: true)
             fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
@@ -317,6 +324,7 @@ final class PoolDriver: @unchecked Sendable {
             lagging = ended && ending.count == before
             if observer != nil { observeLoad() }
         }
+        handOverSingles()
         remote?.removeKey()
         let reason: Scheduler.Failure = scheduler.isBroken ? .noWorkers(scheduler.lastStartError) : .terminated
         done.withLock { $0.endReason = reason }
@@ -329,6 +337,16 @@ final class PoolDriver: @unchecked Sendable {
             return d.waiters
         }
         for w in waiters { w.resume() }
+    }
+
+    /// Resumes the `apply` callers whose outcomes this loop turn read (``singles``), in the
+    /// order they were released.
+    func handOverSingles() {
+        guard var ready = singles, !ready.isEmpty else { return }
+        singles = nil
+        for (call, outcome) in ready { call.single?.finish(outcome) }
+        ready.removeAll(keepingCapacity: true)
+        singles = ready
     }
 
     /// Writes a worker's pending tasks in one message (in several task-ring records when they do
@@ -529,7 +547,8 @@ final class PoolDriver: @unchecked Sendable {
                 // as cancelled; one it ran delivers its reply, which nobody awaits.
                 let dropped = reply == .dropped
                 b.call.resolve(chunk: b.chunk, task: task, taskBase: b.base,
-                               dropped ? .failure(error(for: .cancelled, task: task, chunkSize: b.payload)) : .reply(reply, pid))
+                               dropped ? .failure(error(for: .cancelled, task: task, chunkSize: b.payload)) : .reply(reply, pid),
+                               handOver: &singles)
                 // After the result is handed over (and traced): its room in maxPending goes to
                 // the next caller only then.
                 delivered(task, dropped ? .cancelled : .replied)

@@ -183,6 +183,18 @@ final class ReplyRing: @unchecked Sendable {
                 record.reply = (UInt64(littleEndian: task), .valueBytes(bytes))
                 return record
             }
+            if tag == 4, k == 0, count == ScalarChunks.oneWordChunk, count == size - 14 {
+                // A chunk of one `Int` or `Double` (chunksize 1's commonest reply): its two words,
+                // no array.
+                var chunkTag: UInt8 = 0, items: UInt32 = 0, bits: UInt64 = 0
+                fl_ring_copy_out(base, cap, message + 14, &chunkTag, 1)
+                fl_ring_copy_out(base, cap, message + 15, &items, 4)
+                fl_ring_copy_out(base, cap, message + 19, &bits, 8)
+                if UInt32(littleEndian: items) == 1, chunkTag == ScalarChunks.intTag || chunkTag == ScalarChunks.doubleTag {
+                    record.reply = (UInt64(littleEndian: task), .valueWord(tag: chunkTag, bits: UInt64(littleEndian: bits)))
+                    return record
+                }
+            }
             if tag == 4, k <= 1, count == size - 14 {
                 let bytes = [UInt8](unsafeUninitializedCapacity: count) { b, got in
                     if let p = b.baseAddress, count > 0 { fl_ring_copy_out_fresh(base, cap, message + 14, p, UInt64(count)) }

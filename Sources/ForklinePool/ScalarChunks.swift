@@ -14,6 +14,16 @@ enum ScalarChunks {
     /// The bytes before the one array of a chunk of one `[UInt8]`: the tag, the count (1) and
     /// the array's length.
     static let oneArrayHead = 9
+    /// The length of a chunk of one `Int` or `Double`: the tag, the count (1), the 8 bytes.
+    static let oneWordChunk = 13
+
+    /// The value a one-word chunk (``TaskReply/valueWord(tag:bits:)``) holds, when `T` is its
+    /// type (`Int` for ``intTag``, `Double` for ``doubleTag``); nil otherwise.
+    static func word<T>(_ tag: UInt8, _ bits: UInt64, as: T.Type) -> T? {
+        if T.self == Int.self, tag == intTag { return unsafeBitCast(Int(truncatingIfNeeded: bits), to: T.self) }
+        if T.self == Double.self, tag == doubleTag { return unsafeBitCast(Double(bitPattern: bits), to: T.self) }
+        return nil
+    }
 
     /// The head of a chunk of one `[UInt8]` of `count` bytes (the bytes follow it).
     static func oneArrayHead(count: Int, into w: inout ByteWriter) {

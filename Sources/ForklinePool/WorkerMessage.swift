@@ -97,6 +97,12 @@ enum WorkerMessage: Sendable, Equatable {
                 w.u32(UInt32(ScalarChunks.oneArrayHead + b.count))
                 ScalarChunks.oneArrayHead(count: b.count, into: &w)
                 w.out.append(contentsOf: b)
+            case .valueWord(let tag, let bits):
+                w.u8(0)
+                w.u32(UInt32(ScalarChunks.oneWordChunk))
+                w.u8(tag)
+                w.u32(1)
+                w.u64(bits)
             }
         }
     }
@@ -120,6 +126,7 @@ enum WorkerMessage: Sendable, Equatable {
             case .unknownFunction(let s), .badInput(let s): 14 + s.utf8.count
             case .dropped: 14
             case .valueBytes(let b): 14 + ScalarChunks.oneArrayHead + b.count
+            case .valueWord: 14 + ScalarChunks.oneWordChunk
             }
         }
     }
@@ -175,6 +182,29 @@ enum TaskReply: Sendable, Equatable {
     /// caller gets (``ReplyRing/peek()``), instead of into a chunk the caller decodes, a second
     /// copy of them. On the wire it is a `values` reply whose chunk holds that one array.
     case valueBytes([UInt8])
+    /// Every item succeeded and the chunk held one `Int` or `Double`: its ``ScalarChunks`` tag
+    /// and the value's 8 bytes. The driver reads such a reply out of the reply ring as these
+    /// two words (``ReplyRing/peek()``), with no byte array allocated per reply (and freed by
+    /// the caller); a map joins them into its results directly (``Pool/joinedWords(_:as:)``).
+    /// On the wire it is a `values` reply of that one-value chunk.
+    case valueWord(tag: UInt8, bits: UInt64)
+
+    /// The chunk a `values` reply carries, for the one-value forms; nil for the others.
+    var valueChunk: [UInt8]? {
+        switch self {
+        case .values(let b): b
+        case .valueBytes(let b): ScalarChunks.byteArrays([b][...])
+        case .valueWord(let tag, let bits):
+            [UInt8](unsafeUninitializedCapacity: ScalarChunks.oneWordChunk) { buf, n in
+                let raw = UnsafeMutableRawBufferPointer(buf)
+                raw[0] = tag
+                raw.storeBytes(of: UInt32(1).littleEndian, toByteOffset: 1, as: UInt32.self)
+                raw.storeBytes(of: bits.littleEndian, toByteOffset: 5, as: UInt64.self)
+                n = ScalarChunks.oneWordChunk
+            }
+        default: nil
+        }
+    }
 }
 
 /// One item's outcome when a chunk has failures.
