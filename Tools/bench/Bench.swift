@@ -109,21 +109,29 @@ enum Bench {
         if args.contains("--faults") {
             // Page faults per start+join (getrusage): of the reaped children, and of this process
             // (after a fork the parent's first write to each page it shares with the child faults).
-            func faults(_ body: () throws -> Void) rethrows -> (child: Double, parent: Double) {
+            // And the CPU time (user + system) each side used: less swayed by a loaded machine
+            // than the wall time.
+            struct Cost { var childFaults = 0.0, parentFaults = 0.0, childCPU = 0.0, parentCPU = 0.0 }
+            func faults(_ body: () throws -> Void) rethrows -> Cost {
                 var a = rusage(), b = rusage(), c = rusage(), d = rusage()
+                func us(_ r: rusage) -> Double {
+                    Double(r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1e6 + Double(r.ru_utime.tv_usec + r.ru_stime.tv_usec)
+                }
                 getrusage(RUSAGE_CHILDREN.rawValue, &a)
                 getrusage(RUSAGE_SELF.rawValue, &c)
                 for _ in 0..<200 { try body() }
                 getrusage(RUSAGE_SELF.rawValue, &d)
                 getrusage(RUSAGE_CHILDREN.rawValue, &b)
-                return (Double(b.ru_minflt - a.ru_minflt) / 200, Double(d.ru_minflt - c.ru_minflt) / 200)
+                return Cost(childFaults: Double(b.ru_minflt - a.ru_minflt) / 200, parentFaults: Double(d.ru_minflt - c.ru_minflt) / 200,
+                            childCPU: (us(b) - us(a)) / 200, parentCPU: (us(d) - us(c)) / 200)
             }
             for method in methods {
                 // The forkserver's children of this process are its own (CLONE_PARENT): counted here too.
                 let ours = try faults { _ = try startJoin(method) }
                 let bare = method == .spawn ? faults { _ = bareSpawn() } : faults { _ = bareFork() }
                 let peer = method == .spawn ? "bare posix_spawn" : "bare fork"
-                print("minor faults per start+join, \(method): child \(ours.child), parent \(ours.parent); \(peer): child \(bare.child), parent \(bare.parent)")
+                func f(_ x: Double) -> String { Report.fmt(x) }
+                print("per start+join, \(method): child \(f(ours.childFaults)) faults \(f(ours.childCPU)) us CPU, parent \(f(ours.parentFaults)) faults \(f(ours.parentCPU)) us CPU; \(peer): child \(f(bare.childFaults)) faults \(f(bare.childCPU)) us, parent \(f(bare.parentFaults)) faults \(f(bare.parentCPU)) us")
             }
         }
         if args.contains("--start") { return print(json ? Report.json(figures) : Report.table(figures)) }
