@@ -68,13 +68,12 @@ extension ChildProcess {
                 Tracer.warnTracingFailure("forkline: tracing disabled in \(name) (pid \(getpid())): \(error)", directory: traceDirectory)
             }
         }
-        let body = self.body
-        ChildSetup.runAndExit(name: name, {
-            switch body {
-            case .closure(let f): try f()
-            case .entry(let e, let args): try e.run(encodedArguments: args)
-            }
-        }, immediate: true)
+        // The body is borrowed from `self`, not copied: a copy retained the closure's context
+        // (a write to a page of the parent's heap) and ran the enum's copy witness (its text).
+        switch body {
+        case .closure(let f): ChildSetup.runAndExit(name: name, f, immediate: true)
+        case .entry(let e, let args): ChildSetup.runAndExit(name: name, { try e.run(encodedArguments: args) }, immediate: true)
+        }
     }
 
     /// Reserves the `fork` record, its arguments built only when tracing. Not inlined, so that

@@ -17,7 +17,10 @@ package final class SleepingLock<Value>: @unchecked Sendable {
     // @unchecked: `value` is only touched between `acquire` and `release`; `word` only with
     // atomic operations and futex calls.
     private let word: UnsafeMutablePointer<UInt32>
-    private var value: Value
+    // No dynamic exclusivity check: the lock is what makes each access exclusive, and the check's
+    // thread-local access set was a page a fork child faulted in (and the parent, after each fork)
+    // on every `withLock` (perf record -e exceptions:page_fault_user of forkline-bench --start).
+    @exclusivity(unchecked) private var value: Value
 
     /// Tries before a contended `acquire` sleeps (a hand-off within a few microseconds is cheaper
     /// caught by watching than by a futex wake-up).

@@ -14,10 +14,10 @@ let noop = EntryPoint<Empty>("noop") { _ in }
 
 @main
 enum Bench {
-    static let flags: Set<String> = ["--quick", "--json", "--channels", "--replay", "--start", "--forkserver",
+    static let flags: Set<String> = ["--quick", "--json", "--channels", "--replay", "--start", "--forkserver", "--fork", "--spawn",
                                      "--pool", "--pool-bytes", "--pool-service", "--faults", "--no-pool", "--recording", "--waits", "--cluster", "--queue", "--write-docs"]
     static let usage = """
-        usage: forkline-bench [--quick] [--json] [--channels | --replay | --pool | --start [--forkserver]]
+        usage: forkline-bench [--quick] [--json] [--channels | --replay | --pool | --start [--fork] [--forkserver] [--spawn]]
           --quick       fewer rounds (a smoke run; figures are not to be quoted)
           --json        figures as JSON instead of a Markdown table
           --channels    only the channel figures (and encoding costs)
@@ -25,7 +25,8 @@ enum Bench {
           --pool        only the pool figures
           --pool-bytes  only the pool figure for 256 KiB [UInt8] tasks (with its Connection peer)
           --pool-service  only the 16-caller light-task figures (with their Dispatch peer)
-          --start       only the start+join figures, without CPython; --forkserver: only its row
+          --start       only the start+join figures, without CPython; --fork, --forkserver, --spawn:
+                        only that method's row (several may be given)
           --recording   only the per-event recording figures
           --waits       only the uncontended Lock and Queue rows, traced and not (wait records' cost)
           --cluster     only the Slurm pool figures (inside an allocation: Tools/cluster-bench)
@@ -40,6 +41,10 @@ enum Bench {
         // A bare re-execution of this binary for the spawn baseline: exit before anything else.
         if CommandLine.arguments.dropFirst().first == "--noop" { fl_exit_now(0) }
         ChildProcess.bootstrap(entries: [noop] + PoolBench.entries + PoolBytesBench.entries + PoolServiceBench.entries)
+        // A re-execution that runs this program's main through bootstrap's registration of its
+        // entries (what every spawn child of this program runs before Forkline's own start),
+        // then exits: the peer of the unjudged row that sets that part apart.
+        if CommandLine.arguments.dropFirst().first == "--noop-registered" { fl_exit_now(0) }
         let args = Set(CommandLine.arguments.dropFirst())
         if args.contains("--help") || args.contains("-h") { return print(usage) }
         if let unknown = CommandLine.arguments.dropFirst().first(where: { !flags.contains($0) }) {
@@ -74,7 +79,8 @@ enum Bench {
         let rounds = quick ? 3 : 7
         let perRound = quick ? 20 : 60
 
-        let methods: [StartMethod] = args.contains("--forkserver") ? [.forkserver] : [.fork, .forkserver, .spawn]
+        let chosen: [StartMethod] = [.fork, .forkserver, .spawn].filter { args.contains("--\($0)") }
+        let methods: [StartMethod] = chosen.isEmpty ? [.fork, .forkserver, .spawn] : chosen
         for method in methods {
             let n = method == .spawn ? perRound / 2 : perRound
             var ours: [Double] = [], bare: [Double] = []
@@ -87,19 +93,46 @@ enum Bench {
             let peer = method == .spawn ? "bare posix_spawn of this binary" : "bare fork+_exit+waitpid"
             figures.append(Figure(name: "start+join, \(method)", unit: "ms", ours: ours.map { $0 / 1e6 },
                                   peerName: peer, peer: bare.map { $0 / 1e6 }))
+            if method == .spawn {
+                // Not judged: the same start+join beside a spawn of this binary that also runs its
+                // main through the entries' registration, so the figure is Forkline's share alone.
+                var ours: [Double] = [], registered: [Double] = []
+                for _ in 0..<rounds {
+                    for _ in 0..<n { ours.append(try startJoin(method)) }
+                    for _ in 0..<n { registered.append(bareSpawn(argument: "--noop-registered")) }
+                }
+                figures.append(Figure(name: "start+join, spawn, beside a spawn that registers the same entries", unit: "ms",
+                                      ours: ours.map { $0 / 1e6 }, peerName: "bare posix_spawn of this binary through its bootstrap(entries:)",
+                                      peer: registered.map { $0 / 1e6 }))
+            }
         }
         if args.contains("--faults") {
-            // Page faults of the children, per start+join (getrusage of reaped children).
-            func childFaults(_ body: () throws -> Void) rethrows -> Double {
-                var a = rusage(), b = rusage()
+            // Page faults per start+join (getrusage): of the reaped children, and of this process
+            // (after a fork the parent's first write to each page it shares with the child faults).
+            // And the CPU time (user + system) each side used: less swayed by a loaded machine
+            // than the wall time.
+            struct Cost { var childFaults = 0.0, parentFaults = 0.0, childCPU = 0.0, parentCPU = 0.0 }
+            func faults(_ body: () throws -> Void) rethrows -> Cost {
+                var a = rusage(), b = rusage(), c = rusage(), d = rusage()
+                func us(_ r: rusage) -> Double {
+                    Double(r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1e6 + Double(r.ru_utime.tv_usec + r.ru_stime.tv_usec)
+                }
                 getrusage(RUSAGE_CHILDREN.rawValue, &a)
+                getrusage(RUSAGE_SELF.rawValue, &c)
                 for _ in 0..<200 { try body() }
+                getrusage(RUSAGE_SELF.rawValue, &d)
                 getrusage(RUSAGE_CHILDREN.rawValue, &b)
-                return Double(b.ru_minflt - a.ru_minflt) / 200
+                return Cost(childFaults: Double(b.ru_minflt - a.ru_minflt) / 200, parentFaults: Double(d.ru_minflt - c.ru_minflt) / 200,
+                            childCPU: (us(b) - us(a)) / 200, parentCPU: (us(d) - us(c)) / 200)
             }
-            print("child minor faults per start+join: forkline fork \(try childFaults { _ = try startJoin(.fork) }), bare fork \(childFaults { _ = bareFork() })")
-            // The forkserver's children of this process are its own (CLONE_PARENT): counted here too.
-            print("child minor faults per start+join: forkline forkserver \(try childFaults { _ = try startJoin(.forkserver) })")
+            for method in methods {
+                // The forkserver's children of this process are its own (CLONE_PARENT): counted here too.
+                let ours = try faults { _ = try startJoin(method) }
+                let bare = method == .spawn ? faults { _ = bareSpawn() } : faults { _ = bareFork() }
+                let peer = method == .spawn ? "bare posix_spawn" : "bare fork"
+                func f(_ x: Double) -> String { Report.fmt(x) }
+                print("per start+join, \(method): child \(f(ours.childFaults)) faults \(f(ours.childCPU)) us CPU, parent \(f(ours.parentFaults)) faults \(f(ours.parentCPU)) us CPU; \(peer): child \(f(bare.childFaults)) faults \(f(bare.childCPU)) us, parent \(f(bare.parentFaults)) faults \(f(bare.parentCPU)) us")
+            }
         }
         if args.contains("--start") { return print(json ? Report.json(figures) : Report.table(figures)) }
         // Untraced figures first: recordingCost turns tracing on for the rest of the run.
@@ -149,10 +182,12 @@ enum Bench {
         return Double(fl_monotonic_ns() - t0)
     }
 
-    static func bareSpawn() -> Double {
+    /// One posix_spawn+waitpid of this binary with `argument` (`--noop`: it exits at the top of
+    /// main), in ns.
+    static func bareSpawn(argument: String = "--noop") -> Double {
         let t0 = fl_monotonic_ns()
         var pid: pid_t = 0
-        let argv = [strdup("/proc/self/exe"), strdup("--noop"), nil]
+        let argv = [strdup("/proc/self/exe"), strdup(argument), nil]
         defer { for p in argv { free(p) } }
         _ = posix_spawn(&pid, "/proc/self/exe", nil, nil, argv, environ)
         var status: Int32 = 0

@@ -85,7 +85,7 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
                                      + NetScenarios.entries + PoolBinaryScenarios.entries
                                      + ClusterScenarios.entries + BarrierActionScenarios.entries + PoolAPIScenarios.entries
                                      + TaskRingScenarios.entries + ForkServerParents.entries
-                                     + ReplyRingScenarios.entries)
+                                     + ReplyRingScenarios.entries + SpawnEnvironment.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -353,6 +353,7 @@ case "scoped-tracing": try await ScopedTracing.run(method: m, dir: args[2])
 case "forkserver-setuid": ForkServerLimits.setuid()
 case "forkserver-nproc": ForkServerLimits.nproc()
 case "forkserver-env": try ForkServerEnv.run(method: m, dir: args[2])
+case "spawn-env-order": try SpawnEnvironment.run(method: m, dir: args[2])
 case "forkserver-parents": try ForkServerParents.run()
 case "start-faults": try StartFaults.run(count: count)
 case let s where s.hasPrefix("queue-") || s.hasPrefix("shm-"): try s.hasPrefix("shm-") ? SharedArrays.run(s, m, count) : Queues.run(s, m, count)
