@@ -31,7 +31,7 @@ public struct BinaryEncoder: Sendable {
     ///
     /// - Throws: what the value's `encode(to:)` throws.
     @usableFromInline
-    static func withPayload<T: Encodable, R>(_ value: T, message: Bool, _ body: (UnsafeRawBufferPointer, _ json: Bool) throws -> R) throws -> R {
+    package static func withPayload<T: Encodable, R>(_ value: T, message: Bool, _ body: (UnsafeRawBufferPointer, _ json: Bool) throws -> R) throws -> R {
         // A `BinaryCodable` type writes itself (one dynamic cast a value).
         if let r = try withBinaryPayloadIfConforming(value, { try body($0, false) }) { return r }
         let s = LinearEncoding.take()
