@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ForklineSpawn", targets: ["ForklineSpawn"]),
         .library(name: "ForklineReplay", targets: ["ForklineReplay"]),
         .library(name: "ForklineChannels", targets: ["ForklineChannels"]),
+        .library(name: "ForklineCodec", targets: ["ForklineCodec"]),
         .library(name: "ForklinePool", targets: ["ForklinePool"]),
         // `@BinaryCodable` (docs/codec.md): only this product builds swift-syntax, so a package
         // that uses `Forkline` alone does not pay for it.
@@ -43,8 +44,12 @@ let package = Package(
         // recorder's C); the recorder, ForklineTrace, writes it and re-exports it.
         .target(name: "ForklineTraceFormat"),
         .target(name: "ForklineTrace", dependencies: ["CForkline", "ForklineSystem", "ForklineTraceFormat"]),
-        .target(name: "ForklineSpawn", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace"]),
-        .target(name: "ForklineChannels", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace", "ForklineSpawn"]),
+        // The binary value format (docs/codec.md): BinaryEncoder/BinaryDecoder, BinaryCodable,
+        // JSONCoded. Pure Swift, depends on nothing: nothing in it records or forks. ForklineSpawn
+        // encodes entry arguments with it; ForklineChannels re-exports it.
+        .target(name: "ForklineCodec"),
+        .target(name: "ForklineSpawn", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace", "ForklineCodec"]),
+        .target(name: "ForklineChannels", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace", "ForklineSpawn", "ForklineCodec"]),
         .target(name: "ForklinePool", dependencies: ["CForkline", "ForklineSystem", "ForklineTrace", "ForklineSpawn", "ForklineChannels"]),
         .target(
             name: "ForklineService",

@@ -1,8 +1,12 @@
 import FoundationEssentials
+import ForklineCodec
 import ForklineTrace
 import ForklineSystem
 
 /// A named function a child process can run, with Codable arguments.
+///
+/// The arguments travel to the child in Forkline's binary codec (docs/codec.md), so a type
+/// that is ``BinaryCodable`` is written and read by its own code.
 ///
 /// spawn and forkserver children start in a fresh process, so they cannot run a closure: they
 /// run an entry point found by name. Register every entry point with
@@ -59,24 +63,31 @@ extension EntryPoint: RunnableEntryPoint {
     package func run(encodedArguments: [UInt8]) throws {
         let args: Arguments
         do {
-            args = try JSONDecoder().decode(Arguments.self, from: Data(encodedArguments))
+            args = try Self.decodeArguments(encodedArguments)
         } catch {
             throw SpawnError(.encoding, "entry point '\(name)': cannot decode its arguments: \(error)")
         }
         try body(args)
     }
 
-    /// Runs the argument decoder on bytes that are not JSON (the forkserver, before it serves):
-    /// it fails in its scanner, before any `init(from:)` runs, having made on its way the generic
-    /// metadata its path for `Arguments` needs. Children inherit it made instead of each
-    /// demangling and building it (docs/spawn.md, "What a child costs beyond a bare fork").
+    /// The arguments in `bytes`: a binary payload (first byte `0xFB`, as ``encode(_:)`` writes
+    /// it), else JSON, which a remote pool worker's launcher leaves in its environment
+    /// (docs/cluster.md). JSON text never starts with `0xFB` (not a byte of UTF-8).
+    static func decodeArguments(_ bytes: [UInt8]) throws -> Arguments {
+        if bytes.first == BinaryFormat.magic { return try BinaryDecoder().decode(Arguments.self, from: bytes) }
+        return try JSONDecoder().decode(Arguments.self, from: Data(bytes))
+    }
+
+    /// Runs the argument decoder's first steps for `Arguments` (the forkserver, before it
+    /// serves), stopping before any `init(from:)`: no user code runs. Children inherit what it
+    /// made (docs/spawn.md, "What a child costs beyond a bare fork").
     func rehearseDecoding() {
-        _ = try? JSONDecoder().decode(Arguments.self, from: Data("!".utf8))
+        BinaryDecoder.rehearse(Arguments.self)
     }
 
     func encode(_ arguments: Arguments) throws(SpawnError) -> [UInt8] {
         do {
-            return Array(try JSONEncoder().encode(arguments))
+            return try BinaryEncoder().encode(arguments)
         } catch {
             throw SpawnError(.encoding, "entry point '\(name)': cannot encode its arguments: \(error)")
         }
@@ -135,14 +146,19 @@ enum EntryRegistry {
     /// Asks the runtime, once, whether each registered entry point is runnable (the cast its
     /// child makes first). In the forkserver: the answer is cached in memory its children share,
     /// where each child otherwise scanned the binary's conformance records itself (~13 page
-    /// faults a child, perf -e page-faults), and rehearses each `EntryPoint`'s argument decoding
-    /// on bytes that are not JSON (``EntryPoint/rehearseDecoding()``). No user code runs.
+    /// faults a child, perf -e page-faults), rehearses each `EntryPoint`'s argument decoding
+    /// up to its own code (``EntryPoint/rehearseDecoding()``), and round-trips a struct of the
+    /// server's own through the binary codec, so that the decoder's shared paths exist before
+    /// the first fork. No user code runs.
     static func prepareForChildren() {
         let all = table.withLock { Array($0.entries.values) }
         for e in all {
             _ = e as? any RunnableEntryPoint
             (e as? any DecodingRehearsal)?.rehearseDecoding()
         }
+        struct Probe: Codable { var a: Int; var b: String; var c: [UInt8]; var d: Double?; var e: [Int] }
+        let probe = try? BinaryEncoder().encode(Probe(a: 1, b: "b", c: [1], d: 0.5, e: [2]))
+        _ = probe.flatMap { try? BinaryDecoder().decode(Probe.self, from: $0) }
     }
 
     /// Throws unless a spawn or forkserver child can find `entry`: `bootstrap` ran in this

@@ -84,21 +84,12 @@ enum ForkServer {
     }
 
     /// Runs once what every child runs first, so that children inherit it done: the lazily
-    /// created globals a child resets after the fork or uses at exit, and Foundation's generic
-    /// JSON decoder types (an entry point's arguments are JSON). Each child otherwise repeated
+    /// created globals a child resets after the fork or uses at exit, and the binary decoder's
+    /// first steps for each entry's arguments. Each child otherwise repeated
     /// this on its way to the entry; it was ~30% of a child's CPU (docs/benchmarks.md).
     static func warmUp() {
         ChildSetup.prepareParent()
-        EntryRegistry.prepareForChildren()
-        struct Probe: Codable { var a: Int; var b: String; var c: [UInt8]; var d: Double? }
-        let data = try? JSONEncoder().encode(Probe(a: 1, b: "b", c: [1], d: 0.5))
-        _ = data.flatMap { try? JSONDecoder().decode(Probe.self, from: $0) }
-        // A small argument (14 bytes or fewer, `{"n":1}`) is an inline `Data`, whose bytes the
-        // decoder reads through another path than the probe's, with type metadata of its own:
-        // made here, not in each child (~12 of a forkserver child's faults, perf record -e
-        // exceptions:page_fault_user of forkline-bench --start --forkserver).
-        struct Small: Codable { var a: Int }
-        _ = try? JSONDecoder().decode(Small.self, from: Data(#"{"a":1}"#.utf8))
+        EntryRegistry.prepareForChildren() // entry arguments are the binary codec's: its decoder rehearsed (EntryPoint.swift)
     }
 
     /// Traces the server into `directory`: at start, or at the first request that is traced (its

@@ -8,7 +8,7 @@ import Testing
 /// rewrites the lists).
 @Suite("The public surface is the checked-in list")
 struct PublicSurfaceTests {
-    static let modules = ["ForklineTraceFormat", "ForklineTrace", "ForklineSpawn", "ForklineChannels", "ForklinePool", "ForklineReplay", "ForklineService", "Forkline"]
+    static let modules = ["ForklineTraceFormat", "ForklineTrace", "ForklineCodec", "ForklineSpawn", "ForklineChannels", "ForklinePool", "ForklineReplay", "ForklineService", "Forkline"]
 
     static var repository: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -17,11 +17,12 @@ let codecBlob = PoolFunction<CodecBlob, CodecBlob>("codec-blob") { b in
 }
 
 enum CodecScenarios {
-    static let entries: [any AnyEntryPoint] = [codecReverse, codecBlob] + BinaryCodableScenarios.entries
+    static let entries: [any AnyEntryPoint] = [codecReverse, codecBlob] + BinaryCodableScenarios.entries + EntryArgScenarios.entries
 
     static func run(_ scenario: String, _ m: StartMethod) async throws {
         switch scenario {
         case let s where s.hasPrefix("codec-binary-"): try await BinaryCodableScenarios.run(s, m)
+        case let s where s.hasPrefix("codec-entry-"): try EntryArgScenarios.run(s, m)
         case "codec-pool-bytes":
             // Four 256 KiB [UInt8] inputs and a struct of bytes, through two workers.
             let inputs = (0..<4).map { k in (0..<(256 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ k) } }

@@ -1,9 +1,14 @@
 import FoundationEssentials
 
 /// Key, value pairs into an open `object` container of a ``LinearEncoding``.
+///
+/// Its id is in `cell` when the container is one the state keeps and hands out again
+/// (``LinearEncoding/keyed(_:id:)``), else `fixed`.
 struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let state: LinearEncoding
-    let id: Int
+    let fixed: Int
+    let cell: UnsafeMutablePointer<Int>?
+    var id: Int { cell?.pointee ?? fixed }
     var codingPath: [any CodingKey] { state.path(to: id) }
 
     @inline(__always)
@@ -32,7 +37,7 @@ struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey k: Key) -> KeyedEncodingContainer<NestedKey> {
         key(k)
-        return KeyedEncodingContainer(BinaryKeyedEncoding<NestedKey>(state: state, id: state.push(BinaryFormat.object, key: k)))
+        return state.keyed(NestedKey.self, id: state.push(BinaryFormat.object, key: k))
     }
     mutating func nestedUnkeyedContainer(forKey k: Key) -> any UnkeyedEncodingContainer {
         key(k)
@@ -87,7 +92,7 @@ struct BinaryUnkeyedEncoding: UnkeyedEncodingContainer {
     }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         next()
-        return KeyedEncodingContainer(BinaryKeyedEncoding<NestedKey>(state: state, id: state.push(BinaryFormat.object, key: BinaryIndexKey(count - 1))))
+        return state.keyed(NestedKey.self, id: state.push(BinaryFormat.object, key: BinaryIndexKey(count - 1)))
     }
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
         next()

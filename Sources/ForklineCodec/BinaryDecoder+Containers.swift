@@ -7,24 +7,19 @@ import Glibc
 /// so the container reads them in place from a cursor (no scan, no table); the first look-up that
 /// misses the cursor (a field asked for out of order, a missing optional, `allKeys`) scans the
 /// container once into a table of (key, value) offsets, used from then on.
+///
+/// Its place in the payload is in `cell` when the container is one the state keeps and hands
+/// out again (``DecodingSource/keyed(_:at:codingPath:)``), else `fixed`.
 struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let source: DecodingSource
-    var codingPath: [any CodingKey]
-    /// The offset of the container's `object` tag.
-    let start: Int
-    /// The container's entry in `source.cursors`.
-    let index: Int
+    let fixed: KeyedPlace
+    let cell: UnsafeMutablePointer<KeyedPlace>?
 
-    init(source: DecodingSource, at: Int, codingPath: [any CodingKey]) throws {
-        self.source = source
-        self.codingPath = codingPath
-        let t = try source.tag(at, { codingPath })
-        guard t == BinaryFormat.object else {
-            throw DecodingError.typeMismatch([String: Any].self, .init(codingPath: codingPath, debugDescription: "binary payload, byte \(at): expected a keyed container, found \(source.tagName(t))"))
-        }
-        start = at
-        index = source.addCursor(at)
-    }
+    var codingPath: [any CodingKey] { cell?.pointee.codingPath ?? fixed.codingPath }
+    /// The offset of the container's `object` tag.
+    var start: Int { cell?.pointee.start ?? fixed.start }
+    /// The container's entry in `source.cursors`.
+    var index: Int { cell?.pointee.index ?? fixed.index }
 
     /// The value offset of the field at the cursor `c` if its key is `key`, read without a copy.
     func atCursor(_ c: Int, _ key: Key) -> Int? {
@@ -139,9 +134,9 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
         let s = source
         return try field(key) { at, path in
-            let c = try BinaryKeyedDecoding<NestedKey>(source: s, at: at, codingPath: path())
+            let c = try s.keyed(NestedKey.self, at: at, codingPath: path())
             at = try s.skip(at, path)
-            return KeyedDecodingContainer(c)
+            return c
         }
     }
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
@@ -253,9 +248,9 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         let s = source
         return try take { at, p in
-            let c = try BinaryKeyedDecoding<NestedKey>(source: s, at: at, codingPath: p())
+            let c = try s.keyed(NestedKey.self, at: at, codingPath: p())
             at = try s.skip(at, p)
-            return KeyedDecodingContainer(c)
+            return c
         }
     }
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {

@@ -81,7 +81,7 @@ extension BinaryEncoder {
 
     /// `value`'s ``BinaryCodable`` payload if its type conforms (one dynamic cast), else nil.
     static func withBinaryPayloadIfConforming<T: Encodable, R>(_ value: T, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
-        guard let type = T.self as? any BinaryCodable.Type else { return nil }
+        guard let type = BinaryConformance.of(T.self) else { return nil }
         func open<B: BinaryCodable>(_: B.Type) throws -> R {
             try withBinaryPayload(unsafeBitCast(value, to: B.self), body)
         }
@@ -119,7 +119,7 @@ extension BinaryDecoder {
 
     /// A `T` decoded by its ``BinaryCodable`` code if its type conforms (one dynamic cast), else nil.
     static func decodeBinaryIfConforming<T: Decodable>(_: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T? {
-        guard let type = T.self as? any BinaryCodable.Type else { return nil }
+        guard let type = BinaryConformance.of(T.self) else { return nil }
         func open<B: BinaryCodable>(_: B.Type) throws -> T {
             unsafeBitCast(try decodeBinary(B.self, from: bytes), to: T.self)
         }
