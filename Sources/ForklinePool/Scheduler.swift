@@ -132,6 +132,8 @@ package struct Scheduler: Sendable {
     /// By task id: an array, not a dictionary (``TaskTable``).
     var tasks = TaskTable<TaskState>()
     var queue = TaskQueue()
+    /// ``dispatch(now:)``'s working arrays, reused between calls.
+    var scratch = DispatchScratch()
     var nextWorker: WorkerID = 1
     /// The live workers' ids in order (kept beside `workers`, so dispatch does not sort).
     var ids: [WorkerID] = []
