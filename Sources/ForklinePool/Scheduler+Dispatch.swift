@@ -4,28 +4,37 @@ extension Scheduler {
     /// Each worker is looked at once per call (its load kept in a local table while tasks are
     /// handed out) and each task once: the profile of tiny tasks at chunksize 1 had this
     /// function, called after every reply, looking up and copying each worker per queued task.
+    /// The table of open workers and the list of picks are flat arrays kept between calls
+    /// (``DispatchScratch``): a later profile had each call paying a runtime metadata look-up
+    /// and an allocation for its `[[TaskID]]` batches; only each `send`'s own arrays are new.
     package mutating func dispatch(now: UInt64) -> [Action] {
         guard phase == .running || phase == .closing, !queue.isEmpty else { return [] }
         let window = currentWindow
-        // The workers that may take tasks now: (id, held, bytes in flight, assigned).
-        var open: [(id: WorkerID, held: Int, bytes: Int, assigned: Int)] = []
+        var open = scratch.open
+        var picks = scratch.picks
+        scratch = DispatchScratch()  // its arrays uniquely referenced here while in use
+        defer {
+            open.removeAll(keepingCapacity: true)
+            picks.removeAll(keepingCapacity: true)
+            scratch = DispatchScratch(open: open, picks: picks)
+        }
         for w in ids {
             guard let worker = workers[w], worker.ready, !worker.stopping, !worker.gone, worker.killedFor == nil,
                   worker.outstanding.count < window else { continue }
             if let max = config.maxTasksPerChild, worker.assigned >= max { continue }
-            open.append((w, worker.outstanding.count, worker.bytesInFlight, worker.assigned))
+            open.append(OpenWorker(id: w, held: worker.outstanding.count, bytes: worker.bytesInFlight,
+                                   assigned: worker.assigned, given: 0))
         }
         guard !open.isEmpty else { return [] }
-        var batches: [[TaskID]] = Array(repeating: [], count: open.count)
-        var attempts: [[Int]] = Array(repeating: [], count: open.count)
-        var order: [Int] = []  // the workers in the order they were first given a task
+        var senders = 0  // how many workers were given a task
         while let next = queue.first {
             guard let task = tasks[next] else {
                 _ = queue.popFirst()
                 continue
             }
             var best = -1
-            for (k, o) in open.enumerated() {
+            for k in open.indices {
+                let o = open[k]
                 guard o.held < window else { continue }
                 if let max = config.maxTasksPerChild, o.assigned >= max { continue }
                 if o.held > 0 && o.bytes + task.size > config.windowBytes { continue }
@@ -35,21 +44,44 @@ extension Scheduler {
             _ = queue.popFirst()
             let w = open[best].id
             if open[best].held == 0 { workers[w]!.headSince = now }
+            if open[best].given == 0 {
+                senders += 1
+                open[best].order = senders
+            }
             open[best].held += 1
             open[best].bytes += task.size
             open[best].assigned += 1
+            open[best].given += 1
             tasks[next]!.worker = w
-            if batches[best].isEmpty { order.append(best) }
-            batches[best].append(next)
-            attempts[best].append(task.attempt)
+            picks.append(Pick(worker: best, task: next, attempt: task.attempt))
+        }
+        guard senders > 0 else { return [] }
+        // One send per worker given tasks, in the order each was first given one, its tasks in
+        // the order they were handed out: each worker's start in the picks once grouped
+        // (counting sort by `order`), then the picks placed there, with no array per worker.
+        // One worker (the commonest case after a reply): the picks are its batch as they are.
+        var start = senders == 1 ? [0, picks.count] : Array(repeating: 0, count: senders + 1)
+        var grouped = picks
+        if senders > 1 {
+            for o in open where o.given > 0 { start[o.order] = o.given }
+            for r in 1...senders { start[r] += start[r - 1] }  // start[r - 1]: where rank r begins
+            var fill = start
+            for p in picks {
+                let r = open[p.worker].order
+                grouped[fill[r - 1]] = p
+                fill[r - 1] += 1
+            }
         }
         var actions: [Action] = []
-        for k in order {
-            let o = open[k]
-            workers[o.id]!.outstanding.append(contentsOf: batches[k])
+        actions.reserveCapacity(senders)
+        for r in 1...senders {
+            let slice = grouped[start[r - 1]..<start[r]]
+            let o = open[slice.first!.worker]
+            let batch = slice.map(\.task)
+            workers[o.id]!.outstanding.append(contentsOf: batch)
             workers[o.id]!.bytesInFlight = o.bytes
             workers[o.id]!.assigned = o.assigned
-            actions.append(.send(o.id, batches[k], attempts: attempts[k]))
+            actions.append(.send(o.id, batch, attempts: slice.map(\.attempt)))
         }
         return actions
     }
@@ -105,4 +137,29 @@ struct TaskQueue: Sendable {
         }
         return Array(items[head...])
     }
+}
+
+/// A worker that may take tasks in one ``Scheduler/dispatch(now:)``: its load as tasks are
+/// handed out, and when it was first given one (`order`, 1 for the first).
+struct OpenWorker: Sendable {
+    var id: Scheduler.WorkerID
+    var held: Int
+    var bytes: Int
+    var assigned: Int
+    var given: Int
+    var order = 0
+}
+
+/// One task handed out by a dispatch: to `open[worker]`.
+struct Pick: Sendable {
+    var worker: Int
+    var task: Scheduler.TaskID
+    var attempt: Int
+}
+
+/// ``Scheduler/dispatch(now:)``'s working arrays, kept between calls so that a call allocates
+/// only its sends' own arrays (emptied after each call, their capacity kept).
+struct DispatchScratch: Sendable {
+    var open: [OpenWorker] = []
+    var picks: [Pick] = []
 }

@@ -176,8 +176,10 @@ final class TaskRing: @unchecked Sendable {
         return r.end <= consumed
     }
 
-    /// Announces what is in the ring, waking the worker only if it sleeps.
-    func announce() { _ = fl_ring_announce_wake(base) }
+    /// Announces what is in the ring, waking the worker only if it sleeps (its flag raised): a
+    /// worker still running costs no system call. True when it woke the worker.
+    @discardableResult
+    func announce() -> Bool { fl_ring_announce_wake(base) == 1 }
 
     /// Wakes the worker whatever it was told (before its connection is closed).
     func wake() { fl_ring_wake(base) }
