@@ -168,6 +168,12 @@ enum ForkServerClient {
             if session >= 0 { giveBackSession(sock, keep: false) } else { Sys.close(sock) }
             throw SpawnError(.forkserverFailed, "\(child.name): sending the request to the forkserver failed (errno \(err))")
         }
+        // The answer is waited for in poll, not in recvmsg: the server's read of the request frees
+        // its bytes, and the kernel's write-space wake-up of this socket wakes a reader blocked in
+        // recvmsg for nothing, while poll filters wake-ups by event (perf record of sched_switch:
+        // the requester woke and slept again in the middle of the server's work, two context
+        // switches on the start's path when both run on one CPU).
+        _ = Syscall.waitReadable(sock, timeoutMs: -1)
         // On the kept connection nothing follows the answer: it is read with one call.
         guard let (response, _) = Wire.receive(on: sock, maxFDs: 0, prefetch: session >= 0, ForkResponse.init(decoding:)) else {
             if session >= 0 { giveBackSession(sock, keep: false) } else { Sys.close(sock) }
