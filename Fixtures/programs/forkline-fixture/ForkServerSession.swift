@@ -40,6 +40,8 @@ enum ForkServerSession {
             let c = try ChildProcess(entry: sessionExit, arguments: Number(n: Int(code)))
             try c.start()
             return try c.join(timeout: nil).map { "\($0)" } ?? "none"
+        } catch let e as SpawnError {
+            return "error \(e.code)"
         } catch {
             return "error \(error)"
         }
@@ -79,6 +81,38 @@ enum ForkServerSession {
         try forked.start()
         print("fork child status \(try forked.join(timeout: nil).map { "\($0)" } ?? "none")")
         print("zombies \(Zombies.count())")
+        // The server dies (the only child left): the next starts fail, none hangs.
+        if let server = childPids().first {
+            kill(server, SIGKILL)
+            while childPids().contains(server) && !isZombie(server) { usleep(1000) }
+            print("server killed: \(startJoin(1)) then \(startJoin(2))")
+        }
+    }
+
+    /// This process's children, from /proc.
+    static func childPids() -> [pid_t] {
+        guard let d = opendir("/proc") else { return [] }
+        defer { closedir(d) }
+        var out: [pid_t] = []
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard let pid = pid_t(name), let fields = stat(pid) else { continue }
+            if fields.count > 1, pid_t(fields[1]) == getpid() { out.append(pid) }
+        }
+        return out
+    }
+
+    static func isZombie(_ pid: pid_t) -> Bool { stat(pid)?.first == "Z" }
+
+    /// The fields of /proc/PID/stat after the command name: state, ppid, ...
+    static func stat(_ pid: pid_t) -> [String]? {
+        guard let f = fopen("/proc/\(pid)/stat", "r") else { return nil }
+        defer { fclose(f) }
+        var buf = [CChar](repeating: 0, count: 512)
+        guard fgets(&buf, 512, f) != nil else { return nil }
+        let line = String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let close = line.lastIndex(of: ")") else { return nil }
+        return line[line.index(after: close)...].split(separator: " ").map(String.init)
     }
 
     final class ThreadArg: Sendable {
