@@ -165,7 +165,8 @@ enum ForkServer {
 
     /// Reads one request from `conn` (whose peer connected as pid `peer`) and serves it. On the
     /// owner's kept connection (`onSession`) every request must be for a child of the owner's:
-    /// any other is refused and the connection closed, since it can carry no child's status.
+    /// any other is refused with an error answer (the connection can carry no child's status),
+    /// and the connection stays open for the next request.
     static func serve(_ conn: Int32, peer: Int32, onSession: Bool, server: BootstrapPayload, owner: Int32) -> Served {
         // The requester sends nothing more until it has an answer: one read takes the request.
         guard let (request, received) = Wire.receive(on: conn, maxFDs: Int(FL_MAX_PASSED_FDS), prefetch: true,
@@ -177,7 +178,8 @@ enum ForkServer {
         defer { if holdingReceived { for fd in received { Sys.close(fd) } } }
         let sibling = request.ownChild && owner > 0 && peer == owner
         if onSession && !sibling {
-            _ = Wire.send(ForkResponse(pid: nil, error: "a kept connection carries only requests for the owner's own children").encoded, fds: [], on: conn)
+            let refusal = ForkResponse(pid: nil, error: "a kept connection carries only requests for the owner's own children")
+            if Wire.send(refusal.encoded, fds: [], on: conn) == nil { return .kept }
             Sys.close(conn)
             return .closed
         }

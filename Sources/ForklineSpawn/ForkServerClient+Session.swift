@@ -51,13 +51,15 @@ extension ForkServerClient {
         if !ours || !keep { Sys.close(fd) }
     }
 
-    /// Keeps `fd`, a new connection on which the server made a child ours, as the connection for
-    /// the owner's next requests; false (the caller closes it) when one is kept already.
-    static func keepSession(_ fd: Int32) -> Bool {
+    /// Keeps `fd`, a new connection to the server at `address` on which it made a child ours, as
+    /// the connection for the owner's next requests; false (the caller closes it) when one is
+    /// kept already, or the server was replaced meanwhile.
+    static func keepSession(_ fd: Int32, to address: String) -> Bool {
         let me = getpid()
         let uid = geteuid()
         return state.withLock { s -> Bool in
-            guard var server = s, server.owned, server.uid == uid, server.session < 0 else { return false }
+            guard var server = s, server.owned, server.uid == uid, server.address == address,
+                  server.session < 0 else { return false }
             server.session = fd
             server.sessionPid = me
             server.sessionBusy = false

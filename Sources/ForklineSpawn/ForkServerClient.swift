@@ -183,7 +183,7 @@ enum ForkServerClient {
             // The server answers a kept connection with a child of ours or an error, nothing else.
             giveBackSession(sock, keep: response.yours || response.pid == nil)
         } else if response.pid == nil || response.yours {
-            if !(response.yours && request.keep && keepSession(sock)) { Sys.close(sock) }
+            if !(response.yours && request.keep && keepSession(sock, to: address)) { Sys.close(sock) }
         }
         guard let pid = response.pid else {
             if response.errno != 0 {
