@@ -40,9 +40,14 @@ enum ForkServer {
         ForkServerClient.adopt(address: payload.forkserverAddress)
         startTracing(payload, into: payload.traceDirectory)
         var children: [Child] = []
+        // The owner's kept connections (ForkServerClient+Session.swift): each carries its
+        // requests, one at a time, and no child's status.
+        var sessions: [Int32] = []
         while true {
             var fds = [pollfd(fd: control, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            for s in sessions { fds.append(pollfd(fd: s, events: Int16(POLLIN), revents: 0)) }
+            let base = fds.count
             for c in children {
                 fds.append(pollfd(fd: c.pidfd, events: Int16(POLLIN), revents: 0))
                 fds.append(pollfd(fd: c.conn, events: Int16(POLLIN), revents: 0))  // -1 is ignored by poll
@@ -51,8 +56,8 @@ enum ForkServer {
             if fds[0].revents != 0 { break }  // the owner exited or closed us
             var i = 0
             while i < children.count {
-                let exited = fds[2 + 2 * i].revents != 0
-                let hungUp = children[i].conn >= 0 && fds[3 + 2 * i].revents != 0
+                let exited = fds[base + 2 * i].revents != 0
+                let hungUp = children[i].conn >= 0 && fds[base + 1 + 2 * i].revents != 0
                 if hungUp && !exited {
                     // The requester is gone (or broke protocol): its child must not outlive it.
                     _ = fl_pidfd_send_signal(children[i].pidfd, SIGKILL)
@@ -66,14 +71,28 @@ enum ForkServer {
                     }
                     Sys.close(children[i].pidfd)
                     children.remove(at: i)
-                    fds.remove(at: 2 + 2 * i)
-                    fds.remove(at: 2 + 2 * i)
+                    fds.remove(at: base + 2 * i)
+                    fds.remove(at: base + 2 * i)
                     continue
                 }
                 i += 1
             }
-            if fds[1].revents != 0, let child = accept(listener: listener, control: control, server: payload, owner: owner) {
-                children.append(child)
+            var open: [Int32] = []
+            for (j, conn) in sessions.enumerated() {
+                guard fds[2 + j].revents != 0 else {
+                    open.append(conn)
+                    continue
+                }
+                // A request, or the owner closed it (EOF: receive fails): its children are its own.
+                if case .kept = serve(conn, peer: owner, onSession: true, server: payload, owner: owner) { open.append(conn) }
+            }
+            sessions = open
+            if fds[1].revents != 0, let (conn, served) = accept(listener: listener, server: payload, owner: owner) {
+                switch served {
+                case .relayed(let child): children.append(child)
+                case .kept: sessions.append(conn)
+                case .closed: break
+                }
             }
         }
         // Shutting down: end what is left, reap it, and exit cleanly.
@@ -107,9 +126,10 @@ enum ForkServer {
         }
     }
 
-    /// Serves one request. A child for `owner` (the server's parent, when it may be forked with
-    /// CLONE_PARENT; 0 otherwise) is the owner's own: nothing to track, so nil is returned.
-    static func accept(listener: Int32, control: Int32, server: BootstrapPayload, owner: Int32) -> Child? {
+    /// Accepts a connection and serves its request. A child for `owner` (the server's parent,
+    /// when it may be forked with CLONE_PARENT; 0 otherwise) is the owner's own: nothing to
+    /// track; its connection is kept when the request asks for it.
+    static func accept(listener: Int32, server: BootstrapPayload, owner: Int32) -> (conn: Int32, served: Served)? {
         let conn = fl_accept_cloexec(listener)
         guard conn >= 0 else { return nil }
         guard peerIsSameUser(conn) else {
@@ -119,12 +139,41 @@ enum ForkServer {
             Sys.close(conn)
             return nil
         }
-        guard let (request, received) = Wire.receive(on: conn, maxFDs: Int(FL_MAX_PASSED_FDS), ForkRequest.init(decoding:)) else {
+        // The requester's pid as the kernel saw it connect: only the owner gets its own child.
+        let peer = owner > 0 ? Int32(truncatingIfNeeded: fl_peer_pid(conn)) : 0
+        return (conn, serve(conn, peer: peer, onSession: false, server: server, owner: owner))
+    }
+
+    /// What became of a connection after one request.
+    enum Served {
+        /// It is the child's status channel.
+        case relayed(Child)
+        /// The owner's kept connection (ForkServerClient+Session.swift), open for its next request.
+        case kept
+        /// Closed.
+        case closed
+    }
+
+    /// Reads one request from `conn` (whose peer connected as pid `peer`) and serves it. On the
+    /// owner's kept connection (`onSession`) every request must be for a child of the owner's:
+    /// any other is refused with an error answer (the connection can carry no child's status),
+    /// and the connection stays open for the next request.
+    static func serve(_ conn: Int32, peer: Int32, onSession: Bool, server: BootstrapPayload, owner: Int32) -> Served {
+        // The requester sends nothing more until it has an answer: one read takes the request.
+        guard let (request, received) = Wire.receive(on: conn, maxFDs: Int(FL_MAX_PASSED_FDS), prefetch: true,
+                                                     ForkRequest.init(decoding:)) else {
             Sys.close(conn)
-            return nil
+            return .closed
         }
         var holdingReceived = true
         defer { if holdingReceived { for fd in received { Sys.close(fd) } } }
+        let sibling = request.ownChild && owner > 0 && peer == owner
+        if onSession && !sibling {
+            let refusal = ForkResponse(pid: nil, error: "a kept connection carries only requests for the owner's own children")
+            if Wire.send(refusal.encoded, fds: [], on: conn) == nil { return .kept }
+            Sys.close(conn)
+            return .closed
+        }
         let stdioCount = request.stdio.prefix(3).filter { $0 }.count
         let stdio = Array(received.prefix(stdioCount))
         let inherited = Array(received.dropFirst(stdioCount))
@@ -140,8 +189,6 @@ enum ForkServer {
         // Found and cast here, where that code is mapped already, rather than in each child.
         let runnable = EntryRegistry.lookup(c.entry) as? any RunnableEntryPoint
         let crashReport = ChildSetup.wantsRuntimeCrashReport(in: request.environment)
-        // The requester's pid as the kernel saw it connect: only the owner gets its own child.
-        let sibling = request.ownChild && owner > 0 && fl_peer_pid(conn) == owner
         let parentPid = sibling ? owner : getpid()
         let pid = sibling ? fl_fork_sibling() : Glibc.fork()
         let forkErrno = pid >= 0 ? 0 : sibling ? -pid : errno
@@ -159,7 +206,7 @@ enum ForkServer {
             if !ChildSetup.applyEnvironment(request.environment, cwd: request.workingDirectory) { fl_exit_now(1) }
             ChildProcess.becomeChild(name: c.name, puid: c.puid, parent: ProcessIdentity(pid: c.parentPid, name: "", puid: c.parentPuid),
                                      runtimeCrashReport: crashReport)
-            ForkServerClient.adopt(address: server.forkserverAddress)
+            // The server's own address is inherited (the server adopted it at its start).
             ChildProcess.runEntry(c, origin: Tracer.Origin(
                 parentPuid: c.parentPuid, parentPid: c.parentPid, forkerPuid: server.puid,
                 forkSeq: pending?.seq ?? 0, method: .forkserver, name: c.name, entry: c.entry), immediate: true,
@@ -174,15 +221,15 @@ enum ForkServer {
         guard pid > 0 else {
             let err = forkErrno
             pending?.cancel()
-            _ = Wire.send(ForkResponse(pid: nil, error: "fork failed: \(String(cString: strerror(err)))", errno: err).encoded, fds: [], on: conn)
+            let sent = Wire.send(ForkResponse(pid: nil, error: "fork failed: \(String(cString: strerror(err)))", errno: err).encoded, fds: [], on: conn)
+            if onSession && sent == nil { return .kept }
             Sys.close(conn)
-            return nil
+            return .closed
         }
         pending?.setInt32(pid, at: 0)
         pending?.commit()
         if sibling {
-            handOver(pid, on: conn)
-            return nil
+            return handOver(pid, on: conn, keep: onSession || request.keep) ? .kept : .closed
         }
         let pidfd = fl_pidfd_open(pid)
         if pidfd < 0 {
@@ -190,10 +237,10 @@ enum ForkServer {
             _ = Sys.waitForExit(pid)
             _ = Wire.send(ForkResponse(pid: nil, error: "pidfd_open failed (errno \(-pidfd))", errno: -pidfd).encoded, fds: [], on: conn)
             Sys.close(conn)
-            return nil
+            return .closed
         }
         _ = Wire.send(ForkResponse(pid: pid, error: nil).encoded, fds: [], on: conn)
-        return Child(pid: pid, pidfd: pidfd, conn: conn)
+        return .relayed(Child(pid: pid, pidfd: pidfd, conn: conn))
     }
 
     /// Reserves the `fork` record; not inlined, so that its argument array is freed before the
@@ -209,15 +256,20 @@ enum ForkServer {
 
     /// Answers the owner with a child it reaps itself; one it cannot be told of (it hung up
     /// mid-request) is killed, left for the owner to reap at its exit or by its death signal.
-    static func handOver(_ pid: Int32, on conn: Int32) {
+    /// Returns whether the connection stays open for the owner's next request (`keep`).
+    static func handOver(_ pid: Int32, on conn: Int32, keep: Bool) -> Bool {
         if Wire.send(ForkResponse(pid: pid, error: nil, yours: true).encoded, fds: [], on: conn) != nil {
             let pidfd = fl_pidfd_open(pid)
             if pidfd >= 0 {
                 _ = fl_pidfd_send_signal(pidfd, SIGKILL)
                 Sys.close(pidfd)
             }
+            Sys.close(conn)
+            return false
         }
+        if keep { return true }
         Sys.close(conn)
+        return false
     }
 
     /// Only processes of our own user may ask for children.

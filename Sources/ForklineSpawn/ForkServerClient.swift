@@ -1,6 +1,7 @@
 import CForkline
 import ForklineSystem
 import ForklineTrace
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -24,6 +25,13 @@ enum ForkServerClient {
         var environment: [UInt8]? = nil
         /// The effective uid the server runs as: it serves only requests of that uid.
         var uid: uid_t = geteuid()
+        /// The connection this process, the owner, keeps to the server for its requests
+        /// (``ForkServerClient/takeSession()``), -1 until the server made a child ours on it.
+        var session: Int32 = -1
+        /// The process that made `session` (a fork child inherits the number, never the use).
+        var sessionPid: pid_t = 0
+        /// A thread is exchanging a request on `session`: others connect for their own.
+        var sessionBusy = false
     }
 
     static let state = ForkSafeLock<Server?>(nil)
@@ -43,8 +51,16 @@ enum ForkServerClient {
         state.withLock { $0 = Server(address: address, owned: false) }
     }
 
+    /// This process started a server (its own, or one retired since): set once, never cleared
+    /// but in a fork child. A child of a process that owns none (every forkserver child) then
+    /// finds nothing to forget without taking, and so writing, the locks' pages (each written
+    /// page of a fork child's costs a copy-on-write fault, ~5 us here).
+    static let ownsAServer = Atomic<Bool>(false)
+
     /// In a fork child: the server is the parent's; keep using its address, never reap it.
     static func resetAfterFork() {
+        guard ownsAServer.load(ordering: .relaxed) else { return }
+        ownsAServer.store(false, ordering: .relaxed)
         state.withLock { s in
             if let old = s { s = Server(address: old.address, owned: false, uid: old.uid) }
         }
@@ -58,11 +74,18 @@ enum ForkServerClient {
             // None, or one for the uid this process had before it dropped privileges (that one
             // refuses us): start one for the uid we have now.
             let server = try launchServer()
+            ownsAServer.store(true, ordering: .relaxed)
             let old = state.withLock { s in
                 defer { s = server }
                 return s
             }
-            if let old, old.owned { retired.withLock { $0.append(old) } }
+            if var old, old.owned {
+                // Its kept connection is closed here, or by the thread using it when it finds
+                // the server replaced (``giveBackSession(_:keep:)``): never by both.
+                if old.session >= 0 && !old.sessionBusy { Sys.close(old.session) }
+                old.session = -1
+                retired.withLock { $0.append(old) }
+            }
             return server.address
         }
     }
@@ -112,7 +135,9 @@ enum ForkServerClient {
                       environment: snapshot)
     }
 
-    /// Asks the server for a child; the connection becomes the child's status channel.
+    /// Asks the server for a child. The owner of the server asks over the connection it keeps
+    /// (``takeSession()``); any other request has a connection of its own, which becomes the
+    /// child's status channel unless the server makes the child the requester's own.
     static func start(_ child: ChildProcess, _ entry: any AnyEntryPoint, _ args: [UInt8],
                       _ io: inout ChildDescriptors) throws(SpawnError) -> ChildProcess.Started {
         let address = try ensureServer()
@@ -120,16 +145,15 @@ enum ForkServerClient {
         let requestSeq = Tracer.record(.request, [
             .uint(child.puid), .string(entry.name), .backtrace(Backtrace.captureIfTracing(skipping: 2)),
         ]) ?? 0
-        let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard sock >= 0 else { throw .system("socket", errno, "\(child.name): connecting to the forkserver") }
-        var rc: Int32
-        repeat { rc = Wire.withAddress(address) { connect(sock, $0, $1) } } while rc != 0 && errno == EINTR
-        if rc != 0 {
-            let err = errno
-            Sys.close(sock)
-            throw SpawnError(.forkserverFailed, "\(child.name): cannot reach the forkserver: \(String(cString: strerror(err)))",
-                             syscall: "connect", errno: err)
-        }
+        let ownChild = Sys.keepsChildStatus()
+        // A child the server makes ours needs no status channel: the owner's requests go over one
+        // kept connection (no connect, accept or close a start) when no other thread is using it.
+        let use = ownChild ? takeSession() : .busy
+        var session: Int32 = -1
+        if case .taken(let fd) = use { session = fd }
+        var askToKeep = false
+        if case .none = use { askToKeep = ownChild }
+        let sock = session >= 0 ? session : try connect(address, child.name)
         let payload = BootstrapPayload(
             role: .child, name: child.name, entry: entry.name, arguments: args, puid: child.puid,
             parentPuid: me.puid, parentPid: me.pid, forkerPuid: 0, forkSeq: 0, method: .forkserver,
@@ -139,30 +163,60 @@ enum ForkServerClient {
             child: payload, requestSeq: requestSeq,
             environment: requestEnvironment(child.options.environment),
             workingDirectory: child.options.workingDirectory, stdio: stdio,
-            inherited: child.options.inheritedDescriptors, ownChild: Sys.keepsChildStatus())
+            inherited: child.options.inheritedDescriptors, ownChild: ownChild, keep: askToKeep)
         if let err = Wire.send(request.encoded, fds: io.child.filter { $0 >= 0 } + child.options.inheritedDescriptors, on: sock) {
-            Sys.close(sock)
+            if session >= 0 { giveBackSession(sock, keep: false) } else { Sys.close(sock) }
             throw SpawnError(.forkserverFailed, "\(child.name): sending the request to the forkserver failed (errno \(err))")
         }
-        guard let (response, _) = Wire.receive(on: sock, maxFDs: 0, ForkResponse.init(decoding:)) else {
-            Sys.close(sock)
+        // The answer is waited for in poll, not in recvmsg: the server's read of the request frees
+        // its bytes, and the kernel's write-space wake-up of this socket wakes a reader blocked in
+        // recvmsg for nothing, while poll filters wake-ups by event (perf record of sched_switch:
+        // the requester woke and slept again in the middle of the server's work, two context
+        // switches on the start's path when both run on one CPU).
+        _ = Syscall.waitReadable(sock, timeoutMs: -1)
+        // On the kept connection nothing follows the answer: it is read with one call.
+        guard let (response, _) = Wire.receive(on: sock, maxFDs: 0, prefetch: session >= 0, ForkResponse.init(decoding:)) else {
+            if session >= 0 { giveBackSession(sock, keep: false) } else { Sys.close(sock) }
             throw SpawnError(.forkserverFailed, "\(child.name): the forkserver closed the connection without an answer")
         }
+        if session >= 0 {
+            // The server answers a kept connection with a child of ours or an error, nothing else.
+            giveBackSession(sock, keep: response.yours || response.pid == nil)
+        } else if response.pid == nil || response.yours {
+            if !(response.yours && request.keep && keepSession(sock, to: address)) { Sys.close(sock) }
+        }
         guard let pid = response.pid else {
-            Sys.close(sock)
             if response.errno != 0 {
                 throw SpawnError(.systemCallFailed, "\(child.name): the forkserver could not start it: \(response.error ?? "unknown error")",
                                  syscall: "fork", errno: response.errno)
             }
             throw SpawnError(.forkserverFailed, "\(child.name): the forkserver could not start it: \(response.error ?? "unknown error")")
         }
-        if response.yours {
-            // Forked with CLONE_PARENT for us, the server's owner: our own child to wait for.
-            Sys.close(sock)
-            return try child.watch(pid)
+        // Forked with CLONE_PARENT for us, the server's owner: our own child to wait for.
+        if response.yours { return try child.watch(pid) }
+        if session >= 0 {
+            // Not reachable from this client (it asks on the kept connection only for a child of
+            // its own); were it, the child would have no status channel: end it, say so.
+            _ = Glibc.kill(pid, SIGKILL)
+            throw SpawnError(.forkserverFailed, "\(child.name): the forkserver answered a kept connection with a child it keeps")
         }
         let pidfd = fl_pidfd_open(pid)  // for signals; the child is not ours to wait for
         return ChildProcess.Started(pid: pid, waitFD: sock, signalFD: pidfd >= 0 ? pidfd : -1, statusRelayed: true)
+    }
+
+    /// A new connection to the server at `address`.
+    static func connect(_ address: String, _ name: String) throws(SpawnError) -> Int32 {
+        let sock = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard sock >= 0 else { throw .system("socket", errno, "\(name): connecting to the forkserver") }
+        var rc: Int32
+        repeat { rc = Wire.withAddress(address) { Glibc.connect(sock, $0, $1) } } while rc != 0 && errno == EINTR
+        if rc != 0 {
+            let err = errno
+            Sys.close(sock)
+            throw SpawnError(.forkserverFailed, "\(name): cannot reach the forkserver: \(String(cString: strerror(err)))",
+                             syscall: "connect", errno: err)
+        }
+        return sock
     }
 
     /// The environment to send: the child's own, else ours unless it is the server's already.
@@ -224,6 +278,7 @@ enum ForkServerClient {
     }
 
     static func shutDown(_ server: Server) {
+        if server.session >= 0 { Sys.close(server.session) }
         Sys.close(server.control)
         if let status = Sys.waitForExit(server.pid) {
             Tracer.record(.join, [.int(Int64(server.pid)), .uint(server.puid), .status(status)])

@@ -26,6 +26,10 @@ struct ForkRequest: Sendable {
     /// The requester can reap the child itself (it does not ignore SIGCHLD): if it is the
     /// server's owner, the server forks the child as the requester's own (``ForkResponse/yours``).
     var ownChild = false
+    /// The requester keeps this connection for its next requests if the server makes the child
+    /// its own (the owner's one connection, ForkServerClient+Session.swift): the server then
+    /// keeps serving requests on it instead of closing it.
+    var keep = false
 }
 
 struct ForkResponse: Sendable {
@@ -57,23 +61,38 @@ enum Wire {
 
     /// Receives a length-prefixed message and any descriptors sent with it, and decodes it with
     /// `decode`; nil (the descriptors closed) when the peer hung up or sent what does not decode.
-    static func receive<T>(on sock: Int32, maxFDs: Int = 3,
+    /// With `prefetch`, the first call reads up to 4 KiB, so a small message takes one system
+    /// call: only for a connection on which the peer sends nothing more until it has an answer
+    /// (a request; the answer on the owner's kept connection), since bytes past the message
+    /// would be lost.
+    static func receive<T>(on sock: Int32, maxFDs: Int = 3, prefetch: Bool = false,
                            _ decode: ([UInt8]) throws(WireDecodingError) -> T) -> (T, [Int32])? {
-        var header = [UInt8](repeating: 0, count: 4)
+        var first = [UInt8](repeating: 0, count: prefetch ? 4096 : 4)
         var fds = [Int32](repeating: -1, count: maxFDs)
         var nfds: Int32 = 0
-        let n = header.withUnsafeMutableBytes { h in
-            fds.withUnsafeMutableBufferPointer { f in fl_recv_fds(sock, h.baseAddress, 4, f.baseAddress, Int32(maxFDs), &nfds) }
+        let n = first.withUnsafeMutableBytes { h in
+            fds.withUnsafeMutableBufferPointer { f in fl_recv_fds(sock, h.baseAddress, h.count, f.baseAddress, Int32(maxFDs), &nfds) }
         }
         let received = Array(fds.prefix(Int(nfds)))
         var got = max(0, n)
         if got < 4, n > 0, let rest = Syscall.readExactly(sock, 4 - got) {
-            for (i, b) in rest.enumerated() { header[got + i] = b }
+            for (i, b) in rest.enumerated() { first[got + i] = b }
             got = 4
         }
-        let length = Int(header.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian })
-        guard got == 4, length < 64 << 20, let body = Syscall.readExactly(sock, length),
-              let value = try? decode(body) else {
+        let length = Int(first.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self).littleEndian })
+        guard got >= 4, length < 64 << 20, got - 4 <= length else {
+            for fd in received { Sys.close(fd) }
+            return nil
+        }
+        var body = Array(first[4..<got])
+        if body.count < length {
+            guard let rest = Syscall.readExactly(sock, length - body.count) else {
+                for fd in received { Sys.close(fd) }
+                return nil
+            }
+            body += rest
+        }
+        guard let value = try? decode(body) else {
             for fd in received { Sys.close(fd) }
             return nil
         }

@@ -158,6 +158,7 @@ extension ForkRequest {
         for b in stdio { w.bool(b) }
         w.int32s(inherited)
         w.bool(ownChild)
+        w.bool(keep)
         return w.bytes
     }
 
@@ -182,9 +183,10 @@ extension ForkRequest {
         for _ in 0..<n { stdio.append(try r.bool()) }
         let inherited = try r.int32s()
         let ownChild = try r.bool()
+        let keep = try r.bool()
         try r.finish()
         self.init(child: child, requestSeq: requestSeq, environment: environment, workingDirectory: workingDirectory,
-                  stdio: stdio, inherited: inherited, ownChild: ownChild)
+                  stdio: stdio, inherited: inherited, ownChild: ownChild, keep: keep)
     }
 }
 
