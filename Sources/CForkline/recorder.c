@@ -51,7 +51,7 @@ enum { OFF = 0, ON = 1, FAILED = 2, SILENT = 3, CLOSED = 4 };
 
 static struct {
   atomic_int state;
-  atomic_flag lock;
+  atomic_int lock;      // 1 while held (an int, not an atomic_flag: a fork child can read it)
   atomic_int inflight;  // records reserved and not yet committed
   int fd;
   uint64_t seq;
@@ -65,7 +65,7 @@ static struct {
   char path[4096];
   int nmaps;
   struct { void *base; size_t len; } maps[MAX_MAPS];
-} R = {.lock = ATOMIC_FLAG_INIT, .fd = -1};
+} R = {.fd = -1};
 
 uint64_t fl_monotonic_ns(void) {
   struct timespec ts;
@@ -83,7 +83,7 @@ uint64_t fl_realtime_ns(void) {
 // interrupted code may be the holder.
 static int lock(int bounded) {
   unsigned spins = 0;
-  while (atomic_flag_test_and_set_explicit(&R.lock, memory_order_acquire)) {
+  while (atomic_exchange_explicit(&R.lock, 1, memory_order_acquire)) {
     if (++spins % 256 == 0) {
       if (bounded && spins > 256u * 2000u) return 0;
       sched_yield();
@@ -94,7 +94,7 @@ static int lock(int bounded) {
   return 1;
 }
 
-static void unlock(void) { atomic_flag_clear_explicit(&R.lock, memory_order_release); }
+static void unlock(void) { atomic_store_explicit(&R.lock, 0, memory_order_release); }
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14
@@ -285,12 +285,13 @@ int fl_trace_ahead_pending(void) {
 }
 
 // In a fork child: the grower was the parent's thread. A chunk it had made is the parent's.
+// Like fl_trace_forget_after_fork, it writes only what is not already so.
 static void ahead_forget_after_fork(void) {
   if (atomic_load(&A.state) == AHEAD_MADE && A.made) munmap(A.made, A.len);
-  A.made = NULL;
-  A.running = 0;
-  A.unavailable = 0;
-  atomic_store(&A.state, AHEAD_IDLE);
+  if (A.made) A.made = NULL;
+  if (A.running) A.running = 0;
+  if (A.unavailable) A.unavailable = 0;
+  if (atomic_load(&A.state) != AHEAD_IDLE) atomic_store(&A.state, AHEAD_IDLE);
 }
 
 static void put_header(char *rec, uint32_t size, uint16_t kind, uint64_t seq, uint64_t t) {
@@ -629,13 +630,18 @@ void fl_trace_close(void) {
 }
 
 void fl_trace_forget_after_fork(void) {
-  // Only this thread exists now; another thread may have held the lock at fork time.
-  atomic_flag_clear(&R.lock);
-  atomic_store(&R.inflight, 0);
+  // Only this thread exists now; another thread may have held the lock at fork time. A word is
+  // written only when it is not already what it must be: the child of a process that is not
+  // tracing then writes none of the recorder's pages, each of which would be a copy-on-write
+  // fault of its own (three a start+join, measured in forkserver and fork children).
+  if (atomic_load(&R.lock)) atomic_store(&R.lock, 0);
+  if (atomic_load(&R.inflight)) atomic_store(&R.inflight, 0);
   ahead_forget_after_fork();
   for (int i = 0; i < R.nmaps; i++) munmap(R.maps[i].base, R.maps[i].len);
-  R.nmaps = 0;
-  if (R.fd >= 0) close(R.fd);
-  R.fd = -1;
-  atomic_store(&R.state, OFF);
+  if (R.nmaps) R.nmaps = 0;
+  if (R.fd >= 0) {
+    close(R.fd);
+    R.fd = -1;
+  }
+  if (atomic_load(&R.state) != OFF) atomic_store(&R.state, OFF);
 }
