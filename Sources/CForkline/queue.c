@@ -1,11 +1,13 @@
 // The shared-memory ring under Forkline's Queue family (docs/channels.md, "Queues").
 //
-// One memfd segment holds a header and a byte ring of records: u32 length, u32 type, u64 sender
-// puid, u64 send sequence, then the payload, padded to 8 bytes; a record may wrap around the
-// ring's end. Positions only grow (offset = position % capacity).
+// One memfd segment holds a header and a byte ring of records: u32 length, u32 type, then (a
+// traced put's record only, RECORD_SENDER in the type) u64 sender puid and u64 send sequence,
+// then the payload, padded to 8 bytes; a record may wrap around the ring's end. Positions only
+// grow (offset = position % capacity).
 //
-// Two sides, each with its own process-shared lock (an owner word, below) and its own cache lines: putters
-// (tail, puts, joinable puts) and getters (head, gets, task_dones, lost items). A put writes
+// Two sides, each with its own process-shared lock (an owner word, below) beside its state on
+// its own cache lines: putters (puts, joinable puts) and getters (gets, task_dones, lost items);
+// the tail and the head each alone on a line, the only words the other side reads per item. A put writes
 // its record past the tail and publishes it by storing the tail; a get copies the oldest record
 // out and frees it by storing the head. So a producer never waits for a consumer's critical
 // section nor the other way, and with one producer and one consumer neither lock is contended:
