@@ -58,8 +58,11 @@ typedef struct fl_owner_lock {
 } fl_owner_lock;
 
 typedef struct fl_queue_header {
-  // Lines 0-1: the get side, its lock and its state, written only by the lock's holder.
+  // Line 0: the get side's lock alone (a locker spinning on it does not pull the holder's
+  // state lines away in the middle of its section).
   fl_owner_lock get_lock;   // 0
+  char pad_gl[64 - sizeof(fl_owner_lock)];
+  // Lines 1-2: the get side's state, written only by the lock's holder.
   uint64_t gets;            // records ever taken
   int64_t dones;            // task_dones
   int64_t lost_joinable;    // joinable items lost (taken by a getter that died)
@@ -70,13 +73,14 @@ typedef struct fl_queue_header {
   int64_t get_op_dones;
   uint64_t get_op_puid, get_op_seq;  // the taken record's sender and send sequence
   uint32_t empty_seen;      // the tail's low word when a get last found nothing
-  char pad0[128 - 116];
-  // Line 2: the head alone (putters read it when the ring looks full and sleep on its low word):
+  char pad0[128 - 108];
+  // Line 3: the head alone (putters read it when the ring looks full and sleep on its low word):
   // a getter's other stores do not pull this line away from a putter that watches it.
   uint64_t head;            // byte position of the oldest record
   char pad1[64 - 8];
-  // Lines 3-4: the put side, its lock and its state, written only by the lock's holder.
-  fl_owner_lock put_lock;   // 192
+  // Line 4: the put side's lock alone; lines 5-6: its state, written only by the lock's holder.
+  fl_owner_lock put_lock;   // 256
+  char pad_pl[64 - sizeof(fl_owner_lock)];
   uint64_t puts;            // records ever published
   int64_t jputs;            // joinable records ever published
   uint64_t seen_head;       // the put side's last read of the head (a cache)
@@ -85,34 +89,34 @@ typedef struct fl_queue_header {
   uint64_t put_op_pos, put_op_puts;  // tail and puts before it
   int64_t put_op_jputs;
   uint32_t full_seen;       // the head's low word when a put last found no room
-  char pad2[128 - 76];
-  // Line 5: the tail alone (getters read it when they catch up and sleep on its low word): the
+  char pad2[128 - 68];
+  // Line 7: the tail alone (getters read it when they catch up and sleep on its low word): the
   // one store a put makes to a line that a getter reads.
   uint64_t tail;            // byte position after the last published record
   char pad3[64 - 8];
-  // Line 6: fixed at init (and the rare recovery count).
+  // Line 8: fixed at init (and the rare recovery count).
   uint64_t capacity;        // ring bytes (a multiple of 8)
   uint64_t mask;            // capacity - 1 when a power of two, else 0
   uint64_t max_items;       // 0: no count limit
   uint64_t recoveries;      // times a dead holder's lock was recovered
   char pad4[64 - 32];
-  uint32_t waiters[3];      // line 7: getters asleep (on the tail), putters (head), joiners (done)
+  uint32_t waiters[3];      // line 9: getters asleep (on the tail), putters (head), joiners (done)
   char pad5[64 - 12];
-  uint32_t done_seq;        // line 8: bumped when the unfinished count may have reached 0
+  uint32_t done_seq;        // line 10: bumped when the unfinished count may have reached 0
   uint32_t pad_done;
   uint64_t healed_ns;       // when sleepers' slots were last looked at (heal_waiters)
   char pad6[64 - 16];
-  // Lines 9-11: who sleeps, per word (a sleeper's lock word, 0: a free slot), so the count of a
+  // Lines 11-13: who sleeps, per word (a sleeper's lock word, 0: a free slot), so the count of a
   // sleeper killed asleep can be taken back.
   uint64_t sleepers[3][WAITER_SLOTS];
 } fl_queue_header;
 
 _Static_assert(sizeof(fl_queue_header) <= FL_QUEUE_HEADER_SIZE, "header fits");
-_Static_assert(offsetof(fl_queue_header, empty_seen) + 4 <= 128 && offsetof(fl_queue_header, head) == 128 &&
-               offsetof(fl_queue_header, put_lock) == 192 && offsetof(fl_queue_header, full_seen) + 4 <= 320 &&
-               offsetof(fl_queue_header, tail) == 320 && offsetof(fl_queue_header, capacity) == 384 &&
-               offsetof(fl_queue_header, waiters) == 448 && offsetof(fl_queue_header, done_seq) == 512 &&
-               offsetof(fl_queue_header, sleepers) == 576, "cache lines");
+_Static_assert(offsetof(fl_queue_header, gets) == 64 && offsetof(fl_queue_header, head) == 192 &&
+               offsetof(fl_queue_header, put_lock) == 256 && offsetof(fl_queue_header, puts) == 320 &&
+               offsetof(fl_queue_header, tail) == 448 && offsetof(fl_queue_header, capacity) == 512 &&
+               offsetof(fl_queue_header, waiters) == 576 && offsetof(fl_queue_header, done_seq) == 640 &&
+               offsetof(fl_queue_header, sleepers) == 704, "cache lines");
 
 // A record's header: one word (length, type) and, when its put was traced, the sender's puid
 // and send sequence (RECORD_SENDER set in the type word). An untraced put stores no sender: an
