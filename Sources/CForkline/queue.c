@@ -1,11 +1,13 @@
 // The shared-memory ring under Forkline's Queue family (docs/channels.md, "Queues").
 //
-// One memfd segment holds a header and a byte ring of records: u32 length, u32 type, u64 sender
-// puid, u64 send sequence, then the payload, padded to 8 bytes; a record may wrap around the
-// ring's end. Positions only grow (offset = position % capacity).
+// One memfd segment holds a header and a byte ring of records: u32 length, u32 type, then (a
+// traced put's record only, RECORD_SENDER in the type) u64 sender puid and u64 send sequence,
+// then the payload, padded to 8 bytes; a record may wrap around the ring's end. Positions only
+// grow (offset = position % capacity).
 //
-// Two sides, each with its own process-shared lock (an owner word, below) and its own cache lines: putters
-// (tail, puts, joinable puts) and getters (head, gets, task_dones, lost items). A put writes
+// Two sides, each with its own process-shared lock (an owner word, below) beside its state on
+// its own cache lines: putters (puts, joinable puts) and getters (gets, task_dones, lost items);
+// the tail and the head each alone on a line, the only words the other side reads per item. A put writes
 // its record past the tail and publishes it by storing the tail; a get copies the oldest record
 // out and frees it by storing the head. So a producer never waits for a consumer's critical
 // section nor the other way, and with one producer and one consumer neither lock is contended:
@@ -56,23 +58,11 @@ typedef struct fl_owner_lock {
 } fl_owner_lock;
 
 typedef struct fl_queue_header {
-  fl_owner_lock get_lock;                        // line 0
-  char pad0[64 - sizeof(fl_owner_lock)];
-  fl_owner_lock put_lock;                        // line 1
-  char pad1[64 - sizeof(fl_owner_lock)];
-  // Lines 2-3: the put side, written under put_lock (getters read the tail).
-  uint64_t tail;            // byte position after the last published record
-  uint64_t puts;            // records ever published
-  int64_t jputs;            // joinable records ever published
-  uint64_t seen_head;       // the put side's last read of the head (a cache)
-  uint64_t seen_gets;       // ... and of gets
-  uint32_t put_op, put_op_joinable;  // the put in progress (its undo record)
-  uint64_t put_op_pos, put_op_puts;  // tail and puts before it
-  int64_t put_op_jputs;
-  uint32_t full_seen;       // the head's low word when a put last found no room
-  char pad2[256 - 128 - 76];
-  // Lines 4-5: the get side, written under get_lock (putters read head and gets).
-  uint64_t head;            // byte position of the oldest record
+  // Line 0: the get side's lock alone (a locker spinning on it does not pull the holder's
+  // state lines away in the middle of its section).
+  fl_owner_lock get_lock;   // 0
+  char pad_gl[64 - sizeof(fl_owner_lock)];
+  // Lines 1-2: the get side's state, written only by the lock's holder.
   uint64_t gets;            // records ever taken
   int64_t dones;            // task_dones
   int64_t lost_joinable;    // joinable items lost (taken by a getter that died)
@@ -83,30 +73,57 @@ typedef struct fl_queue_header {
   int64_t get_op_dones;
   uint64_t get_op_puid, get_op_seq;  // the taken record's sender and send sequence
   uint32_t empty_seen;      // the tail's low word when a get last found nothing
-  char pad3[384 - 256 - 116];
-  // Line 6: fixed at init (and the rare recovery count).
+  char pad0[128 - 108];
+  // Line 3: the head alone (putters read it when the ring looks full and sleep on its low word):
+  // a getter's other stores do not pull this line away from a putter that watches it.
+  uint64_t head;            // byte position of the oldest record
+  char pad1[64 - 8];
+  // Line 4: the put side's lock alone; lines 5-6: its state, written only by the lock's holder.
+  fl_owner_lock put_lock;   // 256
+  char pad_pl[64 - sizeof(fl_owner_lock)];
+  uint64_t puts;            // records ever published
+  int64_t jputs;            // joinable records ever published
+  uint64_t seen_head;       // the put side's last read of the head (a cache)
+  uint64_t seen_gets;       // ... and of gets
+  uint32_t put_op, put_op_joinable;  // the put in progress (its undo record)
+  uint64_t put_op_pos, put_op_puts;  // tail and puts before it
+  int64_t put_op_jputs;
+  uint32_t full_seen;       // the head's low word when a put last found no room
+  char pad2[128 - 68];
+  // Line 7: the tail alone (getters read it when they catch up and sleep on its low word): the
+  // one store a put makes to a line that a getter reads.
+  uint64_t tail;            // byte position after the last published record
+  char pad3[64 - 8];
+  // Line 8: fixed at init (and the rare recovery count).
   uint64_t capacity;        // ring bytes (a multiple of 8)
   uint64_t mask;            // capacity - 1 when a power of two, else 0
   uint64_t max_items;       // 0: no count limit
   uint64_t recoveries;      // times a dead holder's lock was recovered
   char pad4[64 - 32];
-  uint32_t waiters[3];      // line 7: getters asleep (on the tail), putters (head), joiners (done)
+  uint32_t waiters[3];      // line 9: getters asleep (on the tail), putters (head), joiners (done)
   char pad5[64 - 12];
-  uint32_t done_seq;        // line 8: bumped when the unfinished count may have reached 0
+  uint32_t done_seq;        // line 10: bumped when the unfinished count may have reached 0
   uint32_t pad_done;
   uint64_t healed_ns;       // when sleepers' slots were last looked at (heal_waiters)
   char pad6[64 - 16];
-  // Lines 9-11: who sleeps, per word (a sleeper's lock word, 0: a free slot), so the count of a
+  // Lines 11-13: who sleeps, per word (a sleeper's lock word, 0: a free slot), so the count of a
   // sleeper killed asleep can be taken back.
   uint64_t sleepers[3][WAITER_SLOTS];
 } fl_queue_header;
 
 _Static_assert(sizeof(fl_queue_header) <= FL_QUEUE_HEADER_SIZE, "header fits");
-_Static_assert(offsetof(fl_queue_header, tail) == 128 && offsetof(fl_queue_header, head) == 256 &&
-               offsetof(fl_queue_header, capacity) == 384 && offsetof(fl_queue_header, waiters) == 448 &&
-               offsetof(fl_queue_header, done_seq) == 512 && offsetof(fl_queue_header, sleepers) == 576, "cache lines");
+_Static_assert(offsetof(fl_queue_header, gets) == 64 && offsetof(fl_queue_header, head) == 192 &&
+               offsetof(fl_queue_header, put_lock) == 256 && offsetof(fl_queue_header, puts) == 320 &&
+               offsetof(fl_queue_header, tail) == 448 && offsetof(fl_queue_header, capacity) == 512 &&
+               offsetof(fl_queue_header, waiters) == 576 && offsetof(fl_queue_header, done_seq) == 640 &&
+               offsetof(fl_queue_header, sleepers) == 704, "cache lines");
 
+// A record's header: one word (length, type) and, when its put was traced, the sender's puid
+// and send sequence (RECORD_SENDER set in the type word). An untraced put stores no sender: an
+// 8-byte item is then a 16-byte record, four to a cache line instead of two.
 #define RECORD_HEAD 24u
+#define RECORD_SHORT 8u
+#define RECORD_SENDER 0x80000000u
 
 int fl_queue_fault_point_ = 0;
 
@@ -294,9 +311,19 @@ static inline void owner_unlock(fl_owner_lock *l) {
 
 static fl_owner_lock *side_lock(fl_queue_header *h, int side) { return side == FL_QUEUE_PUT ? &h->put_lock : &h->get_lock; }
 
-int fl_queue_lock(void *q, int side) {
+static int recover_side(fl_queue_header *h, int side);
+static inline int unlock_side(void *q, int side);
+
+// 0: locked; 1: locked, its dead holder's operation finished or undone.
+static inline __attribute__((always_inline)) int lock_side(void *q, int side) {
   fl_queue_header *h = H(q);
-  if (owner_lock(side_lock(h, side), 200) == 0) return 0;
+  if (__builtin_expect(owner_lock(side_lock(h, side), 200) == 0, 1)) return 0;
+  return recover_side(h, side);
+}
+
+int fl_queue_lock(void *q, int side) { return lock_side(q, side); }
+
+static __attribute__((noinline)) int recover_side(fl_queue_header *h, int side) {
   // The holder died. Its side's last published store (the tail of a put, the head of a take) is
   // the state: finish or undo the operation it was in.
   if (side == FL_QUEUE_PUT) {
@@ -344,7 +371,9 @@ static inline void fence_after_unlock(void) {
 #endif
 }
 
-int fl_queue_unlock(void *q, int side) {
+int fl_queue_unlock(void *q, int side) { return unlock_side(q, side); }
+
+static inline __attribute__((always_inline)) int unlock_side(void *q, int side) {
   // The operation is complete: the caller has it (a get returns it, a put returns).
   fl_queue_header *h = H(q);
   uint32_t *op = side == FL_QUEUE_PUT ? &h->put_op : &h->get_op;
@@ -356,9 +385,12 @@ int fl_queue_unlock(void *q, int side) {
 
 uint64_t fl_queue_record_size(uint32_t len) { return padded(RECORD_HEAD + (uint64_t)len); }
 
-int fl_queue_has_room(void *q, uint32_t len) {
+static inline int has_room_for(void *q, uint64_t need);
+
+int fl_queue_has_room(void *q, uint32_t len) { return has_room_for(q, padded(RECORD_HEAD + (uint64_t)len)); }
+
+static inline __attribute__((always_inline)) int has_room_for(void *q, uint64_t need) {
   fl_queue_header *h = H(q);
-  uint64_t need = padded(RECORD_HEAD + (uint64_t)len);
   if (h->max_items != 0 && h->puts - h->seen_gets >= h->max_items) {
     // The head first, then gets (a take stores gets before the head): a wait on that head
     // value is woken by any later take.
@@ -379,8 +411,8 @@ int fl_queue_has_room(void *q, uint32_t len) {
   return 1;
 }
 
-void fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
-                    int joinable, void *pending_record) {
+static inline __attribute__((always_inline)) void write_record(void *q, const void *payload, uint32_t len, uint32_t type,
+                                                               uint64_t puid, uint64_t seq, int joinable, void *pending_record) {
   fl_queue_header *h = H(q);
   uint64_t tail = h->tail;
   h->put_op_pos = tail;
@@ -389,20 +421,28 @@ void fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, u
   h->put_op_joinable = (uint32_t)(joinable != 0);
   __atomic_store_n(&h->put_op, OP_PUT, __ATOMIC_RELEASE);
   uint64_t off = offset(h, tail);
-  if (__builtin_expect(off + RECORD_HEAD + len <= h->capacity, 1)) {
+  // A sender only for a traced put (its recv names it); fl_queue_has_room counted a full header.
+  int sender = pending_record != NULL || puid != 0;
+  uint64_t head_size = sender ? RECORD_HEAD : RECORD_SHORT;
+  uint64_t first = (uint64_t)len | (uint64_t)(type | (sender ? RECORD_SENDER : 0)) << 32;
+  if (__builtin_expect(off + head_size + len <= h->capacity, 1)) {
     // The usual record: in one piece, no wrap to test word by word.
     uint64_t *w = word_at(q, off);
-    w[0] = (uint64_t)len | (uint64_t)type << 32;
-    w[1] = puid;
-    w[2] = seq;
-    copy_small(w + 3, payload, len);
+    w[0] = first;
+    if (sender) {
+      w[1] = puid;
+      w[2] = seq;
+    }
+    copy_small(w + head_size / 8, payload, len);
   } else {
-    *word_at(q, off) = (uint64_t)len | (uint64_t)type << 32;
+    *word_at(q, off) = first;
     off = advance(h, off, 8);
-    *word_at(q, off) = puid;
-    off = advance(h, off, 8);
-    *word_at(q, off) = seq;
-    off = advance(h, off, 8);
+    if (sender) {
+      *word_at(q, off) = puid;
+      off = advance(h, off, 8);
+      *word_at(q, off) = seq;
+      off = advance(h, off, 8);
+    }
     if (len) copy_in(q, off, payload, len);
   }
   h->puts++;
@@ -412,10 +452,15 @@ void fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, u
   // still being written.
   if (pending_record) fl_trace_commit(pending_record);
   // A release store: the unlock that follows is the fence before the waiter count is read.
-  __atomic_store_n(&h->tail, tail + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_RELEASE);
+  __atomic_store_n(&h->tail, tail + padded(head_size + len), __ATOMIC_RELEASE);
 }
 
-int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64_t *seq) {
+void fl_queue_write(void *q, const void *payload, uint32_t len, uint32_t type, uint64_t puid, uint64_t seq,
+                    int joinable, void *pending_record) {
+  write_record(q, payload, len, type, puid, seq, joinable, pending_record);
+}
+
+static inline __attribute__((always_inline)) int peek_record(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64_t *seq) {
   fl_queue_header *h = H(q);
   uint64_t head = h->head;
   if (head == h->seen_tail) {
@@ -429,7 +474,12 @@ int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64
   uint64_t off = offset(h, head);
   uint64_t w = *word_at(q, off);
   *len = (uint32_t)w;
-  *type = (uint32_t)(w >> 32);
+  *type = (uint32_t)(w >> 32) & ~RECORD_SENDER;
+  if (((w >> 32) & RECORD_SENDER) == 0) {
+    *puid = 0;  // an untraced put's record
+    *seq = 0;
+    return 1;
+  }
   if (__builtin_expect(off + RECORD_HEAD <= h->capacity, 1)) {
     *puid = word_at(q, off)[1];
     *seq = word_at(q, off)[2];
@@ -442,33 +492,45 @@ int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64
   return 1;
 }
 
-void fl_queue_take(void *q, void *dst, uint32_t len, int joinable) {
+int fl_queue_peek(void *q, uint32_t *len, uint32_t *type, uint64_t *puid, uint64_t *seq) {
+  return peek_record(q, len, type, puid, seq);
+}
+
+static inline __attribute__((always_inline)) void take_record(void *q, void *dst, uint32_t len, int joinable) {
   fl_queue_header *h = H(q);
   uint64_t head = h->head;
   h->get_op_pos = head;
   h->get_op_gets = h->gets;
   h->get_op_joinable = (uint32_t)(joinable != 0);
   uint64_t off = offset(h, head);
-  if (__builtin_expect(off + RECORD_HEAD + len <= h->capacity, 1)) {
+  uint64_t *w = word_at(q, off);
+  int sender = ((*w >> 32) & RECORD_SENDER) != 0;
+  uint64_t head_size = sender ? RECORD_HEAD : RECORD_SHORT;
+  if (__builtin_expect(off + head_size + len <= h->capacity, 1)) {
     // The usual record: in one piece.
-    uint64_t *w = word_at(q, off);
-    h->get_op_puid = w[1];  // the record's sender, for a lost-item report
-    h->get_op_seq = w[2];
+    h->get_op_puid = sender ? w[1] : 0;  // the record's sender, for a lost-item report
+    h->get_op_seq = sender ? w[2] : 0;
     __atomic_store_n(&h->get_op, OP_TAKE, __ATOMIC_RELEASE);
-    copy_small(dst, w + 3, len);
+    copy_small(dst, w + head_size / 8, len);
   } else {
     off = advance(h, off, 8);
-    h->get_op_puid = *word_at(q, off);
-    off = advance(h, off, 8);
-    h->get_op_seq = *word_at(q, off);
-    off = advance(h, off, 8);
+    h->get_op_puid = 0;
+    h->get_op_seq = 0;
+    if (sender) {
+      h->get_op_puid = *word_at(q, off);
+      off = advance(h, off, 8);
+      h->get_op_seq = *word_at(q, off);
+      off = advance(h, off, 8);
+    }
     __atomic_store_n(&h->get_op, OP_TAKE, __ATOMIC_RELEASE);
     if (len) copy_out(q, off, dst, len);
   }
   h->gets++;
-  __atomic_store_n(&h->head, head + padded(RECORD_HEAD + (uint64_t)len), __ATOMIC_RELEASE);
+  __atomic_store_n(&h->head, head + padded(head_size + len), __ATOMIC_RELEASE);
 }
 
+
+void fl_queue_take(void *q, void *dst, uint32_t len, int joinable) { take_record(q, dst, len, joinable); }
 
 uint64_t fl_queue_count(void *q) {
   fl_queue_header *h = H(q);
@@ -513,38 +575,39 @@ int fl_queue_task_done(void *q) {
 // the item is published; the recv is recorded under the get lock.
 int fl_queue_put_now(void *q, const void *payload, uint32_t len, uint32_t type, int joinable, uint32_t *seen,
                      const fl_queue_events *ev) {
-  int rc = fl_queue_lock(q, FL_QUEUE_PUT);
+  int rc = lock_side(q, FL_QUEUE_PUT);
   if (rc < 0) return rc;
   int result = rc == 1 ? FL_QUEUE_RECOVERED : 0;
-  if (!fl_queue_has_room(q, len)) {
+  // A traced put's record carries its sender (RECORD_HEAD), an untraced one's not.
+  if (!has_room_for(q, padded((ev ? RECORD_HEAD : RECORD_SHORT) + (uint64_t)len))) {
     *seen = H(q)->full_seen;
-    fl_queue_unlock(q, FL_QUEUE_PUT);
+    unlock_side(q, FL_QUEUE_PUT);
     return result;
   }
   uint64_t seq = 0;
   void *pending = ev ? fl_trace_reserve_words(ev->send_kind, ev->send_layout, ev->id, len, 0, 0, &seq) : NULL;
   if (ev && !pending && fl_trace_failure() != 0) result |= FL_QUEUE_TRACE_CUT;
-  fl_queue_write(q, payload, len, type, pending ? fl_trace_puid() : 0, pending ? seq : 0, joinable, pending);
+  write_record(q, payload, len, type, pending ? fl_trace_puid() : 0, pending ? seq : 0, joinable, pending);
   fl_queue_fault(2);
-  if (fl_queue_unlock(q, FL_QUEUE_PUT)) fl_queue_wake(q, 0, 0);
+  if (unlock_side(q, FL_QUEUE_PUT)) fl_queue_wake(q, 0, 0);
   return result | FL_QUEUE_DONE;
 }
 
 int fl_queue_get_now(void *q, void *dst, uint32_t room, int joinable, fl_queue_item *item, const fl_queue_events *ev) {
-  int rc = fl_queue_lock(q, FL_QUEUE_GET);
+  int rc = lock_side(q, FL_QUEUE_GET);
   if (rc < 0) return rc;
   int result = rc == 1 ? FL_QUEUE_RECOVERED : 0;
-  if (!fl_queue_peek(q, &item->len, &item->type, &item->puid, &item->seq)) {
+  if (!peek_record(q, &item->len, &item->type, &item->puid, &item->seq)) {
     item->seen = H(q)->empty_seen;
-    fl_queue_unlock(q, FL_QUEUE_GET);
+    unlock_side(q, FL_QUEUE_GET);
     return result;
   }
   if (item->len > room) return result | FL_QUEUE_LOCKED;  // the caller takes it and unlocks
-  fl_queue_take(q, dst, item->len, joinable);
+  take_record(q, dst, item->len, joinable);
   if (ev && fl_trace_record_words(ev->recv_kind, ev->recv_layout, ev->id, item->puid, item->seq, item->len) < 0)
     result |= FL_QUEUE_TRACE_CUT;
   fl_queue_fault(3);
-  if (fl_queue_unlock(q, FL_QUEUE_GET)) fl_queue_wake(q, 1, 0);
+  if (unlock_side(q, FL_QUEUE_GET)) fl_queue_wake(q, 1, 0);
   return result | FL_QUEUE_DONE;
 }
 

@@ -105,10 +105,12 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
             // Plain data, MessageCodec's plain path written out: no type tests, no label passed.
             var v = item
             withUnsafeBytes(of: &v) { b in
+                if ring.putUsual(b, type: MessageCodec.plain, joinable: joinable) { return }
                 do throws(ChannelError) { try ring.put(b, type: MessageCodec.plain, patience, joinable: joinable) } catch { failure = error }
             }
         } else {
             try MessageCodec.withEncoded(item, label: ring.label) { b, type in
+                if ring.putUsual(b, type: type, joinable: joinable) { return }
                 do throws(ChannelError) { try ring.put(b, type: type, patience, joinable: joinable) } catch { failure = error }
             }
         }
@@ -123,7 +125,10 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
         var failure: ChannelError? = nil
         withUnsafeMutableBytes(of: &small) { b in
             do throws(ChannelError) {
-                let (count, type, big) = try ring.get(patience, joinable: joinable, into: b)
+                // The usual get inlined here; the full way (waits, tracing, first use) otherwise.
+                let got: (count: Int, type: UInt32, big: [UInt8]?)
+                if let usual = ring.getUsual(joinable: joinable, into: b) { got = usual } else { got = try ring.get(patience, joinable: joinable, into: b) }
+                let (count, type, big) = got
                 if let big {
                     value = try MessageCodec.decode(big, type: type, as: T.self, label: ring.label)
                 } else if _isPOD(T.self) && type == MessageCodec.plain && count == MemoryLayout<T>.size && count > 0 {

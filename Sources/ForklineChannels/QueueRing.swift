@@ -24,7 +24,7 @@ final class QueueRing: @unchecked Sendable {
     let segment: SharedSegment
     let capacity: Int
     /// This handle's flags: 1 opened (its channelOpen recorded), 2 closed.
-    let flags = Atomic<UInt8>(0)
+    @usableFromInline let flags = Atomic<UInt8>(0)
 
     /// Spins before sleeping on a futex: a hand-off to a process running on the other CPU
     /// costs far less than a cross-CPU wake-up (docs/benchmarks.md).
@@ -33,7 +33,8 @@ final class QueueRing: @unchecked Sendable {
     /// took looks again at least this often.
     static let slice: Int64 = 200_000_000
 
-    var q: UnsafeMutableRawPointer { segment.base }
+    /// The segment's base (the ring's header), kept here: a put or get reads no other object.
+    @usableFromInline let q: UnsafeMutableRawPointer
 
     /// The two sides of the ring, each with its own lock: a put never waits for a get's
     /// critical section, nor a get for a put's. Code that needs both takes `get` first.
@@ -49,6 +50,7 @@ final class QueueRing: @unchecked Sendable {
         let cap = max(256, (capacity + 7) & ~7)
         id = UInt64.random(in: 1...UInt64.max)
         segment = try SharedSegment(size: Int(FL_QUEUE_HEADER_SIZE) + cap, name: "forkline-queue")
+        q = segment.base
         self.capacity = cap
         label = "queue \(hex16(id))"
         events = Self.makeEvents(id)
@@ -62,6 +64,7 @@ final class QueueRing: @unchecked Sendable {
         label = "queue \(hex16(id))"
         events = Self.makeEvents(id)
         segment = try SharedSegment(inherited: fd, size: Int(FL_QUEUE_HEADER_SIZE) + capacity)
+        q = segment.base
     }
 
     deinit { close() }
@@ -134,6 +137,49 @@ final class QueueRing: @unchecked Sendable {
         }
         _ = fl_queue_wait(q, which, seen, budget, Self.spins)
         return true
+    }
+
+    /// The largest message every ring holds (its capacity is at least 256 bytes).
+    @usableFromInline static let smallestMaxMessage = 256 - 24
+
+    /// The usual put, inlined into `Queue`'s: the handle open, tracing off, a message every
+    /// ring holds, room now: one call into queue.c and one test of its result. False when
+    /// nothing was put (full, or not the usual case): the caller then calls ``put(_:type:_:joinable:)``,
+    /// which tries again and waits as its patience allows.
+    @inlinable @inline(__always)
+    func putUsual(_ payload: UnsafeRawBufferPointer, type: UInt32, joinable: Bool) -> Bool {
+        guard flags.load(ordering: .acquiring) == 1, payload.count <= Self.smallestMaxMessage, fl_trace_enabled() == 0 else { return false }
+        var seen: UInt32 = 0
+        let rc = fl_queue_put_now(q, payload.baseAddress, UInt32(payload.count), type, joinable ? 1 : 0, &seen, nil)
+        return rc == FL_QUEUE_DONE || settled(rc)
+    }
+
+    /// A one-call put's or get's unusual result handled (``checked(_:)``): true when it was done.
+    @usableFromInline
+    func settled(_ rc: Int32) -> Bool {
+        checked(rc)
+        return rc & FL_QUEUE_DONE != 0
+    }
+
+    /// The usual get, inlined into `Queue`'s: the handle open, tracing off, an item there now
+    /// (into `small` when it fits, else a new array, as ``get(_:joinable:into:)``). Nil when
+    /// nothing was taken (empty, or not the usual case): the caller then calls `get`.
+    @inlinable @inline(__always)
+    func getUsual(joinable: Bool, into small: UnsafeMutableRawBufferPointer) -> (count: Int, type: UInt32, big: [UInt8]?)? {
+        guard flags.load(ordering: .acquiring) == 1, fl_trace_enabled() == 0 else { return nil }
+        var item = fl_queue_item()
+        let rc = fl_queue_get_now(q, small.baseAddress, UInt32(small.count), joinable ? 1 : 0, &item, nil)
+        if rc == FL_QUEUE_DONE { return (Int(item.len), item.type, nil) }
+        return gotUnusual(rc, item, joinable: joinable, into: small)
+    }
+
+    /// `getUsual`'s other results: done with a mark to make, an item larger than `small` (still
+    /// locked: taken here), or nothing.
+    @usableFromInline
+    func gotUnusual(_ rc: Int32, _ item: fl_queue_item, joinable: Bool, into small: UnsafeMutableRawBufferPointer) -> (count: Int, type: UInt32, big: [UInt8]?)? {
+        if settled(rc) { return (Int(item.len), item.type, nil) }
+        if rc & FL_QUEUE_LOCKED != 0 { return takeLocked(item, joinable: joinable, began: false, into: small) }
+        return nil
     }
 
     /// Puts one message, waiting for room as `patience` allows.
@@ -234,24 +280,7 @@ final class QueueRing: @unchecked Sendable {
                     unlock(.get)
                 }
             }
-            if rc & FL_QUEUE_LOCKED != 0 {
-                // Under the getters' lock: take it, record its recv, unlock.
-                let len = item.len
-                var big: [UInt8]? = nil
-                if Int(len) <= small.count {
-                    fl_queue_take(q, small.baseAddress, len, joinable ? 1 : 0)
-                } else {
-                    big = [UInt8](unsafeUninitializedCapacity: Int(len)) { b, n in
-                        fl_queue_take(q, b.baseAddress, len, joinable ? 1 : 0)
-                        n = Int(len)
-                    }
-                }
-                Tracer.waitEnd(began, .queueGet, id, .done)
-                recordRecv(item.puid, item.seq, UInt64(len))
-                fl_queue_fault(3)
-                if fl_queue_unlock(q, Side.get.rawValue) != 0 { fl_queue_wake(q, 1, 0) }
-                return (Int(len), item.type, big)
-            }
+            if rc & FL_QUEUE_LOCKED != 0 { return takeLocked(item, joinable: joinable, began: began, into: small) }
             guard case .none = patience else {
                 if !began { began = Tracer.waitBegin(.queueGet, id) }
                 if wait(0, item.seen, until: patience.deadline) { continue }
@@ -260,6 +289,26 @@ final class QueueRing: @unchecked Sendable {
             }
             throw ChannelError(.empty, "\(label): empty")
         }
+    }
+
+    /// Under the getters' lock, `item` the oldest record: takes it (into `small` when it fits,
+    /// else a new array), records its recv, unlocks.
+    func takeLocked(_ item: fl_queue_item, joinable: Bool, began: Bool, into small: UnsafeMutableRawBufferPointer) -> (count: Int, type: UInt32, big: [UInt8]?) {
+        let len = item.len
+        var big: [UInt8]? = nil
+        if Int(len) <= small.count {
+            fl_queue_take(q, small.baseAddress, len, joinable ? 1 : 0)
+        } else {
+            big = [UInt8](unsafeUninitializedCapacity: Int(len)) { b, n in
+                fl_queue_take(q, b.baseAddress, len, joinable ? 1 : 0)
+                n = Int(len)
+            }
+        }
+        Tracer.waitEnd(began, .queueGet, id, .done)
+        recordRecv(item.puid, item.seq, UInt64(len))
+        fl_queue_fault(3)
+        if fl_queue_unlock(q, Side.get.rawValue) != 0 { fl_queue_wake(q, 1, 0) }
+        return (Int(len), item.type, big)
     }
 
     /// The send and recv kinds and argument layouts (`fl_trace_record_words`'s `layout`).
