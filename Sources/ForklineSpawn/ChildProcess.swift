@@ -93,7 +93,7 @@ public final class ChildProcess: Sendable {
     }
 
     /// A child that runs `entry` on arguments already in the form its `run(encodedArguments:)`
-    /// reads (ForklinePool's worker: the binary codec, which this module does not depend on).
+    /// reads (ForklinePool's worker, whose arguments are already in the binary codec's form).
     package convenience init(entry: any RunnableEntryPoint, encodedArguments: [UInt8], options: ChildOptions) {
         self.init(body: .entry(entry, encodedArguments), options: options)
     }

@@ -278,7 +278,10 @@ enum ForkServerClient {
     }
 
     static func shutDown(_ server: Server) {
-        if server.session >= 0 { Sys.close(server.session) }
+        // A kept connection another thread is using is that thread's to close (its give-back
+        // finds no server and closes it), as ensureServer leaves it: closed here too, its number
+        // could be closed twice, the second time another descriptor's that took the number.
+        if server.session >= 0 && !server.sessionBusy { Sys.close(server.session) }
         Sys.close(server.control)
         if let status = Sys.waitForExit(server.pid) {
             Tracer.record(.join, [.int(Int64(server.pid)), .uint(server.puid), .status(status)])
