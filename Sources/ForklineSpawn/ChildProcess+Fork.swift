@@ -11,8 +11,8 @@ extension ChildProcess {
     /// the descriptors the child gets as 0, 1 and 2 (-1: inherit), as plain numbers: with the
     /// descriptor arrays here, the optimizer released (and once freed) an array after `fork()`
     /// in the child, each a write to a page of the parent's heap (6 page faults a child).
-    func startFork(stdio: (Int32, Int32, Int32)) throws(SpawnError) -> Started {
-        let parent = ChildProcess.current
+    func startFork(stdio: (Int32, Int32, Int32), pid me: Int32) throws(SpawnError) -> Started {
+        let parent = ChildProcess.current(pid: me)
         let traceDir = Tracer.directory
         // Reserve the fork record first: the child's start names its sequence number, and the
         // fork's timestamp precedes anything the child records.
@@ -65,7 +65,7 @@ extension ChildProcess {
                 parentPuid: parent.puid, parentPid: parent.pid, forkerPuid: parent.puid,
                 forkSeq: forkSeq, method: .fork, name: name, entry: body.entryName)
             do { try Tracer.open(directory: traceDirectory, origin: origin, puid: puid) } catch {
-                Tracer.warnTracingFailure("forkline: tracing disabled in \(name) (pid \(getpid())): \(error)", directory: traceDirectory)
+                Tracer.warnTracingFailure("forkline: tracing disabled in \(name) (pid \(fl_getpid())): \(error)", directory: traceDirectory)
             }
         }
         // The body is borrowed from `self`, not copied: a copy retained the closure's context

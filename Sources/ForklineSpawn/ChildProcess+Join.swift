@@ -38,6 +38,12 @@ extension ChildProcess {
         let fd = try joinableFD()
         let deadline = timeout.map { fl_monotonic_ns() + $0.clampedNanoseconds }
         var began = false
+        // Untraced, with time to wait: wait first, then reap (a child just started is still
+        // running, and the reap before the wait was a `wait4` for nothing). Traced, the first
+        // reap tells whether the join waits at all, which the trace records.
+        if timeout != .zero, state.withLock({ $0.status == nil && !$0.statusLost }), !Tracer.isEnabled {
+            _ = Syscall.waitReadable(fd, timeoutMs: deadline.map { Self.milliseconds(until: $0) } ?? -1)
+        }
         while true {
             if let status = try collect() {
                 Tracer.waitEnd(began, .child, puid, .done)
@@ -45,16 +51,21 @@ extension ChildProcess {
             }
             var ms: Int32 = -1
             if let deadline {
-                let now = fl_monotonic_ns()
-                if now >= deadline {
+                if fl_monotonic_ns() >= deadline {
                     Tracer.waitEnd(began, .child, puid, .timedOut)
                     return nil
                 }
-                ms = Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
+                ms = Self.milliseconds(until: deadline)
             }
             if !began && ms != 0 { began = Tracer.waitBegin(.child, puid, ref: UInt64(UInt32(bitPattern: pid ?? 0))) }
             _ = Syscall.waitReadable(fd, timeoutMs: ms)
         }
+    }
+
+    /// The milliseconds from now to `deadline` (monotonic ns), rounded up; 0 once it passed.
+    static func milliseconds(until deadline: UInt64) -> Int32 {
+        let now = fl_monotonic_ns()
+        return now >= deadline ? 0 : Int32(min(UInt64(Int32.max), (deadline - now + 999_999) / 1_000_000))
     }
 
     /// Sends SIGTERM (Python's `terminate`). Does nothing once the child has ended.
@@ -76,7 +87,7 @@ extension ChildProcess {
     }
 
     func joinableFD() throws(SpawnError) -> Int32 {
-        guard creatorPid == getpid() else {
+        guard creatorPid == fl_getpid() else {
             if puid == Tracer.processID { throw SpawnError(.joinSelf, "\(name): a process cannot join itself") }
             throw SpawnError(.notStarted, "\(name): can only join a child process (this handle belongs to pid \(creatorPid))")
         }

@@ -1,3 +1,4 @@
+import CForkline
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +8,7 @@ extension ChildProcess {
     /// pidfd, or its forkserver status socket, readable once it ended), `(-1, true)` once its
     /// status is known, nil when it was never started (or belongs to another process).
     package var sentinel: (fd: Int32, ended: Bool)? {
-        guard creatorPid == getpid() else { return nil }
+        guard creatorPid == fl_getpid() else { return nil }
         return state.withLock { s in
             if s.status != nil { return (-1, true) }
             guard s.phase == .running, s.waitFD >= 0 else { return nil }

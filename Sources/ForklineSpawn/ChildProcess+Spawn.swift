@@ -8,8 +8,8 @@ import Glibc
 extension ChildProcess {
     /// posix_spawn of /proc/self/exe: a fresh process runs `main` up to `bootstrap`, which reads
     /// its payload from descriptor 3 and runs the entry point.
-    func startSpawn(_ entry: any AnyEntryPoint, _ args: [UInt8], _ io: inout ChildDescriptors) throws(SpawnError) -> Started {
-        let me = ChildProcess.current
+    func startSpawn(_ entry: any AnyEntryPoint, _ args: [UInt8], _ io: inout ChildDescriptors, pid myPid: Int32) throws(SpawnError) -> Started {
+        let me = ChildProcess.current(pid: myPid)
         let backtrace = Backtrace.captureIfTracing(skipping: 1)
         let (ours, theirs) = try Sys.socketPair("\(name): creating the bootstrap channel")
         defer { Sys.close(ours) }

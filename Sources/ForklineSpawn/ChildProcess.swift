@@ -104,8 +104,9 @@ public final class ChildProcess: Sendable {
         self.method = options.method
         self.daemon = options.daemon
         self.name = options.name ?? "Process-\(ChildRegistry.nextNumber())"
-        self.puid = Tracer.makePuid()
-        self.creatorPid = getpid()
+        let me = fl_getpid()
+        self.puid = ChildRegistry.nextPuid(pid: me)
+        self.creatorPid = me
     }
 
     deinit {
@@ -144,18 +145,19 @@ public final class ChildProcess: Sendable {
             }
             s.phase = .running
         }
-        Tracer.startFromEnvironment()
-        ChildRegistry.installExitHook()
+        ChildRegistry.firstStart()
         do throws(SpawnError) {
             var io = try ChildDescriptors(options)
             let started: Started
+            // Read once, for the steps below.
+            let me = fl_getpid()
             do throws(SpawnError) {
                 switch (method, body) {
                 case (.fork, _):
                     let stdio = (io.child[0], io.child[1], io.child[2])
-                    started = try Launcher.run { () throws(SpawnError) in try self.startFork(stdio: stdio) }
+                    started = try Launcher.run(pid: me) { () throws(SpawnError) in try self.startFork(stdio: stdio, pid: me) }
                 case (.spawn, .entry(let e, let args)):
-                    started = try Launcher.run { () throws(SpawnError) in try self.startSpawn(e, args, &io) }
+                    started = try Launcher.run(pid: me) { () throws(SpawnError) in try self.startSpawn(e, args, &io, pid: me) }
                 case (.forkserver, .entry(let e, let args)): started = try ForkServerClient.start(self, e, args, &io)
                 case (.root, _), (.remote, _): throw SpawnError(.unsupported, "\(name): '\(method)' is not a start method")
                 case (_, .closure):
@@ -195,7 +197,7 @@ public final class ChildProcess: Sendable {
 
     /// True between a successful `start` and the child's end.
     public var isAlive: Bool {
-        guard creatorPid == getpid() else { return false }
+        guard creatorPid == fl_getpid() else { return false }
         guard state.withLock({ s in s.phase == .running && s.pid != nil && s.status == nil && !s.statusLost }) else { return false }
         return (try? collect()) == .some(nil)
     }

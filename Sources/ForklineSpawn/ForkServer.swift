@@ -122,7 +122,7 @@ enum ForkServer {
             parentPuid: server.parentPuid, parentPid: server.parentPid, forkerPuid: late ? 0 : server.forkerPuid,
             forkSeq: late ? 0 : server.forkSeq, method: server.method, name: "forkserver", entry: ""), puid: server.puid)
         } catch {
-            Tracer.warnTracingFailure("forkline: tracing disabled in the forkserver (pid \(getpid())): \(error)", directory: directory)
+            Tracer.warnTracingFailure("forkline: tracing disabled in the forkserver (pid \(fl_getpid())): \(error)", directory: directory)
         }
     }
 
@@ -189,7 +189,7 @@ enum ForkServer {
         // Found and cast here, where that code is mapped already, rather than in each child.
         let runnable = EntryRegistry.lookup(c.entry) as? any RunnableEntryPoint
         let crashReport = ChildSetup.wantsRuntimeCrashReport(in: request.environment)
-        let parentPid = sibling ? owner : getpid()
+        let parentPid = sibling ? owner : fl_getpid()
         let pid = sibling ? fl_fork_sibling() : Glibc.fork()
         let forkErrno = pid >= 0 ? 0 : sibling ? -pid : errno
         if pid == 0 {

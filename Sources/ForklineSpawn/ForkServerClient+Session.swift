@@ -1,3 +1,4 @@
+import CForkline
 import ForklineSystem
 
 #if canImport(Glibc)
@@ -25,7 +26,7 @@ extension ForkServerClient {
 
     /// Takes the kept connection for one request.
     static func takeSession() -> SessionUse {
-        let me = getpid()
+        let me = fl_getpid()
         let uid = geteuid()
         return state.withLock { s -> SessionUse in
             guard var server = s, server.owned, server.uid == uid else { return .none }
@@ -55,7 +56,7 @@ extension ForkServerClient {
     /// the connection for the owner's next requests; false (the caller closes it) when one is
     /// kept already, or the server was replaced meanwhile.
     static func keepSession(_ fd: Int32, to address: String) -> Bool {
-        let me = getpid()
+        let me = fl_getpid()
         let uid = geteuid()
         return state.withLock { s -> Bool in
             guard var server = s, server.owned, server.uid == uid, server.address == address,

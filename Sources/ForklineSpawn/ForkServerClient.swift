@@ -92,7 +92,7 @@ enum ForkServerClient {
 
     static func launchServer() throws(SpawnError) -> Server {
         let me = ChildProcess.current
-        let address = "forkline-\(getpid())-\(hex16(UInt64.random(in: 1...UInt64.max)))"
+        let address = "forkline-\(fl_getpid())-\(hex16(UInt64.random(in: 1...UInt64.max)))"
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw .system("socket", errno, "starting the forkserver") }
         defer { Sys.close(listener) }
@@ -130,7 +130,7 @@ enum ForkServerClient {
             Sys.close(ours)
             throw .system("sendmsg", err, "starting the forkserver")
         }
-        ChildRegistry.installExitHook()
+        ChildRegistry.firstStart()
         return Server(address: address, owned: true, pid: pid, puid: puid, control: ours, pidfd: pidfd,
                       environment: snapshot)
     }

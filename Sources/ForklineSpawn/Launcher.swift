@@ -40,14 +40,17 @@ enum Launcher {
     /// nothing to reset (and writes nothing: each page a child writes is a copy-on-write fault).
     static let everStarted = Atomic<Bool>(false)
 
-    static var onLongLivedThread: Bool {
+    /// Whether the calling thread is the main thread (its tid is the process's pid, `pid`) or
+    /// the launcher thread.
+    static func onLongLivedThread(pid: Int32) -> Bool {
         let tid = fl_gettid()
-        return tid == getpid() || tid == launcherTid.load(ordering: .relaxed)
+        return tid == pid || tid == launcherTid.load(ordering: .relaxed)
     }
 
-    /// Runs `body` on the main thread (if called there) or on the launcher thread.
-    static func run<T>(_ body: () throws(SpawnError) -> T) throws(SpawnError) -> T {
-        if onLongLivedThread { return try body() }
+    /// Runs `body` on the main thread (if called there) or on the launcher thread. `pid`: this
+    /// process's, when the caller has it (`start` reads it once for all its steps).
+    static func run<T>(pid: Int32 = fl_getpid(), _ body: () throws(SpawnError) -> T) throws(SpawnError) -> T {
+        if onLongLivedThread(pid: pid) { return try body() }
         var result: Result<T, SpawnError>?
         withoutActuallyEscaping(body) { body in
             let job = Job {

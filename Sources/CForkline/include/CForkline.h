@@ -46,6 +46,9 @@ int fl_pipe_cloexec(int fds[2]);
 ssize_t fl_write_nosigpipe(int fd, const void *buf, size_t len);
 /// gettid().
 pid_t fl_gettid(void);
+/// This process's pid: a system call once per thread (and per process, after a fork), then a
+/// read (syscalls.c says how it knows it is still right).
+pid_t fl_getpid(void);
 /// 1 when the calling thread holds the robust mutex `m` (a `pthread_mutex_t *`): the robust
 /// futex protocol keeps the owner's tid in the futex word (FUTEX_TID_MASK), kernel ABI.
 int fl_mutex_owned_by_caller(void *m);
