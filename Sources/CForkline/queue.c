@@ -650,11 +650,42 @@ void fl_queue_wake(void *q, int which, int all) {
 
 uint32_t fl_queue_waiters(void *q, int which) { return __atomic_load_n(&H(q)->waiters[which], __ATOMIC_SEQ_CST); }
 
+// A getter (putter) that caught up with the other side and saw the position it waits on move
+// goes on watching it while it keeps moving, until a batch has come (up to SETTLE_BYTES, a
+// quarter of a small ring), looking less often the longer it moves (1 pause between looks, then
+// 2, 4, up to 16: ~25 ns each here): the records it then takes are on lines the putter has
+// finished writing, and it reads the tail (head) a few times a batch instead of once an item or
+// more. Read item by item, each read pulls the line the other side writes next away from it, and
+// that side's next locked instruction waits for the line to come back: perf of the 1x1 bench saw
+// the put's lock compare-and-swap and unlock exchange take 42% of its samples and the get's reads
+// of the tail and the record 32-45%, the getter spinning on the tail a pause apart. Once the
+// position stays put for SETTLE_STILL looks in a row (a put now and then, a ping-pong: three
+// pauses after a single item) it returns.
+enum { SETTLE_BYTES = 4096, SETTLE_LOOKS = 512, SETTLE_STILL = 3, SETTLE_GAP = 16 };
+static inline void settle(fl_queue_header *h, uint32_t *word, uint32_t seen) {
+  uint32_t batch = h->capacity / 4 < SETTLE_BYTES ? (uint32_t)(h->capacity / 4) : SETTLE_BYTES;
+  uint32_t last = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+  for (int i = 0, still = 0, gap = 1; i < SETTLE_LOOKS && last - seen < batch && still < SETTLE_STILL; i++) {
+    for (int k = 0; k < gap; k++) fl_pause();
+    uint32_t now = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    if (now == last) {
+      still++;
+    } else {
+      still = 0;
+      if (gap < SETTLE_GAP) gap *= 2;
+    }
+    last = now;
+  }
+}
+
 int fl_queue_wait(void *q, int which, uint32_t seen, int64_t timeout_ns, int spins) {
   fl_queue_header *h = H(q);
   uint32_t *word = futex_word(h, which);
   for (int i = 0; i < spins; i++) {
-    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seen) return 0;
+    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != seen) {
+      if (which < 2) settle(h, word, seen);
+      return 0;
+    }
     fl_pause();
   }
   if (timeout_ns == 0) return __atomic_load_n(word, __ATOMIC_ACQUIRE) != seen ? 0 : ETIMEDOUT;

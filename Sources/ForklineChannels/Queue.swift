@@ -226,6 +226,9 @@ public class Queue<T: Codable & Sendable>: Codable, PassableToChild, @unchecked 
     /// Test hook: the getters the queue counts asleep in the kernel (waiting for an item).
     package var sleepingGetters: Int { Int(fl_queue_waiters(ring.q, 0)) }
 
+    /// Test hook: the putters the queue counts asleep in the kernel (waiting for room).
+    package var sleepingPutters: Int { Int(fl_queue_waiters(ring.q, 1)) }
+
     /// Test hook: takes the lock a get holds (the getters' side) and never releases it.
     package func holdGetLockForever() { ring.holdLockForever([.get]) }
 }

@@ -119,8 +119,15 @@ final class QueueRing: @unchecked Sendable {
         case forever
         case until(UInt64)
 
-        @usableFromInline
+        /// Inlined: the usual blocking call (no timeout) is `.forever` with no call made.
+        @inlinable
         init(_ timeout: Duration?) {
+            guard let timeout else { self = .forever; return }
+            self.init(finite: timeout)
+        }
+
+        @usableFromInline
+        init(finite timeout: Duration) {
             if timeout == .zero { self = .none } else if let d = QueueRing.deadline(timeout) { self = .until(d) } else { self = .forever }
         }
 

@@ -15,10 +15,29 @@ struct BenchNamed: Codable, Sendable { var id: Int; var value: Double; var name:
 
 enum QueueBench {
     static func main(quick: Bool, json: Bool, writeDocs: Bool) throws {
+        if let pair = getenv("FORKLINE_BENCH_QUEUE_PAIR") { return try pairOnly(String(cString: pair)) }
         let f = try figures(quick: quick) + [try tracedAlternated(quick: quick)]
         print(json ? Report.json(f) : Report.table(f))
         // The queue's rows only: every other target says "not measured in this run".
         if writeDocs { Targets.writeDocs(f, quick: quick, only: "--queue") }
+    }
+
+    /// `FORKLINE_BENCH_QUEUE_PAIR=<rounds>[,<items>][,traced][,2x2] forkline-bench --queue`: only
+    /// queue Int 1x1 (or 2x2; the judged rows' measurement, `ChannelBench.queueThroughput`), one
+    /// figure a round: a small process to run under strace, perf or callgrind, nothing else in it.
+    static func pairOnly(_ spec: String) throws {
+        let parts = spec.split(separator: ",")
+        let rounds = parts.first.flatMap { Int($0) } ?? 1
+        let items = parts.count > 1 ? Int(parts[1]) ?? 1_000_000 : 1_000_000
+        let traced = parts.contains("traced"), pairs = parts.contains("2x2") ? 2 : 1
+        let dir = "/dev/shm/forkline-bench-queue-\(getpid())"
+        for _ in 0..<rounds {
+            if traced { try Tracer.start(directory: dir) }
+            let f = try ChannelBench.queueThroughput(items, producers: pairs, consumers: pairs)
+            if traced { Tracer.stop(); _ = system("rm -rf \(dir)") }
+            print((f * 100).rounded() / 100, terminator: " ")
+        }
+        print()
     }
 
     /// Queue Int 1x1 traced (into /dev/shm) beside the same untraced, rounds alternated: the

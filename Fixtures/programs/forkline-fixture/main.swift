@@ -80,7 +80,7 @@ let ponger = EntryPoint<PongerArgs>("ponger") { args in try Ponger.serve(args.co
 if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
     ChildProcess.bootstrap(entries: [work, behave, marksThenSleep, sleeper, asyncWork, report, ponger, incrementer, holder,
                                      silentExit, streamer, silentQueueUser, envDump, crashWithThreads, ignoreTerm]
-                                     + SyncScenarios.entries + Queues.entries + QueueSides.entries + QueueDeadSleeper.entries + poolEntries + CodecScenarios.entries
+                                     + SyncScenarios.entries + Queues.entries + QueueSides.entries + QueueDeadSleeper.entries + QueueStreams.entries + poolEntries + CodecScenarios.entries
                                      + ChannelFaults.entries + [WaitRecords.peer] + Hangs.entries
                                      + NetScenarios.entries + PoolBinaryScenarios.entries
                                      + ClusterScenarios.entries + BarrierActionScenarios.entries + PoolAPIScenarios.entries
@@ -346,6 +346,7 @@ case "queue-async-join": try await QueueAsyncJoin.run()
 case "queue-sides": try QueueSides.run(method: m)
 case "queue-zombie-holder": try QueueZombieHolder.run(method: m)
 case "queue-dead-sleeper": try QueueDeadSleeper.run(method: m)
+case "queue-streams": try QueueStreams.run(method: m)
 case "queue-record-sizes": try QueueRecordSizes.run(method: m, dir: args.count > 2 ? args[2] : nil)
 case "async-reused-fd": try await ReusedDescriptor.run()
 case "scoped": await Scoped.run(method: m)
