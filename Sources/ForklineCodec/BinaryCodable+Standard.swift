@@ -3,76 +3,78 @@ import FoundationEssentials
 // The standard types' `BinaryCodable` conformances: each writes what its `Codable` conformance
 // writes through ``BinaryEncoder`` (docs/codec.md), and reads what that path reads (an integer
 // into any integer type it fits, a Float as a Double, `[UInt8]` written element by element).
+// The scalars' and Optional's are inlinable, so a struct's field of such a type is written and
+// read in the struct's own module with no call into this one.
 
 extension Int: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.integer(Int.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.integer(Int.self) }
 }
 extension Int8: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.integer(Int8.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.integer(Int8.self) }
 }
 extension Int16: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.integer(Int16.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.integer(Int16.self) }
 }
 extension Int32: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.integer(Int32.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.integer(Int32.self) }
 }
 extension Int64: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.integer(Int64.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.integer(Int64.self) }
 }
 extension UInt: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.integer(UInt.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.integer(UInt.self) }
 }
 extension UInt8: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.integer(UInt8.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.integer(UInt8.self) }
 }
 extension UInt16: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.integer(UInt16.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.integer(UInt16.self) }
 }
 extension UInt32: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.integer(UInt32.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.integer(UInt32.self) }
 }
 extension UInt64: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.integer(UInt64.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.integer(UInt64.self) }
 }
 extension Bool: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.read(Bool.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.read(Bool.self) }
 }
 extension Double: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.read(Double.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.read(Double.self) }
 }
 extension Float: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.read(Float.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.read(Float.self) }
 }
 extension String: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { writer.write(self) }
-    public init(from reader: inout BinaryReader) throws { self = try reader.read(String.self) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = try reader.read(String.self) }
 }
 extension Data: BinaryCodable {
-    public func encode(to writer: inout BinaryWriter) { withUnsafeBytes { writer.writeBytes($0) } }
-    public init(from reader: inout BinaryReader) throws { self = Data(try reader.readBytes()) }
+    @inlinable public func encode(to writer: inout BinaryWriter) { withUnsafeBytes { writer.writeBytes($0) } }
+    @inlinable public init(from reader: inout BinaryReader) throws { self = Data(try reader.readBytes()) }
 }
 
 extension Optional: BinaryCodable where Wrapped: BinaryCodable {
     /// Writes nil, or the wrapped value (as `Optional`'s `Codable` does through a single-value
     /// container). A struct's optional field is left out when nil instead:
     /// ``BinaryWriter/fieldIfPresent(_:_:)``.
-    public func encode(to writer: inout BinaryWriter) throws {
+    @inlinable public func encode(to writer: inout BinaryWriter) throws {
         if let self { try self.encode(to: &writer) } else { writer.writeNil() }
     }
-    public init(from reader: inout BinaryReader) throws {
+    @inlinable public init(from reader: inout BinaryReader) throws {
         self = try reader.readNil() ? nil : Wrapped(from: &reader)
     }
 }

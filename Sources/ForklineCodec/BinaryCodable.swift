@@ -79,9 +79,11 @@ extension BinaryEncoder {
         return try body(UnsafeRawBufferPointer(start: s.p.pointee.base, count: s.p.pointee.count))
     }
 
-    /// `value`'s ``BinaryCodable`` payload if its type conforms (one dynamic cast), else nil.
-    static func withBinaryPayloadIfConforming<T: Encodable, R>(_ value: T, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
-        guard let type = BinaryConformance.of(T.self) else { return nil }
+    /// `value`'s ``BinaryCodable`` payload, its type `T` being `type` (``BinaryConformance/of(_:)``).
+    ///
+    /// It returns `R`, not `R?`: in the unspecialised generic code an `Optional<R>` costs a
+    /// generic metadata look-up a call (~450 instructions, callgrind; docs/codec.md).
+    static func withBinaryPayload<T: Encodable, R>(_ value: T, as type: any BinaryCodable.Type, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         func open<B: BinaryCodable>(_: B.Type) throws -> R {
             try withBinaryPayload(unsafeBitCast(value, to: B.self), body)
         }
@@ -117,9 +119,9 @@ extension BinaryDecoder {
         return v
     }
 
-    /// A `T` decoded by its ``BinaryCodable`` code if its type conforms (one dynamic cast), else nil.
-    static func decodeBinaryIfConforming<T: Decodable>(_: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T? {
-        guard let type = BinaryConformance.of(T.self) else { return nil }
+    /// A `T` decoded by its ``BinaryCodable`` code, `T` being `type` (``BinaryConformance/of(_:)``);
+    /// a `T`, not a `T?`, for the reason ``BinaryEncoder/withBinaryPayload(_:as:_:)`` gives.
+    static func decodeBinary<T: Decodable>(_: T.Type, as type: any BinaryCodable.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         func open<B: BinaryCodable>(_: B.Type) throws -> T {
             unsafeBitCast(try decodeBinary(B.self, from: bytes), to: T.self)
         }

@@ -9,17 +9,21 @@ import Glibc
 /// container once into a table of (key, value) offsets, used from then on.
 ///
 /// Its place in the payload is in `cell` when the container is one the state keeps and hands
-/// out again (``DecodingSource/keyed(_:at:codingPath:)``), else `fixed`.
+/// out again (``DecodingSource/keyed(_:at:codingPath:)``), else `fixedStart`, `fixedIndex` and
+/// `fixedPath`. A kept one holds no reference (its `fixedPath` nil), so the copy that
+/// `KeyedDecodingContainer`'s box makes of it for every field costs no retain and release.
 struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let source: DecodingSource
-    let fixed: KeyedPlace
+    let fixedStart: Int
+    let fixedIndex: Int
+    let fixedPath: [any CodingKey]?
     let cell: UnsafeMutablePointer<KeyedPlace>?
 
-    var codingPath: [any CodingKey] { cell?.pointee.codingPath ?? fixed.codingPath }
+    var codingPath: [any CodingKey] { cell?.pointee.codingPath ?? fixedPath ?? [] }
     /// The offset of the container's `object` tag.
-    var start: Int { cell?.pointee.start ?? fixed.start }
+    var start: Int { cell?.pointee.start ?? fixedStart }
     /// The container's entry in `source.cursors`.
-    var index: Int { cell?.pointee.index ?? fixed.index }
+    var index: Int { cell?.pointee.index ?? fixedIndex }
 
     /// The value offset of the field at the cursor `c` if its key is `key`, read without a copy.
     func atCursor(_ c: Int, _ key: Key) -> Int? {
@@ -29,8 +33,19 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
         let n = Int(bytes[c + 1]), k = c + 2
         guard n <= bytes.count - k else { return nil }
         var s = key.stringValue
-        let same = s.withUTF8 { u in u.count == n && (n == 0 || memcmp(u.baseAddress!, bytes.baseAddress! + k, n) == 0) }
-        return same ? k + n : nil
+        func same(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard u.count == n else { return false }
+            // A few bytes: compared here, not by a call to memcmp.
+            var j = 0
+            while j < n {
+                if u[j] != bytes[k + j] { return false }
+                j += 1
+            }
+            return true
+        }
+        // A key's String is usually a literal, its UTF-8 where it is: no copy of the String.
+        let found = s.utf8.withContiguousStorageIfAvailable(same) ?? s.withUTF8(same)
+        return found ? k + n : nil
     }
 
     /// The container's table of fields, made by one scan the first time it is needed.

@@ -25,7 +25,7 @@ public struct BinaryDecoder: Sendable {
     /// - Throws: `DecodingError` when `bytes` is not the payload of a `T`.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         // A `BinaryCodable` type reads itself (one dynamic cast a value).
-        if let v = try Self.decodeBinaryIfConforming(T.self, from: bytes) { return v }
+        if let type = BinaryConformance.of(T.self) { return try Self.decodeBinary(T.self, as: type, from: bytes) }
         let s = DecodingSource.take(bytes)
         defer { s.give() }
         try s.header()
@@ -40,6 +40,7 @@ public struct BinaryDecoder: Sendable {
 
 /// The coding path of a value being read, built only when an error or a nested decoder needs it:
 /// a keyed field's `codingPath + [key]` costs an allocation that a read that succeeds never pays.
+@usableFromInline
 typealias CodingPathFn = () -> [any CodingKey]
 
 /// The payload being decoded, the readers of its values, and the read positions of its keyed
@@ -48,9 +49,16 @@ typealias CodingPathFn = () -> [any CodingKey]
 /// through a pointer, not a class, so that reading it costs no reference counting and no
 /// dynamic exclusivity check (measured: those were a quarter of a decode's instructions).
 /// Like any Codable decoder's containers, the ones made from it are valid during its decode.
+///
+/// The readers of scalars are inlinable, for a ``BinaryCodable`` type's `init(from:)` in its own
+/// module; the errors are made here (not inlined).
+@usableFromInline
 struct DecodingSource {
-    let p: UnsafeMutablePointer<DecodingState>
+    @usableFromInline let p: UnsafeMutablePointer<DecodingState>
 
+    @usableFromInline init(p: UnsafeMutablePointer<DecodingState>) { self.p = p }
+
+    @inlinable
     var bytes: UnsafeRawBufferPointer { p.pointee.bytes }
 
     /// This thread's free source for `bytes` (a decode inside a decode takes the next one).
@@ -73,8 +81,14 @@ struct DecodingSource {
     /// Ends a decode: the state forgets the payload and keeps its arrays' capacity.
     func give() {
         p.pointee.bytes = UnsafeRawBufferPointer(start: nil, count: 0)
-        p.pointee.cursors.removeAll(keepingCapacity: p.pointee.cursors.capacity <= 4096)
-        p.pointee.starts.removeAll(keepingCapacity: p.pointee.starts.capacity <= 4096)
+        // Only when used (a `BinaryCodable` type's decode uses none): emptying an empty array
+        // still costs a release of its storage.
+        // The cursors are kept for the next decode (emptying an array costs a call a decode).
+        p.pointee.used = 0
+        if p.pointee.cursors.count > 4096 {
+            p.pointee.cursors = []
+            p.pointee.starts = []
+        }
         if !p.pointee.tables.isEmpty { p.pointee.tables.removeAll() }
         p.pointee.depth = 0
         p.pointee.inUse = false
@@ -96,16 +110,24 @@ struct DecodingSource {
         let type = ObjectIdentifier(Key.self)
         if let box = p.pointee.kept.free(type, movedTo: place) { return unsafeBitCast(box, to: KeyedDecodingContainer<Key>.self) }
         let cell = p.pointee.kept.cell(place)
-        let c = KeyedDecodingContainer(BinaryKeyedDecoding<Key>(source: self, fixed: place, cell: cell))
+        let c = KeyedDecodingContainer(BinaryKeyedDecoding<Key>(source: self, fixedStart: at, fixedIndex: place.index,
+                                                                fixedPath: cell == nil ? codingPath : nil, cell: cell))
         if let cell { p.pointee.kept.keep(type, unsafeBitCast(c, to: AnyObject.self), cell) }
         return c
     }
 
     /// A new cursor for the keyed container whose tag is at `at`; its index.
     func addCursor(_ at: Int) -> Int {
-        p.pointee.cursors.append(at + 1)
-        p.pointee.starts.append(at)
-        return p.pointee.cursors.count - 1
+        let i = p.pointee.used
+        if i < p.pointee.cursors.count {
+            p.pointee.cursors[i] = at + 1
+            p.pointee.starts[i] = at
+        } else {
+            p.pointee.cursors.append(at + 1)
+            p.pointee.starts.append(at)
+        }
+        p.pointee.used = i + 1
+        return i
     }
     func cursor(_ i: Int) -> Int { p.pointee.cursors[i] }
     func setCursor(_ i: Int, _ at: Int) { p.pointee.cursors[i] = at }
@@ -120,15 +142,21 @@ struct DecodingSource {
         }
     }
 
+    @usableFromInline
     func corrupt(_ at: Int, _ why: String, _ path: CodingPathFn) -> DecodingError {
         .dataCorrupted(.init(codingPath: path(), debugDescription: "binary payload, byte \(at): \(why)"))
     }
 
+    @inlinable @inline(__always)
     func tag(_ at: Int, _ path: CodingPathFn) throws -> UInt8 {
-        guard at < bytes.count else { throw corrupt(at, "truncated: a value expected", path) }
+        guard at < bytes.count else { throw truncated(at, path) }
         return bytes[at]
     }
 
+    @usableFromInline
+    func truncated(_ at: Int, _ path: CodingPathFn) -> DecodingError { corrupt(at, "truncated: a value expected", path) }
+
+    @usableFromInline
     func tagName(_ t: UInt8) -> String {
         switch t {
         case BinaryFormat.null: return "nil"
@@ -147,122 +175,9 @@ struct DecodingSource {
         }
     }
 
+    @usableFromInline
     func mismatch<T>(_ type: T.Type, _ t: UInt8, _ at: Int, _ path: CodingPathFn) -> DecodingError {
         .typeMismatch(T.self, .init(codingPath: path(), debugDescription: "binary payload, byte \(at): expected \(T.self), found \(tagName(t))"))
-    }
-
-    // MARK: scalars
-
-    func varint(_ at: inout Int, _ path: CodingPathFn) throws -> UInt64 {
-        var v: UInt64 = 0, shift: UInt64 = 0
-        let start = at
-        while true {
-            guard at < bytes.count else { throw corrupt(start, "truncated integer", path) }
-            let b = bytes[at]
-            at += 1
-            guard shift < 64, shift < 63 || b <= 1 else { throw corrupt(start, "integer longer than 64 bits", path) }
-            v |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return v }
-            shift += 7
-        }
-    }
-
-    func signed(_ at: inout Int, _ path: CodingPathFn) throws -> Int64 {
-        let start = at
-        let t = try tag(at, path)
-        at += 1
-        switch t {
-        case BinaryFormat.int:
-            let z = try varint(&at, path)
-            return Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))
-        case BinaryFormat.uint:
-            let u = try varint(&at, path)
-            guard u <= UInt64(Int64.max) else { throw corrupt(start, "\(u) does not fit a signed 64-bit integer", path) }
-            return Int64(u)
-        default: throw mismatch(Int64.self, t, start, path)
-        }
-    }
-
-    func unsigned(_ at: inout Int, _ path: CodingPathFn) throws -> UInt64 {
-        let start = at
-        let t = try tag(at, path)
-        at += 1
-        switch t {
-        case BinaryFormat.uint: return try varint(&at, path)
-        case BinaryFormat.int:
-            let z = try varint(&at, path)
-            let v = Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))
-            guard v >= 0 else { throw corrupt(start, "\(v) does not fit an unsigned integer", path) }
-            return UInt64(v)
-        default: throw mismatch(UInt64.self, t, start, path)
-        }
-    }
-
-    func integer<I: FixedWidthInteger>(_: I.Type, _ at: inout Int, _ path: CodingPathFn) throws -> I {
-        let start = at
-        if I.isSigned {
-            let v = try signed(&at, path)
-            guard let r = I(exactly: v) else { throw corrupt(start, "\(v) does not fit \(I.self)", path) }
-            return r
-        }
-        let v = try unsigned(&at, path)
-        guard let r = I(exactly: v) else { throw corrupt(start, "\(v) does not fit \(I.self)", path) }
-        return r
-    }
-
-    func fixed<W: FixedWidthInteger>(_: W.Type, _ tag: UInt8, _ name: String, _ at: inout Int, _ path: CodingPathFn) throws -> W {
-        let start = at
-        let t = try self.tag(at, path)
-        guard t == tag else { throw corrupt(start, "expected \(name), found \(tagName(t))", path) }
-        guard at + 1 + MemoryLayout<W>.size <= bytes.count else { throw corrupt(start, "truncated \(name)", path) }
-        let v = W(littleEndian: bytes.loadUnaligned(fromByteOffset: at + 1, as: W.self))
-        at += 1 + MemoryLayout<W>.size
-        return v
-    }
-
-    func double(_ at: inout Int, _ path: CodingPathFn) throws -> Double {
-        if at < bytes.count, bytes[at] == BinaryFormat.float {
-            return Double(Float(bitPattern: try fixed(UInt32.self, BinaryFormat.float, "a Float", &at, path)))
-        }
-        return Double(bitPattern: try fixed(UInt64.self, BinaryFormat.double, "a Double", &at, path))
-    }
-
-    func float(_ at: inout Int, _ path: CodingPathFn) throws -> Float {
-        Float(bitPattern: try fixed(UInt32.self, BinaryFormat.float, "a Float", &at, path))
-    }
-
-    func bool(_ at: inout Int, _ path: CodingPathFn) throws -> Bool {
-        let t = try tag(at, path)
-        guard t == BinaryFormat.falseTag || t == BinaryFormat.trueTag else { throw mismatch(Bool.self, t, at, path) }
-        at += 1
-        return t == BinaryFormat.trueTag
-    }
-
-    /// The bytes of a `string` or `bytes` value.
-    func span(_ tag: UInt8, _ at: inout Int, _ path: CodingPathFn) throws -> UnsafeRawBufferPointer {
-        let start = at
-        let t = try self.tag(at, path)
-        guard t == tag else { throw corrupt(start, "expected \(tagName(tag)), found \(tagName(t))", path) }
-        at += 1
-        let n = try varint(&at, path)
-        guard n <= UInt64(bytes.count - at) else { throw corrupt(start, "\(tagName(tag)) of \(n) bytes, only \(bytes.count - at) left", path) }
-        defer { at += Int(n) }
-        return UnsafeRawBufferPointer(rebasing: bytes[at..<(at + Int(n))])
-    }
-
-    func string(_ at: inout Int, _ path: CodingPathFn) throws -> String {
-        let start = at
-        let b = try span(BinaryFormat.string, &at, path)
-        let u = b.bindMemory(to: UInt8.self)
-        // ASCII is valid UTF-8 as it is: `String(validating:)` costs a generic metadata look-up
-        // a call (~330 instructions, a third of a short String's decode), a scan for ASCII none.
-        var high: UInt8 = 0
-        for c in u { high |= c }
-        if high < 0x80 { return String(decoding: u, as: UTF8.self) }
-        guard let s = String(validating: u, as: UTF8.self) else {
-            throw corrupt(start, "the String (\(b.count) bytes) is not valid UTF-8", path)
-        }
-        return s
     }
 
     // MARK: values
@@ -289,11 +204,11 @@ struct DecodingSource {
         guard p.pointee.depth < 512 else { throw corrupt(start, "containers nested more than 512 deep", codingPath) }
         p.pointee.depth += 1
         defer { p.pointee.depth -= 1 }
-        let first = p.pointee.cursors.count
+        let first = p.pointee.used
         let v = try T(from: BinaryDecoding(source: self, at: start, codingPath: codingPath()))
         // A keyed container of this value read in order to its `end`: every byte of it was read
         // and checked by the readers, so its end is known without a second scan.
-        if first < p.pointee.cursors.count, p.pointee.starts[first] == start {
+        if first < p.pointee.used, p.pointee.starts[first] == start {
             let c = p.pointee.cursors[first]
             if c >= 0, c < bytes.count, bytes[c] == BinaryFormat.end {
                 at = c + 1
@@ -369,14 +284,18 @@ struct KeyedPlace {
 }
 
 /// What a ``DecodingSource`` reads and keeps; one chain of them per thread.
+@usableFromInline
 struct DecodingState {
-    var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+    @usableFromInline var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
     /// Per keyed container (its `index`): the offset of the next field to read when fields are
     /// read in the order they were written (the usual case: no table, no scan), or `-1 - t` once
     /// a read out of order made `tables[t]`, the container's fields found in one scan.
     var cursors: [Int] = []
     /// Per keyed container, the offset of its `object` tag.
     var starts: [Int] = []
+    /// How many entries of `cursors` and `starts` this decode uses (the rest are left from an
+    /// earlier one).
+    var used = 0
     /// (key offset, key length, value offset) per field, and where the next look-up starts.
     var tables: [(fields: [(key: Int, length: Int, value: Int)], hint: Int)] = []
     /// How many `T(from:)` calls are under way (a bound on recursion for damaged input).

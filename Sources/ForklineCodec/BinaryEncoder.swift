@@ -33,7 +33,7 @@ public struct BinaryEncoder: Sendable {
     @usableFromInline
     package static func withPayload<T: Encodable, R>(_ value: T, message: Bool, _ body: (UnsafeRawBufferPointer, _ json: Bool) throws -> R) throws -> R {
         // A `BinaryCodable` type writes itself (one dynamic cast a value).
-        if let r = try withBinaryPayloadIfConforming(value, { try body($0, false) }) { return r }
+        if let type = BinaryConformance.of(T.self) { return try withBinaryPayload(value, as: type) { try body($0, false) } }
         let s = LinearEncoding.take()
         defer { s.give() }
         s.p.pointee.message = message
@@ -52,13 +52,16 @@ public struct BinaryEncoder: Sendable {
     }
 }
 
-/// A buffer and the writers of the format's scalars (shared by both encoders).
+/// A buffer and the writers of the format's scalars (shared by both encoders). The writers are
+/// inlinable, so a ``BinaryCodable`` type's `encode(to:)` has them inlined in its own module.
+@usableFromInline
 protocol ByteWriter {
     /// Lets `body` write at most `n` bytes at the end of the buffer; it returns how many it wrote.
     func emit(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int)
 }
 
 extension ByteWriter {
+    @inlinable
     func append(_ b: UInt8) {
         emit(max: 1) { p in
             p.storeBytes(of: b, as: UInt8.self)
@@ -66,7 +69,7 @@ extension ByteWriter {
         }
     }
     /// Writes `v` as LEB128 at `p` (at most 10 bytes); returns the byte count.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func varint(_ p: UnsafeMutableRawPointer, _ v: UInt64) -> Int {
         var v = v, n = 0
         while v >= 0x80 {
@@ -77,14 +80,18 @@ extension ByteWriter {
         p.storeBytes(of: UInt8(v), toByteOffset: n, as: UInt8.self)
         return n + 1
     }
+    @inlinable
     func tagged(_ tag: UInt8, varint v: UInt64) {
         emit(max: 11) { p in
             p.storeBytes(of: tag, as: UInt8.self)
             return 1 + Self.varint(p + 1, v)
         }
     }
+    @inlinable
     func int(_ v: Int64) { tagged(BinaryFormat.int, varint: UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
+    @inlinable
     func uint(_ v: UInt64) { tagged(BinaryFormat.uint, varint: v) }
+    @inlinable
     func raw(_ tag: UInt8, _ b: UnsafeRawBufferPointer) {
         emit(max: 11 + b.count) { p in
             p.storeBytes(of: tag, as: UInt8.self)
@@ -93,10 +100,15 @@ extension ByteWriter {
             return n + b.count
         }
     }
+    @inlinable
     func string(_ s: String) {
+        // A native or small String's UTF-8 is contiguous: written from where it is, no copy of
+        // the String (its retain and release).
+        if s.utf8.withContiguousStorageIfAvailable({ raw(BinaryFormat.string, UnsafeRawBufferPointer($0)) }) != nil { return }
         var s = s
         s.withUTF8 { raw(BinaryFormat.string, UnsafeRawBufferPointer($0)) }
     }
+    @inlinable
     func double(_ v: Double) {
         emit(max: 9) { p in
             p.storeBytes(of: BinaryFormat.double, as: UInt8.self)
@@ -104,6 +116,7 @@ extension ByteWriter {
             return 9
         }
     }
+    @inlinable
     func float(_ v: Float) {
         emit(max: 5) { p in
             p.storeBytes(of: BinaryFormat.float, as: UInt8.self)
@@ -111,6 +124,7 @@ extension ByteWriter {
             return 5
         }
     }
+    @inlinable
     func bool(_ v: Bool) { append(v ? BinaryFormat.trueTag : BinaryFormat.falseTag) }
 
     /// Writes `v` if it is of a type written as its bytes (`String`, `Int`, `Double`, `[UInt8]`,
@@ -159,6 +173,10 @@ enum FastType {
     /// The kind of `T`, or nil when `T` is encoded by its own `encode(to:)`.
     @inline(__always)
     static func kind<T>(_: T.Type) -> UInt8? {
+        // Each of these types is 8 or 16 bytes (a String, Data, an Int or Double, an array):
+        // any other size needs no scan.
+        let size = MemoryLayout<T>.size
+        guard size == 8 || size == 16 else { return nil }
         let id = ObjectIdentifier(T.self)
         return ids.withUnsafeBufferPointer { ids in
             for i in 0..<ids.count where ids[i] == id { return UInt8(i) }
@@ -181,16 +199,41 @@ enum FastType {
 /// rather than a class so that a write costs no reference counting and no dynamic exclusivity
 /// check (measured: those were a quarter of an encode's instructions). Like any Codable
 /// encoder's containers, the ones made from it are valid during its encode.
+@usableFromInline
 struct LinearEncoding: ByteWriter {
-    let p: UnsafeMutablePointer<EncodingState>
+    @usableFromInline let p: UnsafeMutablePointer<EncodingState>
 
-    @inline(__always)
+    @usableFromInline init(p: UnsafeMutablePointer<EncodingState>) { self.p = p }
+
+    @inlinable @inline(__always)
     func emit(max n: Int, _ body: (UnsafeMutableRawPointer) -> Int) {
         if p.pointee.count + n > p.pointee.capacity { p.pointee.grow(p.pointee.count + n) }
         p.pointee.count += body(p.pointee.base + p.pointee.count)
     }
 
     typealias Open = EncodingState.Open
+
+    /// Writes `tag`, the length and the bytes `b` (``ByteWriter``'s, written here without a
+    /// closure: a key or a short String is most of what a struct writes).
+    @inlinable @inline(__always)
+    func raw(_ tag: UInt8, _ b: UnsafeRawBufferPointer) {
+        let n = b.count
+        if p.pointee.count + 11 + n > p.pointee.capacity { p.pointee.grow(p.pointee.count + 11 + n) }
+        let d = p.pointee.base + p.pointee.count
+        d.storeBytes(of: tag, as: UInt8.self)
+        var h = 2
+        if n < 0x80 { d.storeBytes(of: UInt8(truncatingIfNeeded: n), toByteOffset: 1, as: UInt8.self) } else { h = 1 + Self.varint(d + 1, UInt64(n)) }
+        if n > 0 { (d + h).copyMemory(from: b.baseAddress!, byteCount: n) }
+        p.pointee.count += h + n
+    }
+
+    /// Writes `s` as a String value (``ByteWriter``'s, with ``raw(_:_:)`` above).
+    @inlinable @inline(__always)
+    func string(_ s: String) {
+        if s.utf8.withContiguousStorageIfAvailable({ raw(BinaryFormat.string, UnsafeRawBufferPointer($0)) }) != nil { return }
+        var s = s
+        s.withUTF8 { raw(BinaryFormat.string, UnsafeRawBufferPointer($0)) }
+    }
 
     /// This thread's free state (an encode inside an encode takes the next one).
     static func take() -> LinearEncoding {
@@ -212,7 +255,7 @@ struct LinearEncoding: ByteWriter {
     func give() {
         p.pointee.count = 0
         if p.pointee.capacity > 1 << 20 { p.pointee.shrink() }
-        p.pointee.open.removeAll(keepingCapacity: p.pointee.open.capacity <= 256)
+        if !p.pointee.open.isEmpty { p.pointee.open.removeAll(keepingCapacity: p.pointee.open.capacity <= 256) }
         p.pointee.top = Open(id: 0, mark: -1, key: nil)
         p.pointee.nextID = 1
         p.pointee.outOfOrder = false
@@ -324,6 +367,7 @@ struct LinearEncoding: ByteWriter {
 }
 
 /// What a ``LinearEncoding`` writes and keeps; one chain of them per thread.
+@usableFromInline
 struct EncodingState {
     /// An open container or slot: its id; for a slot the buffer offset where its value starts,
     /// for a tagged container `-2 - start` (the offset of its tag; -1 for the root); and the key
@@ -335,9 +379,9 @@ struct EncodingState {
     }
 
     /// The payload so far: `count` bytes at `base`, which has room for `capacity`.
-    var base: UnsafeMutableRawPointer
-    var count = 0
-    var capacity: Int
+    @usableFromInline var base: UnsafeMutableRawPointer
+    @usableFromInline var count = 0
+    @usableFromInline var capacity: Int
     /// The open containers under `top`, outermost first; the root (id 0) is never closed.
     var open: [Open] = []
     var top = Open(id: 0, mark: -1, key: nil)
@@ -365,6 +409,7 @@ struct EncodingState {
     }
 
     /// Room for at least `needed` bytes (doubling).
+    @usableFromInline
     mutating func grow(_ needed: Int) {
         var c = capacity
         while c < needed { c *= 2 }

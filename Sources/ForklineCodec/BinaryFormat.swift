@@ -4,33 +4,33 @@ import FoundationEssentials
 /// `0xFB`, the version `1`, then one value; every value starts with a one-byte tag.
 @usableFromInline
 package enum BinaryFormat {
-    @usableFromInline package static let magic: UInt8 = 0xFB
-    @usableFromInline static let version: UInt8 = 1
+    @inlinable package static var magic: UInt8 { 0xFB }
+    @inlinable static var version: UInt8 { 1 }
 
     // Value tags.
-    @usableFromInline static let null: UInt8 = 0x00
-    @usableFromInline static let falseTag: UInt8 = 0x01
-    @usableFromInline static let trueTag: UInt8 = 0x02
+    @inlinable static var null: UInt8 { 0x00 }
+    @inlinable static var falseTag: UInt8 { 0x01 }
+    @inlinable static var trueTag: UInt8 { 0x02 }
     /// A signed integer: zigzag LEB128.
-    @usableFromInline static let int: UInt8 = 0x03
+    @inlinable static var int: UInt8 { 0x03 }
     /// An unsigned integer: LEB128.
-    @usableFromInline static let uint: UInt8 = 0x04
+    @inlinable static var uint: UInt8 { 0x04 }
     /// A Float: 4 bytes little-endian.
-    @usableFromInline static let float: UInt8 = 0x05
+    @inlinable static var float: UInt8 { 0x05 }
     /// A Double: 8 bytes little-endian.
-    @usableFromInline static let double: UInt8 = 0x06
+    @inlinable static var double: UInt8 { 0x06 }
     /// A String: LEB128 byte count, UTF-8.
-    @usableFromInline static let string: UInt8 = 0x07
+    @inlinable static var string: UInt8 { 0x07 }
     /// Bytes (`[UInt8]`, `Data`): LEB128 count, the bytes.
-    @usableFromInline static let bytes: UInt8 = 0x08
+    @inlinable static var bytes: UInt8 { 0x08 }
     /// An unkeyed container: values, then `end`.
-    @usableFromInline static let array: UInt8 = 0x09
+    @inlinable static var array: UInt8 { 0x09 }
     /// A keyed container: (String key, value) pairs, then `end`.
-    @usableFromInline static let object: UInt8 = 0x0A
+    @inlinable static var object: UInt8 { 0x0A }
     /// An array of fixed-size numbers: element code, LEB128 count, the little-endian images.
-    @usableFromInline static let numbers: UInt8 = 0x0B
+    @inlinable static var numbers: UInt8 { 0x0B }
     /// Ends an `array` or `object`.
-    @usableFromInline static let end: UInt8 = 0x0F
+    @inlinable static var end: UInt8 { 0x0F }
 
     /// True when `bytes` starts like a binary payload (magic and version).
     @inlinable

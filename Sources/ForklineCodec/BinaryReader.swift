@@ -10,19 +10,25 @@ import Glibc
 ///
 /// A struct reads its keyed container with ``beginKeyed()``, one ``BinaryKeyedReader/field(_:as:)``
 /// per property, then ``endKeyed(_:)``. Valid during the `init(from:)` it was handed to only.
+///
+/// Its methods for keyed containers, conforming types and scalars are inlinable: a type's
+/// `init(from:)` compiled in its own module reads its fields in place with no call per field
+/// into this module (docs/codec.md, "Inlined into the type's module"); errors are built here.
 public struct BinaryReader {
-    let source: DecodingSource
+    @usableFromInline let source: DecodingSource
     /// The offset of the next value.
-    var at: Int
+    @usableFromInline var at: Int
     /// Containers entered above this reader (a bound for damaged input to recursive types).
-    let depth: Int
+    @usableFromInline let depth: Int
 
+    @usableFromInline
     init(source: DecodingSource, at: Int, depth: Int) {
         self.source = source
         self.at = at
         self.depth = depth
     }
 
+    @usableFromInline
     static func noPath() -> [any CodingKey] { [] }
 
     // MARK: containers
@@ -31,13 +37,22 @@ public struct BinaryReader {
     ///
     /// - Throws: `DecodingError.typeMismatch` when the value there is not a keyed container,
     ///   `dataCorrupted` when it is truncated or nested more than 512 deep.
+    @inlinable
     public mutating func beginKeyed() throws -> BinaryKeyedReader {
-        let t = try source.tag(at, Self.noPath)
-        guard t == BinaryFormat.object else {
-            throw DecodingError.typeMismatch([String: Any].self, .init(codingPath: [], debugDescription: "binary payload, byte \(at): expected a keyed container, found \(source.tagName(t))"))
-        }
-        guard depth < 512 else { throw source.corrupt(at, "containers nested more than 512 deep", Self.noPath) }
+        let bytes = source.bytes
+        guard at < bytes.count, bytes[at] == BinaryFormat.object, depth < 512 else { throw notKeyed() }
         return BinaryKeyedReader(source: source, start: at, cursor: at + 1, depth: depth + 1)
+    }
+
+    /// Why the value at the reader's position cannot be read as a keyed container.
+    @usableFromInline
+    func notKeyed() -> any Error {
+        let t: UInt8
+        do { t = try source.tag(at, Self.noPath) } catch { return error }
+        guard t == BinaryFormat.object else {
+            return DecodingError.typeMismatch([String: Any].self, .init(codingPath: [], debugDescription: "binary payload, byte \(at): expected a keyed container, found \(source.tagName(t))"))
+        }
+        return source.corrupt(at, "containers nested more than 512 deep", Self.noPath)
     }
 
     /// Ends reading the keyed container `fields` (from ``beginKeyed()``): the fields not read are
@@ -45,8 +60,11 @@ public struct BinaryReader {
     /// past the container's end.
     ///
     /// - Throws: `DecodingError.dataCorrupted` when the container is truncated or damaged.
+    @inlinable
     public mutating func endKeyed(_ fields: BinaryKeyedReader) throws {
-        at = try fields.end()
+        let bytes = source.bytes, c = fields.cursor
+        // Every field read in order: the end is at the cursor.
+        if c < bytes.count, bytes[c] == BinaryFormat.end { at = c + 1 } else { at = try fields.end() }
     }
 
     /// Starts reading the unkeyed container at the reader's position (an array's elements):
@@ -81,6 +99,7 @@ public struct BinaryReader {
     /// Reads a value of a conforming type.
     ///
     /// - Throws: `DecodingError` when the bytes are not such a value.
+    @inlinable
     public mutating func read<T: BinaryCodable>(_: T.Type = T.self) throws -> T { try T(from: &self) }
 
     /// Reads a value of a type that is only `Codable`, through its `init(from: Decoder)`.
@@ -93,24 +112,31 @@ public struct BinaryReader {
     /// True (and moves past it) when the next value is nil.
     ///
     /// - Throws: `DecodingError.dataCorrupted` when the payload ends here.
+    @inlinable
     public mutating func readNil() throws -> Bool {
         guard try source.tag(at, Self.noPath) == BinaryFormat.null else { return false }
         at += 1
         return true
     }
     /// Reads a Bool.
+    @inlinable
     public mutating func read(_: Bool.Type) throws -> Bool { try source.bool(&at, Self.noPath) }
     /// Reads a String (validated UTF-8).
+    @inlinable
     public mutating func read(_: String.Type) throws -> String { try source.string(&at, Self.noPath) }
     /// Reads a Double (a Float is widened, as the `Codable` path does).
+    @inlinable
     public mutating func read(_: Double.Type) throws -> Double { try source.double(&at, Self.noPath) }
     /// Reads a Float.
+    @inlinable
     public mutating func read(_: Float.Type) throws -> Float { try source.float(&at, Self.noPath) }
     /// Reads an integer into any integer type it fits.
+    @inlinable
     mutating func integer<I: FixedWidthInteger>(_: I.Type) throws -> I { try source.integer(I.self, &at, Self.noPath) }
     /// Reads bytes (`[UInt8]`, `Data`) in place: valid while the payload is.
     ///
     /// - Throws: `DecodingError.dataCorrupted` when the value is not bytes or is truncated.
+    @inlinable
     public mutating func readBytes() throws -> UnsafeRawBufferPointer { try source.span(BinaryFormat.bytes, &at, Self.noPath) }
 }
 
@@ -119,22 +145,40 @@ public struct BinaryReader {
 /// a cursor, with no scan; a field out of order is looked for from the container's start, as
 /// the `Codable` path finds keys in any order.
 public struct BinaryKeyedReader {
-    let source: DecodingSource
+    @usableFromInline let source: DecodingSource
     /// The offset of the container's `object` tag.
-    let start: Int
+    @usableFromInline let start: Int
     /// The offset of the next field in written order.
-    var cursor: Int
-    let depth: Int
+    @usableFromInline var cursor: Int
+    @usableFromInline let depth: Int
+
+    @usableFromInline
+    init(source: DecodingSource, start: Int, cursor: Int, depth: Int) {
+        self.source = source
+        self.start = start
+        self.cursor = cursor
+        self.depth = depth
+    }
 
     /// Reads the field `key` of a conforming type.
     ///
     /// - Throws: `DecodingError.keyNotFound` when there is no such field, or the error of its value.
+    @inlinable
     public mutating func field<T: BinaryCodable>(_ key: StaticString, as: T.Type = T.self) throws -> T {
-        guard let (value, atCursor) = try find(key) else { throw notFound(key) }
+        // The usual case, inlined: the field at the cursor, read and the cursor moved past it.
+        guard let value = keyAt(cursor, key) else { return try fieldElsewhere(key, T.self) }
         var r = BinaryReader(source: source, at: value, depth: depth)
         let v = try T(from: &r)
-        if atCursor { cursor = r.at }
+        cursor = r.at
         return v
+    }
+
+    /// The field `key` when it is not at the cursor: looked for from the container's start.
+    @usableFromInline
+    func fieldElsewhere<T: BinaryCodable>(_ key: StaticString, _: T.Type) throws -> T {
+        guard let value = try scan(key) else { throw notFound(key) }
+        var r = BinaryReader(source: source, at: value, depth: depth)
+        return try T(from: &r)
     }
 
     /// Reads the field `key` of a type that is only `Codable`, through its `init(from: Decoder)`.
@@ -152,12 +196,23 @@ public struct BinaryKeyedReader {
     /// optional property (`decodeIfPresent`).
     ///
     /// - Throws: the error of its value.
+    @inlinable
     public mutating func fieldIfPresent<T: BinaryCodable>(_ key: StaticString, as: T.Type = T.self) throws -> T? {
-        guard let (value, atCursor) = try find(key) else { return nil }
+        if let value = keyAt(cursor, key) {
+            var r = BinaryReader(source: source, at: value, depth: depth)
+            let v: T? = try r.readNil() ? nil : T(from: &r)
+            cursor = r.at
+            return v
+        }
+        return try fieldIfPresentElsewhere(key, T.self)
+    }
+
+    /// The optional field `key` when it is not at the cursor (nil when the container has none).
+    @usableFromInline
+    func fieldIfPresentElsewhere<T: BinaryCodable>(_ key: StaticString, _: T.Type) throws -> T? {
+        guard let value = try scan(key) else { return nil }
         var r = BinaryReader(source: source, at: value, depth: depth)
-        let v: T? = try r.readNil() ? nil : T(from: &r)
-        if atCursor { cursor = r.at }
-        return v
+        return try r.readNil() ? nil : T(from: &r)
     }
 
     /// Reads the field `key` (of a type that is only `Codable`) if it is there and not nil.
@@ -174,6 +229,7 @@ public struct BinaryKeyedReader {
     /// True when the container has the field `key`.
     public func contains(_ key: StaticString) -> Bool { ((try? find(key)) ?? nil) != nil }
 
+    @usableFromInline
     func notFound(_ key: StaticString) -> DecodingError {
         let name = key.description
         return .keyNotFound(BinaryFieldKey(stringValue: name), .init(codingPath: [], debugDescription: "binary payload, keyed container at byte \(start): no field '\(name)'"))
@@ -183,28 +239,42 @@ public struct BinaryKeyedReader {
     /// container has no such field.
     func find(_ key: StaticString) throws -> (Int, Bool)? {
         if let v = keyAt(cursor, key) { return (v, true) }
-        // Out of order, missing, or the end: look from the start (the first field of that key,
-        // as the Codable path's table finds it).
+        return try scan(key).map { ($0, false) }
+    }
+
+    /// The value offset of the first field `key`, looked for from the container's start (out of
+    /// order, missing, or the end), as the Codable path's table finds it; nil when there is none.
+    @usableFromInline
+    func scan(_ key: StaticString) throws -> Int? {
         var i = start + 1
         let bytes = source.bytes
         while true {
             guard i < bytes.count else { throw source.corrupt(start, "truncated keyed container: no end", BinaryReader.noPath) }
             if bytes[i] == BinaryFormat.end { return nil }
             let k = try source.span(BinaryFormat.string, &i, BinaryReader.noPath)
-            if same(k, key) { return (i, false) }
+            if same(k, key) { return i }
             i = try source.skip(i, BinaryReader.noPath, depth: depth)
         }
     }
 
     /// The value offset of the field at `c` if its key is `key` (a key shorter than 128 bytes;
     /// a longer one is left to the scan).
-    @inline(__always)
+    @inlinable @inline(__always)
     func keyAt(_ c: Int, _ key: StaticString) -> Int? {
         let bytes = source.bytes
-        guard c + 1 < bytes.count, bytes[c] == BinaryFormat.string, bytes[c + 1] < 0x80 else { return nil }
+        guard c + 1 < bytes.count, bytes[c] == BinaryFormat.string else { return nil }
         let n = Int(bytes[c + 1]), k = c + 2
-        guard n <= bytes.count - k else { return nil }
-        return same(UnsafeRawBufferPointer(rebasing: bytes[k..<(k + n)]), key) ? k + n : nil
+        // A one-byte length (< 0x80) within the payload; a longer key is left to the scan.
+        guard n < 0x80, n <= bytes.count - k else { return nil }
+        return key.withUTF8Buffer { u in
+            guard u.count == n else { return nil }
+            var j = 0
+            while j < n {
+                if u[j] != bytes[k + j] { return nil }
+                j += 1
+            }
+            return k + n
+        }
     }
 
     @inline(__always)
@@ -213,6 +283,7 @@ public struct BinaryKeyedReader {
     }
 
     /// The offset just past the container: the fields after the cursor are skipped (and checked).
+    @usableFromInline
     func end() throws -> Int {
         var i = cursor
         let bytes = source.bytes

@@ -47,6 +47,7 @@ enum BinaryCodableScenarios {
     static func run(_ scenario: String, _ m: StartMethod) async throws {
         switch scenario {
         case "codec-binary-queue": try queue(m)
+        case "codec-binary-leak": try BinaryCodableLeak.run()
         case "codec-binary-pool":
             let inputs = (0..<20).map { BinaryOnlyOrder(id: $0, price: Double($0), name: "o\($0)") }
             try await withPool(workers: 2, method: m) { pool in
