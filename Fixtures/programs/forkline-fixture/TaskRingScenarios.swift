@@ -11,8 +11,24 @@ import Glibc
 /// The length of the input and its first and last byte: what a large input arrived as.
 let taskringLength = PoolFunction<[UInt8], [Int]>("taskring-length") { b in [b.count, Int(b.first ?? 0), Int(b.last ?? 0)] }
 
+/// A light task: spins for `us` microseconds, then returns `us` (the service row's kind of task).
+let taskringSpinUs = PoolFunction<Int, Int>("taskring-spin-us") { us in
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    let end = Int(t.tv_sec) * 1_000_000_000 + Int(t.tv_nsec) + us * 1_000
+    repeat { clock_gettime(CLOCK_MONOTONIC, &t) } while Int(t.tv_sec) * 1_000_000_000 + Int(t.tv_nsec) < end
+    return us
+}
+
+/// Creates the file at `path` (it has begun), then sleeps 2 s; returns 1.
+let taskringMarkSleep = PoolFunction<String, Int>("taskring-mark-sleep") { path in
+    close(open(path, O_CREAT | O_WRONLY, 0o600))
+    usleep(2_000_000)
+    return 1
+}
+
 enum TaskRingScenarios {
-    static let entries: [any AnyEntryPoint] = [taskringLength]
+    static let entries: [any AnyEntryPoint] = [taskringLength, taskringSpinUs, taskringMarkSleep]
 
     /// The read-type system calls process `pid` has made (`syscr` in /proc/PID/io): a worker
     /// reading its tasks from its connection makes at least one per batch.
@@ -77,6 +93,59 @@ enum TaskRingScenarios {
             print("after \(try await pool.apply(poolSquare, 6))")
             pool.close()
             await pool.join()
+        case "taskring-held":
+            // A worker SIGKILLed while it runs one task and holds the next in its ring (light
+            // tasks are held two or more deep): the running one fails, the held one runs on the
+            // replacement, once.
+            let pool = try Pool(workers: 1, method: m)
+            _ = try await pool.map(poolSquare, Array(0..<50), chunksize: 1)  // light tasks: held deep
+            let mark = "/tmp/forkline-taskring-held-\(getpid())"
+            unlink(mark)
+            let running = try pool.applyAsync(taskringMarkSleep, mark)
+            let held = try pool.applyAsync(poolSquare, 5)
+            // The worker has begun the first (its file is there); the second waits in its ring.
+            for _ in 0..<1_000 where access(mark, F_OK) != 0 { usleep(10_000) }
+            unlink(mark)
+            usleep(100_000)
+            let pid = pool.workerPIDs.first ?? 0
+            kill(pid, SIGKILL)
+            do { print("running \(try await running.value)") } catch let e as PoolError { print("running \(e.code)") }
+            do { print("held \(try await held.value)") } catch let e as PoolError { print("held failed \(e.code)") }
+            print("after \(try await pool.apply(poolSquare, 6))")
+            pool.close()
+            await pool.join()
+        case "taskring-callers":
+            // 16 concurrent callers of 0.2 ms tasks on 2 workers (the service row's load), workers
+            // SIGKILLed 3 times meanwhile: every call ends once, with its value or workerDied.
+            let pool = try Pool(workers: 2, method: m)
+            try await pool.waitUntilReady()
+            let calls = 16, each = 40
+            let killer = Task.detached {
+                for _ in 0..<3 {
+                    try? await Task.sleep(for: .milliseconds(60))
+                    pool.killWorker(0)
+                }
+            }
+            let counts = try await withThrowingTaskGroup(of: (Int, Int, Int).self) { g in
+                for c in 0..<calls {
+                    g.addTask {
+                        var ok = 0, died = 0, other = 0
+                        for k in 0..<each {
+                            let us = 150 + (c * each + k) % 100
+                            do {
+                                if try await pool.apply(taskringSpinUs, us) == us { ok += 1 } else { other += 1 }
+                            } catch let e as PoolError where e.code == .workerDied { died += 1 } catch { other += 1 }
+                        }
+                        return (ok, died, other)
+                    }
+                }
+                return try await g.reduce(into: (0, 0, 0)) { $0 = ($0.0 + $1.0, $0.1 + $1.1, $0.2 + $1.2) }
+            }
+            await killer.value
+            pool.close()
+            await pool.join()
+            print("accounted \(counts.0 + counts.1 + counts.2) of \(calls * each)")
+            print("died<=3 \(counts.1 <= 3) other \(counts.2)")
         default:
             writeStderrLine("unknown scenario \(scenario)")
             exit(2)
