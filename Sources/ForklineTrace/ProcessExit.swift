@@ -45,7 +45,7 @@ package enum ProcessExit {
 
     /// Runs the hooks and records the exit (paths that end with `_exit`, or twice-safe).
     package static func run(status: Int32) {
-        let me = getpid()
+        let me = fl_getpid()
         guard ranIn.exchange(me, ordering: .acquiringAndReleasing) != me else { return }
         var i = hooks.withLock { $0.count }
         while i > 0 {

@@ -121,7 +121,7 @@ public enum Tracer {
     /// process and by ForklineSpawn in new children, which pass their origin and assigned puid.
     package static func open(directory: String, origin: Origin, puid: UInt64? = nil) throws(TraceError) {
         ProcessExit.install()
-        let pid = getpid()
+        let pid = fl_getpid()
         let id: UInt64 = state.withLock { s in
             if let puid { s.puid = puid }
             knownPuid.store(s.puid, ordering: .relaxed)
@@ -181,7 +181,7 @@ public enum Tracer {
         state.withLock { s in
             s.puid = puid
             knownPuid.store(puid, ordering: .relaxed)
-            s.pid = getpid()
+            s.pid = fl_getpid()
         }
     }
 
@@ -295,7 +295,7 @@ public enum Tracer {
     package static func forgetAfterFork() {
         fl_trace_forget_after_fork()
         state.withLock { s in
-            s.pid = getpid()
+            s.pid = fl_getpid()
             s.path = nil
             s.exitRecorded = false
         }
