@@ -149,6 +149,14 @@ void fl_crash_thread_init(void) {
   if (ss.ss_sp) sigaltstack(&ss, NULL);
 }
 
+static __thread int thread_stack_ensured;
+
+void fl_crash_thread_ensure(void) {
+  if (thread_stack_ensured) return;
+  thread_stack_ensured = 1;
+  fl_crash_thread_init();
+}
+
 void fl_crash_install(void) {
   // Installed already (and not reset since, e.g. by a forkserver child resetting its signals)?
   struct sigaction now;

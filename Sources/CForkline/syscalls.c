@@ -139,7 +139,10 @@ ssize_t fl_write_nosigpipe(int fd, const void *buf, size_t len) {
 // tid in its descriptor, at the address the kernel clears when the thread ends (the one
 // PR_GET_TID_ADDRESS reports), and the kernel writes a fork child's own tid at that address
 // (glibc's fork asks for CLONE_CHILD_SETTID there, as fl_fork_sibling does), so the word read
-// here is always the calling thread's tid in the calling process. Each thread looks the
+// here is the calling thread's tid in the calling process for every process made by glibc's
+// fork, posix_spawn, pthread_create or fl_fork_sibling. A raw clone without CLONE_CHILD_SETTID
+// would read its parent's tid (and pid) here, as glibc's own recursive and robust mutexes would
+// misread it: nothing in Forkline makes one, and a user who does cannot call Forkline in it. Each thread looks the
 // address up once (and checks that the word holds its tid); where it cannot, every call is a
 // gettid. A start+join of a fork child read the tid and pid 6 times (~2 us a system call on
 // these virtual machines).

@@ -20,6 +20,10 @@ extension ChildProcess {
         // Read here (the child's environment is applied after it becomes a child, as before).
         let crashReport = ChildSetup.wantsRuntimeCrashReport
         ChildSetup.prepareParent()
+        // The writer was installed on the thread that made the first start; this one may have
+        // no alternate stack yet (the main thread with the runtime's backtracer off), and the
+        // child, which only checks the writer is in place, runs it on the stack it inherits.
+        fl_crash_thread_ensure()
         // Hold the locks a child inherits so no other thread leaves them torn mid-update; the
         // child drops the parent's unwritten stdout and stderr (or it would print them again).
         let stdioHeld = fl_stdio_hold_for_fork()

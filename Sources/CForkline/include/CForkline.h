@@ -290,6 +290,10 @@ void fl_crash_install(void);
 void fl_crash_become_child(int keep_runtime_report);
 /// Gives the calling thread an alternate signal stack if it has none (call on new threads).
 void fl_crash_thread_init(void);
+/// fl_crash_thread_init once per thread: a thread that forks calls it first, so that its fork
+/// children (which inherit the forking thread's alternate stack and the installed writer, and
+/// only query it) always have a stack to run the writer on.
+void fl_crash_thread_ensure(void);
 /// Registers an area (e.g. shared memory a parent also maps) the crash writer fills on a crash,
 /// traced or not, with memcpy only: u32 state (1 once written, stored last with release order),
 /// i32 signal, i32 si_code, u16 frame count (0xFFFF: no backtrace), 2 bytes padding, u64 fault
