@@ -22,15 +22,38 @@ enum QueueBench {
         if writeDocs { Targets.writeDocs(f, quick: quick, only: "--queue") }
     }
 
-    /// `FORKLINE_BENCH_QUEUE_PAIR=<rounds>[,<items>][,traced][,2x2] forkline-bench --queue`: only
+    /// `FORKLINE_BENCH_QUEUE_PAIR=<rounds>[,<items>][,traced][,2x2][,pingpong] forkline-bench --queue`: only
     /// queue Int 1x1 (or 2x2; the judged rows' measurement, `ChannelBench.queueThroughput`), one
-    /// figure a round: a small process to run under strace, perf or callgrind, nothing else in it.
+    /// figure a round: a small process to run under strace, perf or callgrind, nothing else in it;
+    /// `pingpong`: us per round trip of one Int through two queues instead.
     static func pairOnly(_ spec: String) throws {
         let parts = spec.split(separator: ",")
         let rounds = parts.first.flatMap { Int($0) } ?? 1
         let items = parts.count > 1 ? Int(parts[1]) ?? 1_000_000 : 1_000_000
         let traced = parts.contains("traced"), pairs = parts.contains("2x2") ? 2 : 1
         let dir = "/dev/shm/forkline-bench-queue-\(getpid())"
+        if parts.contains("pingpong") {
+            // Round trips of one Int through two queues (a fork child answers each): the hand-off
+            // latency, in us a round trip.
+            for _ in 0..<rounds {
+                let ping = try Queue<Int>(), pong = try Queue<Int>()
+                var o = ChildOptions(method: .fork)
+                o.pass(ping, pong)
+                let n = min(items, 100_000)
+                let child = ChildProcess(options: o) { for _ in 0..<n { try pong.put(try ping.get() + 1) } }
+                try child.start()
+                var v = 0
+                let t0 = fl_monotonic_ns()
+                for _ in 0..<n {
+                    try ping.put(v)
+                    v = try pong.get()
+                }
+                let us = Double(fl_monotonic_ns() - t0) / Double(n) / 1000
+                _ = try child.join(timeout: nil)
+                print((us * 1000).rounded() / 1000, terminator: " ")
+            }
+            return print()
+        }
         for _ in 0..<rounds {
             if traced { try Tracer.start(directory: dir) }
             let f = try ChannelBench.queueThroughput(items, producers: pairs, consumers: pairs)
