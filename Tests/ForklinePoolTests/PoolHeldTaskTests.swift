@@ -18,11 +18,16 @@ struct PoolHeldTaskTests {
         #expect(out.lines == ["running workerDied", "held 25", "after 36"])
         let (trace, report) = try TestSupport.checkedTrace(dir)
         #expect(report.ok, "\(report.violations)")
-        // The held task: dispatched twice (attempts 0 and 1), begun once.
+        // The held task was in the worker's ring, so it was dispatched again (attempt 1) to the
+        // replacement; unless the load made the warm-up's measured task time exceed 0.4 ms, when
+        // it waited in the pool's queue instead (attempt 0 only). Either way every task began
+        // once at most, the retried one exactly once.
         let retried = trace.events(.poolDispatch).filter { $0["attempt"]?.uint == 1 }
-        #expect(retried.count == 1)
-        let task = retried.first?["task"]?.uint
-        #expect(trace.events(.taskBegin).filter { $0["task"]?.uint == task }.count == 1)
+        #expect(retried.count <= 1)
+        var begun: [UInt64: Int] = [:]
+        for e in trace.events(.taskBegin) { if let t = e["task"]?.uint { begun[t, default: 0] += 1 } }
+        #expect(begun.values.allSatisfy { $0 == 1 }, "tasks begun twice: \(begun.filter { $0.value > 1 }.keys.sorted())")
+        if let task = retried.first?["task"]?.uint { #expect(begun[task] == 1) }
     }
 
     @Test("16 callers of 0.2 ms tasks on 2 workers, 3 workers killed: every call ends once; no task begins twice; the trace checks",
