@@ -666,14 +666,14 @@ uint32_t fl_queue_waiters(void *q, int which) { return __atomic_load_n(&H(q)->wa
 // 0.82-1.15 before, alternated; 1.14-1.36 when every waiter settled).
 // At most SETTLE_PAUSES pauses in all (~25 us here, ~60 us where a pause is ~140 cycles): a
 // putter that trickles items just fast enough to keep the word moving would otherwise hold the
-// waiter ~8k pauses (512 looks 16 apart) from an item that was there all along, past a short
-// get(timeout:)'s deadline too (review). A 4 KiB batch of Int records comes in ~5 us at 50 M/s.
-enum { SETTLE_BYTES = 4096, SETTLE_LOOKS = 512, SETTLE_STILL = 3, SETTLE_GAP = 16, SETTLE_SOON = 4, SETTLE_PAUSES = 1024 };
+// waiter ~8k pauses (a bound of 512 looks 16 apart) from an item that was there all along, past a
+// short get(timeout:)'s deadline too (review). A 4 KiB batch of Int records comes in ~5 us at
+// 50 M/s.
+enum { SETTLE_BYTES = 4096, SETTLE_STILL = 3, SETTLE_GAP = 16, SETTLE_SOON = 4, SETTLE_PAUSES = 1024 };
 static inline void settle(fl_queue_header *h, uint32_t *word, uint32_t seen) {
   uint32_t batch = h->capacity / 4 < SETTLE_BYTES ? (uint32_t)(h->capacity / 4) : SETTLE_BYTES;
   uint32_t last = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-  for (int i = 0, still = 0, gap = 1, paused = 0;
-       i < SETTLE_LOOKS && paused < SETTLE_PAUSES && last - seen < batch && still < SETTLE_STILL; i++) {
+  for (int still = 0, gap = 1, paused = 0; paused < SETTLE_PAUSES && last - seen < batch && still < SETTLE_STILL;) {
     for (int k = 0; k < gap; k++) fl_pause();
     paused += gap;
     uint32_t now = __atomic_load_n(word, __ATOMIC_ACQUIRE);

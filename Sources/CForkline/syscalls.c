@@ -142,9 +142,9 @@ ssize_t fl_write_nosigpipe(int fd, const void *buf, size_t len) {
 // here is the calling thread's tid in the calling process for every process made by glibc's
 // fork, posix_spawn, pthread_create or fl_fork_sibling. A raw clone without CLONE_CHILD_SETTID
 // would read its parent's tid (and pid) here, as glibc's own recursive and robust mutexes would
-// misread it: nothing in Forkline makes one, and a user who does cannot call Forkline in it. Each thread looks the
-// address up once (and checks that the word holds its tid); where it cannot, every call is a
-// gettid. A start+join of a fork child read the tid and pid 6 times (~2 us a system call on
+// misread it: nothing in Forkline makes one, and a user who does cannot call Forkline in it.
+// Each thread looks the address up once (and checks that the word holds its tid); where it
+// cannot, every call is a gettid. A start+join of a fork child read the tid and pid 6 times (~2 us a system call on
 // these virtual machines).
 static __thread volatile pid_t *tid_word;
 static __thread int tid_word_state;  // 0 not looked up, 1 found, 2 unavailable

@@ -49,21 +49,23 @@ extension DecodingSource {
             var i = at + 1
             let z = try varint(&i, path)
             at = i
-            return Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))
+            return Self.unzigzag(z)
         }
         return try signedSlow(&at, path)
     }
 
-    /// A signed integer written unsigned, or not an integer.
+    /// A zigzag LEB128 value's signed integer.
+    @inlinable @inline(__always)
+    static func unzigzag(_ z: UInt64) -> Int64 { Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1))) }
+
+    /// A signed integer written unsigned, or not an integer (``signed(_:_:)`` reads one written
+    /// signed itself).
     @usableFromInline
     func signedSlow(_ at: inout Int, _ path: CodingPathFn) throws -> Int64 {
         let start = at
         let t = try tag(at, path)
         at += 1
         switch t {
-        case BinaryFormat.int:
-            let z = try varint(&at, path)
-            return Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))
         case BinaryFormat.uint:
             let u = try varint(&at, path)
             guard u <= UInt64(Int64.max) else { throw corrupt(start, "\(u) does not fit a signed 64-bit integer", path) }
@@ -83,17 +85,16 @@ extension DecodingSource {
         return try unsignedSlow(&at, path)
     }
 
-    /// An unsigned integer written signed, or not an integer.
+    /// An unsigned integer written signed, or not an integer (``unsigned(_:_:)`` reads one
+    /// written unsigned itself).
     @usableFromInline
     func unsignedSlow(_ at: inout Int, _ path: CodingPathFn) throws -> UInt64 {
         let start = at
         let t = try tag(at, path)
         at += 1
         switch t {
-        case BinaryFormat.uint: return try varint(&at, path)
         case BinaryFormat.int:
-            let z = try varint(&at, path)
-            let v = Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1)))
+            let v = Self.unzigzag(try varint(&at, path))
             guard v >= 0 else { throw corrupt(start, "\(v) does not fit an unsigned integer", path) }
             return UInt64(v)
         default: throw mismatch(UInt64.self, t, start, path)

@@ -81,8 +81,6 @@ struct DecodingSource {
     /// Ends a decode: the state forgets the payload and keeps its arrays' capacity.
     func give() {
         p.pointee.bytes = UnsafeRawBufferPointer(start: nil, count: 0)
-        // Only when used (a `BinaryCodable` type's decode uses none): emptying an empty array
-        // still costs a release of its storage.
         // The cursors are kept for the next decode (emptying an array costs a call a decode).
         p.pointee.used = 0
         if p.pointee.cursors.count > 4096 {

@@ -87,16 +87,10 @@ enum ChildRegistry {
         state.withLock { s in s.children.values.contains { $0.creatorPid == pid } }
     }
 
-    static var isEmpty: Bool { state.withLock { $0.children.isEmpty } }
-
     /// At normal exit (the hook ``firstStart()`` installs), as Python does: daemon children are
     /// terminated (SIGTERM, then SIGKILL after a grace period) and every remaining child is
-    /// joined, so none is left unreaped. An empty table needs no `getpid` (a child's exit).
+    /// joined, so none is left unreaped.
     static func joinAllAtExit() {
-        guard !isEmpty else {
-            ForkServerClient.shutdownAtExit()
-            return
-        }
         let me = fl_getpid()
         guard hasChildren(createdBy: me) else {
             ForkServerClient.shutdownAtExit()

@@ -61,8 +61,11 @@ enum EntryRegistry {
                     let from = items[i].fromBootstrap
                     for c in (items[i].entry as? CompanionEntries)?.companions ?? [] {
                         // A companion registered as an entry of its own keeps that entry.
-                        if index(of: c.name) == nil { items.append(Item(name: c.name, entry: c, fromBootstrap: from, expanded: true)) }
-                        else if from, let j = index(of: c.name) { items[j].fromBootstrap = true }
+                        if let j = index(of: c.name) {
+                            if from { items[j].fromBootstrap = true }
+                        } else {
+                            items.append(Item(name: c.name, entry: c, fromBootstrap: from, expanded: true))
+                        }
                     }
                 }
                 i += 1

@@ -127,7 +127,6 @@ enum ChildSetup {
         _ = ChildProcess.lineage.withLock { $0.name }
         _ = ChildRegistry.state.withLock { _ in true }
         _ = ChildRegistry.hasChildren(createdBy: 0)
-        _ = ChildRegistry.isEmpty
         ProcessExit.prepare()
         _ = Tracer.directory
         fl_bind_child_calls()
