@@ -1,7 +1,6 @@
 // The kernel side of the async bridge (Sources/ForklineSpawn/AsyncBridge*.swift): epoll keyed by
 // a 64-bit token instead of a descriptor number, an eventfd to wake the monitor thread,
-// futex_waitv to sleep on many futex words at once, reads that never block, and a thread's
-// scheduler slice (the pool driver's).
+// futex_waitv to sleep on many futex words at once, and reads that never block.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -11,9 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <stdint.h>
-#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -108,25 +105,4 @@ void fl_atomic_add_u32(uint32_t *word, uint32_t delta) { __atomic_add_fetch(word
 uint32_t fl_atomic_exchange_u32(uint32_t *word, uint32_t value) { return __atomic_exchange_n(word, value, __ATOMIC_SEQ_CST); }
 int fl_atomic_cas_u32(uint32_t *word, uint32_t expected, uint32_t desired) {
   return __atomic_compare_exchange_n(word, &expected, desired, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-}
-
-// The kernel's struct sched_attr up to its utilisation clamps (SCHED_ATTR_SIZE_VER1).
-struct fl_sched_attr {
-  uint32_t size, policy;
-  uint64_t flags;
-  int32_t nice;
-  uint32_t priority;
-  uint64_t runtime, deadline, period;
-  uint32_t util_min, util_max;
-};
-
-int fl_thread_set_slice(uint64_t ns) {
-  struct fl_sched_attr a;
-  memset(&a, 0, sizeof a);
-  if (syscall(SYS_sched_getattr, 0, &a, sizeof a, 0) != 0) return -errno;
-  if (a.policy != SCHED_OTHER && a.policy != SCHED_BATCH) return -EINVAL;
-  a.size = sizeof a;
-  a.flags &= 1;  // SCHED_FLAG_RESET_ON_FORK; not the clamps (their fields stay unset)
-  a.runtime = ns;
-  return syscall(SYS_sched_setattr, 0, &a, 0) == 0 ? 0 : -errno;
 }

@@ -251,13 +251,7 @@ final class PoolDriver: @unchecked Sendable {
         pthread_detach(thread)
     }
 
-    /// The scheduler slice the driver thread asks for (ns): a woken driver then preempts a busy
-    /// worker at once rather than waiting for the end of the worker's slice (1.4 ms by default),
-    /// while the workers keep theirs (``PoolWorker`` resets what it inherited).
-    static let sliceNs: UInt64 = 100_000
-
     func run() {
-        _ = fl_thread_set_slice(Self.sliceNs)
         if method == .fork { PoolWorker.rehearse("", payload: []) }
         perform(scheduler.start())
         sem_post(initialWorkers)

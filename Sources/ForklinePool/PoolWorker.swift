@@ -60,8 +60,6 @@ enum PoolWorker {
     }
 
     static func run(_ args: WorkerArguments) throws {
-        // Started from the driver thread: the default slice, not the driver's short one.
-        _ = fl_thread_set_slice(0)
         if let spec = args.remote { return try RemoteProxy.run(args, spec) }
         let conn = args.connection
         keepLargeBuffers()

@@ -135,10 +135,6 @@ int fl_epoll_ctl_del(int ep, int fd);
 int fl_eventfd(void);
 /// fcntl(F_DUPFD_CLOEXEC). Returns the new fd or -errno.
 int fl_dup_cloexec(int fd);
-/// Asks the scheduler for slices of `ns` for the calling thread (sched_setattr's sched_runtime,
-/// Linux 6.12+; 0: the default slice again); its policy, nice value and flags are kept. 0 or
-/// -errno (-EINVAL for a thread not in the fair class).
-int fl_thread_set_slice(uint64_t ns);
 /// futex_waitv over `n` (<= 128) 32-bit words: sleeps until one is woken (returns its index), one
 /// already differs from `expected` (-EAGAIN), or the CLOCK_MONOTONIC `deadline_ns` (0: none)
 /// passes (-ETIMEDOUT). `shared[i]` 0 makes word i a private (process-local) futex.
