@@ -22,10 +22,10 @@ extension PoolDriver {
             let (mine, theirs) = try Connection.pipe()
             var options = ChildOptions(name: "PoolWorker-\(id)", method: method, daemon: true)
             options.pass(theirs)
-            options.inheritedDescriptors += [ring.fd, wake, cancels.fd]
+            options.inheritedDescriptors += [ring.fd, wakeWrite, cancels.fd]
             if let tasks { options.inheritedDescriptors.append(tasks.fd) }
             let args = WorkerArguments(connection: theirs, pool: pool, initializer: initializer?.entry,
-                                       initializerArguments: initializer?.arguments, ring: ring.fd, wake: wake,
+                                       initializerArguments: initializer?.arguments, ring: ring.fd, wake: wakeWrite,
                                        remote: remote?.spec(for: id), cancels: cancels.fd, tasks: tasks?.fd)
             // A fork worker runs the loop on the arguments it inherits: nothing to decode on its
             // way to `ready` (the first JSON decode in a fork child could wait forever on a

@@ -35,11 +35,11 @@ struct CallSubmission: @unchecked Sendable {
 }
 
 /// The pool's shell: one thread that owns the ``Scheduler``, the workers, their connections and
-/// reply rings, polls the connections and a wake-up eventfd, and performs the scheduler's actions.
+/// reply rings, polls the connections and a wake-up socket, and performs the scheduler's actions.
 /// Callers talk to it through `inbox` and read outcomes from their call's stream. Workers publish
 /// replies in their ``ReplyRing``, drained every loop turn; before it sleeps the driver raises
 /// each ring's asleep flag and looks once more, and a worker that finds the flag raised (at the
-/// points ``PoolWorker`` chooses) wakes it by adding one to the wake-up eventfd.
+/// points ``PoolWorker`` chooses) wakes it with a byte on the wake-up socket.
 final class PoolDriver: @unchecked Sendable {
     // @unchecked: everything but `inbox` and `done` is touched only by the driver thread; those
     // two are locked.
@@ -96,10 +96,8 @@ final class PoolDriver: @unchecked Sendable {
     /// The pids of the live workers, for ``Pool/workerPIDs``.
     let pids = ForkSafeLock([Scheduler.WorkerID: Int32]())
     let done = ForkSafeLock(Done())
-    /// The driver's wake-up eventfd: callers and workers add one, the driver's poll watches it
-    /// and reads it back to zero. An eventfd, not a socket pair: a socket's `send` and `recv`
-    /// of one byte each cost an skb's allocation, queueing and freeing per wake-up.
-    let wake: Int32
+    let wakeRead: Int32
+    let wakeWrite: Int32
     var scheduler: Scheduler
     var workers: [Scheduler.WorkerID: WorkerHandle] = [:]
     var departed: [Scheduler.WorkerID: (WorkerHandle, ExitStatus?)] = [:]
@@ -151,10 +149,13 @@ final class PoolDriver: @unchecked Sendable {
         self.scheduler = Scheduler(config)
         // Workers report their crashes' backtraces: fork workers inherit the loaded unwinder.
         if method == .fork { _ = fl_unwind_load() }
-        // Non-blocking (the workers share its open file description): its counter never fills.
-        wake = fl_eventfd()
-        guard wake >= 0 else {
-            throw PoolError(.systemCallFailed, "creating the pool's wake-up eventfd: eventfd failed (errno \(-wake))")
+        // A socket pair rather than a pipe: workers write to it too, with MSG_NOSIGNAL.
+        switch Syscall.socketPair() {
+        case .success(let (a, b)):
+            wakeRead = a
+            wakeWrite = b
+        case .failure(let e):
+            throw PoolError(.systemCallFailed, "creating the pool's wake-up socket: socketpair failed: \(e)")
         }
     }
 
@@ -173,7 +174,7 @@ final class PoolDriver: @unchecked Sendable {
         while sem_wait(initialWorkers) != 0 && errno == EINTR {}
     }
 
-    /// Closes the wake-up eventfd once (when the driver ends, so `join` returns with no descriptor
+    /// Closes the wake-up pipe once (when the driver ends, so `join` returns with no descriptor
     /// of the pool left open).
     /// Returns the commands that arrived after the driver's last look at its inbox.
     @discardableResult
@@ -181,7 +182,8 @@ final class PoolDriver: @unchecked Sendable {
         inbox.withLock { i in
             guard !i.pipeClosed else { return [] }
             i.pipeClosed = true
-            _ = Glibc.close(wake)
+            _ = Glibc.close(wakeRead)
+            _ = Glibc.close(wakeWrite)
             defer { i.commands = [] }
             return i.commands
         }
@@ -199,8 +201,8 @@ final class PoolDriver: @unchecked Sendable {
         }
     }
 
-    /// Queues a command and wakes the driver (one write to its eventfd at most). The write happens
-    /// under the inbox lock, so it never races with the driver closing the eventfd when it ends.
+    /// Queues a command and wakes the driver (one byte in the pipe at most). The write happens
+    /// under the inbox lock, so it never races with the driver closing the pipe when it ends.
     ///
     /// A submission that arrives after the driver ended (every worker failed to start, or the
     /// pool was terminated) fails at once with the reason, on the caller's thread: the driver no
@@ -212,7 +214,8 @@ final class PoolDriver: @unchecked Sendable {
             if i.backlog, case .submit(let c) = command, c.failed.isEmpty { return true }
             guard !i.wakePending else { return true }
             i.wakePending = true
-            Syscall.eventSignal(wake)
+            let b: UInt8 = 1
+            _ = withUnsafeBytes(of: b) { Syscall.writeAll(wakeWrite, $0) }
             return true
         }
         if !accepted { failLate(command) }
@@ -254,6 +257,7 @@ final class PoolDriver: @unchecked Sendable {
         sem_post(initialWorkers)
         var fds: [pollfd] = []
         var ids: [Scheduler.WorkerID] = []
+        var wakeBytes = [UInt8](repeating: 0, count: 64)
         var lagging = false
         while scheduler.phase != .finished {
             drainRings()
@@ -263,7 +267,7 @@ final class PoolDriver: @unchecked Sendable {
             handOverSingles()
             fds.removeAll(keepingCapacity: true)
             ids.removeAll(keepingCapacity: true)
-            fds.append(pollfd(fd: wake, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
             for (id, w) in workers {
                 fds.append(pollfd(fd: w.fd, events: Int16(POLLIN), revents: 0))
                 ids.append(id)
@@ -287,7 +291,7 @@ final class PoolDriver: @unchecked Sendable {
             let endingTimeout = endingPollTimeout(lagging)
             if endingTimeout >= 0 && (timeout < 0 || endingTimeout < timeout) { timeout = endingTimeout }
             // Raise the asleep flags, then look once more: a reply published before a worker could
-            // see its flag is read now, and one after it comes with a wake-up.
+            // see its flag is read now, and one after it comes with a wake-up byte.
             for w in workers.values { w.ring.setSleeping(true) }
             if workers.values.contains(where: { $0.ring.hasAnnouncedUnread && !$0.ringBroken }) { timeout = 0 }
             // Submissions left without a wake-up byte while the last turn had a backlog are
@@ -296,7 +300,9 @@ final class PoolDriver: @unchecked Sendable {
             if inbox.withLock({ i in i.backlog = backlog; return !backlog && !i.commands.isEmpty }) { timeout = 0 }
             _ = Syscall.poll(&fds, timeoutMs: timeout)
             for w in workers.values { w.ring.setSleeping(false) }
-            if fds[0].revents != 0 { Syscall.eventDrain(wake) }
+            if fds[0].revents != 0 {
+                _ = wakeBytes.withUnsafeMutableBytes { Syscall.receive(wakeRead, into: $0, flags: Int32(MSG_DONTWAIT)) }
+            }
             let commands = inbox.withLock { i in
                 i.wakePending = false
                 i.backlog = false

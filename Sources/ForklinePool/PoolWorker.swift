@@ -16,7 +16,7 @@ struct WorkerArguments: Codable, Sendable {
     var initializerArguments: [UInt8]?
     /// The reply ring's descriptor (the parent's number; passed to the child).
     var ring: Int32
-    /// The driver's wake-up eventfd (the parent's number; passed to the child).
+    /// The driver's wake-up socket (the parent's number; passed to the child).
     var wake: Int32
     /// Set for a pool with remote workers: this process is a remote worker's local end (``RemoteProxy``).
     var remote: RemoteSpec? = nil
@@ -76,7 +76,7 @@ enum PoolWorker {
         }
         try conn.sendBytes(WorkerMessage.ready(getpid()).encode())
         guard let ringFD = ChildProcess.inheritedDescriptor(args.ring), let wakeFD = ChildProcess.inheritedDescriptor(args.wake) else {
-            throw PoolError(.workerStartFailed, "pool worker \(getpid()): its reply ring or wake-up eventfd was not passed")
+            throw PoolError(.workerStartFailed, "pool worker \(getpid()): its reply ring or wake-up socket was not passed")
         }
         let out = try Replies(connection: conn, ring: ReplyRing(inherited: ringFD), wake: wakeFD)
         // A crash from here on reaches the driver (signal, address, backtrace), traced or not.
@@ -158,7 +158,7 @@ extension PoolWorker {
 }
 
 /// A worker's way back to the driver: the reply ring, the connection for replies too large for
-/// the ring, and the driver's wake-up eventfd.
+/// the ring, and the driver's wake-up socket.
 final class Replies {
     let connection: Connection
     let ring: ReplyRing
@@ -217,10 +217,11 @@ final class Replies {
     }
 
     /// Announces the replies published so far, and wakes the driver if it said it sleeps (one
-    /// added to its wake-up eventfd; a task that closed the worker's descriptors makes it fail
-    /// with EBADF, ignored: the pool saw the worker's end).
+    /// byte on its wake-up socket).
     func wakeDriverIfAsleep() {
         guard ring.announce() else { return }
-        Syscall.eventSignal(wake)
+        let b: UInt8 = 2
+        // closable: a task may have closed the worker's descriptors (EBADF: the pool saw its end).
+        _ = withUnsafeBytes(of: b) { Syscall.send(wake, $0, flags: Int32(MSG_DONTWAIT), closable: true) }
     }
 }

@@ -76,7 +76,7 @@ enum RemoteProxy {
 
         try conn.sendBytes(WorkerMessage.ready(getpid()).encode())
         guard let ringFD = ChildProcess.inheritedDescriptor(args.ring), let wakeFD = ChildProcess.inheritedDescriptor(args.wake) else {
-            throw PoolError(.workerStartFailed, "pool worker \(getpid()): its reply ring or wake-up eventfd was not passed")
+            throw PoolError(.workerStartFailed, "pool worker \(getpid()): its reply ring or wake-up socket was not passed")
         }
         let out = try Replies(connection: conn, ring: ReplyRing(inherited: ringFD), wake: wakeFD)
         let tracing = Tracer.isEnabled
