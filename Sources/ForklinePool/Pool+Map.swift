@@ -9,6 +9,22 @@ extension Pool {
         return max(1, q + (r > 0 ? 1 : 0))
     }
 
+    /// The inputs per task of a call of `f` on `count` inputs: `chunksize`, else automatic,
+    /// ``automaticChunksize(for:)`` but, for scalars in and out (``ScalarChunks``), no more
+    /// than a record of the shared rings holds, task and reply (about 65,500 values): a larger
+    /// chunk went over the connection both ways (a 1 MB chunk, in the automatic-chunk profile:
+    /// the driver's socket read and its frame's copies, the message's copies on both sides; the
+    /// driver thread had 42% of all samples), where the rings copy it once each way.
+    func chunkSize<In, Out>(_ f: PoolFunction<In, Out>, count: Int, chunksize: Int?) -> Int {
+        if let chunksize { return max(1, chunksize) }
+        let automatic = automaticChunksize(for: count)
+        guard ScalarChunks.wordTag(In.self) != nil, ScalarChunks.wordTag(Out.self) != nil else { return automatic }
+        // A `run` record of one job (WorkerMessage.Job.encodedSize), a reply record of values.
+        let task = (TaskRing.largest - TaskRing.recordHeader - 5 - (8 + 4 + f.name.utf8.count + 4) - 5) / 8
+        let reply = (ReplyRing.largest - ReplyRing.recordHeader - 14 - 5) / 8
+        return max(1, min(automatic, task, reply))
+    }
+
     /// Submits `inputs` as chunks; returns the call's outcome stream and its task ids.
     ///
     /// - Parameters:
@@ -19,7 +35,7 @@ extension Pool {
                          ordered: Bool, collect: Bool = false, admitted: Int? = nil,
                          single: SingleOutcome? = nil) throws(PoolError) -> (AsyncStream<[(Int, ChunkOutcome)]>, [UInt64], [Int]) {
         let admission = driver.admission
-        let size = max(1, chunksize ?? automaticChunksize(for: inputs.count))
+        let size = chunkSize(f, count: inputs.count, chunksize: chunksize)
         var payloads: [[UInt8]] = []
         var failed: [Int: PoolError] = [:]
         // One `[UInt8]` a task: each task's payload is its input itself, not a copy in a chunk
@@ -61,15 +77,17 @@ extension Pool {
     /// (Python's `map`). Throws the first failure in input order.
     ///
     /// - Parameters:
-    ///   - chunksize: inputs per task (default: automatic, `ceil(count / (4 * workers))`).
+    ///   - chunksize: inputs per task (default: automatic, `ceil(count / (4 * workers))`; for
+    ///     scalars in and out at most about 65,500, what a record of the shared rings holds).
     ///   - timeout: per task (chunk); default: the pool's.
     /// - Throws: ``PoolError``: `taskFailed`, `workerDied`, `timedOut`, `closed`, ...;
     ///   `CancellationError` when the calling task is cancelled.
     public func map<In, Out>(_ f: PoolFunction<In, Out>, _ inputs: some Sequence<In>, chunksize: Int? = nil,
                              timeout: Duration? = nil) async throws -> [Out] {
         let items = Array(inputs)
-        let admitted = try await admit(items.count, chunksize: chunksize)
-        let (stream, tasks, counts) = try submit(f, items, chunksize: chunksize, timeout: timeout, ordered: true, collect: true, admitted: admitted)
+        let size = chunkSize(f, count: items.count, chunksize: chunksize)
+        let admitted = try await admit(items.count, chunksize: size)
+        let (stream, tasks, counts) = try submit(f, items, chunksize: size, timeout: timeout, ordered: true, collect: true, admitted: admitted)
         var outcomes = [ChunkOutcome?](repeating: nil, count: tasks.count)
         try await withTaskCancellationHandler {
             for await batch in stream {
@@ -77,7 +95,7 @@ extension Pool {
             }
             try Task.checkCancellation()
         } onCancel: { driver.send(.cancel(tasks)) }
-        // Fastest path: every chunk was one Int or Double (chunksize 1): their words, in order.
+        // Fastest path: every chunk was one scalar (chunksize 1): their words, in order.
         if let words = Pool.joinedWords(outcomes, as: Out.self) { return words }
         // Fast path: every chunk succeeded; one decode of all the values.
         var arrays: [[UInt8]] = []
@@ -156,23 +174,28 @@ extension Pool {
                         notify: PoolTask.notifier(callback, errorCallback))
     }
 
-    /// A map's results when every outcome is a one-word reply of `Out` (`Int` or `Double`,
+    /// A map's results when every outcome is a one-word reply of `Out` (a scalar,
     /// ``TaskReply/valueWord(tag:bits:)``), in one array of its final size; nil otherwise (the
     /// caller then takes the general path, which also reports failures in order).
     static func joinedWords<Out>(_ outcomes: [ChunkOutcome?], as: Out.Type) -> [Out]? {
-        let tag: UInt8
-        if Out.self == Int.self { tag = ScalarChunks.intTag } else if Out.self == Double.self { tag = ScalarChunks.doubleTag } else { return nil }
+        guard let tag = ScalarChunks.wordTag(Out.self) else { return nil }
         var whole = true
-        // Int and Double are 8-byte values whose bit patterns these words are.
         let out = [Out](unsafeUninitializedCapacity: outcomes.count) { buf, n in
             n = 0
-            guard let raw = UnsafeMutableRawPointer(buf.baseAddress) else { return }
-            for (i, o) in outcomes.enumerated() {
-                guard case .reply(.valueWord(let t, let b), _)? = o, t == tag else {
+            guard let to = buf.baseAddress else { return }
+            var i = 0
+            while i < outcomes.count {
+                guard case .reply(.valueWord(let t, let b), _)? = outcomes[i], t == tag else {
+                    // The values stored so far are scalars: nothing to deinitialize.
                     whole = false
                     return
                 }
-                raw.storeBytes(of: b, toByteOffset: 8 * i, as: UInt64.self)
+                if MemoryLayout<Out>.size == 8 {
+                    UnsafeMutableRawPointer(to).storeBytes(of: b, toByteOffset: 8 * i, as: UInt64.self)
+                } else {
+                    (to + i).initialize(to: ScalarChunks.value(word: b, as: Out.self))
+                }
+                i += 1
             }
             n = outcomes.count
         }

@@ -56,9 +56,16 @@ extension PoolFunction: AnyPoolFunction {
     @_specialize(where Input == Int, Output == Double)
     @_specialize(where Input == Double, Output == Double)
     @_specialize(where Input == Double, Output == Int)
+    @_specialize(where Input == Int, Output == UInt64)
+    @_specialize(where Input == UInt64, Output == UInt64)
+    @_specialize(where Input == Int, Output == Bool)
     @_specialize(where Input == String, Output == String)
     @_specialize(where Input == Int, Output == String)
     func runChunk(_ payload: ArraySlice<UInt8>, pool: UInt64, task: UInt64) -> TaskReply {
+        if let inTag = ScalarChunks.wordTag(Input.self), let outTag = ScalarChunks.wordTag(Output.self),
+           let count = ScalarChunks.wordCount(payload, tag: inTag) {
+            return runWords(payload, count: count, tag: outTag)
+        }
         let inputs: [Input]
         do { inputs = try JSONChunks.decodeChunk(payload, as: Input.self) } catch {
             return .badInput("\(name): cannot decode its inputs as [\(Input.self)]: \(error)")
@@ -77,28 +84,74 @@ extension PoolFunction: AnyPoolFunction {
                         (out.baseAddress! + next).initialize(to: try body(items[i]))
                         next += 1
                     } catch {
-                        failures[i] = ThrownItem(type: String(reflecting: type(of: error)), description: String(describing: error),
-                                                 backtrace: ThrowSites.take())
+                        failures[i] = Self.thrown(error)
                     }
                     i += 1
                 }
                 n = next
             }
         }
-        do {
-            if failures.isEmpty { return .values(try JSONChunks.encodeChunk(outputs)) }
-            var mixed: [ItemOutcome<Output>] = []
+        if failures.isEmpty {
+            do { return .values(try JSONChunks.encodeChunk(outputs)) } catch {
+                return .badInput("\(name): cannot encode its outputs [\(Output.self)]: \(error)")
+            }
+        }
+        return mixed(outputs, failures: failures, count: inputs.count)
+    }
+
+    /// ``runChunk(_:pool:task:)`` of scalars to scalars, `payload` a well-formed chunk of
+    /// `count` inputs: each input read from its word in the payload, each output's word written
+    /// straight into the reply's chunk, allocated at its final size (decoding into an `[Input]`,
+    /// filling an `[Output]` and encoding that were three buffers and two more copies of each
+    /// value). The reply's bytes are those of ``JSONChunks/encodeChunk(_:)`` of the outputs.
+    func runWords(_ payload: ArraySlice<UInt8>, count: Int, tag: UInt8) -> TaskReply {
+        var failures: [Int: ThrownItem] = [:]
+        let chunk = [UInt8](unsafeUninitializedCapacity: 5 + count * 8) { buf, n in
+            let out = UnsafeMutableRawPointer(buf.baseAddress!)
             var next = 0
-            for i in inputs.indices {
-                if let f = failures[i] {
-                    mixed.append(.thrown(type: f.type, description: f.description, backtrace: f.backtrace))
-                } else {
-                    mixed.append(.value(outputs[next]))
-                    next += 1
+            payload.withUnsafeBytes { src in
+                let words = src.baseAddress! + 5
+                var i = 0
+                while i < count {
+                    let x = ScalarChunks.value(word: UInt64(littleEndian: words.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)), as: Input.self)
+                    do {
+                        out.storeBytes(of: ScalarChunks.word(of: try body(x)).littleEndian, toByteOffset: 5 + 8 * next, as: UInt64.self)
+                        next += 1
+                    } catch {
+                        failures[i] = Self.thrown(error)
+                    }
+                    i += 1
                 }
             }
-            return .mixed(try BinaryEncoder().encode(mixed))
-        } catch {
+            out.storeBytes(of: tag, as: UInt8.self)
+            out.storeBytes(of: UInt32(next).littleEndian, toByteOffset: 1, as: UInt32.self)
+            n = 5 + 8 * next
+        }
+        if failures.isEmpty { return .values(chunk) }
+        return mixed(ScalarChunks.unwords(chunk[...], count: count - failures.count, as: Output.self), failures: failures, count: count)
+    }
+
+    /// The outcome of an item that threw `error`, with its throw site.
+    static func thrown(_ error: any Error) -> ThrownItem {
+        ThrownItem(type: String(reflecting: type(of: error)), description: String(describing: error), backtrace: ThrowSites.take())
+    }
+
+    /// The `mixed` reply of a chunk of `count` items where those in `failures` threw and
+    /// `outputs` are the others' outputs, in order.
+    func mixed(_ outputs: [Output], failures: [Int: ThrownItem], count: Int) -> TaskReply {
+        var mixed: [ItemOutcome<Output>] = []
+        var next = 0
+        var i = 0
+        while i < count {
+            if let f = failures[i] {
+                mixed.append(.thrown(type: f.type, description: f.description, backtrace: f.backtrace))
+            } else {
+                mixed.append(.value(outputs[next]))
+                next += 1
+            }
+            i += 1
+        }
+        do { return .mixed(try BinaryEncoder().encode(mixed)) } catch {
             return .badInput("\(name): cannot encode its outputs [\(Output.self)]: \(error)")
         }
     }
@@ -107,6 +160,9 @@ extension PoolFunction: AnyPoolFunction {
 extension PoolFunction {
     func rehearse(_ payload: ArraySlice<UInt8>) {
         _ = try? JSONChunks.decodeChunk(payload, as: Input.self)
+        if ScalarChunks.wordTag(Input.self) != nil, let tag = ScalarChunks.wordTag(Output.self) {
+            _ = runWords(ScalarChunks.words(tag, ArraySlice<Input>())[...], count: 0, tag: tag)
+        }
         let outputs = [Output](unsafeUninitializedCapacity: 1) { _, n in n = 0 }
         var failures: [Int: ThrownItem] = [:]
         failures[0] = ThrownItem(type: "", description: "", backtrace: [RemoteFrame(address: 0, file: "", offset: 0)])

@@ -184,13 +184,13 @@ final class ReplyRing: @unchecked Sendable {
                 return record
             }
             if tag == 4, k == 0, count == ScalarChunks.oneWordChunk, count == size - 14 {
-                // A chunk of one `Int` or `Double` (chunksize 1's commonest reply): its two words,
+                // A chunk of one scalar (chunksize 1's commonest reply): its two words,
                 // no array.
                 var chunkTag: UInt8 = 0, items: UInt32 = 0, bits: UInt64 = 0
                 fl_ring_copy_out(base, cap, message + 14, &chunkTag, 1)
                 fl_ring_copy_out(base, cap, message + 15, &items, 4)
                 fl_ring_copy_out(base, cap, message + 19, &bits, 8)
-                if UInt32(littleEndian: items) == 1, chunkTag == ScalarChunks.intTag || chunkTag == ScalarChunks.doubleTag {
+                if UInt32(littleEndian: items) == 1, ScalarChunks.isWordTag(chunkTag) {
                     record.reply = (UInt64(littleEndian: task), .valueWord(tag: chunkTag, bits: UInt64(littleEndian: bits)))
                     return record
                 }

@@ -1,28 +1,97 @@
 import FoundationEssentials
 import ForklineChannels
 
-/// A faster wire form for the commonest chunk contents: arrays of `Int`, `Double`, `String` or
-/// `[UInt8]` travel as raw little-endian words or length-prefixed UTF-8 or bytes. Measured here,
-/// encoding and decoding a one-element JSON array costs several microseconds on each side,
-/// which at chunksize 1 was most of a task's cost. Every other type is in the binary codec
-/// (first byte `0xFB`, docs/codec.md); a JSON array (first byte `[`) is still read.
+/// A faster wire form for the commonest chunk contents: arrays of fixed-width scalars (`Int`,
+/// `Double`, `UInt64` and the other integer widths, `Float`, `Bool`), `String` or `[UInt8]`
+/// travel as raw little-endian words or length-prefixed UTF-8 or bytes. Measured here, encoding
+/// and decoding a one-element JSON array costs several microseconds on each side, which at
+/// chunksize 1 was most of a task's cost. Every other type is in the binary codec (first byte
+/// `0xFB`, docs/codec.md); a JSON array (first byte `[`) is still read.
+///
+/// A chunk of scalars is its type's tag, a u32 count, then one 8-byte word per value: its bit
+/// pattern, zero-extended for the narrower types (`Bool`: 0 or 1). The tag names the type, so a
+/// chunk read as another type is refused, not reinterpreted.
 enum ScalarChunks {
     static let intTag: UInt8 = 1
     static let doubleTag: UInt8 = 2
     static let stringTag: UInt8 = 3
     static let bytesTag: UInt8 = 4
+    static let uint64Tag: UInt8 = 5
+    static let int64Tag: UInt8 = 6
+    static let uintTag: UInt8 = 7
+    static let int32Tag: UInt8 = 8
+    static let uint32Tag: UInt8 = 9
+    static let int16Tag: UInt8 = 10
+    static let uint16Tag: UInt8 = 11
+    static let int8Tag: UInt8 = 12
+    static let uint8Tag: UInt8 = 13
+    static let floatTag: UInt8 = 14
+    static let boolTag: UInt8 = 15
     /// The bytes before the one array of a chunk of one `[UInt8]`: the tag, the count (1) and
     /// the array's length.
     static let oneArrayHead = 9
-    /// The length of a chunk of one `Int` or `Double`: the tag, the count (1), the 8 bytes.
+    /// The length of a chunk of one scalar: the tag, the count (1), the 8-byte word.
     static let oneWordChunk = 13
 
-    /// The value a one-word chunk (``TaskReply/valueWord(tag:bits:)``) holds, when `T` is its
-    /// type (`Int` for ``intTag``, `Double` for ``doubleTag``); nil otherwise.
-    static func word<T>(_ tag: UInt8, _ bits: UInt64, as: T.Type) -> T? {
-        if T.self == Int.self, tag == intTag { return unsafeBitCast(Int(truncatingIfNeeded: bits), to: T.self) }
-        if T.self == Double.self, tag == doubleTag { return unsafeBitCast(Double(bitPattern: bits), to: T.self) }
+    /// Whether `tag` is that of a chunk of scalars (one word a value).
+    static func isWordTag(_ tag: UInt8) -> Bool { tag == intTag || tag == doubleTag || (uint64Tag...boolTag).contains(tag) }
+
+    /// The tag of `T`'s chunks when `T` is a fixed-width scalar; nil otherwise. (Compared
+    /// metadata, no conformance look-up: folded away where `T` is known.)
+    @inline(__always)
+    static func wordTag<T>(_: T.Type) -> UInt8? {
+        if T.self == Int.self { return intTag }
+        if T.self == Double.self { return doubleTag }
+        if T.self == UInt64.self { return uint64Tag }
+        if T.self == Int64.self { return int64Tag }
+        if T.self == UInt.self { return uintTag }
+        if T.self == Int32.self { return int32Tag }
+        if T.self == UInt32.self { return uint32Tag }
+        if T.self == Int16.self { return int16Tag }
+        if T.self == UInt16.self { return uint16Tag }
+        if T.self == Int8.self { return int8Tag }
+        if T.self == UInt8.self { return uint8Tag }
+        if T.self == Float.self { return floatTag }
+        if T.self == Bool.self { return boolTag }
         return nil
+    }
+
+    /// The word of `v`, a value of a type with a ``wordTag(_:)``: its bit pattern, zero-extended.
+    @inline(__always)
+    static func word<T>(of v: T) -> UInt64 {
+        switch MemoryLayout<T>.size {
+        case 8: unsafeBitCast(v, to: UInt64.self)
+        case 4: UInt64(unsafeBitCast(v, to: UInt32.self))
+        case 2: UInt64(unsafeBitCast(v, to: UInt16.self))
+        default: UInt64(unsafeBitCast(v, to: UInt8.self))
+        }
+    }
+
+    /// The value of type `T` (one with a ``wordTag(_:)``) whose word is `w`.
+    @inline(__always)
+    static func value<T>(word w: UInt64, as: T.Type) -> T {
+        if T.self == Bool.self { return unsafeBitCast(w != 0, to: T.self) }
+        switch MemoryLayout<T>.size {
+        case 8: return unsafeBitCast(w, to: T.self)
+        case 4: return unsafeBitCast(UInt32(truncatingIfNeeded: w), to: T.self)
+        case 2: return unsafeBitCast(UInt16(truncatingIfNeeded: w), to: T.self)
+        default: return unsafeBitCast(UInt8(truncatingIfNeeded: w), to: T.self)
+        }
+    }
+
+    /// The value a one-word chunk (``TaskReply/valueWord(tag:bits:)``) holds, when `T` is its
+    /// type; nil otherwise.
+    static func word<T>(_ tag: UInt8, _ bits: UInt64, as: T.Type) -> T? {
+        guard let mine = wordTag(T.self), mine == tag else { return nil }
+        return value(word: bits, as: T.self)
+    }
+
+    /// The number of values in `bytes` when it is a well-formed chunk of scalars tagged `tag`;
+    /// nil otherwise.
+    static func wordCount(_ bytes: ArraySlice<UInt8>, tag: UInt8) -> Int? {
+        guard bytes.count >= 5, bytes.first == tag else { return nil }
+        let n = bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 1, as: UInt32.self))) }
+        return bytes.count == 5 + n * 8 ? n : nil
     }
 
     /// The head of a chunk of one `[UInt8]` of `count` bytes (the bytes follow it).
@@ -35,8 +104,7 @@ enum ScalarChunks {
     /// The raw form of `values`, or nil when their type has none. (`T` is checked to be the
     /// very type before each `unsafeBitCast`, so the casts only rename it.)
     static func encode<T>(_ values: ArraySlice<T>) -> [UInt8]? {
-        if T.self == Int.self { return words(intTag, unsafeBitCast(values, to: ArraySlice<Int>.self)) }
-        if T.self == Double.self { return words(doubleTag, unsafeBitCast(values, to: ArraySlice<Double>.self)) }
+        if let tag = wordTag(T.self) { return words(tag, values) }
         if T.self == String.self {
             var w = ByteWriter()
             w.u8(stringTag)
@@ -70,57 +138,73 @@ enum ScalarChunks {
         }
     }
 
-    /// A tag, a count, and the values' 8-byte little-endian images (this is a little-endian
-    /// machine: Linux on x86_64 and arm64), copied in one go.
-    static func words<W: BitwiseCopyable>(_ tag: UInt8, _ values: ArraySlice<W>) -> [UInt8] {
-        precondition(MemoryLayout<W>.size == 8)
+    /// A tag, a count, and the values' words (this is a little-endian machine: Linux on x86_64
+    /// and arm64): the 8-byte types' images copied in one go.
+    static func words<T>(_ tag: UInt8, _ values: ArraySlice<T>) -> [UInt8] {
         let count = values.count
         return [UInt8](unsafeUninitializedCapacity: 5 + count * 8) { buf, n in
-            buf[0] = tag
-            let raw = UnsafeMutableRawBufferPointer(buf)
+            let raw = UnsafeMutableRawPointer(buf.baseAddress!)
+            raw.storeBytes(of: tag, as: UInt8.self)
             raw.storeBytes(of: UInt32(count).littleEndian, toByteOffset: 1, as: UInt32.self)
-            values.withUnsafeBytes { src in
-                if src.count > 0 { (raw.baseAddress! + 5).copyMemory(from: src.baseAddress!, byteCount: src.count) }
+            values.withUnsafeBufferPointer { src in
+                guard let from = src.baseAddress else { return }
+                if MemoryLayout<T>.size == 8 {
+                    (raw + 5).copyMemory(from: from, byteCount: count * 8)
+                } else {
+                    var i = 0
+                    while i < count {
+                        raw.storeBytes(of: word(of: from[i]), toByteOffset: 5 + 8 * i, as: UInt64.self)
+                        i += 1
+                    }
+                }
             }
             n = 5 + count * 8
         }
     }
 
-    static func unwords<W: BitwiseCopyable>(_ bytes: ArraySlice<UInt8>, count: Int, as: W.Type) -> [W] {
-        [W](unsafeUninitializedCapacity: count) { buf, n in
+    /// The `count` values of a chunk of scalars of type `T`.
+    static func unwords<T>(_ bytes: ArraySlice<UInt8>, count: Int, as: T.Type) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { buf, n in
             bytes.withUnsafeBytes { src in
-                if count > 0 { UnsafeMutableRawPointer(buf.baseAddress!).copyMemory(from: src.baseAddress! + 5, byteCount: count * 8) }
+                guard count > 0, let to = buf.baseAddress else { return }
+                fill(to, from: src.baseAddress! + 5, count: count)
             }
             n = count
         }
     }
 
-    /// Every chunk's values in one array allocated at its final size, each chunk's words copied
-    /// in one go; nil unless `T` is `Int` or `Double` and every chunk is a well-formed raw chunk
-    /// of it. (Appending each chunk's decoded array grew the result again and again: a map of
-    /// 1M tiny tasks spent most of its driver's time in those copies and their page faults.)
-    static func joinWords<T>(_ chunks: [[UInt8]], as: T.Type) -> [T]? {
-        let tag: UInt8
-        if T.self == Int.self { tag = intTag } else if T.self == Double.self { tag = doubleTag } else { return nil }
-        var total = 0
-        for c in chunks {
-            guard c.count >= 5, c[0] == tag else { return nil }
-            let n = c.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 1, as: UInt32.self))) }
-            guard c.count == 5 + n * 8 else { return nil }
-            total += n
+    /// `count` values of type `T` from their words at `from`, into `to`.
+    @inline(__always)
+    static func fill<T>(_ to: UnsafeMutablePointer<T>, from: UnsafeRawPointer, count: Int) {
+        if MemoryLayout<T>.size == 8 {
+            UnsafeMutableRawPointer(to).copyMemory(from: from, byteCount: count * 8)
+            return
         }
-        if T.self == Int.self { return unsafeBitCast(joined(chunks, total: total, as: Int.self), to: [T].self) }
-        return unsafeBitCast(joined(chunks, total: total, as: Double.self), to: [T].self)
+        var i = 0
+        while i < count {
+            (to + i).initialize(to: value(word: from.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self), as: T.self))
+            i += 1
+        }
     }
 
-    static func joined<W: BitwiseCopyable>(_ chunks: [[UInt8]], total: Int, as: W.Type) -> [W] {
-        [W](unsafeUninitializedCapacity: total) { buf, n in
+    /// Every chunk's values in one array allocated at its final size, each chunk's words copied
+    /// in one go; nil unless `T` is a scalar and every chunk is a well-formed raw chunk of it.
+    /// (Appending each chunk's decoded array grew the result again and again: a map of 1M tiny
+    /// tasks spent most of its driver's time in those copies and their page faults.)
+    static func joinWords<T>(_ chunks: [[UInt8]], as: T.Type) -> [T]? {
+        guard let tag = wordTag(T.self) else { return nil }
+        var total = 0
+        for c in chunks {
+            guard let n = wordCount(c[...], tag: tag) else { return nil }
+            total += n
+        }
+        return [T](unsafeUninitializedCapacity: total) { buf, n in
             var at = 0
             for c in chunks {
                 c.withUnsafeBytes { src in
-                    let bytes = src.count - 5
-                    if bytes > 0 { (UnsafeMutableRawPointer(buf.baseAddress!) + at).copyMemory(from: src.baseAddress! + 5, byteCount: bytes) }
-                    at += bytes
+                    let count = (src.count - 5) / 8
+                    if count > 0 { fill(buf.baseAddress! + at, from: src.baseAddress! + 5, count: count) }
+                    at += count
                 }
             }
             n = total
@@ -133,11 +217,11 @@ enum ScalarChunks {
         var r = ByteReader(bytes)
         _ = r.u8()
         guard let n = r.u32().map(Int.init) else { return nil }
+        if let mine = wordTag(T.self) {
+            guard tag == mine, bytes.count == 5 + n * 8 else { return nil }
+            return unwords(bytes, count: n, as: T.self)
+        }
         switch tag {
-        case intTag where T.self == Int.self && bytes.count == 5 + n * 8:
-            return unsafeBitCast(unwords(bytes, count: n, as: Int.self), to: [T].self)
-        case doubleTag where T.self == Double.self && bytes.count == 5 + n * 8:
-            return unsafeBitCast(unwords(bytes, count: n, as: Double.self), to: [T].self)
         case bytesTag where T.self == [UInt8].self:
             var out: [[UInt8]] = []
             out.reserveCapacity(n)
@@ -161,10 +245,10 @@ enum ScalarChunks {
 }
 
 extension JSONChunks {
-    /// Chunks of `values`: raw for `Int`, `Double`, `String` and `[UInt8]`, else the binary codec
+    /// Chunks of `values`: raw for the scalars, `String` and `[UInt8]`, else the binary codec
     /// (docs/codec.md), one payload per chunk.
     static func encodeChunks<T: Encodable>(_ values: [T], chunksize: Int) throws(PoolError) -> [[UInt8]] {
-        let scalar = T.self == Int.self || T.self == Double.self || T.self == String.self || T.self == [UInt8].self
+        let scalar = ScalarChunks.wordTag(T.self) != nil || T.self == String.self || T.self == [UInt8].self
         var chunks: [[UInt8]] = []
         chunks.reserveCapacity((values.count + chunksize - 1) / chunksize)
         var i = 0

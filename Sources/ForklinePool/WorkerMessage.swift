@@ -182,11 +182,12 @@ enum TaskReply: Sendable, Equatable {
     /// caller gets (``ReplyRing/peek()``), instead of into a chunk the caller decodes, a second
     /// copy of them. On the wire it is a `values` reply whose chunk holds that one array.
     case valueBytes([UInt8])
-    /// Every item succeeded and the chunk held one `Int` or `Double`: its ``ScalarChunks`` tag
-    /// and the value's 8 bytes. The driver reads such a reply out of the reply ring as these
-    /// two words (``ReplyRing/peek()``), with no byte array allocated per reply (and freed by
-    /// the caller); a map joins them into its results directly (``Pool/joinedWords(_:as:)``).
-    /// On the wire it is a `values` reply of that one-value chunk.
+    /// Every item succeeded and the chunk held one scalar (`Int`, `Double`, `UInt64`, ...:
+    /// ``ScalarChunks/wordTag(_:)``): its ``ScalarChunks`` tag and the value's word. The
+    /// driver reads such a reply out of the reply ring as these two words (``ReplyRing/peek()``),
+    /// with no byte array allocated per reply (and freed by the caller); a map joins them into
+    /// its results directly (``Pool/joinedWords(_:as:)``). On the wire it is a `values` reply
+    /// of that one-value chunk.
     case valueWord(tag: UInt8, bits: UInt64)
 
     /// The chunk a `values` reply carries, for the one-value forms; nil for the others.

@@ -85,7 +85,7 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
                                      + NetScenarios.entries + PoolBinaryScenarios.entries
                                      + ClusterScenarios.entries + BarrierActionScenarios.entries + PoolAPIScenarios.entries
                                      + TaskRingScenarios.entries + ForkServerParents.entries + ForkServerSession.entries
-                                     + ReplyRingScenarios.entries + SpawnEnvironment.entries)
+                                     + ReplyRingScenarios.entries + SpawnEnvironment.entries + PoolScalarScenarios.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -336,6 +336,7 @@ case "lifecycle":
     // Exit without joining it: the library terminates and reaps it at exit.
 case let s where s.hasPrefix("barrier-action-"): try await BarrierActionScenarios.run(s, m)
 case let s where s.hasPrefix("poolapi-"): try await PoolAPIScenarios.run(s, m)
+case let s where s.hasPrefix("poolscalar-"): try await PoolScalarScenarios.run(s, m)
 case _ where SyncScenarios.names.contains(scenario): try SyncScenarios.run(scenario, method: m, count: count)
 case "sync-async": try await SyncScenarios.asyncWaits(method: m)
 case "crash-ends": try CrashEndings.run(method: m)
