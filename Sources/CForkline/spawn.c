@@ -90,7 +90,7 @@ int fl_move_fds(const int *src, int n, int first) {
 // the streams' locks again (in the child, the purge and unlock were 3 page faults: two pages of
 // libc text and stdout's lock; in the parent one more).
 int fl_stdio_hold_for_fork(void) {
-  fflush(NULL);
+  fl_flush_streams();
 #if FL_HAVE_SINGLE_THREADED
   if (__libc_single_threaded && !__fpending(stdout) && !__fpending(stderr)) return 0;
 #endif
@@ -123,15 +123,42 @@ void fl_stdio_release_in_child(void) {
 // exceptions:page_fault_user of forkline-bench --start).
 void fl_fork_child_setup(int stdio_held, pid_t parent, int in_fd, int out_fd, int err_fd, int close_fds,
                          const int *keep, int nkeep) {
+  fl_note_fork_child();
   if (stdio_held) fl_stdio_release_in_child();
   uint64_t none = 0;  // the kernel's sigset: 64 signals on every Linux architecture
-  (void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
-  (void)syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if ((pid_t)syscall(SYS_getppid) != parent) fl_exit_now(1);
+  (void)fl_syscall6(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, sizeof none, 0, 0);
+  (void)fl_syscall6(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0, 0);
+  if ((pid_t)fl_syscall6(SYS_getppid, 0, 0, 0, 0, 0, 0) != parent) fl_exit_now(1);
   int fds[3] = {in_fd, out_fd, err_fd};
   for (int i = 0; i < 3; i++)
-    if (fds[i] >= 0 && fds[i] != i) (void)syscall(SYS_dup3, fds[i], i, 0);
+    if (fds[i] >= 0 && fds[i] != i) (void)fl_syscall6(SYS_dup3, fds[i], i, 0, 0, 0, 0);
   if (close_fds) fl_close_fds_from(3, keep, nkeep);
+}
+
+// fflush(NULL), at a child's exit (what any stream holds unwritten is written, as exit() would,
+// before the child's exit_group) and in the parent before a fork. With nothing buffered it does
+// nothing, yet it took a fork child 3 page faults (the text of _IO_fflush and _IO_flush_all, and
+// the write of the stream list's lock) and the parent 1 a start (that lock's page, shared with
+// the last child; perf record -e page-faults of forkline-bench --start). So when this process
+// has one thread (no other can open, close or write a stream meanwhile) the stream list
+// (glibc's _IO_list_all, part of its ABI) is read first, and fflush(NULL) runs only if some
+// stream has bytes buffered either way or is wide-oriented (its buffers are elsewhere).
+#if defined(__GLIBC__) && FL_HAVE_SINGLE_THREADED
+extern FILE *_IO_list_all;
+#endif
+
+void fl_flush_streams(void) {
+#if defined(__GLIBC__) && FL_HAVE_SINGLE_THREADED
+  if (__libc_single_threaded) {
+    for (FILE *f = _IO_list_all; f != NULL; f = f->_chain)
+      if (f->_mode > 0 || f->_IO_write_ptr > f->_IO_write_base || f->_IO_read_ptr < f->_IO_read_end) {
+        fflush(NULL);
+        return;
+      }
+    return;
+  }
+#endif
+  fflush(NULL);
 }
 
 // The libc functions only a fork child calls (fl_stdio_release_in_child, fl_set_pdeathsig, the
@@ -196,16 +223,17 @@ int fl_sibling_fork_prepare(void) {
 pid_t fl_fork_sibling(void) {
   if (sibling_tid_address == NULL) return -ENOTSUP;
   unsigned long flags = (unsigned long)(CLONE_PARENT | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD);
+  // fl_syscall6, not libc's syscall: the child's first instruction would be a fault in that text.
 #if defined(__aarch64__) || defined(__arm__)
   // arm and arm64 (the kernel's CLONE_BACKWARDS): clone(flags, stack, parent_tid, tls, child_tid).
-  long r = syscall(SYS_clone, flags, (void *)0, (int *)0, 0UL, sibling_tid_address);
+  long r = fl_syscall6(SYS_clone, (long)flags, 0, 0, 0, (long)sibling_tid_address, 0);
 #else
   // x86_64, riscv64 and the generic order: clone(flags, stack, parent_tid, child_tid, tls).
-  long r = syscall(SYS_clone, flags, (void *)0, (int *)0, sibling_tid_address, 0UL);
+  long r = fl_syscall6(SYS_clone, (long)flags, 0, 0, (long)sibling_tid_address, 0, 0);
 #endif
   if (r == 0) {
-    (void)syscall(SYS_set_robust_list, sibling_robust_head, sibling_robust_len);
+    (void)fl_syscall6(SYS_set_robust_list, (long)sibling_robust_head, (long)sibling_robust_len, 0, 0, 0, 0);
     return 0;
   }
-  return r > 0 ? (pid_t)r : -errno;
+  return (pid_t)r;
 }

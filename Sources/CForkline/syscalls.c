@@ -28,6 +28,40 @@
 #define SYS_close_range 436
 #endif
 
+// A system call without libc's `syscall`, whose page of text each fork child faulted in for the
+// few calls of its first steps and its exit (fork copies no page table entries of file
+// mappings; perf record -e page-faults of forkline-bench --start): the kernel's result, -errno
+// on failure. Elsewhere than x86_64 and arm64, libc's.
+long fl_syscall6(long n, long a, long b, long c, long d, long e, long f) {
+#if defined(__x86_64__)
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  long ret;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+#elif defined(__aarch64__)
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc 0"
+                   : "+r"(x0)
+                   : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+                   : "memory", "cc");
+  return x0;
+#else
+  long r = syscall(n, a, b, c, d, e, f);
+  return r == -1 ? -errno : r;
+#endif
+}
+
 int fl_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0) == 0 ? 0 : -errno; }
 
 int fl_pidfd_open(pid_t pid) {
@@ -71,7 +105,7 @@ static void close_fds_from(int first, const int *keep, int nkeep) {
   for (int i = 0; i <= n && ok; i++) {
     unsigned hi = i < n ? (unsigned)sorted[i] - 1 : ~0U;
     if (i < n && sorted[i] < lo) continue;
-    if ((unsigned)lo <= hi && syscall(SYS_close_range, (unsigned)lo, hi, 0) != 0) ok = 0;
+    if ((unsigned)lo <= hi && fl_syscall6(SYS_close_range, lo, hi, 0, 0, 0, 0) != 0) ok = 0;
     if (i < n) lo = sorted[i] + 1;
   }
   if (ok) return;
@@ -178,6 +212,15 @@ pid_t fl_getpid(void) {
   return pid;
 }
 
+void fl_note_fork_child(void) {
+  // A new process's one thread is its leader, so its tid, which the kernel wrote to the word at
+  // the fork (CLONE_CHILD_SETTID), is its pid too: no getpid on the child's way (~2 us here).
+  if (tid_word_state != 1) return;
+  pid_t tid = *tid_word;
+  pid_seen = tid;
+  pid_seen_tid = tid;
+}
+
 int fl_mutex_owned_by_caller(void *m) {
   // glibc's pthread_mutex_t starts with the futex word (__data.__lock).
   unsigned word = __atomic_load_n((unsigned *)m, __ATOMIC_RELAXED);
@@ -200,7 +243,7 @@ void fl_reset_signals(void) {
 // exit_group directly, not _exit(): a child is often the first to call _exit, and its lazy
 // binding looked the symbol up through every loaded library (~12 page faults a child).
 void fl_exit_now(int code) {
-  for (;;) syscall(SYS_exit_group, code);
+  for (;;) fl_syscall6(SYS_exit_group, code, 0, 0, 0, 0, 0);
 }
 
 ssize_t fl_send_fds(int sock, const void *bytes, size_t len, const int *fds, int nfds) {

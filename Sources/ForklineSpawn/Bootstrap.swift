@@ -104,19 +104,19 @@ extension ChildProcess {
             forkSeq: payload.forkSeq, method: payload.method, name: payload.name, entry: payload.entry), immediate: false)
     }
 
-    /// Opens the child's trace and runs its entry point; never returns. `runnable` is the entry
-    /// point already found and cast by the forkserver before it forked: its child then runs none
-    /// of the lookup's and the cast's code (each region of it a page fault in a fork child).
+    /// Opens the child's trace and runs its entry point; never returns. `runnable` runs the entry
+    /// point the forkserver found and cast before it forked, on the child's arguments: its child
+    /// then runs none of the lookup's and the cast's code (each region of it a page fault in a
+    /// fork child), nor copies the entry's existential (the runtime's value witnesses and a
+    /// retain, 5 faults: the closure made before the fork holds it).
     static func runEntry(_ payload: BootstrapPayload, origin: Tracer.Origin, immediate: Bool,
-                         runnable: (any RunnableEntryPoint)? = nil) -> Never {
+                         runnable: (() throws -> Void)? = nil) -> Never {
         if let dir = payload.traceDirectory {
             do { try Tracer.open(directory: dir, origin: origin, puid: payload.puid) } catch {
                 Tracer.warnTracingFailure("forkline: tracing disabled in \(payload.name): \(error)", directory: dir)
             }
         }
-        if let runnable {
-            ChildSetup.runAndExit(name: payload.name, { try runnable.run(encodedArguments: payload.arguments) }, immediate: immediate)
-        }
+        if let runnable { ChildSetup.runAndExit(name: payload.name, runnable, immediate: immediate) }
         guard let entry = EntryRegistry.lookup(payload.entry) else {
             writeStderr("forkline: process \(payload.name): no entry point named '\(payload.entry)' was registered with bootstrap(entries:)\n")
             ProcessExit.run(status: ChildSetup.bootstrapFailed)

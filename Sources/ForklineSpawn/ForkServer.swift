@@ -186,8 +186,11 @@ enum ForkServer {
         let c = request.child
         startTracing(server, into: c.traceDirectory)
         let pending = reserveForkRecord(c, request.requestSeq)
-        // Found and cast here, where that code is mapped already, rather than in each child.
-        let runnable = EntryRegistry.lookup(c.entry) as? any RunnableEntryPoint
+        // Found and cast here, where that code is mapped already, rather than in each child; and
+        // put in a closure here, so that the child copies no existential (ChildProcess.runEntry).
+        let runnable = (EntryRegistry.lookup(c.entry) as? any RunnableEntryPoint).map { entry in
+            { try entry.run(encodedArguments: c.arguments) }
+        }
         let crashReport = ChildSetup.wantsRuntimeCrashReport(in: request.environment)
         let parentPid = sibling ? owner : fl_getpid()
         let pid = sibling ? fl_fork_sibling() : Glibc.fork()

@@ -167,7 +167,7 @@ enum ChildSetup {
             writeStderr("forkline: process \(name) (pid \(fl_getpid())) failed: \(error)\n")
             code = 1
         }
-        fflush(nil)
+        fl_flush_streams()
         if immediate {
             ProcessExit.run(status: code)
             fl_exit_now(code)

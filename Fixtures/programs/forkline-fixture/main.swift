@@ -84,7 +84,7 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
                                      + ChannelFaults.entries + [WaitRecords.peer] + Hangs.entries
                                      + NetScenarios.entries + PoolBinaryScenarios.entries
                                      + ClusterScenarios.entries + BarrierActionScenarios.entries + PoolAPIScenarios.entries
-                                     + TaskRingScenarios.entries + ForkServerParents.entries + ForkServerSession.entries
+                                     + TaskRingScenarios.entries + ForkServerParents.entries + ForkServerSession.entries + ExitFlush.entries
                                      + ReplyRingScenarios.entries + SpawnEnvironment.entries + PoolScalarScenarios.entries)
 }
 
@@ -359,6 +359,7 @@ case "forkserver-env": try ForkServerEnv.run(method: m, dir: args[2])
 case "spawn-env-order": try SpawnEnvironment.run(method: m, dir: args[2])
 case "forkserver-parents": try ForkServerParents.run()
 case "forkserver-session": try ForkServerSession.run()
+case "exit-flush": try ExitFlush.run(method: m, directory: args[2])
 case "start-faults": try StartFaults.run(count: count)
 case let s where s.hasPrefix("queue-") || s.hasPrefix("shm-"): try s.hasPrefix("shm-") ? SharedArrays.run(s, m, count) : Queues.run(s, m, count)
 case let s where s.hasPrefix("fault-"): try ChannelFaults.run(s, m, count)

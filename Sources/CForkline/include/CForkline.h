@@ -49,6 +49,12 @@ pid_t fl_gettid(void);
 /// This process's pid: a system call once per thread (and per process, after a fork), then a
 /// read (syscalls.c says how it knows it is still right).
 pid_t fl_getpid(void);
+/// In a fork child, first: its pid is the tid the kernel wrote for it, so fl_getpid needs no
+/// system call (syscalls.c).
+void fl_note_fork_child(void);
+/// A raw system call (x86_64 and arm64: without libc's `syscall`). Returns the kernel's result,
+/// -errno on failure.
+long fl_syscall6(long n, long a, long b, long c, long d, long e, long f);
 /// 1 when the calling thread holds the robust mutex `m` (a `pthread_mutex_t *`): the robust
 /// futex protocol keeps the owner's tid in the futex word (FUTEX_TID_MASK), kernel ABI.
 int fl_mutex_owned_by_caller(void *m);
@@ -93,6 +99,9 @@ void fl_stdio_release_in_child(void);
 /// `keep` closed.
 void fl_fork_child_setup(int stdio_held, pid_t parent, int in_fd, int out_fd, int err_fd, int close_fds,
                          const int *keep, int nkeep);
+/// fflush(NULL), skipped when this process has one thread and no stream holds buffered data
+/// (then it would do nothing): a child's exit path (see spawn.c).
+void fl_flush_streams(void);
 /// Calls, harmlessly, the libc functions only a fork child uses, so the parent binds them and
 /// children need no symbol lookups (see spawn.c).
 void fl_bind_child_calls(void);
