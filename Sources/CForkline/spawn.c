@@ -31,7 +31,13 @@ pid_t fl_spawn(const char *path, char *const argv[], char *const envp[], const f
   int tmp_payload = -1, tmp[FL_MAX_PASSED_FDS];
   int made = 0, rc = 0;
   pid_t pid = -1;
-  if (payload_fd >= 0 && (tmp_payload = fcntl(payload_fd, F_DUPFD_CLOEXEC, high)) < 0) return -errno;
+  // Only the stdio slots' actions run before the payload's: a payload above them is used as
+  // it is (glibc's dup2 action onto the descriptor itself clears its close-on-exec flag).
+  int payload_src = payload_fd;
+  if (payload_fd >= 0 && payload_fd <= 2) {
+    if ((tmp_payload = fcntl(payload_fd, F_DUPFD_CLOEXEC, high)) < 0) return -errno;
+    payload_src = tmp_payload;
+  }
   for (; made < nextra; made++) {
     if ((tmp[made] = fcntl(extra[made], F_DUPFD_CLOEXEC, high)) < 0) { rc = errno; break; }
   }
@@ -44,8 +50,8 @@ pid_t fl_spawn(const char *path, char *const argv[], char *const envp[], const f
   for (int i = 0; i < 3 && !rc; i++)
     if (io && io->fds[i] >= 0) rc = posix_spawn_file_actions_adddup2(&fa, io->fds[i], i);
   int closeFrom = 3;
-  if (!rc && tmp_payload >= 0) {
-    rc = posix_spawn_file_actions_adddup2(&fa, tmp_payload, payload_target);
+  if (!rc && payload_src >= 0) {
+    rc = posix_spawn_file_actions_adddup2(&fa, payload_src, payload_target);
     closeFrom = payload_target + 1;
   }
   for (int i = 0; i < nextra && !rc; i++) {

@@ -125,17 +125,19 @@ extension ChildProcess {
         ChildSetup.runAndExit(name: payload.name, { try entry.run(encodedArguments: payload.arguments) }, immediate: immediate)
     }
 
-    /// Sends a payload (and descriptors) over the bootstrap socket.
+    /// Sends a payload (and descriptors, attached to its first byte) over the bootstrap socket:
+    /// the length and the body in one `sendmsg` (the rest, if it sent less, written after).
     static func sendPayload(_ payload: BootstrapPayload, fds: [Int32], on sock: Int32) -> Int32? {
         var w = WireWriter()
         payload.encode(into: &w)
         let body = w.bytes
-        var header = [UInt8](repeating: 0, count: 4)
-        header.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(body.count).littleEndian, as: UInt32.self) }
-        let r = header.withUnsafeBytes { h in
-            fds.withUnsafeBufferPointer { f in fl_send_fds(sock, h.baseAddress, 4, f.baseAddress, Int32(f.count)) }
+        var message = [UInt8](repeating: 0, count: 4)
+        message.withUnsafeMutableBytes { $0.storeBytes(of: UInt32(body.count).littleEndian, as: UInt32.self) }
+        message += body
+        return message.withUnsafeBytes { m in
+            let r = fds.withUnsafeBufferPointer { f in fl_send_fds(sock, m.baseAddress, m.count, f.baseAddress, Int32(f.count)) }
+            if r < 0 { return Int32(-r) }
+            return Syscall.writeAll(sock, UnsafeRawBufferPointer(rebasing: m[Int(r)...]))?.rawValue
         }
-        if r < 0 { return Int32(-r) }
-        return body.withUnsafeBytes { Syscall.writeAll(sock, $0)?.rawValue }
     }
 }

@@ -31,6 +31,7 @@ public struct EntryPoint<Arguments: Codable & Sendable>: Sendable {
     public init(_ name: String, _ body: @escaping @Sendable (Arguments) throws -> Void) {
         self.name = name
         self.body = body
+        EntryRunners.note(Self.self)
     }
 }
 
@@ -52,6 +53,7 @@ package protocol RunnableEntryPoint: AnyEntryPoint {
 extension AnyEntryPoint {
     /// Runs this entry point on encoded arguments (in a child).
     package func run(encodedArguments: [UInt8]) throws {
+        if let run = EntryRunners.runner(for: Self.self) { return try run(self, encodedArguments) }
         guard let runnable = self as? any RunnableEntryPoint else {
             throw SpawnError(.unsupported, "'\(name)' is not an EntryPoint or a pool function: a child cannot run it")
         }
@@ -76,6 +78,13 @@ extension EntryPoint: RunnableEntryPoint {
     static func decodeArguments(_ bytes: [UInt8]) throws -> Arguments {
         if bytes.first == BinaryFormat.magic { return try BinaryDecoder().decode(Arguments.self, from: bytes) }
         return try JSONDecoder().decode(Arguments.self, from: Data(bytes))
+    }
+
+    /// Runs `entry`, an entry point of this type, on encoded arguments: what ``EntryRunners``
+    /// keeps for the type.
+    static func run(_ entry: any AnyEntryPoint, _ encodedArguments: [UInt8]) throws {
+        // A cast to the concrete type compares the entry's type with it: no conformance look-up.
+        try (entry as! Self).run(encodedArguments: encodedArguments)
     }
 
     /// Runs the argument decoder's first steps for `Arguments` (the forkserver, before it

@@ -85,7 +85,7 @@ if getenv("FIXTURE_SKIP_BOOTSTRAP") == nil {
                                      + NetScenarios.entries + PoolBinaryScenarios.entries
                                      + ClusterScenarios.entries + BarrierActionScenarios.entries + PoolAPIScenarios.entries
                                      + TaskRingScenarios.entries + ForkServerParents.entries + ForkServerSession.entries + ExitFlush.entries
-                                     + ReplyRingScenarios.entries + SpawnEnvironment.entries + PoolScalarScenarios.entries)
+                                     + ReplyRingScenarios.entries + SpawnEnvironment.entries + PoolScalarScenarios.entries + SpawnDescriptors.entries)
 }
 
 func method(_ s: String) -> StartMethod {
@@ -357,6 +357,7 @@ case "forkserver-setuid": ForkServerLimits.setuid()
 case "forkserver-nproc": ForkServerLimits.nproc()
 case "forkserver-env": try ForkServerEnv.run(method: m, dir: args[2])
 case "spawn-env-order": try SpawnEnvironment.run(method: m, dir: args[2])
+case "spawn-fds": try SpawnDescriptors.run(method: m, dir: args[2])
 case "forkserver-parents": try ForkServerParents.run()
 case "forkserver-session": try ForkServerSession.run()
 case "exit-flush": try ExitFlush.run(method: m, directory: args[2])
