@@ -149,13 +149,19 @@ void fl_fork_child_setup(int stdio_held, pid_t parent, int in_fd, int out_fd, in
 // has one thread (no other can open, close or write a stream meanwhile) the stream list
 // (glibc's _IO_list_all, part of its ABI) is read first, and fflush(NULL) runs only if some
 // stream has bytes buffered either way or is wide-oriented (its buffers are elsewhere).
+// The list is read only once fl_bind_child_calls (the parent, before its first fork) saw the
+// stream it opened at its head: a program linked so that it has a copy of _IO_list_all (a copy
+// relocation: gcc's default PIE or -no-pie) would read a snapshot taken at its start, without
+// the streams opened since, and drop their buffers; such a program, or one that never forked,
+// flushes as before.
 #if defined(__GLIBC__) && FL_HAVE_SINGLE_THREADED
 extern FILE *_IO_list_all;
+static int stream_list_live;
 #endif
 
 void fl_flush_streams(void) {
 #if defined(__GLIBC__) && FL_HAVE_SINGLE_THREADED
-  if (__libc_single_threaded) {
+  if (stream_list_live && __libc_single_threaded) {
     for (FILE *f = _IO_list_all; f != NULL; f = f->_chain)
       if (f->_mode > 0 || f->_IO_write_ptr > f->_IO_write_base || f->_IO_read_ptr < f->_IO_read_end) {
         fflush(NULL);
@@ -188,6 +194,9 @@ void fl_bind_child_calls(void) {
   (void)getppid();
   FILE *f = fopen("/dev/null", "w");
   if (f) {
+#if defined(__GLIBC__) && FL_HAVE_SINGLE_THREADED
+    stream_list_live = _IO_list_all == f;  // glibc puts a new stream at the list's head
+#endif
     (void)__fpending(f);
     __fpurge(f);
     fclose(f);
