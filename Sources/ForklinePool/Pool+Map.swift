@@ -19,10 +19,13 @@ extension Pool {
         if let chunksize { return max(1, chunksize) }
         let automatic = automaticChunksize(for: count)
         guard ScalarChunks.wordTag(In.self) != nil, ScalarChunks.wordTag(Out.self) != nil else { return automatic }
-        // A `run` record of one job (WorkerMessage.Job.encodedSize), a reply record of values.
-        let task = (TaskRing.largest - TaskRing.recordHeader - 5 - (8 + 4 + f.name.utf8.count + 4) - 5) / 8
-        let reply = (ReplyRing.largest - ReplyRing.recordHeader - 14 - 5) / 8
-        return max(1, min(automatic, task, reply))
+        // A `run` record of one job and a `values` reply record, each holding an empty chunk of
+        // scalars (its tag and count), then 8 bytes a value.
+        let empty = ScalarChunks.words(ScalarChunks.intTag, ArraySlice<Int>())
+        let run = WorkerMessage.run([.init(task: 0, function: f.name, payload: empty[...])]).encodedSize
+        let reply = WorkerMessage.reply(0, .values(empty)).encodedSize
+        let most = min(TaskRing.largest - TaskRing.recordHeader - run, ReplyRing.largest - ReplyRing.recordHeader - reply) / 8
+        return max(1, min(automatic, most))
     }
 
     /// Submits `inputs` as chunks; returns the call's outcome stream and its task ids.

@@ -29,17 +29,9 @@ enum SpawnDescriptors {
         }
     }
 
-    /// The open descriptors, in order (the listing's own is left out).
+    /// The open descriptors' numbers, in order (the listing's own is left out).
     static func openDescriptors() -> [Int32] {
-        guard let d = opendir("/proc/self/fd") else { return [] }
-        let own = dirfd(d)
-        var out: [Int32] = []
-        while let e = readdir(d) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if let fd = Int32(name), fd != own { out.append(fd) }
-        }
-        closedir(d)
-        return out.sorted()
+        NetConcurrency.descriptors().compactMap { Int32($0.prefix { $0 != " " }) }.sorted()
     }
 
     /// Starts one child with no passed descriptor and one passed a pipe's read end; prints each
