@@ -197,7 +197,7 @@ public enum Tracer {
     ///
     /// This is the cheapest event: a reservation, a copy of the label's bytes, and a store.
     public static func mark(_ label: StaticString) {
-        guard fl_trace_enabled() != 0 else { return }
+        // No fl_trace_enabled() first: the one C call looks at the state itself.
         markBytes(UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount))
     }
 
@@ -215,16 +215,16 @@ public enum Tracer {
     /// `eventTruncated` that names it.
     @inline(__always)
     private static func markBytes(_ u: UnsafeRawBufferPointer) {
-        let n = PayloadCodec.utf8Prefix(u, 0xFFFF)
+        // A label that fits (every usual one) is not looked at: the prefix's search is a call
+        // into another module.
+        let n = u.count <= 0xFFFF ? u.count : PayloadCodec.utf8Prefix(u, 0xFFFF)
         var seq: UInt64 = 0
-        guard let p = fl_trace_reserve(EventKind.mark.rawValue, UInt32(2 + n), &seq) else {
-            reportFailure()
-            return
+        // Reserved, filled and published in one step under the recorder's lock.
+        switch fl_trace_record_counted(EventKind.mark.rawValue, u.baseAddress, UInt32(n), &seq) {
+        case 1: if n != u.count { reportTruncation(.mark, needed: 2 + u.count, seq: seq) }
+        case 0: return
+        default: reportFailure()
         }
-        p.storeBytes(of: UInt16(n).littleEndian, as: UInt16.self)
-        if n > 0 { (p + 2).copyMemory(from: u.baseAddress!, byteCount: n) }
-        fl_trace_commit(p)
-        if n != u.count { reportTruncation(.mark, needed: 2 + u.count, seq: seq) }
     }
 
     /// Records this process's `exit` event and closes its file (normal exit paths).

@@ -195,13 +195,17 @@ enum Bench {
         return Double(fl_monotonic_ns() - t0)
     }
 
-    /// Where the traced part of the run records (removed at the end).
-    /// Where the traced figures record: under `FORKLINE_BENCH_TRACE_ROOT` (default /tmp).
-    static let traceDirectory = "\(getenv("FORKLINE_BENCH_TRACE_ROOT").map { String(cString: $0) } ?? "/tmp")/forkline-bench-\(getpid())"
+    /// Where the traced figures record (removed at the end): under `FORKLINE_BENCH_TRACE_ROOT`.
+    static let traceDirectory = "\(traceRoot)/forkline-bench-\(getpid())"
 
     /// ns per event for the cheapest event (a static mark), a run-time string mark, and a
     /// generic record (a join, through the table-driven codec).
     static func recordingCost(quick: Bool) -> [Figure] {
+        // First the static mark into a trace on tmpfs, beside the same into the run's trace
+        // directory (ext4 here): on a disk's file system the kernel's making and writing back of
+        // the file's pages can keep the grower thread behind the recording thread, which then
+        // waits for its next chunk (docs/trace-format.md, "What recording costs").
+        let inMemory = traceInMemory(quick: quick)
         let dir = traceDirectory
         do { try Tracer.start(directory: dir) } catch {
             print("tracing unavailable: \(error)")
@@ -236,7 +240,30 @@ enum Bench {
         return CPUTime.recordingFigures(staticMark: staticCPU, stringMark: stringCPU, writes: writesCPU) + [
             Figure(name: "record one event (static mark)", unit: "ns", ours: staticMark, peerName: "one write() per event", peer: writes),
             Figure(name: "record one event (String mark)", unit: "ns", ours: stringMark, peerName: "one write() per event", peer: writes),
-        ]
+        ] + (inMemory.map { [Figure(name: "record one event (static mark), trace on tmpfs", unit: "ns", ours: $0,
+                                     peerName: "the same, trace in \(traceRoot)", peer: staticMark)] } ?? [])
+    }
+
+    /// The trace root of the traced figures (`FORKLINE_BENCH_TRACE_ROOT`, default /tmp).
+    static var traceRoot: String { getenv("FORKLINE_BENCH_TRACE_ROOT").map { String(cString: $0) } ?? "/tmp" }
+
+    /// ns per static mark (wall) into a trace under /dev/shm, as `recordingCost` samples them;
+    /// nil without /dev/shm or when the run's traces are there already.
+    static func traceInMemory(quick: Bool) -> [Double]? {
+        guard traceRoot != "/dev/shm", access("/dev/shm", W_OK) == 0 else { return nil }
+        let dir = "/dev/shm/forkline-bench-\(getpid())-tmpfs"
+        do { try Tracer.start(directory: dir) } catch { return nil }
+        defer {
+            Tracer.stop()
+            _ = system("rm -rf \(dir)")
+        }
+        let label: StaticString = "a static label"
+        let n = (16 << 20) / 40  // 16 MiB of 40-byte records, as recordingCost's samples
+        return (0..<(quick ? 3 : 7)).map { _ in
+            let t0 = fl_monotonic_ns()
+            for _ in 0..<n { Tracer.mark(label) }
+            return Double(fl_monotonic_ns() - t0) / Double(n)
+        }
     }
 
     static func writeCost(_ n: Int, dir: String) -> [Double] {

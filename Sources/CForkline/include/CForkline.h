@@ -255,9 +255,13 @@ void fl_trace_commit(void *payload);
 int fl_trace_record_words(uint16_t kind, uint32_t layout, uint64_t a, uint64_t b, uint64_t c, uint64_t d);
 /// fl_trace_reserve for such an event, its arguments written: commit it with fl_trace_commit.
 /// NULL when tracing is off or failed (fl_trace_failure then says why, if it failed).
+void *fl_trace_reserve_words(uint16_t kind, uint32_t layout, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t *seq);
+/// Records an event whose payload is a u16 byte count and `count` bytes (a mark's label) in one
+/// step, as fl_trace_record_words; `*seq` (if not NULL) gets its sequence number. 1 recorded, 0
+/// tracing off, -1 the trace was cut, -2 `count` over 65,535 (nothing recorded).
+int fl_trace_record_counted(uint16_t kind, const void *bytes, uint32_t count, uint64_t *seq);
 /// The puid of the process whose trace file is open (fl_trace_open's), 0 before any.
 uint64_t fl_trace_puid(void);
-void *fl_trace_reserve_words(uint16_t kind, uint32_t layout, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t *seq);
 /// Reserves the process's last record (its `exit`) and, in the same step, turns recording off for
 /// every other thread (as fl_trace_silence), so nothing follows it. NULL when tracing is off.
 void *fl_trace_reserve_final(uint16_t kind, uint32_t payload_len);
