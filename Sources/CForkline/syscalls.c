@@ -351,3 +351,25 @@ int fl_cpu_count(void) {
   if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
   return CPU_COUNT(&set);
 }
+
+static cpu_set_t pinned_from;
+static int pinned;
+
+int fl_pin_to_this_cpu(void) {
+  if (pinned) return -EBUSY;
+  int cpu = sched_getcpu();
+  if (cpu < 0) return -errno;
+  if (sched_getaffinity(0, sizeof pinned_from, &pinned_from) != 0) return -errno;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0) return -errno;
+  pinned = 1;
+  return cpu;
+}
+
+int fl_unpin(void) {
+  if (!pinned) return 0;
+  pinned = 0;
+  return sched_setaffinity(0, sizeof pinned_from, &pinned_from) == 0 ? 0 : -errno;
+}

@@ -45,6 +45,29 @@ struct ConnectionEncodingTests {
         #expect(try b.receive(Int.self) == 5)
     }
 
+    @Test("an encoding error names the connection it happened on, sending and receiving")
+    func errorsNameTheConnection() throws {
+        struct Unencodable: Codable, Sendable {
+            var name = "not plain data"  // a plain struct would go as its bytes, never encoded
+            func encode(to encoder: any Encoder) throws { throw EncodingError.invalidValue(0, .init(codingPath: [], debugDescription: "never")) }
+            init() {}
+            init(from decoder: any Decoder) throws { self.init() }
+        }
+        let (a, b) = try Connection.pipe()
+        func named(_ c: Connection, _ body: () throws -> Void) -> Bool {
+            do { try body() } catch let e as ChannelError { return e.code == .encoding && e.description.contains(c.label) } catch { return false }
+            return false
+        }
+        #expect(named(a) { try a.send(Unencodable()) })
+        try a.send("12")
+        #expect(named(b) { _ = try b.receive(Int.self) })
+        try a.send(Sample(id: 1, weight: 1))
+        #expect(named(b) { _ = try b.receive(OtherSample.self) })
+        try a.sendBytes([0xFF, 0xFE])
+        #expect(named(b) { _ = try b.receive(Sample.self) })
+        #expect(!a.isClosed && !b.isClosed)
+    }
+
     @Test("a string sent is not an Int received: a clear error")
     func stringAsInt() throws {
         let (a, b) = try Connection.pipe()

@@ -65,6 +65,7 @@ enum ChannelBench {
         let pyPing = python.flatMap { Python.numbers($0, pythonPipe(trips, rounds)) }
         out.append(Figure(name: "round trip, Connection, Int", unit: "us", ours: json, peerName: "C socketpair ping-pong", peer: cPing, python: pyPing))
         out.append(Figure(name: "round trip, Connection, 8 raw bytes", unit: "us", ours: raw, peerName: "C socketpair ping-pong", peer: cPing, python: pyPing))
+        if let pinned = try sameCPURoundTrips(trips, rounds: rounds) { out.append(pinned) }
 
         // One-way bandwidth of 1 MiB messages, in MiB/s.
         let megs = quick ? 50 : 200
@@ -119,6 +120,23 @@ enum ChannelBench {
         | Connection send + receive, Int (plain bytes) | \(Report.fmt(cJSON)) |
         | Connection sendBytes + receiveBytes, 8 bytes | \(Report.fmt(cRaw)) |
         """
+    }
+
+    /// The Int round trip and the C ping-pong again with both processes of each on the CPU
+    /// this thread runs on, alternated: what the code costs without a wake-up crossing CPUs. On
+    /// a VM the unpinned rows follow where the scheduler puts the two processes (an idle vCPU's
+    /// wake-up is the hypervisor's): their rounds are bimodal (docs/benchmarks.md). nil when
+    /// pinning failed.
+    static func sameCPURoundTrips(_ trips: Int, rounds: Int) throws -> Figure? {
+        guard fl_pin_to_this_cpu() >= 0 else { return nil }
+        defer { _ = fl_unpin() }
+        var ours: [Double] = [], peer: [Double] = []
+        for _ in 0..<rounds {
+            ours.append(try roundTrip(trips, raw: false))
+            peer += Shell.runC(C.pingPong, ["\(trips)", "1"]) ?? []
+        }
+        return Figure(name: "round trip, Connection, Int, both on one CPU", unit: "us", ours: ours,
+                      peerName: "C socketpair ping-pong, both on one CPU", peer: peer)
     }
 
     /// Mean round trip over a duplex Connection to a fork child that echoes, in us.

@@ -31,6 +31,7 @@ enum Targets {
     static let all: [Target] = [
         Target(figure: "pool task with 256 KiB [UInt8] in and out (MiB/s in+out)", goal: ">= 0.5x the Connection's 1 MiB one-way bandwidth", checks: [atLeast(.peerRatio, 0.5)]),
         Target(figure: "round trip, Connection, Int", goal: "<= 1.3x the C socketpair", checks: [atMost(.peerRatio, 1.3)]),
+        Target(figure: "round trip, Connection, Int, both on one CPU", goal: "<= 1.3x the C socketpair (both pinned to one CPU, alternated: the code's cost without wake-ups across CPUs; the row above stays judged)", checks: [atMost(.peerRatio, 1.3)]),
         Target(figure: "queue Int, 1 producer 1 consumer", goal: ">= 30 M/s, >= 0.25x the C ring, >= 100x CPython",
                checks: [atLeast(.value, 30), atLeast(.peerRatio, 0.25), atLeast(.python, 100)]),
         Target(figure: "queue Int, 2 producers 2 consumers", goal: ">= 10 M/s", checks: [atLeast(.value, 10)]),

@@ -177,6 +177,11 @@ int fl_children_keep_status(void);
 long fl_peer_pid(int fd);
 /// CPUs in this process's affinity mask (0 if unknown).
 int fl_cpu_count(void);
+/// Pins the calling thread, and the processes it forks or spawns from then on, to the CPU it
+/// runs on (forkline-bench's same-CPU rows): that CPU, or -errno. fl_unpin restores the mask
+/// it had (0 or -errno).
+int fl_pin_to_this_cpu(void);
+int fl_unpin(void);
 
 // MARK: - futexes (process-shared: no FUTEX_PRIVATE_FLAG, so they work on MAP_SHARED memory)
 
